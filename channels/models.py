@@ -1,0 +1,207 @@
+"""The sales channel screen: SalesChannel, its encrypted credentials and its sync settings."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from fernet_fields import EncryptedTextField
+
+from erp.models import Company, PriceList, Warehouse
+from sync.connectors.base import Category, Environment, Flow
+from sync.connectors.registry import UnknownConnector, connector_choices, get_connector_class
+
+
+class ChannelStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    READY = "ready", "Ready (credentials verified)"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    SUSPENDED = "suspended", "Suspended by the vendor"
+
+
+class SalesChannel(models.Model):
+    name = models.CharField(max_length=120, help_text="How the back office calls this channel.")
+    category = models.CharField(
+        max_length=20,
+        choices=Category.choices,
+        blank=True,
+        help_text="Filled from the connector when left blank.",
+    )
+    connector = models.CharField(
+        max_length=40,
+        choices=connector_choices,
+        help_text="The vendor API this channel talks to. Cannot be changed after creation.",
+    )
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="sales_channels")
+    environment = models.CharField(
+        max_length=20, choices=Environment.choices, default=Environment.PRODUCTION
+    )
+    status = models.CharField(
+        max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.DRAFT, db_index=True
+    )
+    status_reason = models.TextField(
+        blank=True, help_text="Why the channel is paused or suspended (vendor's words, no secrets)."
+    )
+    price_list = models.ForeignKey(
+        PriceList,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales_channels",
+        help_text="Prices sent to the channel come from this list.",
+    )
+    warehouses = models.ManyToManyField(
+        Warehouse,
+        blank=True,
+        related_name="sales_channels",
+        verbose_name="stock warehouses",
+        help_text="Stock sent to the channel is the sum of these warehouses.",
+    )
+    safety_stock = models.PositiveIntegerField(
+        default=0,
+        help_text="Units held back per SKU: available = on hand − reserved − safety stock.",
+    )
+    api_base_url = models.URLField(
+        "API base URL override",
+        blank=True,
+        help_text="Leave blank for the vendor's own address. Set it to point the channel at a "
+        "sandbox emulator.",
+    )
+    external_account_id = models.CharField(
+        "vendor account id",
+        max_length=120,
+        blank=True,
+        db_index=True,
+        help_text="Learned when the credentials are verified (seller id, account name…).",
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "sales channel"
+        ordering = ["name"]
+        permissions = [
+            ("change_credentials", "Can see and change a channel's authentication"),
+            ("activate_integration", "Can activate and deactivate integrations (support)"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def connector_class(self):
+        return get_connector_class(self.connector)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        try:
+            connector = self.connector_class if self.connector else None
+        except UnknownConnector as exc:
+            errors["connector"] = str(exc)
+            connector = None
+        if connector is not None:
+            if not self.category:
+                self.category = connector.category
+            elif self.category != connector.category:
+                errors["category"] = (
+                    f"{connector.label} is a {Category(connector.category).label} connector; "
+                    f"the category must be {Category(connector.category).label}."
+                )
+        if self.company_id and self.price_list_id:
+            if self.price_list.company_id != self.company_id:
+                errors["price_list"] = "The price list belongs to another company."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        if not self.category and self.connector:
+            self.category = self.connector_class.category
+        super().save(*args, **kwargs)
+
+
+class Credential(models.Model):
+    """One authentication value of a channel, encrypted at rest.
+
+    `fingerprint` is a keyed HMAC of the value (only for fields the connector marks unique):
+    encrypted columns can't carry a unique index, the fingerprint can.
+    """
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="credentials")
+    connector = models.CharField(max_length=40, editable=False)
+    name = models.CharField(max_length=60)
+    value = EncryptedTextField()
+    fingerprint = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "name"], name="credential_name_per_channel"),
+            models.UniqueConstraint(
+                fields=["connector", "name", "fingerprint"],
+                condition=Q(fingerprint__isnull=False),
+                name="credential_value_unique_per_connector",
+                violation_error_message="This key is already used by another sales channel.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the value.
+        return f"{self.channel_id}:{self.name}"
+
+
+class SyncSetting(models.Model):
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="sync_settings")
+    flow = models.CharField(max_length=20, choices=Flow.choices)
+    enabled = models.BooleanField(default=True)
+    interval_minutes = models.PositiveIntegerField(
+        "interval (minutes)", default=5, help_text="How often this flow runs."
+    )
+    batch_size = models.PositiveIntegerField(
+        default=100, help_text="At most this many items per run (products/SKUs, stock, prices, orders)."
+    )
+
+    class Meta:
+        verbose_name = "sync setting"
+        ordering = ["channel", "flow"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "flow"], name="sync_setting_per_flow"),
+            models.CheckConstraint(
+                condition=Q(interval_minutes__gte=1), name="sync_interval_at_least_one_minute"
+            ),
+            models.CheckConstraint(condition=Q(batch_size__gte=1), name="sync_batch_at_least_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} — {self.get_flow_display()}"
+
+    def clean(self):
+        super().clean()
+        channel = getattr(self, "channel", None)
+        if channel is None or not channel.connector or not self.flow:
+            return
+        try:
+            connector = channel.connector_class
+        except UnknownConnector:
+            return
+        reason = connector.unsupported_flows.get(self.flow)
+        if reason:
+            if self.enabled:
+                raise ValidationError(
+                    {"enabled": f"{connector.label} does not support this flow: {reason}"}
+                )
+            return
+        limits = connector.limits.for_flow(self.flow)
+        errors = {}
+        if self.interval_minutes is not None and self.interval_minutes < limits.min_interval_minutes:
+            errors["interval_minutes"] = (
+                f"{connector.label} allows this flow at most every "
+                f"{limits.min_interval_minutes} minute(s); {self.interval_minutes} is too often."
+            )
+        if self.batch_size is not None and self.batch_size > limits.max_batch_size:
+            errors["batch_size"] = (
+                f"{connector.label} allows at most {limits.max_batch_size} items per run for "
+                f"{Flow(self.flow).label.lower()}; {self.batch_size} is above that limit."
+            )
+        if errors:
+            raise ValidationError(errors)

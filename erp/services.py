@@ -1,0 +1,177 @@
+"""ERP writes that matter to sync. Each announces the changed SKU ids (see erp.signals).
+
+Announcements happen inside the caller's transaction on purpose: the listener's pending-work
+rows commit or roll back together with the change.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from erp.models import Price, PriceList, Sku, StockBalance, Warehouse
+from erp.signals import ChangeKind, skus_changed
+
+
+def announce_sku_changes(
+    *,
+    company_id: int,
+    kind: ChangeKind,
+    sku_ids: Iterable[int],
+    warehouse_ids: Iterable[int] | None = None,
+    price_list_id: int | None = None,
+) -> None:
+    """Tell integrations that these SKUs changed. Callers outside this module are rare
+    (bulk imports that wrote rows directly); prefer the functions below."""
+    ids = frozenset(sku_ids)
+    if not ids:
+        return
+    skus_changed.send(
+        sender=Sku,
+        company_id=company_id,
+        kind=kind,
+        sku_ids=ids,
+        warehouse_ids=frozenset(warehouse_ids) if warehouse_ids is not None else None,
+        price_list_id=price_list_id,
+    )
+
+
+def _same_company(sku: Sku, company_id: int, what: str) -> None:
+    if sku.company_id != company_id:
+        raise ValidationError(f"SKU {sku.code} and the {what} belong to different companies.")
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    sku: Sku
+    warehouse: Warehouse
+    on_hand: int
+
+
+@transaction.atomic
+def stock_set_many(*, levels: Iterable[StockLevel]) -> set[int]:
+    """Set on-hand quantities (an inventory count, an ERP movement result).
+
+    Returns the ids of SKUs whose balance actually changed; only those are announced.
+    """
+    changed: dict[tuple[int, int], set[int]] = defaultdict(set)  # (company, warehouse) -> skus
+    for level in levels:
+        _same_company(level.sku, level.warehouse.company_id, "warehouse")
+        if level.on_hand < 0:
+            raise ValidationError(
+                f"Stock on hand for SKU {level.sku.code} cannot be negative ({level.on_hand})."
+            )
+        balance, created = StockBalance.objects.select_for_update().get_or_create(
+            sku=level.sku, warehouse=level.warehouse, defaults={"on_hand": level.on_hand}
+        )
+        if not created:
+            if balance.on_hand == level.on_hand:
+                continue
+            balance.on_hand = level.on_hand
+            balance.save(update_fields=["on_hand", "updated_at"])
+        changed[(level.sku.company_id, level.warehouse.pk)].add(level.sku.pk)
+    all_ids: set[int] = set()
+    for (company_id, warehouse_id), sku_ids in changed.items():
+        announce_sku_changes(
+            company_id=company_id,
+            kind=ChangeKind.STOCK,
+            sku_ids=sku_ids,
+            warehouse_ids=[warehouse_id],
+        )
+        all_ids |= sku_ids
+    return all_ids
+
+
+def stock_set(*, sku: Sku, warehouse: Warehouse, on_hand: int) -> bool:
+    """Set one balance's on-hand quantity. Returns whether it changed."""
+    return bool(stock_set_many(levels=[StockLevel(sku=sku, warehouse=warehouse, on_hand=on_hand)]))
+
+
+@transaction.atomic
+def stock_adjust(*, sku: Sku, warehouse: Warehouse, delta: int) -> StockBalance:
+    """Add `delta` (negative to remove) to on hand, atomically; never below zero."""
+    _same_company(sku, warehouse.company_id, "warehouse")
+    balance, _ = StockBalance.objects.select_for_update().get_or_create(
+        sku=sku, warehouse=warehouse
+    )
+    if balance.on_hand + delta < 0:
+        raise ValidationError(
+            f"Cannot remove {-delta} of SKU {sku.code} from {warehouse.code}: "
+            f"only {balance.on_hand} on hand."
+        )
+    StockBalance.objects.filter(pk=balance.pk).update(on_hand=F("on_hand") + delta)
+    balance.refresh_from_db()
+    announce_sku_changes(
+        company_id=sku.company_id, kind=ChangeKind.STOCK, sku_ids=[sku.pk],
+        warehouse_ids=[warehouse.pk],
+    )
+    return balance
+
+
+@transaction.atomic
+def stock_reserve(*, sku: Sku, warehouse: Warehouse, quantity: int) -> StockBalance:
+    """Reserve units for an order (positive) or release a reservation (negative).
+
+    Reserving more than is available is allowed on purpose: an order the channel already
+    sold must be recorded; the available quantity pushed out then floors at zero, which is
+    what stops further overselling.
+    """
+    _same_company(sku, warehouse.company_id, "warehouse")
+    balance, _ = StockBalance.objects.select_for_update().get_or_create(
+        sku=sku, warehouse=warehouse
+    )
+    new_reserved = max(balance.reserved + quantity, 0)
+    StockBalance.objects.filter(pk=balance.pk).update(reserved=new_reserved)
+    balance.reserved = new_reserved
+    announce_sku_changes(
+        company_id=sku.company_id, kind=ChangeKind.STOCK, sku_ids=[sku.pk],
+        warehouse_ids=[warehouse.pk],
+    )
+    return balance
+
+
+@transaction.atomic
+def price_set(
+    *, price_list: PriceList, sku: Sku, amount: Decimal, list_amount: Decimal | None = None
+) -> bool:
+    """Set a SKU's price on a price list. Returns whether anything changed."""
+    _same_company(sku, price_list.company_id, "price list")
+    if amount < 0 or (list_amount is not None and list_amount < 0):
+        raise ValidationError(f"Price of SKU {sku.code} cannot be negative.")
+    price, created = Price.objects.select_for_update().get_or_create(
+        price_list=price_list, sku=sku, defaults={"amount": amount, "list_amount": list_amount}
+    )
+    if not created:
+        if price.amount == amount and price.list_amount == list_amount:
+            return False
+        price.amount, price.list_amount = amount, list_amount
+        price.save(update_fields=["amount", "list_amount", "updated_at"])
+    announce_sku_changes(
+        company_id=sku.company_id, kind=ChangeKind.PRICE, sku_ids=[sku.pk],
+        price_list_id=price_list.pk,
+    )
+    return True
+
+
+CATALOG_FIELDS = frozenset({"name", "ean", "active", "weight_grams"})
+
+
+@transaction.atomic
+def sku_update(*, sku: Sku, **fields) -> Sku:
+    """Change catalog data of a SKU (name, EAN, active, weight) and announce it."""
+    unknown = set(fields) - CATALOG_FIELDS
+    if unknown:
+        raise ValidationError(f"Not catalog fields of a SKU: {', '.join(sorted(unknown))}.")
+    changed = [name for name, value in fields.items() if getattr(sku, name) != value]
+    if not changed:
+        return sku
+    for name in changed:
+        setattr(sku, name, fields[name])
+    sku.full_clean()
+    sku.save(update_fields=[*changed, "updated_at"])
+    announce_sku_changes(company_id=sku.company_id, kind=ChangeKind.CATALOG, sku_ids=[sku.pk])
+    return sku

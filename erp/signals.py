@@ -1,0 +1,20 @@
+"""What the ERP announces to whoever integrates it.
+
+`skus_changed` is sent by `erp.services` inside the same transaction as the change, so a
+listener that records pending work (sync's PendingChange rows) commits or rolls back together
+with the change itself: a crash can never leave a change that nobody will push.
+"""
+
+from django.db import models
+from django.dispatch import Signal
+
+
+class ChangeKind(models.TextChoices):
+    STOCK = "stock", "Stock"
+    PRICE = "price", "Price"
+    CATALOG = "catalog", "Catalog"
+
+
+# kwargs: company_id: int, kind: ChangeKind, sku_ids: frozenset[int],
+#         warehouse_ids: frozenset[int] | None (stock), price_list_id: int | None (price)
+skus_changed = Signal()

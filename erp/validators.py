@@ -1,0 +1,74 @@
+"""Brazilian document and barcode validators with check digits."""
+
+from django.core.exceptions import ValidationError
+
+
+def only_digits(value: str) -> str:
+    return "".join(ch for ch in str(value) if ch.isdigit())
+
+
+def _cnpj_digit(digits: str) -> int:
+    weights = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2][-len(digits) :]
+    remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if remainder < 2 else 11 - remainder
+
+
+def is_valid_cnpj(value: str) -> bool:
+    digits = only_digits(value)
+    if len(digits) != 14 or digits == digits[0] * 14:
+        return False
+    first = _cnpj_digit(digits[:12])
+    second = _cnpj_digit(digits[:12] + str(first))
+    return digits[12:] == f"{first}{second}"
+
+
+def validate_cnpj(value: str) -> None:
+    digits = only_digits(value)
+    if len(digits) != 14:
+        raise ValidationError(
+            "A CNPJ has 14 digits; this one has %(count)s.",
+            code="cnpj_length",
+            params={"count": len(digits)},
+        )
+    if not is_valid_cnpj(digits):
+        raise ValidationError(
+            "CNPJ %(value)s is not valid: its check digits do not match.",
+            code="cnpj_check_digits",
+            params={"value": value},
+        )
+
+
+def format_cnpj(value: str) -> str:
+    d = only_digits(value)
+    if len(d) != 14:
+        return value
+    return f"{d[:2]}.{d[2:5]}.{d[5:8]}/{d[8:12]}-{d[12:]}"
+
+
+def is_valid_gtin(value: str) -> bool:
+    """GTIN-8, GTIN-12 (UPC), GTIN-13 (EAN) or GTIN-14, mod-10 check digit."""
+    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+        return False
+    body, check = value[:-1], int(value[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def validate_gtin(value: str) -> None:
+    if not value.isdigit() or len(value) not in (8, 12, 13, 14):
+        raise ValidationError(
+            "EAN/GTIN must have 8, 12, 13 or 14 digits (got %(value)s).",
+            code="gtin_length",
+            params={"value": value},
+        )
+    if not is_valid_gtin(value):
+        raise ValidationError(
+            "EAN/GTIN %(value)s is not valid: its check digit does not match.",
+            code="gtin_check_digit",
+            params={"value": value},
+        )
+
+
+def normalize_sku_code(code: str) -> str:
+    """The key that makes SKU codes case- and space-insensitive: "ab 12" == "AB12"."""
+    return "".join(str(code).split()).upper()
