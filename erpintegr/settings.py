@@ -6,6 +6,7 @@ by environment variables only (see `.env.example`); the system checks in `erpint
 refuse to start a non-DEBUG process that lacks its secrets.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -88,6 +89,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    )
+    # Tests use a real file (not shared-cache memory, whose table locks fail instead of
+    # waiting), one per process so parallel test runs never share it.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(env.str("TEST_DB_DIR", default="/tmp")) / f"erpintegr-test-{os.getpid()}.sqlite3")
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
