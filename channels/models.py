@@ -88,6 +88,11 @@ class SalesChannel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        if not self.category and self.connector:
+            self.category = self.connector_class.category
+        super().save(*args, **kwargs)
+
     @property
     def connector_class(self):
         return get_connector_class(self.connector)
@@ -113,11 +118,6 @@ class SalesChannel(models.Model):
                 errors["price_list"] = "The price list belongs to another company."
         if errors:
             raise ValidationError(errors)
-
-    def save(self, *args, **kwargs):
-        if not self.category and self.connector:
-            self.category = self.connector_class.category
-        super().save(*args, **kwargs)
 
 
 class Credential(models.Model):
@@ -151,14 +151,17 @@ class Credential(models.Model):
 
 
 class SyncSetting(models.Model):
-    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="sync_settings")
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, related_name="sync_settings"
+    )
     flow = models.CharField(max_length=20, choices=Flow.choices)
     enabled = models.BooleanField(default=True)
     interval_minutes = models.PositiveIntegerField(
         "interval (minutes)", default=5, help_text="How often this flow runs."
     )
     batch_size = models.PositiveIntegerField(
-        default=100, help_text="At most this many items per run (products/SKUs, stock, prices, orders)."
+        default=100,
+        help_text="At most this many items per run (products/SKUs, stock, prices, orders).",
     )
 
     class Meta:
@@ -193,7 +196,10 @@ class SyncSetting(models.Model):
             return
         limits = connector.limits.for_flow(self.flow)
         errors = {}
-        if self.interval_minutes is not None and self.interval_minutes < limits.min_interval_minutes:
+        if (
+            self.interval_minutes is not None
+            and self.interval_minutes < limits.min_interval_minutes
+        ):
             errors["interval_minutes"] = (
                 f"{connector.label} allows this flow at most every "
                 f"{limits.min_interval_minutes} minute(s); {self.interval_minutes} is too often."

@@ -48,9 +48,7 @@ def stored_credential_names(*, channel: SalesChannel) -> set[str]:
     return set(channel.credentials.values_list("name", flat=True))
 
 
-def credential_conflicts(
-    *, channel: SalesChannel, values: Mapping[str, str]
-) -> dict[str, str]:
+def credential_conflicts(*, channel: SalesChannel, values: Mapping[str, str]) -> dict[str, str]:
     """Field name -> error for unique fields whose value another channel already holds."""
     connector = channel.connector_class
     errors: dict[str, str] = {}
@@ -60,7 +58,9 @@ def credential_conflicts(
             continue
         prints = credential_fingerprints(connector=connector.key, name=field.name, value=value)
         holder = (
-            Credential.objects.filter(connector=connector.key, name=field.name, fingerprint__in=prints)
+            Credential.objects.filter(
+                connector=connector.key, name=field.name, fingerprint__in=prints
+            )
             .exclude(channel_id=channel.pk)
             .select_related("channel__company")
             .first()
@@ -111,7 +111,11 @@ def channel_set_credentials(*, channel: SalesChannel, values: Mapping[str, str])
                 Credential.objects.update_or_create(
                     channel=channel,
                     name=name,
-                    defaults={"value": value, "fingerprint": fingerprint, "connector": connector.key},
+                    defaults={
+                        "value": value,
+                        "fingerprint": fingerprint,
+                        "connector": connector.key,
+                    },
                 )
         except IntegrityError:
             # Lost a race with another channel saving the same key at the same moment.

@@ -11,7 +11,13 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from erp.validators import format_cnpj, normalize_sku_code, only_digits, validate_cnpj, validate_gtin
+from erp.validators import (
+    format_cnpj,
+    normalize_sku_code,
+    only_digits,
+    validate_cnpj,
+    validate_gtin,
+)
 
 
 class Company(models.Model):
@@ -19,7 +25,7 @@ class Company(models.Model):
     trade_name = models.CharField("trade name (nome fantasia)", max_length=200, blank=True)
     cnpj = models.CharField(
         "CNPJ",
-        max_length=14,
+        max_length=18,  # accepts the formatted input; digits only are stored
         unique=True,
         validators=[validate_cnpj],
         help_text="14 digits; dots, slash and dash are accepted and removed.",
@@ -34,6 +40,10 @@ class Company(models.Model):
     def __str__(self) -> str:
         return self.trade_name or self.legal_name
 
+    def save(self, *args, **kwargs):
+        self.cnpj = only_digits(self.cnpj)
+        super().save(*args, **kwargs)
+
     @property
     def cnpj_formatted(self) -> str:
         return format_cnpj(self.cnpj)
@@ -41,10 +51,6 @@ class Company(models.Model):
     def clean_fields(self, exclude=None):
         self.cnpj = only_digits(self.cnpj) if self.cnpj else self.cnpj
         super().clean_fields(exclude=exclude)
-
-    def save(self, *args, **kwargs):
-        self.cnpj = only_digits(self.cnpj)
-        super().save(*args, **kwargs)
 
 
 class Warehouse(models.Model):
@@ -84,7 +90,7 @@ class Sku(models.Model):
     code = models.CharField(
         "SKU code",
         max_length=60,
-        help_text="Unique per company, ignoring case and spaces (\"ab 12\" is \"AB12\").",
+        help_text='Unique per company, ignoring case and spaces ("ab 12" is "AB12").',
     )
     code_key = models.CharField(
         max_length=60,
@@ -115,16 +121,16 @@ class Sku(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def save(self, *args, **kwargs):
+        self.code_key = normalize_sku_code(self.code)
+        super().save(*args, **kwargs)
+
     def clean(self):
         super().clean()
         if self.product_id and self.company_id and self.product.company_id != self.company_id:
             raise ValidationError({"product": "The product belongs to another company."})
         self.code = " ".join(str(self.code).split())
         self.code_key = normalize_sku_code(self.code)
-
-    def save(self, *args, **kwargs):
-        self.code_key = normalize_sku_code(self.code)
-        super().save(*args, **kwargs)
 
 
 class StockBalance(models.Model):
@@ -137,7 +143,9 @@ class StockBalance(models.Model):
     class Meta:
         ordering = ["sku", "warehouse"]
         constraints = [
-            models.UniqueConstraint(fields=["sku", "warehouse"], name="stock_balance_per_warehouse"),
+            models.UniqueConstraint(
+                fields=["sku", "warehouse"], name="stock_balance_per_warehouse"
+            ),
             models.CheckConstraint(
                 condition=Q(on_hand__gte=0),
                 name="stock_on_hand_not_negative",
@@ -180,13 +188,13 @@ class Price(models.Model):
         "sale price", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     list_amount = models.DecimalField(
-        "list price (\"de\")",
+        'list price ("de")',
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="Optional crossed-out price shown as \"de R$ X por R$ Y\".",
+        help_text='Optional crossed-out price shown as "de R$ X por R$ Y".',
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -194,9 +202,7 @@ class Price(models.Model):
         ordering = ["price_list", "sku"]
         constraints = [
             models.UniqueConstraint(fields=["price_list", "sku"], name="price_per_list_and_sku"),
-            models.CheckConstraint(
-                condition=Q(amount__gte=0), name="price_amount_not_negative"
-            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="price_amount_not_negative"),
         ]
 
     def __str__(self) -> str:
@@ -206,7 +212,7 @@ class Price(models.Model):
 class Carrier(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="carriers")
     name = models.CharField(max_length=120, help_text="e.g. Correios, Jadlog, Loggi.")
-    cnpj = models.CharField("CNPJ", max_length=14, blank=True, validators=[validate_cnpj])
+    cnpj = models.CharField("CNPJ", max_length=18, blank=True, validators=[validate_cnpj])
 
     class Meta:
         ordering = ["name"]
@@ -334,7 +340,9 @@ class OrderItem(models.Model):
         ordering = ["order", "line"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line"], name="order_item_line_unique"),
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="order_item_quantity_positive"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -106,7 +106,9 @@ def stock_adjust(*, sku: Sku, warehouse: Warehouse, delta: int) -> StockBalance:
     StockBalance.objects.filter(pk=balance.pk).update(on_hand=F("on_hand") + delta)
     balance.refresh_from_db()
     announce_sku_changes(
-        company_id=sku.company_id, kind=ChangeKind.STOCK, sku_ids=[sku.pk],
+        company_id=sku.company_id,
+        kind=ChangeKind.STOCK,
+        sku_ids=[sku.pk],
         warehouse_ids=[warehouse.pk],
     )
     return balance
@@ -128,7 +130,9 @@ def stock_reserve(*, sku: Sku, warehouse: Warehouse, quantity: int) -> StockBala
     StockBalance.objects.filter(pk=balance.pk).update(reserved=new_reserved)
     balance.reserved = new_reserved
     announce_sku_changes(
-        company_id=sku.company_id, kind=ChangeKind.STOCK, sku_ids=[sku.pk],
+        company_id=sku.company_id,
+        kind=ChangeKind.STOCK,
+        sku_ids=[sku.pk],
         warehouse_ids=[warehouse.pk],
     )
     return balance
@@ -151,7 +155,9 @@ def price_set(
         price.amount, price.list_amount = amount, list_amount
         price.save(update_fields=["amount", "list_amount", "updated_at"])
     announce_sku_changes(
-        company_id=sku.company_id, kind=ChangeKind.PRICE, sku_ids=[sku.pk],
+        company_id=sku.company_id,
+        kind=ChangeKind.PRICE,
+        sku_ids=[sku.pk],
         price_list_id=price_list.pk,
     )
     return True

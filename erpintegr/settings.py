@@ -93,7 +93,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a real file (not shared-cache memory, whose table locks fail instead of
     # waiting), one per process so parallel test runs never share it.
     DATABASES["default"].setdefault("TEST", {}).setdefault(
-        "NAME", str(Path(env.str("TEST_DB_DIR", default="/tmp")) / f"erpintegr-test-{os.getpid()}.sqlite3")
+        "NAME",
+        str(Path(env.str("TEST_DB_DIR", default="/tmp")) / f"erpintegr-test-{os.getpid()}.sqlite3"),
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -42,7 +42,9 @@ def make_company(**kwargs) -> Company:
 
 
 def make_warehouse(company: Company, code: str = "CD-SP", **kwargs) -> Warehouse:
-    return Warehouse.objects.create(company=company, code=code, name=kwargs.pop("name", code), **kwargs)
+    return Warehouse.objects.create(
+        company=company, code=code, name=kwargs.pop("name", code), **kwargs
+    )
 
 
 def make_sku(company: Company, code: str | None = None, **kwargs) -> Sku:
@@ -64,7 +66,9 @@ def make_carrier_service(company: Company, carrier: str = "Correios", service: s
 
 
 def make_payment_method(company: Company, name: str = "Pix", kind: str = "pix") -> PaymentMethod:
-    return PaymentMethod.objects.get_or_create(company=company, name=name, defaults={"kind": kind})[0]
+    return PaymentMethod.objects.get_or_create(company=company, name=name, defaults={"kind": kind})[
+        0
+    ]
 
 
 def make_channel(
@@ -75,7 +79,10 @@ def make_channel(
 ) -> SalesChannel:
     company = company or make_company()
     channel = SalesChannel(
-        company=company, connector=connector, name=kwargs.pop("name", f"Canal {next(_seq)}"), **kwargs
+        company=company,
+        connector=connector,
+        name=kwargs.pop("name", f"Canal {next(_seq)}"),
+        **kwargs,
     )
     channel.full_clean()
     channel.save()

@@ -262,7 +262,9 @@ class Connector(BaseConnector):
     ) -> None:
         super().__init__(channel)
         self.credentials = dict(credentials)
-        self.base_url = (base_url or self.default_base_url(channel.environment, credentials)).rstrip("/")
+        self.base_url = (
+            base_url or self.default_base_url(channel.environment, credentials)
+        ).rstrip("/")
         self.session = session
         self.sleep = sleep
         self.rate_limiter = rate_limiter

@@ -202,7 +202,12 @@ class HttpClient:
             self.requests_sent += 1
             try:
                 response = self.session.request(
-                    method, url, params=params, json=json, data=data, headers=merged,
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=merged,
                     timeout=self.timeout,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
@@ -220,7 +225,9 @@ class HttpClient:
                 if self.rate_limiter is not None:
                     self.rate_limiter.on_rate_limited()
             if not (retry and error.retryable) or attempt >= self.max_retries:
-                logger.warning("%s %s gave up after %s attempt(s): %s", method, url, attempt + 1, error)
+                logger.warning(
+                    "%s %s gave up after %s attempt(s): %s", method, url, attempt + 1, error
+                )
                 raise error
             delay = self.backoff(attempt, getattr(error, "retry_after", None))
             logger.info("%s %s: %s; retrying in %.2f s", method, url, error, delay)
@@ -239,7 +246,9 @@ class HttpClient:
         kwargs = dict(status=status, body=body, request_id=request_id, method=method, url=url)
         if cls is RateLimitedError:
             return RateLimitedError(
-                message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **kwargs
+                message,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                **kwargs,
             )
         return cls(message, **kwargs)
 

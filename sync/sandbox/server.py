@@ -190,14 +190,18 @@ class Emulator:
                 return self._inject_after(response)
             except HttpError as exc:
                 self.stats[f"error {exc.status}"] += 1
-                body = exc.body if exc.body is not None else self.error_body(
-                    exc.status, exc.message, exc.code
+                body = (
+                    exc.body
+                    if exc.body is not None
+                    else self.error_body(exc.status, exc.message, exc.code)
                 )
                 return Response(exc.status, body)
         status = 405 if matched_path else 404
         self.stats[f"error {status}"] += 1
-        return Response(status, self.error_body(status, f"No route for {request.method} "
-                                                        f"{request.path}", "not_found"))
+        return Response(
+            status,
+            self.error_body(status, f"No route for {request.method} {request.path}", "not_found"),
+        )
 
     # --- faults ---------------------------------------------------------------------------
     def _roll(self, share: float) -> bool:
@@ -233,8 +237,15 @@ class Emulator:
 
     def _control(self, request: Request) -> Response:
         if request.path == "/__emulator__/stats" and request.method == "GET":
-            return Response(200, {"vendor": self.vendor, "stats": dict(self.stats),
-                                  "faults": asdict(self.faults), **self.extra_stats()})
+            return Response(
+                200,
+                {
+                    "vendor": self.vendor,
+                    "stats": dict(self.stats),
+                    "faults": asdict(self.faults),
+                    **self.extra_stats(),
+                },
+            )
         if request.path == "/__emulator__/faults" and request.method == "POST":
             data = request.json()
             unknown = set(data) - set(asdict(self.faults))

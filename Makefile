@@ -1,0 +1,40 @@
+# Two commands do everything on a fresh machine with Python 3.11: `make run`, `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+
+.PHONY: install run test lint bench migrate demo clean
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py ensure_admin
+
+# The admin on http://127.0.0.1:8000/admin/, the sandbox emulators and the worker; Ctrl-C stops all.
+run: demo
+	$(BIN)/python manage.py run_stack
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: migrate
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .state db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -1,0 +1,217 @@
+from django.contrib import admin
+
+from erp.models import (
+    Carrier,
+    CarrierService,
+    Company,
+    Order,
+    OrderItem,
+    PaymentMethod,
+    Price,
+    PriceList,
+    Product,
+    Sku,
+    StockBalance,
+    Warehouse,
+)
+from erp.services import price_set, stock_set
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["legal_name", "trade_name", "cnpj_formatted", "created_at"]
+    search_fields = ["legal_name", "trade_name", "cnpj"]
+
+    @admin.display(description="CNPJ", ordering="cnpj")
+    def cnpj_formatted(self, company: Company) -> str:
+        return company.cnpj_formatted
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "company", "active"]
+    list_filter = ["active", "company"]
+    search_fields = ["code", "name"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+
+
+class SkuInline(admin.TabularInline):
+    model = Sku
+    fields = ["code", "name", "ean", "active"]
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("company")
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "brand", "company", "active", "updated_at"]
+    list_filter = ["active", "company"]
+    search_fields = ["name", "brand", "skus__code"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+    inlines = [SkuInline]
+
+
+@admin.register(Sku)
+class SkuAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "product", "ean", "company", "active"]
+    list_filter = ["active", "company"]
+    search_fields = ["code", "code_key", "ean", "name", "product__name"]
+    list_select_related = ["product", "company"]
+    autocomplete_fields = ["company", "product"]
+    show_full_result_count = False
+
+
+@admin.register(StockBalance)
+class StockBalanceAdmin(admin.ModelAdmin):
+    list_display = ["sku", "warehouse", "on_hand", "reserved", "available", "updated_at"]
+    list_filter = ["warehouse"]
+    search_fields = ["sku__code", "sku__ean"]
+    list_select_related = ["sku", "warehouse"]
+    autocomplete_fields = ["sku", "warehouse"]
+    show_full_result_count = False
+    fields = ["sku", "warehouse", "on_hand", "reserved"]
+    # Reservations belong to orders; on hand is edited here and saved through erp.services
+    # so every integration learns about the change.
+    readonly_fields = ["reserved"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["sku", "warehouse", "reserved"] if obj else ["reserved"]
+
+    def save_model(self, request, obj, form, change):
+        stock_set(sku=obj.sku, warehouse=obj.warehouse, on_hand=obj.on_hand)
+        obj.pk = StockBalance.objects.get(sku=obj.sku, warehouse=obj.warehouse).pk
+
+
+class PriceInline(admin.TabularInline):
+    model = Price
+    fields = ["sku", "amount", "list_amount", "updated_at"]
+    readonly_fields = ["sku", "amount", "list_amount", "updated_at"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sku")
+
+
+@admin.register(PriceList)
+class PriceListAdmin(admin.ModelAdmin):
+    list_display = ["name", "currency", "company"]
+    list_filter = ["company", "currency"]
+    search_fields = ["name"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ["sku", "price_list", "amount", "list_amount", "updated_at"]
+    list_filter = ["price_list"]
+    search_fields = ["sku__code"]
+    list_select_related = ["sku", "price_list"]
+    autocomplete_fields = ["sku", "price_list"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["price_list", "sku"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        # Through erp.services so every integration learns about the change.
+        price_set(
+            price_list=obj.price_list, sku=obj.sku, amount=obj.amount, list_amount=obj.list_amount
+        )
+        obj.pk = Price.objects.get(price_list=obj.price_list, sku=obj.sku).pk
+
+
+class CarrierServiceInline(admin.TabularInline):
+    model = CarrierService
+    fields = ["name", "code"]
+    extra = 1
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    list_display = ["name", "company", "cnpj"]
+    list_filter = ["company"]
+    search_fields = ["name"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+    inlines = [CarrierServiceInline]
+
+
+@admin.register(CarrierService)
+class CarrierServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "carrier", "code"]
+    list_filter = ["carrier__company", "carrier"]
+    search_fields = ["name", "code", "carrier__name"]
+    list_select_related = ["carrier"]
+    autocomplete_fields = ["carrier"]
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "company"]
+    list_filter = ["kind", "company"]
+    search_fields = ["name"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    fields = ["line", "sku", "quantity", "unit_price", "reserved_warehouse"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sku", "reserved_warehouse")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "channel",
+        "status",
+        "customer_name",
+        "total",
+        "carrier_service",
+        "payment_method",
+        "placed_at",
+    ]
+    list_filter = ["status", "channel", "company"]
+    search_fields = ["external_id", "customer_name", "customer_document", "customer_email"]
+    list_select_related = ["channel", "carrier_service__carrier", "payment_method"]
+    date_hierarchy = "created_at"
+    inlines = [OrderItemInline]
+    show_full_result_count = False
+    # Orders arrive from channels; the engine owns them.
+    readonly_fields = [
+        "company",
+        "channel",
+        "external_id",
+        "status",
+        "placed_at",
+        "customer_name",
+        "customer_document",
+        "customer_email",
+        "carrier_service",
+        "payment_method",
+        "items_total",
+        "shipping_total",
+        "total",
+    ]
+
+    def has_add_permission(self, request):
+        return False

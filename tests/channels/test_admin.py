@@ -1,0 +1,215 @@
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from channels.models import Credential, SalesChannel, SyncSetting
+from channels.services import channel_credentials
+from tests.admin_forms import form_data
+from tests.factories import make_channel, make_company, make_price_list, make_sku, make_warehouse
+
+SECRET = "VTEX-APPTOKEN-admin-test-0a1b2c3d4e"
+
+
+def vtex_creds(**extra):
+    return {"account_name": "lojaadmin", "app_key": "appkey-admin-1", "app_token": SECRET, **extra}
+
+
+@pytest.fixture
+def back_office_user(db):
+    """Staff with every permission on our apps except channels.change_credentials."""
+    user = User.objects.create_user("backoffice", password="pw-backoffice-1", is_staff=True)
+    perms = Permission.objects.filter(
+        content_type__app_label__in=["channels", "erp", "mappings", "sync"]
+    ).exclude(codename__in=["change_credentials", "activate_integration"])
+    user.user_permissions.set(perms)
+    return user
+
+
+def change_url(channel):
+    return reverse("admin:channels_saleschannel_change", args=[channel.pk])
+
+
+@pytest.mark.django_db
+def test_every_admin_page_loads_for_a_superuser(admin_client):
+    channel = make_channel(connector="vtex", credentials=vtex_creds())
+    make_sku(channel.company, code="A1")
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        base = f"admin:{opts.app_label}_{opts.model_name}"
+        response = admin_client.get(reverse(f"{base}_changelist"))
+        assert response.status_code == 200, f"{opts.label} changelist"
+        if model_admin.has_add_permission(response.wsgi_request):
+            assert admin_client.get(reverse(f"{base}_add")).status_code == 200, f"{opts.label} add"
+        obj = model._default_manager.first()
+        if obj is not None:
+            response = admin_client.get(reverse(f"{base}_change", args=[obj.pk]))
+            assert response.status_code == 200, f"{opts.label} change"
+
+
+@pytest.mark.django_db
+def test_change_page_never_shows_a_stored_secret(admin_client):
+    channel = make_channel(connector="vtex", credentials=vtex_creds())
+    html = admin_client.get(change_url(channel)).content.decode()
+    assert SECRET not in html
+    assert "appkey-admin-1" not in html  # app key is secret too
+    assert "stored — leave blank to keep" in html
+    assert "lojaadmin" in html  # non-secret field shows its value
+
+
+@pytest.mark.django_db
+def test_posting_blank_secrets_keeps_them_and_a_new_one_replaces(admin_client):
+    channel = make_channel(connector="vtex", credentials=vtex_creds())
+    url = change_url(channel)
+    data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
+    assert data["cred__vtex__app_token"] == ""
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert channel_credentials(channel=channel)["app_token"] == SECRET
+    data["cred__vtex__app_token"] = "NEW-TOKEN-value-123456"
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    assert channel_credentials(channel=channel)["app_token"] == "NEW-TOKEN-value-123456"
+    # The admin history names the fields, never the values.
+    from django.contrib.admin.models import LogEntry
+
+    messages = " ".join(e.change_message for e in LogEntry.objects.all())
+    assert "NEW-TOKEN" not in messages and SECRET not in messages
+
+
+@pytest.mark.django_db
+def test_add_channel_with_credentials_through_the_admin(admin_client):
+    company = make_company()
+    warehouse = make_warehouse(company)
+    price_list = make_price_list(company)
+    url = reverse("admin:channels_saleschannel_add")
+    page = admin_client.get(url).content.decode()
+    assert "cred__mercadolivre__client_secret" in page and "cred__anymarket__gumga_token" in page
+    data = form_data(page, "saleschannel_form")
+    data.update(
+        {
+            "name": "Minha loja VTEX",
+            "connector": "vtex",
+            "company": str(company.pk),
+            "environment": "sandbox",
+            "price_list": str(price_list.pk),
+            "warehouses": [str(warehouse.pk)],
+            "safety_stock": "2",
+            "cred__vtex__account_name": "minhaloja",
+            "cred__vtex__app_key": "vtexappkey-minhaloja-XYZ",
+            "cred__vtex__app_token": SECRET,
+            "cred__anymarket__gumga_token": "must-be-ignored-for-vtex",
+        }
+    )
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    channel = SalesChannel.objects.get(name="Minha loja VTEX")
+    assert channel.category == "platform"
+    assert channel_credentials(channel=channel) == {
+        "account_name": "minhaloja",
+        "app_key": "vtexappkey-minhaloja-XYZ",
+        "app_token": SECRET,
+    }
+    assert SyncSetting.objects.filter(channel=channel).count() == 4
+    assert not Credential.objects.filter(connector="anymarket").exists()
+
+
+@pytest.mark.django_db
+def test_admin_refuses_another_companys_key_with_a_form_error(admin_client):
+    make_channel(connector="vtex", credentials=vtex_creds())
+    other = make_channel(company=make_company(), connector="vtex")
+    url = change_url(other)
+    data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
+    data["cred__vtex__app_token"] = SECRET
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "belongs to another company" in response.content.decode()
+    assert SECRET not in response.content.decode()  # not even the value just typed
+    assert not Credential.objects.filter(channel=other).exists()
+
+
+@pytest.mark.django_db
+def test_back_office_user_without_permission_sees_and_posts_no_credentials(client, back_office_user):
+    channel = make_channel(connector="vtex", credentials=vtex_creds())
+    client.force_login(back_office_user)
+    url = change_url(channel)
+    html = client.get(url).content.decode()
+    assert 'name="cred__vtex' not in html
+    assert "lojaadmin" not in html
+    assert "visible only to users allowed to change credentials" in html
+    data = form_data(html, "saleschannel_form")
+    data["name"] = "Renamed"
+    data["cred__vtex__app_token"] = "SMUGGLED-token-value"
+    data["cred__vtex__account_name"] = "smuggled"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    channel.refresh_from_db()
+    assert channel.name == "Renamed"
+    assert channel_credentials(channel=channel)["app_token"] == SECRET
+    assert channel_credentials(channel=channel)["account_name"] == "lojaadmin"
+    add_html = client.get(reverse("admin:channels_saleschannel_add")).content.decode()
+    assert 'name="cred__' not in add_html
+
+
+@pytest.mark.django_db
+def test_sync_settings_outside_vendor_limits_are_form_errors_naming_the_limit(admin_client):
+    channel = make_channel(connector="anymarket")
+    url = change_url(channel)
+    data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
+    rows = {data[f"sync_settings-{i}-id"]: i for i in range(4)}
+    flows = dict(SyncSetting.objects.filter(channel=channel).values_list("pk", "flow"))
+    index = {flows[int(pk)]: i for pk, i in rows.items()}
+    data[f"sync_settings-{index['stock']}-batch_size"] = "9000"
+    data[f"sync_settings-{index['price']}-interval_minutes"] = "1"
+    response = admin_client.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "ANYMARKET allows at most 5000 items per run for stock; 9000 is above that limit." in html
+    assert "ANYMARKET allows this flow at most every 5 minute(s); 1 is too often." in html
+
+
+@pytest.mark.django_db
+def test_enabling_an_unsupported_flow_is_refused_with_the_vendor_reason(admin_client):
+    channel = make_channel(connector="mercadolivre")
+    url = change_url(channel)
+    data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
+    flows = dict(SyncSetting.objects.filter(channel=channel).values_list("pk", "flow"))
+    i = next(i for i in range(4) if flows[int(data[f"sync_settings-{i}-id"])] == "catalog")
+    data[f"sync_settings-{i}-enabled"] = "on"
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "Mercado Livre does not support this flow" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_price_list_of_another_company_is_refused(admin_client):
+    channel = make_channel(connector="vtex")
+    foreign = make_price_list(make_company(), name="Outra")
+    url = change_url(channel)
+    data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
+    data["price_list"] = str(foreign.pk)
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "The price list belongs to another company." in response.content.decode()
+
+
+def _changelist_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("admin:channels_saleschannel_changelist"))
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_channel_changelist_runs_a_constant_number_of_queries(admin_client):
+    company = make_company()
+    for _ in range(5):
+        make_channel(company=company, connector="vtex")
+    with_5 = _changelist_queries(admin_client)
+    companies = [make_company() for _ in range(2)]
+    for i in range(195):
+        make_channel(company=companies[i % 2], connector=["vtex", "anymarket", "mercadolivre"][i % 3])
+    assert SalesChannel.objects.count() == 200
+    assert _changelist_queries(admin_client) == with_5
