@@ -269,6 +269,8 @@ class Emulator:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Keep-alive responses otherwise wait ~40 ms for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 split = urlsplit(self.path)
@@ -308,7 +310,9 @@ class Emulator:
 
         self.server = ThreadingHTTPServer((host, port), _Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
         return self.url
 
