@@ -26,6 +26,7 @@ logger = logging.getLogger("sync.http")
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 MAX_BODY_IN_ERROR = 500
+SECRET_HEADER_WORDS = ("token", "key", "authorization", "secret", "password")
 
 
 class ConnectorError(Exception):
@@ -163,8 +164,11 @@ class HttpClient:
         self.rate_limiter = rate_limiter
         for secret in secrets:
             register_secret(secret)
-        for value in self.headers.values():
-            register_secret(value)
+        for name, value in self.headers.items():
+            # Auth headers are secrets; Accept/Content-Type are not (masking them would
+            # blank harmless words in every log line).
+            if any(word in name.lower() for word in SECRET_HEADER_WORDS):
+                register_secret(value)
         # Counters the engine copies into SyncRun.
         self.requests_sent = 0
         self.retries = 0
