@@ -80,6 +80,8 @@ WSGI_APPLICATION = "erpintegr.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Same backend, with SQLite's real parameter limit (see erpintegr/db/sqlite3/base.py).
+    DATABASES["default"]["ENGINE"] = "erpintegr.db.sqlite3"
     # Measured (shared/PITFALLS.md): with a worker and the web server writing at once, plain
     # SQLite settings give "database is locked"; IMMEDIATE transactions + WAL do not. IMMEDIATE
     # also makes every atomic() block a writer lock, which is what our row locks rely on here.
@@ -109,6 +111,10 @@ LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
 TIME_ZONE = env.str("TIME_ZONE", default="America/Sao_Paulo")
 USE_I18N = True
 USE_TZ = True
+
+# The channel page posts every de-para row of its inlines (about 6 fields each); Django's
+# default of 1,000 fields would refuse a channel with more than ~150 rows.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=20_000)
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".state" / "static")

@@ -1,0 +1,482 @@
+"""De-para screens: inline tables on the sales channel page, one list per kind (with CSV
+import/export scoped to one channel), the unmapped-value queue and the product bindings.
+
+Thin: display and forms here; every write goes through mappings.services.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
+
+from channels.admin import register_channel_inline, register_channel_object_tool
+from channels.models import SalesChannel
+from erp.models import CarrierService, OrderStatus
+from mappings.forms import (
+    ChannelConfirmImportForm,
+    ChannelExportForm,
+    ChannelImportForm,
+    MappingInlineForm,
+    MappingInlineFormSet,
+    PreloadedAutocompleteSelect,
+    PreloadedModelChoiceField,
+)
+from mappings.models import (
+    MAPPING_MODELS,
+    CarrierServiceMapping,
+    ChannelMapping,
+    Listing,
+    MappingKind,
+    OrderStatusMapping,
+    PaymentMethodMapping,
+    StockLocationMapping,
+    UnmappedValue,
+)
+from mappings.resources import RESOURCES
+from mappings.services import listing_save, mapping_save, unmapped_apply_suggestions
+from mappings.suggestions import suggestions_for_unmapped
+
+
+def _target_formfield(model_admin, db_field, request, kwargs):
+    """Autocomplete for the ERP target that renders and validates the row's loaded target
+    without a query per row."""
+    if db_field.name == "target":
+        widget = PreloadedAutocompleteSelect(
+            db_field, model_admin.admin_site, using=kwargs.get("using")
+        )
+        kwargs.setdefault("widget", widget)
+        kwargs.setdefault("form_class", PreloadedModelChoiceField)
+        if db_field.related_model is CarrierService:
+            # clean() reads service.carrier.company_id: join it for rows typed in.
+            kwargs.setdefault("queryset", CarrierService.objects.select_related("carrier"))
+    return kwargs
+
+
+# --- inlines on the sales channel page ------------------------------------------------------
+
+
+class MappingInline(admin.TabularInline):
+    form = MappingInlineForm
+    formset = MappingInlineFormSet
+    extra = 0
+    readonly_fields = ["rule"]
+    autocomplete_fields = ["target"]
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.model.target_select_related)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs = _target_formfield(self, db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CarrierServiceMappingInline(MappingInline):
+    model = CarrierServiceMapping
+    fields = [
+        "code",
+        "label",
+        "service_code",
+        "service_label",
+        "target",
+        "is_fallback",
+        "rule",
+    ]
+    verbose_name = "carrier + service"
+    verbose_name_plural = (
+        "De-para: carrier + service (blank service code = any service of that carrier)"
+    )
+
+
+class PaymentMethodMappingInline(MappingInline):
+    model = PaymentMethodMapping
+    fields = ["code", "label", "target", "is_fallback", "rule"]
+    verbose_name = "payment method"
+    verbose_name_plural = "De-para: payment methods"
+
+
+class OrderStatusMappingInline(MappingInline):
+    model = OrderStatusMapping
+    fields = ["code", "label", "target", "is_fallback", "rule"]
+    autocomplete_fields = []  # a fixed list of statuses: a plain select
+    verbose_name = "order status"
+    verbose_name_plural = "De-para: order statuses"
+
+
+class StockLocationMappingInline(MappingInline):
+    model = StockLocationMapping
+    fields = ["code", "label", "target", "is_fallback", "rule"]
+    verbose_name = "stock location"
+    verbose_name_plural = "De-para: stock locations → ERP warehouses"
+
+
+for _inline in (
+    CarrierServiceMappingInline,
+    PaymentMethodMappingInline,
+    OrderStatusMappingInline,
+    StockLocationMappingInline,
+):
+    register_channel_inline(_inline)
+
+
+# --- one list per kind, with CSV import/export ----------------------------------------------
+
+
+class MappingAdmin(ImportExportMixin, admin.ModelAdmin):
+    list_display = ["__str__", "label", "target_column", "channel", "fallback_marker", "updated_at"]
+    list_filter = ["channel", "is_fallback"]
+    search_fields = ["code", "code_key", "label"]
+    autocomplete_fields = ["channel", "target"]
+    fields = ["channel", "code", "label", "target", "is_fallback"]
+    import_form_class = ChannelImportForm
+    confirm_form_class = ChannelConfirmImportForm
+    export_form_class = ChannelExportForm
+    import_error_display = ("message", "row")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("channel", *self.model.target_select_related)
+        )
+
+    def get_list_select_related(self, request):
+        return ["channel", *self.model.target_select_related]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs = _target_formfield(self, db_field, request, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="ERP value", ordering="target")
+    def target_column(self, mapping: ChannelMapping) -> str:
+        return mapping.target_display()
+
+    @admin.display(description="rule", ordering="is_fallback")
+    def fallback_marker(self, mapping: ChannelMapping) -> str:
+        return mapping.rule
+
+    def save_model(self, request, obj, form, change):
+        mapping_save(mapping=obj, validated=True)
+
+    # CSV: one channel per import, chosen on the form, never read from the file.
+
+    def channels_for(self, request):
+        """Channels this user may import de-para into."""
+        return SalesChannel.objects.select_related("company").order_by("name")
+
+    def has_import_permission(self, request):
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_import_form_initial(self, request):
+        initial = super().get_import_form_initial(request)
+        channel = request.GET.get("channel") or request.GET.get("channel__id__exact")
+        if channel:
+            initial["channel"] = channel
+        return initial
+
+    def create_import_form(self, request):
+        form = super().create_import_form(request)
+        form.fields["channel"].queryset = self.channels_for(request)
+        return form
+
+    def create_confirm_form(self, request, import_form=None):
+        form = super().create_confirm_form(request, import_form)
+        form.fields["channel"].queryset = self.channels_for(request)
+        return form
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["channel"] = import_form.cleaned_data["channel"].pk
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        cleaned = getattr(form, "cleaned_data", None) or {}
+        return {"channel": cleaned.get("channel")}
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {}
+
+    def get_import_data_kwargs(self, **kwargs):
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        # A file with any bad row writes nothing, also at the confirm step.
+        kwargs.update(use_transactions=True, rollback_on_validation_errors=True)
+        return kwargs
+
+    def get_resource_classes(self, request):
+        return [RESOURCES[self.model]]
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # The data changed between the preview and the confirmation (an ERP value was
+            # removed, a row was mapped meanwhile): the import was rolled back entirely.
+            messages.error(request, "Nothing was imported: the file no longer validates.")
+            for error in result.base_errors:
+                messages.error(request, str(error.error))
+            for line, errors in result.row_errors():
+                for error in errors:
+                    messages.error(request, f"Line {line}: {error.error}")
+            for row in result.invalid_rows:
+                reasons = "; ".join(
+                    f"{field}: {' '.join(msgs)}" for field, msgs in row.error_dict.items()
+                )
+                messages.error(request, f"Line {row.number}: {reasons}")
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
+        return super().process_result(result, request)
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        form = kwargs.get("export_form")
+        channel = (getattr(form, "cleaned_data", None) or {}).get("channel")
+        if channel is not None:
+            queryset = queryset.filter(channel=channel)
+        return super().get_data_for_export(request, queryset, **kwargs)
+
+
+@admin.register(CarrierServiceMapping)
+class CarrierServiceMappingAdmin(MappingAdmin):
+    list_display = [
+        "__str__",
+        "label",
+        "service_label",
+        "target_column",
+        "channel",
+        "fallback_marker",
+        "updated_at",
+    ]
+    search_fields = ["code", "code_key", "label", "service_code", "service_key", "service_label"]
+    fields = ["channel", "code", "label", "service_code", "service_label", "target", "is_fallback"]
+
+
+@admin.register(PaymentMethodMapping)
+class PaymentMethodMappingAdmin(MappingAdmin):
+    pass
+
+
+@admin.register(OrderStatusMapping)
+class OrderStatusMappingAdmin(MappingAdmin):
+    autocomplete_fields = ["channel"]
+
+
+@admin.register(StockLocationMapping)
+class StockLocationMappingAdmin(MappingAdmin):
+    pass
+
+
+# --- the unmapped-value queue ---------------------------------------------------------------
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open (not mapped yet)"), ("resolved", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+class UnmappedChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # One query per ERP table for the whole page, not one per row.
+        suggestions = suggestions_for_unmapped(self.result_list)
+        for entry in self.result_list:
+            entry.suggested_target = suggestions.get(entry.pk)
+
+
+def _display_target(target) -> str:
+    if target is None:
+        return "—"
+    if isinstance(target, str):
+        return OrderStatus(target).label
+    return str(target)
+
+
+@admin.register(UnmappedValue)
+class UnmappedValueAdmin(admin.ModelAdmin):
+    list_display = [
+        "value",
+        "kind",
+        "labels",
+        "channel",
+        "count",
+        "first_seen",
+        "last_seen",
+        "state",
+        "suggestion",
+        "map_by_hand",
+    ]
+    list_filter = [OpenFilter, "kind", "channel"]
+    search_fields = ["code", "parent_code", "label", "parent_label"]
+    list_select_related = ["channel"]
+    show_full_result_count = False
+    actions = ["create_mapping_from_suggestion"]
+    readonly_fields = [
+        "channel",
+        "kind",
+        "parent_code",
+        "parent_label",
+        "code",
+        "label",
+        "count",
+        "first_seen",
+        "last_seen",
+        "resolved_at",
+        "suggestion",
+    ]
+    fields = readonly_fields
+
+    def get_changelist(self, request, **kwargs):
+        return UnmappedChangeList
+
+    def has_add_permission(self, request):
+        return False  # recorded by the sync engine only
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a queue: read it, map it, or delete noise
+
+    def has_create_mapping_permission(self, request) -> bool:
+        return bool(self._allowed_kinds(request))
+
+    def _allowed_kinds(self, request) -> set[str]:
+        return {
+            kind
+            for kind, model in MAPPING_MODELS.items()
+            if request.user.has_perm(f"mappings.add_{model._meta.model_name}")
+        }
+
+    @admin.display(description="channel value", ordering="code_key")
+    def value(self, entry: UnmappedValue) -> str:
+        return entry.display_code
+
+    @admin.display(description="channel label")
+    def labels(self, entry: UnmappedValue) -> str:
+        return " / ".join(v for v in (entry.parent_label, entry.label) if v)
+
+    @admin.display(description="state", ordering="resolved_at")
+    def state(self, entry: UnmappedValue) -> str:
+        return "resolved" if entry.resolved_at else "open"
+
+    @admin.display(description="suggested ERP value")
+    def suggestion(self, entry: UnmappedValue) -> str:
+        if not hasattr(entry, "suggested_target"):  # detail page: a single entry
+            entry.suggested_target = suggestions_for_unmapped([entry]).get(entry.pk)
+        return _display_target(entry.suggested_target)
+
+    @admin.display(description="")
+    def map_by_hand(self, entry: UnmappedValue):
+        if entry.resolved_at:
+            return ""
+        model = MAPPING_MODELS[entry.kind]
+        if entry.kind == MappingKind.CARRIER_SERVICE:
+            initial = {
+                "code": entry.parent_code,
+                "label": entry.parent_label,
+                "service_code": entry.code,
+                "service_label": entry.label,
+            }
+        else:
+            initial = {"code": entry.code, "label": entry.label}
+        initial["channel"] = entry.channel_id
+        url = reverse(f"admin:mappings_{model._meta.model_name}_add")
+        return format_html('<a href="{}?{}">Map…</a>', url, urlencode(initial))
+
+    @admin.action(description="Create mapping from suggestion", permissions=["create_mapping"])
+    def create_mapping_from_suggestion(self, request, queryset):
+        outcome = unmapped_apply_suggestions(
+            entries=queryset.select_related("channel"), allowed_kinds=self._allowed_kinds(request)
+        )
+        if outcome.created:
+            self.message_user(request, f"{len(outcome.created)} mapping(s) created.")
+        if outcome.without_suggestion:
+            values = ", ".join(e.display_code for e in outcome.without_suggestion)
+            self.message_user(
+                request, f"No suggestion for {values}: map them by hand.", messages.WARNING
+            )
+        for entry, reason in outcome.failed:
+            self.message_user(request, f"{entry.display_code}: {reason}", messages.ERROR)
+
+
+# --- product bindings -----------------------------------------------------------------------
+
+
+@admin.register(Listing)
+class ListingAdmin(admin.ModelAdmin):
+    list_display = [
+        "sku",
+        "channel",
+        "external_item_id",
+        "external_variation_id",
+        "external_sku_id",
+        "seller_sku",
+        "last_pushed_stock",
+        "last_pushed_stock_at",
+        "last_pushed_price",
+        "last_pushed_price_at",
+    ]
+    list_filter = ["channel"]
+    # Exact matches: prefix/contains scans do not scale to 100k bindings per channel.
+    search_fields = [
+        "=sku__code",
+        "=seller_sku",
+        "=external_item_id",
+        "=external_variation_id",
+        "=external_sku_id",
+    ]
+    search_help_text = "Exact SKU code, seller SKU or channel id (item, variation, SKU)."
+    list_select_related = ["channel", "sku"]
+    show_full_result_count = False
+    autocomplete_fields = ["channel", "sku"]
+    fields = [
+        "channel",
+        "sku",
+        "external_item_id",
+        "external_variation_id",
+        "external_sku_id",
+        "seller_sku",
+        "last_pushed_stock",
+        "last_pushed_stock_at",
+        "last_pushed_price",
+        "last_pushed_price_at",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [
+        "last_pushed_stock",
+        "last_pushed_stock_at",
+        "last_pushed_price",
+        "last_pushed_price_at",
+        "created_at",
+        "updated_at",
+    ]
+
+    def save_model(self, request, obj, form, change):
+        listing_save(listing=obj, validated=True)
+
+
+def bindings_tool(channel: SalesChannel, request) -> list[tuple[str, str]]:
+    """“Product bindings” button on the channel page: the channel's own changelist, since
+    bindings (up to 100k per channel) are never an inline."""
+    if not request.user.has_perm("mappings.view_listing"):
+        return []
+    url = reverse("admin:mappings_listing_changelist")
+    return [("Product bindings", f"{url}?{urlencode({'channel__id__exact': channel.pk})}")]
+
+
+register_channel_object_tool(bindings_tool)

@@ -1,0 +1,511 @@
+"""De-para tables (channel value → ERP value), product bindings and the unmapped-value queue.
+
+Every de-para kind is a concrete model on `ChannelMapping`. A row maps one channel code
+(compared through `normalize_code`) to one ERP value of the channel's company; one row per
+channel and kind may be the explicit fallback ("★ anything else"), used only for codes that
+have no row of their own.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from channels.models import SalesChannel
+from erp.models import CarrierService, OrderStatus, PaymentMethod, Sku, Warehouse
+from mappings.normalize import normalize_code
+
+FALLBACK_LABEL = "★ anything else"
+
+
+class MappingKind(models.TextChoices):
+    # Same strings as sync.connectors.base.ReferenceValue.kind.
+    CARRIER_SERVICE = "carrier_service", "Carrier + service"
+    PAYMENT_METHOD = "payment_method", "Payment method"
+    ORDER_STATUS = "order_status", "Order status"
+    STOCK_LOCATION = "stock_location", "Stock location"
+
+
+def _mapping_constraints(model_name: str, key_fields: list[str]) -> list:
+    """The database side of the rules `ChannelMapping.clean()` explains to the user."""
+    blank_keys = Q(**{field: "" for field in key_fields})
+    return [
+        models.UniqueConstraint(
+            fields=["channel", *key_fields],
+            condition=Q(is_fallback=False),
+            name=f"{model_name}_code_unique_per_channel",
+            violation_error_message="This channel already maps this code.",
+        ),
+        models.UniqueConstraint(
+            fields=["channel"],
+            condition=Q(is_fallback=True),
+            name=f"{model_name}_one_fallback_per_channel",
+            violation_error_message="This channel already has an “anything else” row.",
+        ),
+        models.CheckConstraint(
+            condition=(Q(is_fallback=True) & blank_keys) | (Q(is_fallback=False) & ~Q(code_key="")),
+            name=f"{model_name}_fallback_has_no_code",
+            violation_error_message="The “anything else” row has no code; every other row has one.",
+        ),
+    ]
+
+
+class ChannelMapping(models.Model):
+    """One de-para row of a channel. Subclasses add `target` and declare their kind."""
+
+    kind: ClassVar[str]
+    # Normalized key fields, in lookup order (carrier, then service).
+    key_fields: ClassVar[tuple[str, ...]] = ("code_key",)
+    # Joins needed to print the target without a query per row (admin, translation).
+    target_select_related: ClassVar[tuple[str, ...]] = ()
+
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, help_text="The sales channel this row belongs to."
+    )
+    code = models.CharField(
+        "channel code",
+        max_length=120,
+        blank=True,
+        help_text="The value exactly as the channel sends it. Case, accents and surrounding "
+        "spaces are ignored when comparing (“ECT”, “ ect ” and “Ect” are one value).",
+    )
+    code_key = models.CharField(
+        max_length=200, editable=False, help_text="Normalized code used for matching."
+    )
+    label = models.CharField(
+        "channel label", max_length=200, blank=True, help_text="The channel's description, if any."
+    )
+    is_fallback = models.BooleanField(
+        "anything else",
+        default=False,
+        help_text="Tick on one row per table (code left blank) to map every value that has "
+        "no row of its own. Without it, unknown values hold the order until mapped.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return FALLBACK_LABEL if self.is_fallback else self.code
+
+    def save(self, *args, **kwargs):
+        self.normalize_keys()
+        super().save(*args, **kwargs)
+        self._loaded_key_state = self.key_state()
+
+    # --- keys -------------------------------------------------------------------------------
+
+    def normalize_keys(self) -> None:
+        self.code = (self.code or "").strip()
+        self.label = (self.label or "").strip()
+        self.code_key = normalize_code(self.code)
+
+    def key_state(self) -> tuple:
+        return (self.is_fallback, *(self.__dict__.get(f) for f in self.key_fields))
+
+    def key_filter(self) -> dict[str, str]:
+        return {f: getattr(self, f) for f in self.key_fields}
+
+    def key_changed(self) -> bool:
+        """True for a new row or a row whose code/fallback changed since it was loaded:
+        the moment it starts matching values it did not match before."""
+        return self._state.adding or getattr(self, "_loaded_key_state", None) != self.key_state()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_key_state = instance.key_state()
+        return instance
+
+    # --- targets ----------------------------------------------------------------------------
+
+    def target_company_id(self) -> int | None:
+        """Company of the ERP target, or None when the kind's target has no company."""
+        return None
+
+    def has_target(self) -> bool:
+        return getattr(self, "target_id", None) is not None
+
+    def target_display(self) -> str:
+        return str(self.target) if self.has_target() else ""
+
+    # --- validation -------------------------------------------------------------------------
+
+    def clean(self) -> None:
+        super().clean()
+        self.normalize_keys()
+        errors: dict[str, str] = {}
+        kind_label = MappingKind(self.kind).label.lower()
+        if self.is_fallback:
+            if any(getattr(self, f) for f in self.key_fields):
+                errors["code"] = (
+                    "Leave the channel code blank on the “anything else” row: it applies to "
+                    "every value that has no row of its own."
+                )
+        elif not self.code_key:
+            errors["code"] = (
+                "Type the code the channel sends, or tick “anything else” for the fallback row."
+            )
+        channel = self.channel if self.channel_id is not None else None
+        company_id = self.target_company_id() if self.has_target() else None
+        if channel is not None and company_id is not None and company_id != channel.company_id:
+            errors["target"] = (
+                f"This ERP {kind_label} belongs to another company; pick one of "
+                f"{channel.company}'s."
+            )
+        if not errors and channel is not None and self.key_changed():
+            clash = type(self)._default_manager.filter(channel_id=self.channel_id)
+            if self.is_fallback:
+                clash = clash.filter(is_fallback=True)
+            else:
+                clash = clash.filter(is_fallback=False, **self.key_filter())
+            if self.pk is not None:
+                clash = clash.exclude(pk=self.pk)
+            if clash.exists():
+                errors["is_fallback" if self.is_fallback else "code"] = (
+                    f"This channel already has an “anything else” row for {kind_label}."
+                    if self.is_fallback
+                    else f"This channel already maps {self.describe_code()} (codes are "
+                    "compared ignoring case, accents and surrounding spaces)."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude=None):
+        # clean() checks every constraint of these tables with a message naming the code;
+        # Django's generic constraint check would only repeat it less clearly.
+        return None
+
+    # --- display ----------------------------------------------------------------------------
+
+    def describe_code(self) -> str:
+        return f"“{self.code}”"
+
+    @property
+    def rule(self) -> str:
+        return FALLBACK_LABEL if self.is_fallback else "exact code"
+
+
+class CarrierServiceMapping(ChannelMapping):
+    """Channel carrier + service → ERP carrier service ("ECT" / "40215" → Correios / SEDEX 10).
+
+    A row with a blank service code matches every service of that carrier that has no row
+    of its own ("ECT / any service").
+    """
+
+    kind = MappingKind.CARRIER_SERVICE
+    key_fields = ("code_key", "service_key")
+    target_select_related = ("target__carrier",)
+
+    code = models.CharField(
+        "channel carrier code",
+        max_length=120,
+        blank=True,
+        help_text="The carrier as the channel sends it, e.g. ECT. Case, accents and "
+        "surrounding spaces are ignored.",
+    )
+    label = models.CharField("channel carrier label", max_length=200, blank=True)
+    service_code = models.CharField(
+        "channel service code",
+        max_length=120,
+        blank=True,
+        help_text="The channel's service code. Leave blank to match any service of this "
+        "carrier that has no row of its own.",
+    )
+    service_key = models.CharField(max_length=200, editable=False, blank=True)
+    service_label = models.CharField("channel service label", max_length=200, blank=True)
+    target = models.ForeignKey(
+        CarrierService,
+        on_delete=models.PROTECT,
+        related_name="channel_mappings",
+        verbose_name="ERP carrier / service",
+    )
+
+    class Meta:
+        verbose_name = "carrier + service de-para"
+        verbose_name_plural = "carrier + service de-para"
+        ordering = ["channel_id", "is_fallback", "code_key", "service_key"]
+        constraints = _mapping_constraints("carrier_mapping", ["code_key", "service_key"])
+
+    def __str__(self) -> str:
+        if self.is_fallback:
+            return FALLBACK_LABEL
+        return f"{self.code} / {self.service_code or '(any service)'}"
+
+    def normalize_keys(self) -> None:
+        super().normalize_keys()
+        self.service_code = (self.service_code or "").strip()
+        self.service_label = (self.service_label or "").strip()
+        self.service_key = normalize_code(self.service_code)
+
+    def target_company_id(self) -> int | None:
+        return self.target.carrier.company_id
+
+    def describe_code(self) -> str:
+        service = self.service_code or "any service"
+        return f"“{self.code} / {service}”"
+
+    @property
+    def rule(self) -> str:
+        if self.is_fallback:
+            return FALLBACK_LABEL
+        return "exact code" if self.service_key else "any service of this carrier"
+
+
+class PaymentMethodMapping(ChannelMapping):
+    kind = MappingKind.PAYMENT_METHOD
+    target_select_related = ("target",)
+
+    target = models.ForeignKey(
+        PaymentMethod,
+        on_delete=models.PROTECT,
+        related_name="channel_mappings",
+        verbose_name="ERP payment method",
+    )
+
+    class Meta:
+        verbose_name = "payment method de-para"
+        verbose_name_plural = "payment method de-para"
+        ordering = ["channel_id", "is_fallback", "code_key"]
+        constraints = _mapping_constraints("payment_mapping", ["code_key"])
+
+    def target_company_id(self) -> int | None:
+        return self.target.company_id
+
+
+class OrderStatusMapping(ChannelMapping):
+    kind = MappingKind.ORDER_STATUS
+
+    target = models.CharField("ERP order status", max_length=20, choices=OrderStatus.choices)
+
+    class Meta:
+        verbose_name = "order status de-para"
+        verbose_name_plural = "order status de-para"
+        ordering = ["channel_id", "is_fallback", "code_key"]
+        constraints = _mapping_constraints("status_mapping", ["code_key"])
+
+    def has_target(self) -> bool:
+        return bool(self.target)
+
+    def target_display(self) -> str:
+        return self.get_target_display() if self.target else ""
+
+
+class StockLocationMapping(ChannelMapping):
+    kind = MappingKind.STOCK_LOCATION
+    target_select_related = ("target",)
+
+    target = models.ForeignKey(
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="channel_mappings",
+        verbose_name="ERP warehouse",
+    )
+
+    class Meta:
+        verbose_name = "stock location de-para"
+        verbose_name_plural = "stock location de-para"
+        ordering = ["channel_id", "is_fallback", "code_key"]
+        constraints = _mapping_constraints("location_mapping", ["code_key"])
+
+    def target_company_id(self) -> int | None:
+        return self.target.company_id
+
+
+MAPPING_MODELS: dict[str, type[ChannelMapping]] = {
+    MappingKind.CARRIER_SERVICE: CarrierServiceMapping,
+    MappingKind.PAYMENT_METHOD: PaymentMethodMapping,
+    MappingKind.ORDER_STATUS: OrderStatusMapping,
+    MappingKind.STOCK_LOCATION: StockLocationMapping,
+}
+
+
+def mapping_model_for(kind: str) -> type[ChannelMapping]:
+    try:
+        return MAPPING_MODELS[kind]
+    except KeyError:
+        raise ValueError(f"Unknown de-para kind {kind!r}.") from None
+
+
+class UnmappedValue(models.Model):
+    """A value seen in channel data with no de-para row and no fallback.
+
+    One row per channel + kind + normalized code (for carrier + service: carrier and
+    service). For carrier + service, `parent_code` is the carrier and `code` the service,
+    as in `sync.connectors.base.ReferenceValue`.
+    """
+
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, related_name="unmapped_values"
+    )
+    kind = models.CharField(max_length=20, choices=MappingKind.choices)
+    code = models.CharField(
+        "channel code",
+        max_length=120,
+        blank=True,
+        help_text="As first seen (the service, for carriers).",
+    )
+    code_key = models.CharField(max_length=200, editable=False, blank=True)
+    label = models.CharField("channel label", max_length=200, blank=True)
+    parent_code = models.CharField(
+        "channel carrier code", max_length=120, blank=True, help_text="Carrier of a service."
+    )
+    parent_key = models.CharField(max_length=200, editable=False, blank=True)
+    parent_label = models.CharField("channel carrier label", max_length=200, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.PositiveIntegerField(
+        "times seen", default=0, help_text="How many times channel data carried this value."
+    )
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a de-para row (or fallback) started covering it."
+    )
+
+    class Meta:
+        verbose_name = "unmapped value"
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "kind", "parent_key", "code_key"],
+                name="unmapped_value_once_per_channel",
+            )
+        ]
+        indexes = [models.Index(fields=["channel", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.display_code}"
+
+    @property
+    def display_code(self) -> str:
+        if self.kind == MappingKind.CARRIER_SERVICE:
+            return f"{self.parent_code} / {self.code or '(no service)'}"
+        return self.code or "(blank)"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+EXTERNAL_KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never part of a vendor id
+
+
+def listing_external_key(item_id: str, variation_id: str, sku_id: str) -> str:
+    return EXTERNAL_KEY_SEPARATOR.join(part.strip() for part in (item_id, variation_id, sku_id))
+
+
+class Listing(models.Model):
+    """Product binding: an ERP SKU ↔ where it lives on one channel.
+
+    Unique both ways: a SKU has one listing per channel, and a vendor identity (item,
+    variation, SKU id) belongs to one SKU. Which id parts are used depends on the vendor
+    (ML: item + variation; VTEX: SKU id; ANYMARKET: product + SKU id).
+    """
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="listings")
+    sku = models.ForeignKey(
+        Sku, on_delete=models.PROTECT, related_name="listings", verbose_name="ERP SKU"
+    )
+    external_item_id = models.CharField(
+        "channel item id", max_length=80, blank=True, help_text="ML item (MLB…), product id."
+    )
+    external_variation_id = models.CharField(
+        "channel variation id", max_length=80, blank=True, help_text="ML variation id."
+    )
+    external_sku_id = models.CharField(
+        "channel SKU id", max_length=80, blank=True, help_text="VTEX / ANYMARKET SKU id."
+    )
+    external_key = models.CharField(max_length=260, editable=False)
+    seller_sku = models.CharField(
+        "seller SKU",
+        max_length=80,
+        blank=True,
+        help_text="The ERP code as the channel stores it (SELLER_SKU / RefId / partnerId).",
+    )
+    last_pushed_stock = models.IntegerField(null=True, blank=True)
+    last_pushed_stock_at = models.DateTimeField(null=True, blank=True)
+    last_pushed_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    last_pushed_price_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "product binding (listing)"
+        verbose_name_plural = "product bindings (listings)"
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "sku"],
+                name="listing_one_per_sku_and_channel",
+                violation_error_message="This SKU is already bound on this channel.",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "external_key"],
+                name="listing_external_identity_unique",
+                violation_error_message="These channel ids are already bound to another SKU.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(external_item_id="", external_variation_id="", external_sku_id=""),
+                name="listing_has_an_external_id",
+                violation_error_message="Give at least one channel id (item, variation or SKU).",
+            ),
+        ]
+        indexes = [
+            # Changelist searches ("=" lookups) and order-line matching by a single id.
+            models.Index(fields=["external_item_id"], name="listing_item_id_idx"),
+            models.Index(fields=["external_sku_id"], name="listing_sku_id_idx"),
+            models.Index(fields=["channel", "seller_sku"], name="listing_seller_sku_idx"),
+        ]
+
+    def __str__(self) -> str:
+        parts = (self.external_item_id, self.external_variation_id, self.external_sku_id)
+        return " / ".join(p for p in parts if p) or f"Listing #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.normalize_keys()
+        super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        # clean() checks the external identity with a clearer message.
+        super().validate_constraints(exclude={*(exclude or ()), "external_key"})
+
+    def normalize_keys(self) -> None:
+        self.external_item_id = (self.external_item_id or "").strip()
+        self.external_variation_id = (self.external_variation_id or "").strip()
+        self.external_sku_id = (self.external_sku_id or "").strip()
+        self.seller_sku = (self.seller_sku or "").strip()
+        self.external_key = listing_external_key(
+            self.external_item_id, self.external_variation_id, self.external_sku_id
+        )
+
+    def clean(self) -> None:
+        super().clean()
+        self.normalize_keys()
+        errors = {}
+        if self.channel_id is not None and self.sku_id is not None:
+            if self.sku.company_id != self.channel.company_id:
+                errors["sku"] = "This SKU belongs to another company than the channel's."
+        # external_key is not a form field, so Django's constraint check skips it there.
+        if self.channel_id is not None and self.external_key.strip(EXTERNAL_KEY_SEPARATOR):
+            clash = Listing.objects.filter(
+                channel_id=self.channel_id, external_key=self.external_key
+            )
+            if self.pk is not None:
+                clash = clash.exclude(pk=self.pk)
+            if clash.exists():
+                errors["external_item_id"] = (
+                    "These channel ids are already bound to another SKU on this channel."
+                )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,338 @@
+"""CSV import/export of a channel's de-para tables (django-import-export resources).
+
+One resource per kind. The channel is never read from the file: the admin passes the one
+channel the user chose, so a file cannot write into another channel. ERP values are named
+(carrier + service names, payment method name, status, warehouse code) and looked up only
+among the channel's company's records. Rows are matched to existing rows by normalized code,
+so re-importing an exported file updates in place. Every save goes through
+`mappings.services.mapping_save` (hook included).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from import_export import resources, widgets
+from import_export.fields import Field
+
+from erp.models import CarrierService, OrderStatus, PaymentMethod, Warehouse
+from mappings.models import (
+    CarrierServiceMapping,
+    ChannelMapping,
+    OrderStatusMapping,
+    PaymentMethodMapping,
+    StockLocationMapping,
+)
+from mappings.normalize import normalize_code
+from mappings.services import mapping_save
+
+_YES = {"1", "yes", "y", "true", "x", "sim", "s", "★"}
+_NO = {"", "0", "no", "n", "false", "nao", "não"}
+
+
+class YesNoWidget(widgets.Widget):
+    """ "yes" / blank in files; accepts the usual spellings (1/0, true/false, sim/não, x)."""
+
+    def clean(self, value, row=None, **kwargs) -> bool:
+        text = normalize_code(value)
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+        raise ValueError(f"write “yes” or leave blank (got “{value}”)")
+
+    def render(self, value, obj=None, **kwargs) -> str:
+        return "yes" if value else ""
+
+
+def _text(row, column: str) -> str:
+    value = row.get(column)
+    return "" if value is None else str(value).strip()
+
+
+class MappingResource(resources.ModelResource):
+    """Shared import logic; subclasses declare columns and how targets are named."""
+
+    # (column, model attribute) of the channel-side values, in key order first.
+    code_columns: ClassVar[tuple[tuple[str, str], ...]] = (("code", "code"), ("label", "label"))
+    key_columns: ClassVar[tuple[str, ...]] = ("code",)
+    target_columns: ClassVar[tuple[str, ...]] = ()
+
+    anything_else = Field(
+        attribute="is_fallback", column_name="anything_else", widget=YesNoWidget()
+    )
+
+    def __init__(self, channel=None, **kwargs):
+        super().__init__(**kwargs)
+        self.channel = channel
+
+    # --- what subclasses provide ------------------------------------------------------------
+
+    def load_targets(self) -> dict:
+        raise NotImplementedError
+
+    def resolve_target(self, row):
+        """The ERP value a row names, or raise ValidationError({"target": reason})."""
+        raise NotImplementedError
+
+    # --- import workflow --------------------------------------------------------------------
+
+    @property
+    def model(self) -> type[ChannelMapping]:
+        return self._meta.model
+
+    def row_key(self, row, is_fallback: bool) -> tuple:
+        if is_fallback:
+            return (True, *("" for _ in self.key_columns))
+        return (False, *(normalize_code(_text(row, c)) for c in self.key_columns))
+
+    def _fallback_flag(self, row) -> bool:
+        try:
+            return YesNoWidget().clean(row.get("anything_else"))
+        except ValueError:
+            return False  # reported by import_instance
+
+    def before_import(self, dataset, **kwargs):
+        if self.channel is None:
+            raise ValueError("Choose the sales channel to import into.")
+        # Loaded once: matching and target lookups cost no query per row.
+        existing = self.model._default_manager.filter(channel=self.channel).select_related(
+            *self.model.target_select_related
+        )
+        self._existing = {row.key_state(): row for row in existing}
+        self._targets = self.load_targets()
+        self._lines: dict[tuple, int] = {}
+
+    def get_instance(self, instance_loader, row):
+        return self._existing.get(self.row_key(row, self._fallback_flag(row)))
+
+    def init_instance(self, row=None):
+        return self.model(channel=self.channel)
+
+    def import_instance(self, instance, row, **kwargs):
+        errors: dict[str, list[str]] = {}
+        for column, attribute in self.code_columns:
+            setattr(instance, attribute, _text(row, column))
+        try:
+            instance.is_fallback = YesNoWidget().clean(row.get("anything_else"))
+        except ValueError as exc:
+            errors["is_fallback"] = [str(exc)]
+        key = self.row_key(row, instance.is_fallback)
+        line = kwargs.get("row_number")
+        if key in self._lines:
+            errors.setdefault("code", []).append(
+                "Line {} already maps this {} (codes are compared ignoring case, accents and "
+                "surrounding spaces).".format(
+                    self._lines[key], "fallback" if instance.is_fallback else "code"
+                )
+            )
+        else:
+            self._lines[key] = line
+        try:
+            instance.target = self.resolve_target(row)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        try:
+            instance.full_clean(exclude=list(errors))
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if errors:
+            # Name the file's columns, not the model's fields.
+            columns = {"target": " / ".join(self.target_columns), "is_fallback": "anything_else"}
+            columns.update({attr: col for col, attr in self.code_columns})
+            raise ValidationError(
+                {(k if k == NON_FIELD_ERRORS else columns.get(k, k)): v for k, v in errors.items()}
+            )
+
+    def do_instance_save(self, instance, is_create):
+        mapping_save(mapping=instance, validated=True)
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        return False  # unchanged rows are listed as updates, never hidden
+
+
+class _Meta:
+    use_transactions = True
+    skip_unchanged = False
+    report_skipped = True
+    clean_model_instances = True
+
+
+class CarrierServiceMappingResource(MappingResource):
+    code_columns = (
+        ("carrier_code", "code"),
+        ("service_code", "service_code"),
+        ("carrier_label", "label"),
+        ("service_label", "service_label"),
+    )
+    key_columns = ("carrier_code", "service_code")
+    target_columns = ("erp_carrier", "erp_service")
+
+    carrier_code = Field(attribute="code", column_name="carrier_code")
+    carrier_label = Field(attribute="label", column_name="carrier_label")
+    service_code = Field(attribute="service_code", column_name="service_code")
+    service_label = Field(attribute="service_label", column_name="service_label")
+    erp_carrier = Field(attribute="target__carrier__name", column_name="erp_carrier")
+    erp_service = Field(attribute="target__name", column_name="erp_service")
+
+    class Meta(_Meta):
+        model = CarrierServiceMapping
+        name = "Carrier + service de-para"
+        fields = (
+            "carrier_code",
+            "carrier_label",
+            "service_code",
+            "service_label",
+            "anything_else",
+            "erp_carrier",
+            "erp_service",
+        )
+        export_order = fields
+        import_id_fields = ("carrier_code", "service_code")
+
+    def load_targets(self) -> dict:
+        targets: dict[tuple[str, str], list[CarrierService]] = {}
+        for service in CarrierService.objects.filter(
+            carrier__company_id=self.channel.company_id
+        ).select_related("carrier"):
+            key = (normalize_code(service.carrier.name), normalize_code(service.name))
+            targets.setdefault(key, []).append(service)
+        return targets
+
+    def resolve_target(self, row):
+        carrier, service = _text(row, "erp_carrier"), _text(row, "erp_service")
+        if not carrier or not service:
+            raise ValidationError(
+                {"target": "Required: the ERP carrier (erp_carrier) and its service (erp_service)."}
+            )
+        found = self._targets.get((normalize_code(carrier), normalize_code(service)), [])
+        if len(found) != 1:
+            raise ValidationError(
+                {
+                    "target": f"{self.channel.company} has no ERP carrier service "
+                    f"“{carrier} / {service}”."
+                    if not found
+                    else f"“{carrier} / {service}” matches several ERP services; rename one."
+                }
+            )
+        return found[0]
+
+
+class PaymentMethodMappingResource(MappingResource):
+    target_columns = ("erp_payment_method",)
+
+    code = Field(attribute="code", column_name="code")
+    label = Field(attribute="label", column_name="label")
+    erp_payment_method = Field(attribute="target__name", column_name="erp_payment_method")
+
+    class Meta(_Meta):
+        model = PaymentMethodMapping
+        name = "Payment method de-para"
+        fields = ("code", "label", "anything_else", "erp_payment_method")
+        export_order = fields
+        import_id_fields = ("code",)
+
+    def load_targets(self) -> dict:
+        targets: dict[str, list[PaymentMethod]] = {}
+        for method in PaymentMethod.objects.filter(company_id=self.channel.company_id):
+            targets.setdefault(normalize_code(method.name), []).append(method)
+        return targets
+
+    def resolve_target(self, row):
+        name = _text(row, "erp_payment_method")
+        if not name:
+            raise ValidationError({"target": "Required: the ERP payment method's name."})
+        found = self._targets.get(normalize_code(name), [])
+        if len(found) != 1:
+            raise ValidationError(
+                {
+                    "target": f"{self.channel.company} has no ERP payment method “{name}”."
+                    if not found
+                    else f"“{name}” matches several ERP payment methods; rename one."
+                }
+            )
+        return found[0]
+
+
+class OrderStatusMappingResource(MappingResource):
+    target_columns = ("erp_status",)
+
+    code = Field(attribute="code", column_name="code")
+    label = Field(attribute="label", column_name="label")
+    erp_status = Field(attribute="target", column_name="erp_status")
+
+    class Meta(_Meta):
+        model = OrderStatusMapping
+        name = "Order status de-para"
+        fields = ("code", "label", "anything_else", "erp_status")
+        export_order = fields
+        import_id_fields = ("code",)
+
+    def load_targets(self) -> dict:
+        targets = {}
+        for value, text in OrderStatus.choices:
+            targets[normalize_code(value)] = value
+            targets[normalize_code(text)] = value
+        return targets
+
+    def resolve_target(self, row):
+        name = _text(row, "erp_status")
+        if not name:
+            raise ValidationError({"target": "Required: the ERP order status."})
+        value = self._targets.get(normalize_code(name))
+        if value is None:
+            allowed = ", ".join(OrderStatus.values)
+            raise ValidationError(
+                {"target": f"“{name}” is not an ERP order status; use one of: {allowed}."}
+            )
+        return value
+
+
+class StockLocationMappingResource(MappingResource):
+    target_columns = ("erp_warehouse",)
+
+    code = Field(attribute="code", column_name="code")
+    label = Field(attribute="label", column_name="label")
+    erp_warehouse = Field(attribute="target__code", column_name="erp_warehouse")
+
+    class Meta(_Meta):
+        model = StockLocationMapping
+        name = "Stock location de-para"
+        fields = ("code", "label", "anything_else", "erp_warehouse")
+        export_order = fields
+        import_id_fields = ("code",)
+
+    def load_targets(self) -> dict:
+        targets: dict[str, list[Warehouse]] = {}
+        for warehouse in Warehouse.objects.filter(company_id=self.channel.company_id):
+            targets.setdefault(normalize_code(warehouse.code), []).append(warehouse)
+        return targets
+
+    def resolve_target(self, row):
+        code = _text(row, "erp_warehouse")
+        if not code:
+            raise ValidationError({"target": "Required: the ERP warehouse code."})
+        found = self._targets.get(normalize_code(code), [])
+        if len(found) != 1:
+            raise ValidationError(
+                {
+                    "target": f"{self.channel.company} has no ERP warehouse with code “{code}”."
+                    if not found
+                    else f"“{code}” matches several ERP warehouses; rename one."
+                }
+            )
+        return found[0]
+
+
+RESOURCES: dict[type[ChannelMapping], type[MappingResource]] = {
+    CarrierServiceMapping: CarrierServiceMappingResource,
+    PaymentMethodMapping: PaymentMethodMappingResource,
+    OrderStatusMapping: OrderStatusMappingResource,
+    StockLocationMapping: StockLocationMappingResource,
+}

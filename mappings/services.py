@@ -1,0 +1,303 @@
+"""Writes of the de-para: mapping rows, the unmapped-value queue, product bindings.
+
+Every path that creates a mapping (admin form, channel inline, admin action, CSV import)
+goes through `mapping_save`, which resolves the matching queue entries and sends
+`mappings.signals.mapping_created` after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Case, DecimalField, F, IntegerField, Value, When
+from django.utils import timezone
+
+from channels.models import SalesChannel
+from mappings.models import (
+    ChannelMapping,
+    Listing,
+    MappingKind,
+    UnmappedValue,
+    mapping_model_for,
+)
+from mappings.selectors import LookupKey, Translation, canonical_parts, lookup_key, translate
+from mappings.signals import mapping_created
+from mappings.suggestions import suggestions_for_unmapped
+
+
+@transaction.atomic
+def mapping_save(*, mapping: ChannelMapping, validated: bool = False) -> ChannelMapping:
+    """Validate (unless a form already did) and save one de-para row.
+
+    When the row starts matching new values (created, or code/fallback changed), the
+    queue entries it covers are marked resolved and `mapping_created` is sent on commit.
+    Raises ValidationError with per-field messages; nothing is written then.
+    """
+    if not validated:
+        mapping.full_clean()
+    newly_matching = mapping.key_changed()
+    try:
+        with transaction.atomic():
+            mapping.save()
+    except IntegrityError:
+        # Lost a race with another save of the same code between clean() and save().
+        raise ValidationError(
+            {"code": f"This channel already maps {mapping.describe_code()}."}
+        ) from None
+    if newly_matching:
+        _resolve_unmapped(mapping)
+        channel_id, kind = mapping.channel_id, str(mapping.kind)
+        transaction.on_commit(
+            lambda: mapping_created.send(
+                sender=type(mapping), channel_id=channel_id, kind=kind, mapping=mapping
+            ),
+            robust=True,
+        )
+    return mapping
+
+
+def mapping_create(
+    *,
+    channel: SalesChannel,
+    kind: str,
+    target,
+    code: str = "",
+    label: str = "",
+    parent_code: str = "",
+    parent_label: str = "",
+    is_fallback: bool = False,
+) -> ChannelMapping:
+    """Create a de-para row. For carrier + service, `parent_code` is the carrier and `code`
+    the service (as in ReferenceValue); a blank service maps every service of the carrier."""
+    model = mapping_model_for(kind)
+    if kind == MappingKind.CARRIER_SERVICE:
+        if not parent_code and not is_fallback:
+            parent_code, parent_label, code, label = code, label, "", ""
+        mapping = model(
+            channel=channel,
+            code=parent_code,
+            label=parent_label,
+            service_code=code,
+            service_label=label,
+            target=target,
+            is_fallback=is_fallback,
+        )
+    else:
+        mapping = model(
+            channel=channel, code=code, label=label, target=target, is_fallback=is_fallback
+        )
+    return mapping_save(mapping=mapping)
+
+
+def mapping_create_from_unmapped(*, unmapped: UnmappedValue, target) -> ChannelMapping:
+    """Map a queued value to `target` (the admin's suggestion, or the user's choice)."""
+    return mapping_create(
+        channel=unmapped.channel,
+        kind=unmapped.kind,
+        target=target,
+        code=unmapped.code,
+        label=unmapped.label,
+        parent_code=unmapped.parent_code,
+        parent_label=unmapped.parent_label,
+    )
+
+
+def _resolve_unmapped(mapping: ChannelMapping) -> int:
+    open_entries = UnmappedValue.objects.filter(
+        channel_id=mapping.channel_id, kind=mapping.kind, resolved_at__isnull=True
+    )
+    if mapping.is_fallback:
+        covered = open_entries  # the fallback now answers every value of the kind
+    elif mapping.kind == MappingKind.CARRIER_SERVICE:
+        covered = open_entries.filter(parent_key=mapping.code_key)
+        if mapping.service_key:
+            covered = covered.filter(code_key=mapping.service_key)
+    else:
+        covered = open_entries.filter(code_key=mapping.code_key)
+    return covered.update(resolved_at=timezone.now())
+
+
+def unmapped_record_many(
+    *,
+    channel: SalesChannel,
+    missing: Iterable,
+    seen_at: datetime | None = None,
+) -> int:
+    """Record values seen in channel data that have no de-para (e.g. `Translation.missing`,
+    or ReferenceValue objects). Each item counts `item.count` sightings (1 by default).
+
+    One row per channel + kind + normalized code: first_seen is kept, last_seen and count
+    move on, and an entry resolved earlier opens again (its mapping is gone). Constant
+    queries: read, insert the new keys (batched only by the database's parameter limit),
+    re-read their ids, one UPDATE with the increments. Returns the number of distinct values.
+    """
+    now = seen_at or timezone.now()
+    seen: dict[LookupKey, dict] = {}
+    for item in missing:
+        kind, code, label, parent_code, parent_label = canonical_parts(item)
+        mapping_model_for(kind)  # an unknown kind fails loudly instead of being queued
+        # Stored keys are capped at the column width; compare with the same cap.
+        key = tuple(part[:200] for part in lookup_key(item))
+        entry = seen.get(key)
+        if entry is None:
+            seen[key] = entry = {
+                "code": code,
+                "label": label,
+                "parent_code": parent_code,
+                "parent_label": parent_label,
+                "count": 0,
+            }
+        entry["count"] += max(int(getattr(item, "count", 1) or 1), 1)
+        entry["label"] = entry["label"] or label
+        entry["parent_label"] = entry["parent_label"] or parent_label
+    if not seen:
+        return 0
+
+    def _key_of(kind: str, parent_key: str, code_key: str) -> LookupKey:
+        if kind == MappingKind.CARRIER_SERVICE:
+            return (kind, parent_key, code_key)
+        return (kind, code_key, "")
+
+    def _existing() -> dict[LookupKey, int]:
+        # A superset by kind and code key, narrowed in Python: fewer SQL parameters than
+        # one OR per key.
+        code_keys = {k[2] if k[0] == MappingKind.CARRIER_SERVICE else k[1] for k in seen}
+        rows = UnmappedValue.objects.filter(
+            channel=channel, kind__in={k[0] for k in seen}, code_key__in=code_keys
+        ).values_list("id", "kind", "parent_key", "code_key")
+        found = {_key_of(kind, parent_key, code_key): pk for pk, kind, parent_key, code_key in rows}
+        return {key: pk for key, pk in found.items() if key in seen}
+
+    with transaction.atomic():
+        ids = _existing()
+        new_keys = [key for key in seen if key not in ids]
+        if new_keys:
+            UnmappedValue.objects.bulk_create(
+                [
+                    UnmappedValue(
+                        channel=channel,
+                        kind=key[0],
+                        code=seen[key]["code"][:120],
+                        code_key=key[2] if key[0] == MappingKind.CARRIER_SERVICE else key[1],
+                        label=seen[key]["label"][:200],
+                        parent_code=seen[key]["parent_code"][:120],
+                        parent_key=key[1] if key[0] == MappingKind.CARRIER_SERVICE else "",
+                        parent_label=seen[key]["parent_label"][:200],
+                        first_seen=now,
+                        last_seen=now,
+                        count=0,
+                    )
+                    for key in new_keys
+                ],
+                # A concurrent worker may insert the same value: its row wins, and the
+                # increment below still counts our sightings on it.
+                ignore_conflicts=True,
+            )
+            ids = _existing()
+        labelled = [(ids[key], seen[key]["label"]) for key in ids if seen[key]["label"]]
+        UnmappedValue.objects.filter(pk__in=ids.values()).update(
+            count=F("count")
+            + Case(
+                *[When(pk=pk, then=Value(seen[key]["count"])) for key, pk in ids.items()],
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            last_seen=now,
+            resolved_at=None,
+            label=Case(
+                *[When(pk=pk, then=Value(label[:200])) for pk, label in labelled],
+                default=F("label"),
+            )
+            if labelled
+            else F("label"),
+        )
+    return len(seen)
+
+
+def translate_and_record(*, channel: SalesChannel, requests: Iterable) -> Translation:
+    """`translate`, then queue what is missing. What the order import calls."""
+    translation = translate(channel=channel, requests=requests)
+    if translation.missing:
+        unmapped_record_many(channel=channel, missing=translation.missing)
+    return translation
+
+
+@transaction.atomic
+def listing_save(*, listing: Listing, validated: bool = False) -> Listing:
+    """Validate and save a product binding (unique both ways per channel)."""
+    if not validated:
+        listing.full_clean()
+    try:
+        with transaction.atomic():
+            listing.save()
+    except IntegrityError:
+        raise ValidationError(
+            "This SKU or these channel ids were just bound by another save."
+        ) from None
+    return listing
+
+
+def listing_record_pushed(
+    *,
+    channel: SalesChannel,
+    stock: Mapping[int, int] | None = None,
+    prices: Mapping[int, object] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Remember what the vendor accepted: listing id -> quantity / price. Two UPDATEs per
+    call at most (the sync engine calls this once per batch)."""
+    at = at or timezone.now()
+    base = Listing.objects.filter(channel=channel)
+    if stock:
+        base.filter(pk__in=stock.keys()).update(
+            last_pushed_stock=Case(
+                *[When(pk=pk, then=Value(qty)) for pk, qty in stock.items()],
+                output_field=IntegerField(),
+            ),
+            last_pushed_stock_at=at,
+        )
+    if prices:
+        base.filter(pk__in=prices.keys()).update(
+            last_pushed_price=Case(
+                *[When(pk=pk, then=Value(price)) for pk, price in prices.items()],
+                output_field=DecimalField(max_digits=12, decimal_places=2),
+            ),
+            last_pushed_price_at=at,
+        )
+
+
+@dataclass
+class SuggestionsApplied:
+    created: list[ChannelMapping] = field(default_factory=list)
+    without_suggestion: list[UnmappedValue] = field(default_factory=list)
+    failed: list[tuple[UnmappedValue, str]] = field(default_factory=list)
+
+
+def unmapped_apply_suggestions(
+    *, entries: Iterable[UnmappedValue], allowed_kinds: Iterable[str] | None = None
+) -> SuggestionsApplied:
+    """Create a mapping from the suggested ERP value of each open entry (admin action).
+
+    Entries must come with their channel loaded. Each mapping is saved on its own, so one
+    refusal (e.g. mapped meanwhile) does not undo the others.
+    """
+    allowed = set(MappingKind.values if allowed_kinds is None else allowed_kinds)
+    entries = [e for e in entries if e.resolved_at is None]
+    suggestions = suggestions_for_unmapped(entries)
+    outcome = SuggestionsApplied()
+    for entry in entries:
+        target = suggestions.get(entry.pk)
+        if target is None:
+            outcome.without_suggestion.append(entry)
+        elif entry.kind not in allowed:
+            outcome.failed.append((entry, "you may not create this kind of de-para"))
+        else:
+            try:
+                outcome.created.append(mapping_create_from_unmapped(unmapped=entry, target=target))
+            except ValidationError as exc:
+                outcome.failed.append((entry, "; ".join(exc.messages)))
+    return outcome

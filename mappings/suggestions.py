@@ -1,0 +1,347 @@
+"""Suggested ERP values for unmapped channel values.
+
+A small alias table for well-known Brazilian cases (ECT is Correios; bolbradesco is a boleto;
+PAID_WAITING_SHIP is paid…) plus string similarity on normalized labels. A suggestion is
+only ever shown for a person to confirm; translation never uses it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from erp.models import CarrierService, OrderStatus, PaymentMethod, Warehouse
+from mappings.models import MappingKind
+from mappings.normalize import loose_key, squash
+
+# Below this similarity ratio nothing is suggested (0..1, difflib).
+MIN_SIMILARITY = 0.75
+MIN_SERVICE_SIMILARITY = 0.6
+
+# Channel carrier code/label (loose key) -> canonical carrier name (loose key).
+CARRIER_ALIASES: dict[str, str] = {
+    "ect": "correios",
+    "correios": "correios",
+    "empresa brasileira de correios e telegrafos": "correios",
+    "jadlog": "jadlog",
+    "jad log": "jadlog",
+    "me": "mercado envios",
+    "me1": "mercado envios",
+    "me2": "mercado envios",
+    "mercado envios": "mercado envios",
+    "mercadoenvios": "mercado envios",
+    "loggi": "loggi",
+    "total express": "total express",
+    "totalexpress": "total express",
+    "azul cargo": "azul cargo express",
+    "azul cargo express": "azul cargo express",
+}
+
+# Correios' public service codes -> service name (loose key) as ERPs usually register it.
+CORREIOS_SERVICE_CODES: dict[str, str] = {
+    "04014": "sedex",
+    "03220": "sedex",
+    "04162": "sedex",
+    "04510": "pac",
+    "03298": "pac",
+    "04669": "pac",
+    "40215": "sedex 10",
+    "40290": "sedex hoje",
+}
+
+# Channel payment code/label (loose key) -> ERP PaymentMethod.Kind.
+PAYMENT_ALIASES: dict[str, str] = {
+    **dict.fromkeys(["pix", "bank transfer"], PaymentMethod.Kind.PIX),
+    **dict.fromkeys(
+        [
+            "credit card",
+            "creditcard",
+            "credit",
+            "cartao de credito",
+            "cartao",
+            "creditcardpaymentgroup",
+            "visa",
+            "master",
+            "mastercard",
+            "amex",
+            "american express",
+            "elo",
+            "hipercard",
+            "hiper",
+            "diners",
+        ],
+        PaymentMethod.Kind.CREDIT_CARD,
+    ),
+    **dict.fromkeys(
+        [
+            "debit card",
+            "debitcard",
+            "cartao de debito",
+            "debitcardpaymentgroup",
+            "debvisa",
+            "debmaster",
+            "debelo",
+            "maestro",
+        ],
+        PaymentMethod.Kind.DEBIT_CARD,
+    ),
+    **dict.fromkeys(
+        [
+            "boleto",
+            "boleto bancario",
+            "bolbradesco",
+            "ticket",
+            "bank slip",
+            "bankslip",
+            "bankinvoicepaymentgroup",
+            "pec",
+        ],
+        PaymentMethod.Kind.BOLETO,
+    ),
+    **dict.fromkeys(
+        [
+            "account money",
+            "wallet",
+            "digital wallet",
+            "digital currency",
+            "mercado pago",
+            "paypal",
+            "picpay",
+        ],
+        PaymentMethod.Kind.WALLET,
+    ),
+}
+
+# Channel order status (loose key) -> ERP order status. Mercado Livre, VTEX and ANYMARKET
+# spellings included.
+STATUS_ALIASES: dict[str, str] = {
+    **dict.fromkeys(
+        ["new", "confirmed", "order created", "waiting for sellers confirmation", "novo"],
+        OrderStatus.NEW,
+    ),
+    **dict.fromkeys(
+        [
+            "pending",
+            "payment pending",
+            "payment required",
+            "payment in process",
+            "partially paid",
+            "waiting payment",
+            "awaiting payment",
+            "aguardando pagamento",
+        ],
+        OrderStatus.AWAITING_PAYMENT,
+    ),
+    **dict.fromkeys(
+        [
+            "paid",
+            "payment approved",
+            "approved",
+            "paid waiting ship",
+            "ready for handling",
+            "start handling",
+            "handling",
+            "pago",
+            "aprovado",
+        ],
+        OrderStatus.PAID,
+    ),
+    **dict.fromkeys(["invoiced", "invoice", "faturado"], OrderStatus.INVOICED),
+    **dict.fromkeys(
+        ["shipped", "paid waiting delivery", "dispatched", "enviado"], OrderStatus.SHIPPED
+    ),
+    **dict.fromkeys(["delivered", "concluded", "entregue"], OrderStatus.DELIVERED),
+    **dict.fromkeys(
+        ["cancelled", "canceled", "cancel", "invalid", "cancelado"], OrderStatus.CANCELED
+    ),
+}
+
+
+def similarity(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    return SequenceMatcher(None, a, b).ratio()
+
+
+def _best(candidates: Iterable, hints: Iterable[str], names, minimum: float):
+    """The candidate whose name is most similar to any hint, if similar enough."""
+    best, best_score = None, minimum
+    hints = [h for h in hints if h]
+    for candidate in candidates:
+        for name in names(candidate):
+            for hint in hints:
+                score = similarity(hint, name)
+                if score > best_score or (best is None and score == best_score):
+                    best, best_score = candidate, score
+    return best
+
+
+@dataclass
+class ErpValues:
+    """ERP values of some companies, loaded once for many suggestions (no per-row query)."""
+
+    carrier_services: dict[int, list[CarrierService]] = field(default_factory=dict)
+    payment_methods: dict[int, list[PaymentMethod]] = field(default_factory=dict)
+    warehouses: dict[int, list[Warehouse]] = field(default_factory=dict)
+
+
+def load_erp_values(*, company_ids: Iterable[int], kinds: Iterable[str]) -> ErpValues:
+    """One query per ERP table the kinds need."""
+    company_ids, kinds = set(company_ids), set(kinds)
+    values = ErpValues()
+    if not company_ids:
+        return values
+    if MappingKind.CARRIER_SERVICE in kinds:
+        grouped = defaultdict(list)
+        for service in CarrierService.objects.filter(
+            carrier__company_id__in=company_ids
+        ).select_related("carrier"):
+            grouped[service.carrier.company_id].append(service)
+        values.carrier_services = dict(grouped)
+    if MappingKind.PAYMENT_METHOD in kinds:
+        grouped = defaultdict(list)
+        for method in PaymentMethod.objects.filter(company_id__in=company_ids):
+            grouped[method.company_id].append(method)
+        values.payment_methods = dict(grouped)
+    if MappingKind.STOCK_LOCATION in kinds:
+        grouped = defaultdict(list)
+        for warehouse in Warehouse.objects.filter(company_id__in=company_ids):
+            grouped[warehouse.company_id].append(warehouse)
+        values.warehouses = dict(grouped)
+    return values
+
+
+def suggest(
+    *,
+    kind: str,
+    code: str,
+    label: str = "",
+    parent_code: str = "",
+    parent_label: str = "",
+    company_id: int,
+    erp: ErpValues,
+):
+    """The ERP value most likely meant, or None. For carrier + service, `parent_code` is
+    the carrier and `code` the service. Returns a model instance, or an OrderStatus value."""
+    if kind == MappingKind.CARRIER_SERVICE:
+        return _suggest_carrier_service(
+            code, label, parent_code, parent_label, erp.carrier_services.get(company_id, [])
+        )
+    if kind == MappingKind.PAYMENT_METHOD:
+        return _suggest_payment(code, label, erp.payment_methods.get(company_id, []))
+    if kind == MappingKind.ORDER_STATUS:
+        return _suggest_status(code, label)
+    if kind == MappingKind.STOCK_LOCATION:
+        return _suggest_warehouse(code, label, erp.warehouses.get(company_id, []))
+    return None
+
+
+def _alias(table: dict[str, str], hints: Iterable[str]) -> str | None:
+    for hint in hints:
+        for key in (hint, hint.replace(" ", "")):
+            if key in table:
+                return table[key]
+    return None
+
+
+def _canonical_carrier(value: str) -> str:
+    key = loose_key(value)
+    return _alias(CARRIER_ALIASES, [key]) or key
+
+
+def _suggest_carrier_service(code, label, parent_code, parent_label, services):
+    if not services:
+        return None
+    hints = {_canonical_carrier(v) for v in (parent_code, parent_label) if v}
+    carriers = {}
+    for service in services:
+        carriers.setdefault(service.carrier_id, service.carrier)
+    matched = [c for c in carriers.values() if _canonical_carrier(c.name) in hints]
+    if not matched:
+        best = _best(carriers.values(), hints, lambda c: [loose_key(c.name)], MIN_SIMILARITY)
+        matched = [best] if best else []
+    if len(matched) != 1:
+        return None
+    carrier = matched[0]
+    own = [s for s in services if s.carrier_id == carrier.id]
+    if not code and not label:
+        return own[0] if len(own) == 1 else None
+    service_hints = [squash(v) for v in (code, label) if v]
+    if _canonical_carrier(carrier.name) == "correios":
+        known = CORREIOS_SERVICE_CODES.get(squash(code))
+        if known:
+            service_hints.insert(0, squash(known))
+    for hint in service_hints:
+        for service in own:
+            if hint in (squash(service.name), squash(service.code)):
+                return service
+    return _best(own, service_hints, lambda s: [squash(s.name)], MIN_SERVICE_SIMILARITY)
+
+
+def _suggest_payment(code, label, methods):
+    if not methods:
+        return None
+    hints = [loose_key(v) for v in (code, label) if v]
+    for method in methods:
+        if loose_key(method.name) in hints:
+            return method
+    kind = _alias(PAYMENT_ALIASES, hints)
+    if kind is not None:
+        same_kind = [m for m in methods if m.kind == kind]
+        if len(same_kind) == 1:
+            return same_kind[0]
+        if same_kind:
+            return _best(same_kind, hints, lambda m: [loose_key(m.name)], 0.0)
+    return _best(methods, hints, lambda m: [loose_key(m.name)], MIN_SIMILARITY)
+
+
+def _suggest_status(code, label):
+    hints = [loose_key(v) for v in (code, label) if v]
+    status = _alias(STATUS_ALIASES, hints)
+    if status is not None:
+        return status
+    for value, text in OrderStatus.choices:
+        if loose_key(value) in hints or loose_key(text) in hints:
+            return value
+    best = _best(
+        OrderStatus.choices, hints, lambda c: [loose_key(c[0]), loose_key(c[1])], MIN_SIMILARITY
+    )
+    return best[0] if best else None
+
+
+def _suggest_warehouse(code, label, warehouses):
+    hints = [loose_key(v) for v in (code, label) if v]
+    for warehouse in warehouses:
+        if loose_key(warehouse.code) in hints or loose_key(warehouse.name) in hints:
+            return warehouse
+    return _best(
+        warehouses,
+        hints,
+        lambda w: [loose_key(w.code), loose_key(w.name)],
+        MIN_SIMILARITY,
+    )
+
+
+def suggestions_for_unmapped(entries: Iterable) -> dict[int, object]:
+    """UnmappedValue id -> suggested target, for entries loaded with their channel
+    (select_related): one query per ERP table, whatever the number of entries."""
+    entries = list(entries)
+    erp = load_erp_values(
+        company_ids={e.channel.company_id for e in entries}, kinds={e.kind for e in entries}
+    )
+    suggestions = {}
+    for entry in entries:
+        target = suggest(
+            kind=entry.kind,
+            code=entry.code,
+            label=entry.label,
+            parent_code=entry.parent_code,
+            parent_label=entry.parent_label,
+            company_id=entry.channel.company_id,
+            erp=erp,
+        )
+        if target is not None:
+            suggestions[entry.pk] = target
+    return suggestions
