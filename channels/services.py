@@ -167,3 +167,22 @@ def sync_setting_defaults(*, connector_class) -> list[dict]:
                 }
             )
     return rows
+
+
+def channel_announce_changed(*, channel: SalesChannel) -> None:
+    """Tell the engine that status or sync settings changed (it reconciles schedules)."""
+    from channels.signals import channel_changed
+
+    channel_changed.send(sender=SalesChannel, channel_id=channel.pk)
+
+
+@transaction.atomic
+def channel_set_status(*, channel: SalesChannel, status: str, reason: str = "") -> SalesChannel:
+    """Move a channel to `status` (with the reason shown on its page) and announce it."""
+    from erpintegr.redaction import redact
+
+    channel.status = status
+    channel.status_reason = redact(reason)[:2000]
+    channel.save(update_fields=["status", "status_reason", "updated_at"])
+    channel_announce_changed(channel=channel)
+    return channel

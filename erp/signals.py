@@ -16,5 +16,6 @@ class ChangeKind(models.TextChoices):
 
 
 # kwargs: company_id: int, kind: ChangeKind, sku_ids: frozenset[int],
-#         warehouse_ids: frozenset[int] | None (stock), price_list_id: int | None (price)
+#         warehouse_ids: frozenset[int] | None (stock), price_list_id: int | None (price),
+#         source_channel_id: int | None (the sales channel the change came from)
 skus_changed = Signal()

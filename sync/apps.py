@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Sync engine"
+
+    def ready(self) -> None:
+        from channels.signals import channel_changed
+        from erp.signals import skus_changed
+        from mappings.signals import mapping_created
+        from sync import receivers
+
+        skus_changed.connect(receivers.on_skus_changed, dispatch_uid="sync.pending")
+        channel_changed.connect(receivers.on_channel_changed, dispatch_uid="sync.schedules")
+        mapping_created.connect(receivers.on_mapping_created, dispatch_uid="sync.held_orders")

@@ -72,3 +72,16 @@ class TokenBucket:
             self.rate_limited += 1
             self.rate = max(self.min_rate, self.rate / 2)
             self._tokens = min(self._tokens, 0.0)
+
+    def state(self) -> tuple[float, float]:
+        """(tokens, rate) to persist between runs."""
+        with self._lock:
+            self._refill(self._clock())
+            return self._tokens, self.rate
+
+    def restore(self, *, tokens: float, rate: float, seconds_ago: float) -> None:
+        """Continue from a saved state, as if time had passed since then."""
+        with self._lock:
+            self.rate = min(max(rate, self.min_rate), self.max_rate)
+            self._tokens = min(self.burst, tokens + max(seconds_ago, 0.0) * self.rate)
+            self._updated = self._clock()

@@ -10,3 +10,22 @@ def _fresh_fernet_keys():
     reset_fernet_caches()
     yield
     reset_fernet_caches()
+
+
+@pytest.fixture
+def emulator():
+    """Start vendor emulators on free loopback ports: `emulator("anymarket", rate=50)`.
+    Every emulator started is stopped at the end of the test."""
+    from sync.sandbox.registry import get_emulator_class
+
+    started = []
+
+    def start(vendor: str, **options):
+        instance = get_emulator_class(vendor)(**options)
+        instance.start("127.0.0.1", 0)
+        started.append(instance)
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()

@@ -153,11 +153,13 @@ class PushResult:
     """Keys the vendor accepted, and keys it refused with its reason (bad data, not found).
 
     Transport and account failures (auth, rate limit, 5xx after retries) are raised instead:
-    nothing about those items is known.
+    nothing about those items is known. `deferred` items hit a temporary, item-level refusal
+    (VTEX 423 Locked after retries): the engine leaves them pending for the next run.
     """
 
     accepted: list = field(default_factory=list)
-    rejected: dict = field(default_factory=dict)  # key -> message
+    rejected: dict = field(default_factory=dict)  # key -> message; settled, not retried
+    deferred: dict = field(default_factory=dict)  # key -> message; stays pending (e.g. 423)
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,9 @@ class Connector(BaseConnector):
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
         raise NotImplementedError
 
+    def on_activate(self, *, enabled_flows: set[str]) -> None:
+        """Vendor-side setup before the first runs (idempotent). Default: nothing."""
+
     def ack(self, tokens: list[str]) -> None:
         """Acknowledge feed items after the orders are stored. No-op for search vendors."""
 
@@ -299,3 +304,16 @@ class Connector(BaseConnector):
     def reference_values(self) -> list[ReferenceValue]:
         """Values the vendor lists for de-para (carriers, payments, statuses, locations)."""
         return []
+
+
+def connector_request_stats(connector: object) -> dict[str, int]:
+    """Requests, retries and 429s of every HTTP client a connector holds (for SyncRun)."""
+    from sync.connectors.http import HttpClient
+
+    totals = {"requests": 0, "retries": 0, "rate_limited": 0}
+    for value in vars(connector).values():
+        if isinstance(value, HttpClient):
+            totals["requests"] += value.requests_sent
+            totals["retries"] += value.retries
+            totals["rate_limited"] += value.rate_limited
+    return totals

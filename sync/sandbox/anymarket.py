@@ -563,6 +563,11 @@ class AnymarketEmulator(Emulator):
                 freight=Decimal(rnd.randrange(0, 3990, 10)) / 100,
             )
 
+    def seed_demo(self, *, sku_codes: list[str], orders: int = 20) -> None:
+        """The demo catalog's SKUs (partnerId = the ERP code, as `sync.demo` makes them)
+        and `orders` orders over them."""
+        self.seed_data(partner_ids=list(sku_codes), orders=orders)
+
 
 # --- module helpers ------------------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""The engine's durable state: what is pending, what ran, what is held, who holds a channel.
+
+Correctness never depends on a task being delivered (the Redis broker has no ack): pending
+rows, cursors and held orders live here, and the next scheduled run picks them up.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from channels.models import SalesChannel
+from erp.models import Order, Sku
+from sync.connectors.base import Flow
+
+
+class RunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Finished with item errors"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Run now"
+    REPROCESS = "reprocess", "Reprocess held orders"
+    COMMAND = "command", "Command line"
+
+
+class SyncRun(models.Model):
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="sync_runs")
+    flow = models.CharField(max_length=20, choices=Flow.choices)
+    trigger = models.CharField(
+        max_length=20, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE
+    )
+    state = models.CharField(max_length=20, choices=RunState.choices, default=RunState.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0, help_text="Items this run set out to do.")
+    done = models.PositiveIntegerField(default=0, help_text="Items finished so far.")
+    requests = models.PositiveIntegerField("requests sent", default=0)
+    retries = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField("429s received", default=0)
+    error = models.TextField(blank=True, help_text="What went wrong, secrets removed.")
+    detail = models.JSONField(
+        default=dict, blank=True, help_text="Counts and first rows of issues."
+    )
+
+    class Meta:
+        verbose_name = "sync run"
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["channel", "flow", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.get_flow_display()} #{self.pk}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total:
+            return 100 if self.finished_at else 0
+        return min(100, round(100 * self.done / self.total))
+
+
+class PendingChange(models.Model):
+    """One row per channel × flow × SKU: the per-channel dirty set.
+
+    `version` changes on every new announcement; a run deletes a row only if the version it
+    read is still there, so a change that arrives during a push is never lost.
+    """
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="pending")
+    flow = models.CharField(max_length=20, choices=Flow.choices)
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="+")
+    version = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "flow", "sku"], name="pending_once_per_sku")
+        ]
+        # The batch query: WHERE channel = ? AND flow = ? ORDER BY id LIMIT n — its cost
+        # follows the batch, not the catalog.
+        indexes = [models.Index(fields=["channel", "flow", "id"], name="pending_batch_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}/{self.flow}/{self.sku_id}"
+
+
+class OrderCursor(models.Model):
+    """Where the order import of a channel resumes (search vendors); saved after commit."""
+
+    channel = models.OneToOneField(
+        SalesChannel, on_delete=models.CASCADE, primary_key=True, related_name="order_cursor"
+    )
+    value = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.value[:40]}"
+
+
+class HeldOrder(models.Model):
+    """An order that could not be translated: kept whole, with exactly what is missing."""
+
+    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="held_orders")
+    external_id = models.CharField("channel order id", max_length=80)
+    payload = models.JSONField(help_text="The normalized order, to reprocess without the vendor.")
+    missing = models.JSONField(default=list, help_text="[{kind, code, label}] with no de-para.")
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+    attempts = models.PositiveIntegerField(default=1)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="held_order_once_per_channel"
+            )
+        ]
+        indexes = [models.Index(fields=["channel", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.external_id}"
+
+    @property
+    def missing_text(self) -> str:
+        return "; ".join(
+            f"{m.get('kind')}: {m.get('code')}" + (f" ({m['label']})" if m.get("label") else "")
+            for m in self.missing
+        )
+
+
+class ChannelLease(models.Model):
+    """Who is running work for a channel now. Claimed with a conditional UPDATE (works the
+    same on SQLite and PostgreSQL); expires so a dead worker never blocks a channel.
+
+    The client-side rate limiter's state travels with the lease, so consecutive runs in
+    different worker processes share one budget instead of each starting with a full burst.
+    """
+
+    channel = models.OneToOneField(
+        SalesChannel, on_delete=models.CASCADE, primary_key=True, related_name="lease"
+    )
+    holder = models.CharField(max_length=80, blank=True)
+    flow = models.CharField(max_length=20, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    limiter_tokens = models.FloatField(null=True, blank=True)
+    limiter_rate = models.FloatField(null=True, blank=True)
+    limiter_saved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(holder="") | Q(expires_at__isnull=False), name="lease_held_expires"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.holder or 'free'}"

@@ -1,0 +1,32 @@
+"""How the engine hears about ERP, channel and de-para changes."""
+
+from django.db import transaction
+
+
+def on_skus_changed(sender, signal=None, **kwargs) -> None:
+    # Same transaction as the ERP change: the pending rows commit or roll back with it.
+    from sync.services.pending import pending_record_announcement
+
+    pending_record_announcement(**kwargs)
+
+
+def on_channel_changed(sender, *, channel_id: int, **kwargs) -> None:
+    from sync.services.schedules import schedules_reconcile_channel
+
+    transaction.on_commit(lambda: schedules_reconcile_channel(channel_id=channel_id))
+
+
+def on_mapping_created(sender, *, channel_id: int, **kwargs) -> None:
+    """A new de-para row may complete held orders: reprocess them in a task."""
+    from django_q.tasks import async_task
+
+    from sync.models import HeldOrder
+
+    if HeldOrder.objects.filter(channel_id=channel_id, resolved_at__isnull=True).exists():
+        transaction.on_commit(
+            lambda: async_task(
+                "sync.tasks.reprocess_held_orders",
+                channel_id,
+                task_name=f"erpintegr:reprocess:{channel_id}",
+            )
+        )

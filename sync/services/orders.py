@@ -1,0 +1,439 @@
+"""Inbound orders (DESIGN.md §4.4): page from the cursor, translate through the de-para and
+the bindings, upsert erp.Order, reserve stock, hold what cannot be translated.
+
+A page is stored in one transaction with a constant number of queries (translation, existing
+orders, inserts, reservations, held orders, cursor), whatever its size. The cursor is saved in
+that transaction and feed items are acknowledged only after it commits, so a crash re-reads the
+page and the upsert makes the re-read harmless.
+"""
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from channels.models import ChannelStatus, SalesChannel
+from erp.models import Order, OrderItem, OrderStatus, StockBalance
+from erp.services import Reservation, stock_reserve_many
+from erp.validators import normalize_sku_code
+from mappings.models import Listing, MappingKind
+from mappings.selectors import lookups_for_order
+from mappings.services import translate_and_record
+from sync.connectors.base import Customer, NormalizedOrder, OrderLine
+from sync.models import HeldOrder, OrderCursor
+from sync.services.context import RunContext
+
+logger = logging.getLogger("sync.orders")
+
+SKU_KIND = "sku"  # not a de-para kind: a line whose product has no binding on the channel
+RELEASING_STATUSES = {OrderStatus.CANCELED}
+
+
+@dataclass
+class PageResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    held: int = 0
+    released: int = 0
+    held_ids: list[str] = field(default_factory=list)
+
+
+# --- (de)serialising a normalized order for HeldOrder.payload -------------------------------
+
+
+def order_to_payload(order: NormalizedOrder) -> dict:
+    data = dataclasses.asdict(order)
+    return _jsonable(data)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def order_from_payload(data: dict) -> NormalizedOrder:
+    data = dict(data)
+    data["lines"] = tuple(
+        OrderLine(**{**line, "unit_price": Decimal(line["unit_price"])}) for line in data["lines"]
+    )
+    data["customer"] = Customer(**data.get("customer") or {})
+    for name in ("items_total", "shipping_total", "total"):
+        data[name] = Decimal(data.get(name) or "0")
+    for name in ("placed_at", "updated_at"):
+        data[name] = parse_datetime(data[name]) if data.get(name) else None
+    return NormalizedOrder(**data)
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def _listings_for_lines(channel: SalesChannel, orders: list[NormalizedOrder]) -> dict:
+    """Index the channel's bindings that any line of the page may refer to. One query."""
+    item_ids, sku_ids, seller_skus = set(), set(), set()
+    for order in orders:
+        for line in order.lines:
+            if line.item_id:
+                item_ids.add(line.item_id)
+            if line.sku_id:
+                sku_ids.add(line.sku_id)
+            if line.seller_sku:
+                seller_skus.add(line.seller_sku)
+    condition = Q(pk__in=[])
+    if item_ids:
+        condition |= Q(external_item_id__in=item_ids)
+    if sku_ids:
+        condition |= Q(external_sku_id__in=sku_ids)
+    if seller_skus:
+        condition |= Q(seller_sku__in=seller_skus)
+    index: dict[tuple, Listing | None] = {}
+    for listing in Listing.objects.filter(condition, channel=channel):
+        if listing.external_item_id:
+            key = ("item", listing.external_item_id, listing.external_variation_id or "")
+            # An item id alone is ambiguous when several SKUs share it (ANYMARKET products,
+            # ML items with variations): such keys are kept as None, never guessed.
+            index[key] = None if key in index else listing
+        if listing.external_sku_id:
+            index[("sku", listing.external_sku_id)] = listing
+        if listing.seller_sku:
+            index[("seller", normalize_sku_code(listing.seller_sku))] = listing
+    return index
+
+
+def _binding_for(line: OrderLine, index: dict) -> Listing | None:
+    """Most specific id first: the vendor's SKU id, item + variation, then the seller SKU."""
+    if line.sku_id and index.get(("sku", line.sku_id)):
+        return index[("sku", line.sku_id)]
+    if line.item_id and index.get(("item", line.item_id, line.variation_id or "")):
+        return index[("item", line.item_id, line.variation_id or "")]
+    if line.seller_sku:
+        return index.get(("seller", normalize_sku_code(line.seller_sku)))
+    return None
+
+
+def _pick_warehouses(channel: SalesChannel, lines: list[tuple[int, int]]) -> dict[int, int]:
+    """For each SKU, the first of the channel's warehouses that has the quantity available
+    (else the first warehouse). Two queries for the whole page."""
+    warehouse_ids = list(channel.warehouses.order_by("pk").values_list("pk", flat=True))
+    if not warehouse_ids:
+        return {}
+    needed: dict[int, int] = {}
+    for sku_id, quantity in lines:
+        needed[sku_id] = needed.get(sku_id, 0) + quantity
+    available = {
+        (b.sku_id, b.warehouse_id): b.on_hand - b.reserved
+        for b in StockBalance.objects.filter(
+            sku_id__in=list(needed), warehouse_id__in=warehouse_ids
+        )
+    }
+    choice = {}
+    for sku_id, quantity in needed.items():
+        choice[sku_id] = next(
+            (w for w in warehouse_ids if available.get((sku_id, w), 0) >= quantity),
+            warehouse_ids[0],
+        )
+    return choice
+
+
+@transaction.atomic
+def orders_store_page(
+    *,
+    channel: SalesChannel,
+    orders: list[NormalizedOrder],
+    next_cursor: str | None = None,
+    save_cursor: bool = True,
+) -> PageResult:
+    result = PageResult()
+    # The same order twice in one page (a feed may repeat it): the last version wins.
+    unique: dict[str, NormalizedOrder] = {}
+    for order in orders:
+        unique[order.external_id] = order
+    orders = list(unique.values())
+    translation = translate_and_record(
+        channel=channel, requests=[lookup for o in orders for lookup in lookups_for_order(o)]
+    )
+    bindings = _listings_for_lines(channel, orders)
+    existing = {
+        o.external_id: o
+        for o in Order.objects.filter(channel=channel, external_id__in=list(unique))
+    }
+    complete: list[tuple[NormalizedOrder, dict]] = []
+    held: dict[str, tuple[NormalizedOrder, list[dict]]] = {}
+    for order in orders:
+        missing = []
+        status = translation.get(MappingKind.ORDER_STATUS, order.status_code)
+        if status is None:
+            missing.append(
+                {
+                    "kind": MappingKind.ORDER_STATUS,
+                    "code": order.status_code,
+                    "label": order.status_label,
+                }
+            )
+        known = existing.get(order.external_id)
+        if known is not None:
+            # Already imported: only its status can move on. A status we cannot translate
+            # leaves the order as it is and is queued for de-para, it never holds it.
+            if status is not None and status != known.status:
+                complete.append((order, {"status": status, "order": known}))
+            else:
+                result.unchanged += 1
+            continue
+        carrier_service = payment = None
+        if order.carrier_code or order.service_code:
+            carrier_service = translation.get(
+                MappingKind.CARRIER_SERVICE, order.service_code, order.carrier_code
+            )
+            if carrier_service is None:
+                missing.append(
+                    {
+                        "kind": MappingKind.CARRIER_SERVICE,
+                        "code": order.carrier_code
+                        + (f" / {order.service_code}" if order.service_code else ""),
+                        "label": " / ".join(
+                            x for x in (order.carrier_label, order.service_label) if x
+                        ),
+                    }
+                )
+        if order.payment_code:
+            payment = translation.get(MappingKind.PAYMENT_METHOD, order.payment_code)
+            if payment is None:
+                missing.append(
+                    {
+                        "kind": MappingKind.PAYMENT_METHOD,
+                        "code": order.payment_code,
+                        "label": order.payment_label,
+                    }
+                )
+        lines = []
+        for line in order.lines:
+            binding = _binding_for(line, bindings)
+            if binding is None:
+                missing.append(
+                    {
+                        "kind": SKU_KIND,
+                        "code": line.seller_sku or line.sku_id or line.item_id,
+                        "label": line.title,
+                    }
+                )
+            else:
+                lines.append((line, binding.sku_id))
+        if not order.lines:
+            missing.append({"kind": SKU_KIND, "code": "", "label": "the order has no items"})
+        if missing:
+            held[order.external_id] = (order, missing)
+        else:
+            complete.append(
+                (
+                    order,
+                    {
+                        "status": status,
+                        "carrier_service": carrier_service,
+                        "payment": payment,
+                        "lines": lines,
+                    },
+                )
+            )
+    _store_complete(channel, complete, result)
+    _store_held(channel, held, result)
+    if save_cursor and next_cursor is not None:
+        OrderCursor.objects.update_or_create(channel=channel, defaults={"value": next_cursor})
+    return result
+
+
+def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -> None:
+    new_orders, status_updates, reservations, releases = [], [], [], []
+    for order, data in complete:
+        known = data.get("order")
+        if known is not None:
+            if data["status"] in RELEASING_STATUSES and known.status not in RELEASING_STATUSES:
+                releases.append(known.pk)
+            known.status = data["status"]
+            status_updates.append(known)
+            continue
+        new_orders.append((order, data))
+    if status_updates:
+        Order.objects.bulk_update(status_updates, ["status", "updated_at"])
+        result.updated += len(status_updates)
+    if releases:
+        items = list(
+            OrderItem.objects.filter(order_id__in=releases, reserved_warehouse__isnull=False)
+        )
+        for item in items:
+            reservations.append(
+                Reservation(item.sku_id, item.reserved_warehouse_id, -item.quantity)
+            )
+        OrderItem.objects.filter(pk__in=[i.pk for i in items]).update(reserved_warehouse=None)
+        result.released += len(releases)
+    if new_orders:
+        rows = [
+            Order(
+                company_id=channel.company_id,
+                channel=channel,
+                external_id=order.external_id,
+                status=data["status"],
+                placed_at=order.placed_at,
+                customer_name=order.customer.name[:200],
+                customer_document=order.customer.document[:14],
+                customer_email=order.customer.email[:254],
+                carrier_service=data["carrier_service"],
+                payment_method=data["payment"],
+                items_total=order.items_total,
+                shipping_total=order.shipping_total,
+                total=order.total,
+            )
+            for order, data in new_orders
+        ]
+        created = Order.objects.bulk_create(rows)
+        reserving = [
+            (line, sku_id)
+            for (_order, data), row in zip(new_orders, created, strict=True)
+            if row.status not in RELEASING_STATUSES
+            for line, sku_id in data["lines"]
+        ]
+        warehouse_of = _pick_warehouses(
+            channel, [(sku_id, line.quantity) for line, sku_id in reserving]
+        )
+        items = []
+        for (_order, data), row in zip(new_orders, created, strict=True):
+            reserve = row.status not in RELEASING_STATUSES
+            for number, (line, sku_id) in enumerate(data["lines"], start=1):
+                warehouse_id = warehouse_of.get(sku_id) if reserve else None
+                items.append(
+                    OrderItem(
+                        order=row,
+                        line=number,
+                        sku_id=sku_id,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                        reserved_warehouse_id=warehouse_id,
+                    )
+                )
+                if warehouse_id:
+                    reservations.append(Reservation(sku_id, warehouse_id, line.quantity))
+        OrderItem.objects.bulk_create(items)
+        result.created += len(created)
+        # Previously held versions of these orders are now imported.
+        HeldOrder.objects.filter(
+            channel=channel,
+            external_id__in=[o.external_id for o in created],
+            resolved_at__isnull=True,
+        ).update(resolved_at=timezone.now())
+    if reservations:
+        stock_reserve_many(
+            company_id=channel.company_id, reservations=reservations, source_channel_id=channel.pk
+        )
+
+
+def _store_held(channel: SalesChannel, held: dict, result: PageResult) -> None:
+    if not held:
+        return
+    now = timezone.now()
+    existing = {
+        h.external_id: h
+        for h in HeldOrder.objects.filter(channel=channel, external_id__in=list(held))
+    }
+    to_create, to_update = [], []
+    for external_id, (order, missing) in held.items():
+        row = existing.get(external_id)
+        if row is None:
+            to_create.append(
+                HeldOrder(
+                    channel=channel,
+                    external_id=external_id,
+                    payload=order_to_payload(order),
+                    missing=missing,
+                )
+            )
+        else:
+            row.payload, row.missing, row.last_seen = order_to_payload(order), missing, now
+            row.attempts += 1
+            row.resolved_at = None
+            to_update.append(row)
+    if to_create:
+        HeldOrder.objects.bulk_create(to_create)
+    if to_update:
+        HeldOrder.objects.bulk_update(
+            to_update, ["payload", "missing", "last_seen", "attempts", "resolved_at"]
+        )
+    result.held += len(held)
+    result.held_ids.extend(held)
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def orders_import(ctx: RunContext, *, limit: int) -> None:
+    channel = ctx.channel
+    cursor = (
+        OrderCursor.objects.filter(channel=channel).values_list("value", flat=True).first() or None
+    )
+    per_page = channel.connector_class.limits.for_flow("orders").max_items_per_request
+    remaining = limit
+    totals = PageResult()
+    while remaining > 0 and ctx.has_time():
+        page = ctx.connector.fetch_orders(cursor, min(per_page, remaining))
+        ctx.run.total += len(page.orders)
+        if not page.orders and not page.ack_tokens and page.next_cursor in (None, cursor):
+            break  # nothing new: no transaction, no cursor write
+        stored = orders_store_page(
+            channel=channel, orders=page.orders, next_cursor=page.next_cursor
+        )
+        if page.ack_tokens:
+            ctx.connector.ack(page.ack_tokens)  # only after the page is committed
+        for name in ("created", "updated", "unchanged", "held", "released"):
+            setattr(totals, name, getattr(totals, name) + getattr(stored, name))
+        for external_id in stored.held_ids:
+            ctx.note("held", external_id)
+        ctx.run.done += len(page.orders)
+        remaining -= len(page.orders)
+        cursor = page.next_cursor if page.next_cursor is not None else cursor
+        ctx.extra["orders"] = {
+            k: v for k, v in dataclasses.asdict(totals).items() if k != "held_ids"
+        }
+        ctx.checkpoint()
+        if not page.has_more or not page.orders:
+            break
+
+
+def held_orders_reprocess(*, channel_id: int) -> dict:
+    """Try the channel's held orders again (a mapping or a binding was just created)."""
+    channel = SalesChannel.objects.filter(pk=channel_id).first()
+    if channel is None or channel.status == ChannelStatus.DRAFT:
+        return {"imported": 0, "still_held": 0}
+    imported = still_held = 0
+    pending = HeldOrder.objects.filter(channel=channel, resolved_at__isnull=True).order_by("pk")
+    batch: list[HeldOrder] = []
+
+    def flush() -> None:
+        nonlocal imported, still_held
+        if not batch:
+            return
+        result = orders_store_page(
+            channel=channel,
+            orders=[order_from_payload(h.payload) for h in batch],
+            save_cursor=False,
+        )
+        imported += result.created
+        still_held += result.held
+        batch.clear()
+
+    for held in pending.iterator(chunk_size=100):
+        batch.append(held)
+        if len(batch) >= 100:
+            flush()
+    flush()
+    return {"imported": imported, "still_held": still_held}

@@ -1,0 +1,89 @@
+"""The per-channel dirty set: ERP announcements become PendingChange rows."""
+
+import secrets
+from collections.abc import Iterable
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from channels.models import ChannelStatus, SalesChannel, SyncSetting
+from erp.signals import ChangeKind
+from sync.connectors.base import Flow
+from sync.sql import upsert_pending
+
+# Channels that have been activated keep collecting changes while paused or suspended, so
+# a resume pushes what changed meanwhile instead of leaving the vendor stale.
+TRACKED_STATUSES = (ChannelStatus.ACTIVE, ChannelStatus.PAUSED, ChannelStatus.SUSPENDED)
+PUSH_FLOWS = (Flow.STOCK, Flow.PRICE, Flow.CATALOG)
+FLOW_FOR_KIND = {
+    ChangeKind.STOCK: Flow.STOCK,
+    ChangeKind.PRICE: Flow.PRICE,
+    ChangeKind.CATALOG: Flow.CATALOG,
+}
+UPSERT_BATCH = 2000
+
+
+def new_version() -> int:
+    return secrets.randbits(62)
+
+
+def pending_upsert(*, channel_ids: Iterable[int], flow: str, sku_ids: Iterable[int]) -> int:
+    """Mark SKUs pending. An existing row gets a new version (so a push in flight will not
+    delete it) but keeps its `changed_at`: that is when the channel first went stale."""
+    channel_ids, sku_ids = list(channel_ids), list(sku_ids)
+    if not channel_ids or not sku_ids:
+        return 0
+    version, now = new_version(), timezone.now()
+    rows = [(c, str(flow), s, version, now) for c in channel_ids for s in sku_ids]
+    upsert_pending(rows)
+    return len(rows)
+
+
+def pending_record_announcement(
+    *,
+    company_id: int,
+    kind: str,
+    sku_ids: Iterable[int],
+    warehouse_ids: Iterable[int] | None = None,
+    price_list_id: int | None = None,
+    source_channel_id: int | None = None,
+) -> list[int]:
+    """Receiver of erp.signals.skus_changed. Returns the channel ids marked."""
+    flow = FLOW_FOR_KIND[ChangeKind(kind)]
+    enabled = SyncSetting.objects.filter(channel=OuterRef("pk"), flow=flow, enabled=True)
+    channels = SalesChannel.objects.filter(
+        company_id=company_id, status__in=TRACKED_STATUSES
+    ).filter(Exists(enabled))
+    if flow == Flow.STOCK and warehouse_ids is not None:
+        channels = channels.filter(warehouses__in=list(warehouse_ids))
+    if flow == Flow.PRICE:
+        channels = channels.filter(price_list_id=price_list_id)
+    if source_channel_id is not None:
+        # The channel that sold it already lowered its own stock.
+        channels = channels.exclude(pk=source_channel_id)
+    channel_ids = sorted(set(channels.values_list("pk", flat=True)))
+    pending_upsert(channel_ids=channel_ids, flow=flow, sku_ids=sku_ids)
+    return channel_ids
+
+
+def pending_full_resync(*, channel: SalesChannel) -> dict[str, int]:
+    """Mark every bound SKU of the channel pending for each enabled push flow."""
+    from mappings.models import Listing
+
+    flows = list(
+        channel.sync_settings.filter(enabled=True, flow__in=PUSH_FLOWS).values_list(
+            "flow", flat=True
+        )
+    )
+    counts = dict.fromkeys(flows, 0)
+    sku_ids = Listing.objects.filter(channel=channel).values_list("sku_id", flat=True)
+    chunk: list[int] = []
+    for sku_id in sku_ids.iterator(chunk_size=UPSERT_BATCH):
+        chunk.append(sku_id)
+        if len(chunk) >= UPSERT_BATCH:
+            for flow in flows:
+                counts[flow] += pending_upsert(channel_ids=[channel.pk], flow=flow, sku_ids=chunk)
+            chunk = []
+    for flow in flows:
+        counts[flow] += pending_upsert(channel_ids=[channel.pk], flow=flow, sku_ids=chunk)
+    return counts

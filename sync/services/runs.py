@@ -1,0 +1,160 @@
+"""One run of one flow for one channel: lease, connector, budget, the run log."""
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from channels.models import ChannelStatus, SalesChannel
+from channels.services import channel_set_status
+from erpintegr.redaction import redact
+from sync.connectors.base import Flow
+from sync.connectors.http import AuthError, ConnectorError, PermissionDeniedError
+from sync.connectors.registry import build_connector
+from sync.models import PendingChange, RunState, RunTrigger, SyncRun
+from sync.ratelimit import TokenBucket
+from sync.services.context import RunContext
+from sync.services.lease import Lease, lease_claim, lease_limiter_state
+from sync.services.push import ChannelConfigError, push_pending
+
+logger = logging.getLogger("sync.runs")
+
+# Time-critical flows first: a price or catalog run that finds stock pending pushes stock
+# first with its budget (orders have their own frequent schedule).
+PRIORITY_BEFORE = {Flow.PRICE: [Flow.STOCK], Flow.CATALOG: [Flow.STOCK]}
+
+
+def run_budget_seconds() -> float:
+    """How long one run may keep starting requests: below the task timeout, with room to
+    commit, so django-q2 never kills a run in the middle of its bookkeeping."""
+    configured = getattr(settings, "SYNC_RUN_BUDGET_SECONDS", None)
+    if configured:
+        return float(configured)
+    return max(settings.Q_CLUSTER.get("timeout", 600) * 0.8, 10)
+
+
+# The vendor counts arrival times, which jitter on the network: aim a little under its limit
+# so a burst of queued requests never lands as one over it.
+RATE_MARGIN = 0.95
+
+
+def rate_limiter_for(channel: SalesChannel) -> TokenBucket:
+    limits = channel.connector_class.limits
+    bucket = TokenBucket(
+        rate=limits.requests_per_second * RATE_MARGIN, burst=max(1, limits.burst // 2)
+    )
+    saved = lease_limiter_state(channel_id=channel.pk)
+    if saved is not None:
+        tokens, rate, saved_at = saved
+        bucket.restore(
+            tokens=tokens,
+            rate=rate or bucket.max_rate,
+            seconds_ago=(timezone.now() - saved_at).total_seconds() if saved_at else 3600,
+        )
+    return bucket
+
+
+def _skip(channel_id: int, flow: str, trigger: str, reason: str) -> SyncRun:
+    now = timezone.now()
+    return SyncRun.objects.create(
+        channel_id=channel_id,
+        flow=flow,
+        trigger=trigger,
+        state=RunState.SKIPPED,
+        finished_at=now,
+        detail={"reason": reason},
+    )
+
+
+def channel_suspend(*, channel: SalesChannel, reason: str) -> None:
+    """The vendor refused us (revoked access, integration disabled): stop and say why."""
+    channel_set_status(channel=channel, status=ChannelStatus.SUSPENDED, reason=reason)
+    logger.warning("Channel %s suspended: %s", channel.pk, reason)
+
+
+def run_flow(
+    *,
+    channel_id: int,
+    flow: str,
+    trigger: str = RunTrigger.SCHEDULE,
+    connector_options: dict | None = None,
+    budget_seconds: float | None = None,
+) -> SyncRun | None:
+    channel = SalesChannel.objects.select_related("company").filter(pk=channel_id).first()
+    if channel is None:
+        logger.info("run_flow for deleted channel %s ignored", channel_id)
+        return None
+    if channel.status != ChannelStatus.ACTIVE:
+        return _skip(
+            channel_id, flow, trigger, f"channel is {channel.get_status_display().lower()}"
+        )
+    setting = channel.sync_settings.filter(flow=flow).first()
+    if setting is None or not setting.enabled:
+        return _skip(channel_id, flow, trigger, "flow is disabled on the channel")
+    budget = budget_seconds if budget_seconds is not None else run_budget_seconds()
+    lease = lease_claim(
+        channel_id=channel_id, flow=flow, ttl=timedelta(seconds=max(budget * 1.5, 60))
+    )
+    if lease is None:
+        return _skip(channel_id, flow, trigger, "another run of this channel is in progress")
+    limiter = rate_limiter_for(channel)
+    run = SyncRun.objects.create(channel=channel, flow=flow, trigger=trigger)
+    ctx = None
+    try:
+        connector = build_connector(channel, rate_limiter=limiter, **(connector_options or {}))
+        ctx = RunContext(
+            run=run,
+            channel=channel,
+            connector=connector,
+            lease=lease,
+            deadline=time.monotonic() + budget,
+        )
+        _execute(ctx, flow=flow, limit=setting.batch_size)
+        issues = ctx.counts.get("rejected") or ctx.counts.get("deferred")
+        run.state = RunState.PARTIAL if issues else RunState.SUCCEEDED
+    except (AuthError, PermissionDeniedError) as exc:
+        run.state = RunState.FAILED
+        run.error = redact(f"The vendor refused our access: {exc}")
+        channel_suspend(
+            channel=channel,
+            reason=f"{channel.connector_class.label} refused access "
+            f"({exc.status}): {exc}. Check the credentials, test the connection and "
+            "reactivate.",
+        )
+    except ConnectorError as exc:
+        run.state = RunState.FAILED
+        run.error = redact(str(exc))
+    except ChannelConfigError as exc:
+        run.state = RunState.FAILED
+        run.error = str(exc)
+    except Exception as exc:  # recorded, not re-raised: a crash loop helps nobody
+        logger.exception("Run %s of channel %s failed", run.pk, channel_id)
+        run.state = RunState.FAILED
+        run.error = redact(f"Unexpected error: {type(exc).__name__}: {exc}")
+    finally:
+        if ctx is not None:
+            ctx.sync_counters()
+        run.finished_at = timezone.now()
+        run.save()
+        _release(lease, limiter)
+    return run
+
+
+def _release(lease: Lease, limiter: TokenBucket) -> None:
+    lease.release(limiter_state=limiter.state())
+
+
+def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
+    if flow == Flow.ORDERS:
+        from sync.services.orders import orders_import
+
+        orders_import(ctx, limit=limit)
+        return
+    for first in PRIORITY_BEFORE.get(flow, []):
+        setting = ctx.channel.sync_settings.filter(flow=first, enabled=True).first()
+        if setting and PendingChange.objects.filter(channel=ctx.channel, flow=first).exists():
+            ctx.extra.setdefault("also_pushed", []).append(str(first))
+            push_pending(ctx, flow=first, limit=setting.batch_size)
+    push_pending(ctx, flow=flow, limit=limit)

@@ -1,0 +1,84 @@
+"""Keep django-q2 Schedules equal to the channels' settings. The only writer of them.
+
+One Schedule per ACTIVE channel × enabled, supported flow, named `erpintegr:channel:<id>:<flow>`,
+calling `sync.tasks.run_flow(<id>, '<flow>')` every `interval_minutes`. Schedule.name is not
+unique in django-q2's table, so lookups happen under the channel's row lock and duplicates are
+removed.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+from channels.models import ChannelStatus, SalesChannel
+
+PREFIX = "erpintegr:channel:"
+TASK = "sync.tasks.run_flow"
+
+
+def schedule_name(channel_id: int, flow: str) -> str:
+    return f"{PREFIX}{channel_id}:{flow}"
+
+
+def desired_schedules(channel: SalesChannel) -> dict[str, tuple[str, int]]:
+    """name -> (flow, minutes) for what should exist now."""
+    if channel.status != ChannelStatus.ACTIVE:
+        return {}
+    unsupported = channel.connector_class.unsupported_flows
+    return {
+        schedule_name(channel.pk, s.flow): (s.flow, s.interval_minutes)
+        for s in channel.sync_settings.all()
+        if s.enabled and s.flow not in unsupported
+    }
+
+
+@transaction.atomic
+def schedules_reconcile_channel(*, channel_id: int) -> dict[str, int]:
+    """Create, update and delete this channel's schedules. Returns counts."""
+    channel = SalesChannel.objects.select_for_update().filter(pk=channel_id).first()
+    desired = desired_schedules(channel) if channel is not None else {}
+    existing = list(Schedule.objects.filter(name__startswith=f"{PREFIX}{channel_id}:"))
+    counts = {"created": 0, "updated": 0, "deleted": 0}
+    seen: set[str] = set()
+    for schedule in existing:
+        if schedule.name not in desired or schedule.name in seen:
+            schedule.delete()
+            counts["deleted"] += 1
+            continue
+        seen.add(schedule.name)
+        flow, minutes = desired[schedule.name]
+        args = repr((channel_id, str(flow)))
+        if (schedule.minutes, schedule.args, schedule.func) != (minutes, args, TASK):
+            schedule.minutes, schedule.args, schedule.func = minutes, args, TASK
+            schedule.schedule_type = Schedule.MINUTES
+            schedule.save()
+            counts["updated"] += 1
+    for name, (flow, minutes) in desired.items():
+        if name in seen:
+            continue
+        Schedule.objects.create(
+            name=name,
+            func=TASK,
+            args=repr((channel_id, str(flow))),
+            schedule_type=Schedule.MINUTES,
+            minutes=minutes,
+            repeats=-1,
+            next_run=timezone.now(),
+        )
+        counts["created"] += 1
+    return counts
+
+
+def schedules_reconcile_all() -> dict[str, int]:
+    """Every channel, plus schedules left by channels that no longer exist."""
+    totals = {"created": 0, "updated": 0, "deleted": 0}
+    channel_ids = set(SalesChannel.objects.values_list("pk", flat=True))
+    for name in Schedule.objects.filter(name__startswith=PREFIX).values_list("name", flat=True):
+        try:
+            channel_ids.add(int(name[len(PREFIX) :].split(":")[0]))
+        except ValueError:
+            continue
+    for channel_id in sorted(channel_ids):
+        for key, value in schedules_reconcile_channel(channel_id=channel_id).items():
+            totals[key] += value
+    return totals

@@ -1,0 +1,16 @@
+"""django-q2 tasks: thin — take ids, call one service."""
+
+from sync.models import RunTrigger
+
+
+def run_flow(channel_id: int, flow: str, trigger: str = RunTrigger.SCHEDULE):
+    from sync.services.runs import run_flow as run
+
+    result = run(channel_id=channel_id, flow=flow, trigger=trigger)
+    return None if result is None else result.pk
+
+
+def reprocess_held_orders(channel_id: int):
+    from sync.services.orders import held_orders_reprocess
+
+    return held_orders_reprocess(channel_id=channel_id)

@@ -1,0 +1,255 @@
+"""Inbound orders through the de-para, against the ANYMARKET emulator (a feed with acks)."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from erp.models import Order, OrderItem, OrderStatus, StockBalance
+from mappings.models import MappingKind, UnmappedValue
+from mappings.services import mapping_create
+from sync.connectors.anymarket import AnymarketConnector
+from sync.models import HeldOrder, PendingChange, RunState
+from sync.sandbox.anymarket import AnymarketEmulator
+from sync.services.orders import held_orders_reprocess
+from sync.services.runs import run_flow
+from tests.factories import make_carrier_service
+from tests.sync.engine import (
+    active_channel,
+    bind,
+    declared_rate,
+    make_skus,
+    map_defaults,
+    set_stock,
+)
+
+STATUSES = [
+    ("PENDING", OrderStatus.AWAITING_PAYMENT),
+    ("PAID_WAITING_SHIP", OrderStatus.PAID),
+    ("INVOICED", OrderStatus.INVOICED),
+    ("CANCELED", OrderStatus.CANCELED),
+]
+
+
+@pytest.fixture
+def anymarket():
+    with declared_rate(AnymarketConnector, rate=200, burst=20):
+        emulator = AnymarketEmulator(rate=200, burst=20)
+        emulator.start()
+        yield emulator
+        emulator.stop()
+
+
+def catalog(emulator, channel, codes):
+    product = emulator.add_product("Camiseta", [{"partnerId": c, "amount": 10} for c in codes])
+    skus = make_skus(channel.company, codes)
+    for sku in skus:
+        bind(
+            channel,
+            sku,
+            external_item_id=str(product["id"]),
+            external_sku_id=str(emulator.sku_ids_by_partner[sku.code]),
+            seller_sku=sku.code,
+        )
+    return skus
+
+
+@pytest.fixture
+def shop(anymarket, db):
+    channel = active_channel("anymarket", anymarket, batch_sizes={"orders": 500})
+    skus = catalog(anymarket, channel, ["CAM-P", "CAM-M"])
+    set_stock(channel.warehouses.get(), [(s, 10) for s in skus])
+    PendingChange.objects.all().delete()
+    map_defaults(
+        channel,
+        statuses=STATUSES,
+        carriers=[("ECT", "SEDEX 10", "Correios", "SEDEX 10")],
+        payments=[("pix", "Pix")],
+    )
+    return channel, skus
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_with_ect_and_sedex_10_imports_as_correios_sedex_10_and_never_twice(anymarket, shop):
+    channel, (small, medium) = shop
+    placed = anymarket.add_order(
+        lines=[("CAM-P", 2, "59.90"), ("CAM-M", 1, "59.90")], carrier="ECT", service="SEDEX 10"
+    )
+    run = run_flow(channel_id=channel.pk, flow="orders")
+    assert run.state == RunState.SUCCEEDED, run.error
+    order = Order.objects.get(channel=channel)
+    assert order.external_id == str(placed["id"])
+    assert (order.carrier_service.carrier.name, order.carrier_service.name) == (
+        "Correios",
+        "SEDEX 10",
+    )
+    assert order.payment_method.name == "Pix"
+    assert order.status == OrderStatus.PAID
+    assert [(i.sku.code, i.quantity, i.unit_price) for i in order.items.order_by("line")] == [
+        ("CAM-P", 2, Decimal("59.90")),
+        ("CAM-M", 1, Decimal("59.90")),
+    ]
+    assert anymarket.ack_counts[placed["id"]] == 1  # acknowledged after storing
+
+    # The vendor sends the same order again (a new feed token): nothing new is created.
+    anymarket.set_order_status(placed["id"], "PAID_WAITING_SHIP")
+    run_flow(channel_id=channel.pk, flow="orders")
+    assert Order.objects.filter(channel=channel).count() == 1
+    assert OrderItem.objects.filter(order__channel=channel).count() == 2
+    assert StockBalance.objects.get(sku=small).reserved == 2  # reserved once, not twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_status_change_updates_the_order_and_a_cancel_releases_its_reservation(anymarket, shop):
+    channel, (small, _medium) = shop
+    placed = anymarket.add_order(lines=[("CAM-P", 3, "59.90")], carrier="ECT", service="SEDEX 10")
+    run_flow(channel_id=channel.pk, flow="orders")
+    assert StockBalance.objects.get(sku=small).reserved == 3
+    anymarket.set_order_status(placed["id"], "INVOICED")
+    run_flow(channel_id=channel.pk, flow="orders")
+    assert Order.objects.get(channel=channel).status == OrderStatus.INVOICED
+    anymarket.set_order_status(placed["id"], "CANCELED")
+    run_flow(channel_id=channel.pk, flow="orders")
+    assert Order.objects.get(channel=channel).status == OrderStatus.CANCELED
+    assert StockBalance.objects.get(sku=small).reserved == 0
+    anymarket.set_order_status(placed["id"], "CANCELED")  # again: released only once
+    run_flow(channel_id=channel.pk, flow="orders")
+    assert StockBalance.objects.get(sku=small).reserved == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unknown_carrier_holds_the_order_until_its_mapping_exists(
+    anymarket, shop, django_capture_on_commit_callbacks, monkeypatch
+):
+    channel, _ = shop
+    placed = anymarket.add_order(
+        lines=[("CAM-P", 1, "59.90")], carrier="TOTAL EXPRESS", service="Expresso"
+    )
+    run = run_flow(channel_id=channel.pk, flow="orders")
+    assert run.state == RunState.SUCCEEDED
+    assert not Order.objects.filter(channel=channel).exists()
+    held = HeldOrder.objects.get(channel=channel)
+    assert held.external_id == str(placed["id"])
+    assert (
+        held.missing
+        == [
+            {
+                "kind": MappingKind.CARRIER_SERVICE,
+                "code": "TOTAL EXPRESS / Expresso",
+                "label": "TOTAL EXPRESS / Expresso",
+            }
+        ]
+        or held.missing[0]["code"] == "TOTAL EXPRESS / Expresso"
+    )
+    queued = UnmappedValue.objects.get(channel=channel, kind=MappingKind.CARRIER_SERVICE)
+    assert (queued.parent_code, queued.code, queued.resolved_at) == (
+        "TOTAL EXPRESS",
+        "Expresso",
+        None,
+    )
+    assert anymarket.ack_counts[placed["id"]] == 1  # kept here, so acknowledged
+
+    # Support maps the carrier: the hook enqueues the reprocess task; run it as the worker would.
+    enqueued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda *a, **k: enqueued.append(a))
+    with django_capture_on_commit_callbacks(execute=True):
+        mapping_create(
+            channel=channel,
+            kind=MappingKind.CARRIER_SERVICE,
+            parent_code="TOTAL EXPRESS",
+            code="Expresso",
+            target=make_carrier_service(channel.company, "Total Express", "Expresso"),
+        )
+    assert enqueued == [("sync.tasks.reprocess_held_orders", channel.pk)]
+    from sync.tasks import reprocess_held_orders
+
+    assert reprocess_held_orders(channel.pk) == {"imported": 1, "still_held": 0}
+    order = Order.objects.get(channel=channel)
+    assert order.carrier_service.carrier.name == "Total Express"
+    held.refresh_from_db()
+    assert held.resolved_at is not None
+    queued.refresh_from_db()
+    assert queued.resolved_at is not None
+    assert held_orders_reprocess(channel_id=channel.pk) == {"imported": 0, "still_held": 0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_for_an_unbound_product_is_held_naming_the_sku(anymarket, shop):
+    channel, _ = shop
+    anymarket.add_product("Boné", [{"partnerId": "BONE-U", "amount": 1}])
+    anymarket.add_order(lines=[("BONE-U", 1, "30.00")], carrier="ECT", service="SEDEX 10")
+    run_flow(channel_id=channel.pk, flow="orders")
+    held = HeldOrder.objects.get(channel=channel)
+    assert [m["kind"] for m in held.missing] == ["sku"]
+    assert held.missing[0]["code"] == "BONE-U"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_importing_an_order_reserves_stock_and_marks_the_sku_pending_on_the_other_channels(
+    anymarket, shop
+):
+    channel, (small, medium) = shop
+    other_emulator = AnymarketEmulator(account_id="outra-conta", rate=200, burst=20)
+    other_emulator.start()
+    try:
+        other = (
+            active_channel(
+                "anymarket",
+                other_emulator,
+                company=channel.company,
+                warehouse=channel.warehouses.get(),
+                credentials=None,
+            )
+            if False
+            else None
+        )
+        from channels.services import channel_set_credentials
+        from tests.factories import make_channel
+
+        other = make_channel(
+            company=channel.company, connector="vtex", api_base_url="http://127.0.0.1:9"
+        )
+        other.warehouses.set([channel.warehouses.get()])
+        from channels.services import channel_set_status
+
+        channel_set_status(channel=other, status="active")
+        anymarket.add_order(lines=[("CAM-M", 4, "59.90")], carrier="ECT", service="SEDEX 10")
+        run_flow(channel_id=channel.pk, flow="orders")
+        balance = StockBalance.objects.get(sku=medium)
+        assert (balance.on_hand, balance.reserved) == (10, 4)
+        pending = set(PendingChange.objects.values_list("channel_id", "flow", "sku_id"))
+        assert (other.pk, "stock", medium.pk) in pending
+        # The selling channel already lowered its own stock: not pushed back to it.
+        assert (channel.pk, "stock", medium.pk) not in pending
+        del channel_set_credentials
+    finally:
+        other_emulator.stop()
+
+
+def _queries_for_page(channel, count):
+    with CaptureQueriesContext(connection) as ctx:
+        run = run_flow(channel_id=channel.pk, flow="orders")
+
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert run.done == count
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_order_page_queries_do_not_grow_with_the_number_of_orders(anymarket, shop):
+    channel, _ = shop
+    anymarket.add_order(lines=[("CAM-P", 1, "59.90")], carrier="ECT", service="SEDEX 10")
+    _queries_for_page(channel, 1)  # first run creates the lease and cursor rows
+    for _ in range(10):
+        anymarket.add_order(
+            lines=[("CAM-P", 1, "59.90"), ("CAM-M", 1, "59.90")], carrier="ECT", service="SEDEX 10"
+        )
+    ten = _queries_for_page(channel, 10)
+    for _ in range(100):
+        anymarket.add_order(
+            lines=[("CAM-P", 1, "59.90"), ("CAM-M", 1, "59.90")], carrier="ECT", service="SEDEX 10"
+        )
+    hundred = _queries_for_page(channel, 100)
+    assert ten == hundred, (ten, hundred)
+    assert Order.objects.filter(channel=channel).count() == 111

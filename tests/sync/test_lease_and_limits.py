@@ -1,0 +1,79 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sync.models import ChannelLease
+from sync.ratelimit import TokenBucket
+from sync.services.lease import lease_claim
+from tests.factories import make_channel
+
+
+@pytest.mark.django_db
+def test_lease_is_exclusive_until_released_or_expired():
+    channel = make_channel(connector="vtex")
+    first = lease_claim(channel_id=channel.pk, flow="stock")
+    assert first is not None
+    assert lease_claim(channel_id=channel.pk, flow="price") is None
+    first.release()
+    second = lease_claim(channel_id=channel.pk, flow="price")
+    assert second is not None
+    # A worker that died leaves an expired lease: the next claim takes it over.
+    ChannelLease.objects.filter(channel=channel).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    third = lease_claim(channel_id=channel.pk, flow="orders")
+    assert third is not None
+    assert not second.renew()  # the dead holder cannot renew what it lost
+    second.release()  # nor release someone else's lease
+    assert lease_claim(channel_id=channel.pk) is None
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_token_bucket_never_exceeds_the_declared_rate():
+    t = FakeTime()
+    bucket = TokenBucket(rate=5, burst=2, clock=t.clock, sleep=t.sleep)
+    for _ in range(12):
+        bucket.acquire()
+    # 2 from the burst, then 10 at 5/s = 2 seconds.
+    assert t.now == pytest.approx(2.0)
+
+
+def test_token_bucket_halves_on_429_and_recovers_gradually_up_to_the_declared_rate():
+    t = FakeTime()
+    bucket = TokenBucket(rate=10, burst=1, clock=t.clock, sleep=t.sleep, recovery_per_success=1)
+    bucket.on_rate_limited()
+    assert bucket.rate == 5
+    bucket.on_rate_limited()
+    assert bucket.rate == 2.5
+    for _ in range(3):
+        bucket.on_success()
+    assert bucket.rate == 5.5
+    for _ in range(100):
+        bucket.on_success()
+    assert bucket.rate == 10  # never above the declared rate
+    assert bucket.rate_limited == 2
+
+
+def test_token_bucket_state_survives_between_runs():
+    t = FakeTime()
+    bucket = TokenBucket(rate=4, burst=4, clock=t.clock, sleep=t.sleep)
+    for _ in range(4):
+        bucket.acquire()
+    tokens, rate = bucket.state()
+    successor = TokenBucket(rate=4, burst=4, clock=t.clock, sleep=t.sleep)
+    successor.restore(tokens=tokens, rate=rate, seconds_ago=0)
+    successor.acquire()  # the burst was spent by the previous run: it must wait
+    assert t.slept and t.slept[-1] == pytest.approx(0.25)

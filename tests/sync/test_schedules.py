@@ -1,0 +1,108 @@
+import pytest
+from django_q.models import Schedule
+
+from channels.services import channel_announce_changed, channel_set_status
+from sync.services.schedules import (
+    TASK,
+    schedule_name,
+    schedules_reconcile_all,
+    schedules_reconcile_channel,
+)
+from tests.factories import make_channel
+
+
+def rows(channel):
+    return {
+        s.name: (s.func, s.args, s.minutes, s.schedule_type)
+        for s in Schedule.objects.filter(name__startswith=f"erpintegr:channel:{channel.pk}:")
+    }
+
+
+@pytest.mark.django_db
+def test_activating_creates_one_schedule_per_enabled_supported_flow(
+    django_capture_on_commit_callbacks,
+):
+    channel = make_channel(connector="anymarket")
+    assert rows(channel) == {}
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_set_status(channel=channel, status="active")
+    expected = {
+        schedule_name(channel.pk, s.flow): (
+            TASK,
+            repr((channel.pk, s.flow)),
+            s.interval_minutes,
+            "I",
+        )
+        for s in channel.sync_settings.filter(enabled=True)
+    }
+    assert set(expected) == {schedule_name(channel.pk, f) for f in ("stock", "price", "orders")}
+    assert rows(channel) == expected  # catalog is unsupported by ANYMARKET: no schedule
+
+
+@pytest.mark.django_db
+def test_interval_change_disable_and_pause_each_leave_exactly_the_expected_rows(
+    django_capture_on_commit_callbacks,
+):
+    channel = make_channel(connector="vtex")
+    channel_set_status(channel=channel, status="active")
+    schedules_reconcile_channel(channel_id=channel.pk)
+    stock = schedule_name(channel.pk, "stock")
+
+    channel.sync_settings.filter(flow="stock").update(interval_minutes=17)
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_announce_changed(channel=channel)
+    assert rows(channel)[stock][2] == 17
+    assert Schedule.objects.filter(name=stock).count() == 1  # updated, not duplicated
+
+    channel.sync_settings.filter(flow="price").update(enabled=False)
+    schedules_reconcile_channel(channel_id=channel.pk)
+    assert set(rows(channel)) == {stock, schedule_name(channel.pk, "orders")}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        channel_set_status(channel=channel, status="paused")
+    assert rows(channel) == {}
+
+
+@pytest.mark.django_db
+def test_reconcile_removes_duplicates_and_schedules_of_deleted_channels():
+    channel = make_channel(connector="vtex")
+    channel_set_status(channel=channel, status="active")
+    schedules_reconcile_channel(channel_id=channel.pk)
+    stock = Schedule.objects.get(name=schedule_name(channel.pk, "stock"))
+    Schedule.objects.create(
+        name=stock.name, func=TASK, args=stock.args, minutes=5, schedule_type="I"
+    )  # django-q2 does not stop duplicates
+    Schedule.objects.create(
+        name="erpintegr:channel:99999:stock",
+        func=TASK,
+        args="(99999, 'stock')",
+        minutes=5,
+        schedule_type="I",
+    )
+    Schedule.objects.create(name="someone-elses", func="math.floor", args="(1,)", schedule_type="O")
+    totals = schedules_reconcile_all()
+    assert totals["deleted"] == 2
+    assert Schedule.objects.filter(name=stock.name).count() == 1
+    assert not Schedule.objects.filter(name__startswith="erpintegr:channel:99999:").exists()
+    assert Schedule.objects.filter(name="someone-elses").exists()
+
+
+@pytest.mark.django_db
+def test_saving_the_channel_in_the_admin_reconciles(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from tests.admin_forms import form_data
+
+    channel = make_channel(connector="vtex")
+    channel_set_status(channel=channel, status="active")
+    url = reverse("admin:channels_saleschannel_change", args=[channel.pk])
+    data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
+    flows = dict(channel.sync_settings.values_list("pk", "flow"))
+    index = next(i for i in range(4) if flows[int(data[f"sync_settings-{i}-id"])] == "orders")
+    data[f"sync_settings-{index}-interval_minutes"] = "9"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, data)
+    assert response.status_code == 302
+    assert rows(channel)[schedule_name(channel.pk, "orders")][2] == 9
