@@ -6,17 +6,50 @@ from django.utils.html import format_html
 
 from channels.forms import CREDENTIAL_PREFIX, SalesChannelForm
 from channels.models import SalesChannel, SyncSetting
-from channels.services import channel_ensure_sync_settings, channel_set_credentials
+from channels.services import (
+    channel_announce_changed,
+    channel_ensure_sync_settings,
+    channel_set_credentials,
+)
 from sync.connectors.base import Flow
 
-# Other apps add their inlines to the channel page here (mappings: de-para tables), keeping
-# the dependency direction sync → mappings → channels.
+# Other apps extend the channel page through these hooks (mappings: de-para inlines; sync:
+# actions, status panels, buttons and per-channel pages), keeping the dependency direction
+# sync → mappings → channels.
 CHANNEL_INLINES: list[type[admin.options.InlineModelAdmin]] = []
+# Admin actions: functions (modeladmin, request, queryset) decorated with @admin.action.
+CHANNEL_ACTIONS: list = []
+# Panels: callables (channel, request) -> safe HTML, shown under the form's fieldsets.
+CHANNEL_PANELS: list = []
+# Buttons: callables (channel, request) -> list of (label, url), shown top right.
+CHANNEL_OBJECT_TOOLS: list = []
+# Extra URLs: callables (model_admin) -> list of URL patterns, prepended to the admin's own.
+CHANNEL_URLS: list = []
+
+
+def _register(registry: list, item) -> None:
+    if item not in registry:
+        registry.append(item)
 
 
 def register_channel_inline(inline: type[admin.options.InlineModelAdmin]) -> None:
-    if inline not in CHANNEL_INLINES:
-        CHANNEL_INLINES.append(inline)
+    _register(CHANNEL_INLINES, inline)
+
+
+def register_channel_action(action) -> None:
+    _register(CHANNEL_ACTIONS, action)
+
+
+def register_channel_panel(panel) -> None:
+    _register(CHANNEL_PANELS, panel)
+
+
+def register_channel_object_tool(tool) -> None:
+    _register(CHANNEL_OBJECT_TOOLS, tool)
+
+
+def register_channel_urls(urls) -> None:
+    _register(CHANNEL_URLS, urls)
 
 
 class SyncSettingInline(admin.TabularInline):
@@ -90,7 +123,11 @@ class SalesChannelAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         # Credential fields are added by the form itself, not declared in fieldsets'
         # model-field scan, so keep Django from validating them against the model.
-        kwargs["fields"] = None
+        if obj is None or self.has_change_permission(request, obj):
+            kwargs["fields"] = None
+        else:
+            # View-only users: Django excludes every listed field; list the model fields.
+            kwargs["fields"] = list(SalesChannelForm.Meta.fields)
         base = super().get_form(request, obj, change=change, **kwargs)
         return type(
             base.__name__, (base,), {"credentials_editable": self.can_edit_credentials(request)}
@@ -151,6 +188,38 @@ class SalesChannelAdmin(admin.ModelAdmin):
             if written:
                 # Names only, never values, in the admin history.
                 form.changed_data.append(f"credentials ({', '.join(written)})")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for action in CHANNEL_ACTIONS:
+            name = action.__name__
+            # @admin.action(permissions=[...]) is honoured like for the admin's own actions.
+            perms = getattr(action, "allowed_permissions", ())
+            if all(getattr(self, f"has_{p}_permission")(request) for p in perms):
+                actions[name] = (action, name, getattr(action, "short_description", name))
+        return actions
+
+    def has_activate_permission(self, request) -> bool:
+        return request.user.has_perm("channels.activate_integration")
+
+    def get_urls(self):
+        extra = [pattern for factory in CHANNEL_URLS for pattern in factory(self)]
+        return extra + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        channel = self.get_object(request, object_id)
+        if channel is not None:
+            extra_context["channel_panels"] = [panel(channel, request) for panel in CHANNEL_PANELS]
+            extra_context["channel_tools"] = [
+                tool for factory in CHANNEL_OBJECT_TOOLS for tool in factory(channel, request)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Sync settings may have changed: the engine reconciles the channel's schedules.
+        channel_announce_changed(channel=form.instance)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("company", "price_list")

@@ -131,7 +131,9 @@ def test_admin_refuses_another_companys_key_with_a_form_error(admin_client):
 
 
 @pytest.mark.django_db
-def test_back_office_user_without_permission_sees_and_posts_no_credentials(client, back_office_user):
+def test_back_office_user_without_permission_sees_and_posts_no_credentials(
+    client, back_office_user
+):
     channel = make_channel(connector="vtex", credentials=vtex_creds())
     client.force_login(back_office_user)
     url = change_url(channel)
@@ -166,7 +168,9 @@ def test_sync_settings_outside_vendor_limits_are_form_errors_naming_the_limit(ad
     response = admin_client.post(url, data)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "ANYMARKET allows at most 5000 items per run for stock; 9000 is above that limit." in html
+    assert (
+        "ANYMARKET allows at most 5000 items per run for stock; 9000 is above that limit." in html
+    )
     assert "ANYMARKET allows this flow at most every 5 minute(s); 1 is too often." in html
 
 
@@ -210,6 +214,21 @@ def test_channel_changelist_runs_a_constant_number_of_queries(admin_client):
     with_5 = _changelist_queries(admin_client)
     companies = [make_company() for _ in range(2)]
     for i in range(195):
-        make_channel(company=companies[i % 2], connector=["vtex", "anymarket", "mercadolivre"][i % 3])
+        make_channel(
+            company=companies[i % 2], connector=["vtex", "anymarket", "mercadolivre"][i % 3]
+        )
     assert SalesChannel.objects.count() == 200
     assert _changelist_queries(admin_client) == with_5
+
+
+@pytest.mark.django_db
+def test_a_view_only_user_sees_the_channel_page_without_credentials(client):
+    channel = make_channel(connector="vtex", credentials=vtex_creds())
+    user = User.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_saleschannel"))
+    client.force_login(user)
+    response = client.get(change_url(channel))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert channel.name in html and 'name="cred__' not in html and SECRET not in html
+    assert client.post(change_url(channel), {"name": "x"}).status_code == 403

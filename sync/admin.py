@@ -1,0 +1,446 @@
+"""Admin for the engine: runs log, held orders, channel page panels and actions."""
+
+from sync.activation import admin as activation_admin  # noqa: F401  (registers its hooks)
+
+# isort: split
+import json
+from datetime import timedelta
+from functools import partial
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+from django_q.tasks import async_task
+
+from channels.admin import (
+    register_channel_action,
+    register_channel_object_tool,
+    register_channel_panel,
+    register_channel_urls,
+)
+from channels.models import ChannelStatus, SalesChannel
+from erpintegr.redaction import redact
+from sync.models import HeldOrder, RunState, RunTrigger, SyncRun
+from sync.selectors import FLOW_ORDER, channel_sync_panel, late_threshold
+from sync.services.pending import TRACKED_STATUSES, pending_full_resync
+
+STATE_COLORS = {
+    RunState.RUNNING: "#2a6ebb",
+    RunState.SUCCEEDED: "#1a7f37",
+    RunState.PARTIAL: "#9a6700",
+    RunState.FAILED: "#cf222e",
+    RunState.SKIPPED: "#777",
+}
+ERROR_SHORT = 80
+
+
+def format_duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    seconds = max(int(delta.total_seconds()), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {seconds:02d}s" if seconds else f"{minutes}m"
+    return f"{seconds}s"
+
+
+def run_problem(run: SyncRun) -> str:
+    """What went wrong, in words: the error, the skip reason or the rejected items."""
+    if run.error:
+        return redact(run.error)
+    detail = run.detail if isinstance(run.detail, dict) else {}
+    if run.state == RunState.SKIPPED and detail.get("reason"):
+        return f"skipped: {detail['reason']}"
+    rejected = (detail.get("counts") or {}).get("rejected")
+    if rejected:
+        return f"{rejected} item(s) rejected by the vendor"
+    return ""
+
+
+def state_badge(run: SyncRun) -> SafeString:
+    return format_html(
+        '<strong class="sync-state sync-state-{}" style="color:{}">{}</strong>',
+        run.state,
+        STATE_COLORS.get(run.state, "#000"),
+        run.get_state_display(),
+    )
+
+
+def progress_bar(run: SyncRun) -> SafeString:
+    percent = run.progress_percent
+    return format_html(
+        '<progress class="sync-progress" value="{}" max="100">{}%</progress> '
+        '<span class="sync-progress-text">{}/{} ({}%)</span>',
+        percent,
+        percent,
+        run.done,
+        run.total,
+        percent,
+    )
+
+
+# --- runs log -------------------------------------------------------------------------------
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "channel",
+        "flow",
+        "trigger",
+        "state_colored",
+        "started_at",
+        "finished_at",
+        "duration",
+        "progress",
+        "requests",
+        "retries",
+        "rate_limited",
+        "short_error",
+    ]
+    list_filter = ["channel", "flow", "state", "trigger"]
+    list_select_related = ["channel"]
+    search_fields = ["channel__name"]
+    show_full_result_count = False
+    list_per_page = 50
+    fields = [
+        "channel",
+        "flow",
+        "trigger",
+        "state_colored",
+        "started_at",
+        "finished_at",
+        "duration",
+        "progress",
+        "requests",
+        "retries",
+        "rate_limited",
+        "error_text",
+        "detail_pretty",
+    ]
+    readonly_fields = fields
+
+    # A log: written by the engine only.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="state", ordering="state")
+    def state_colored(self, run: SyncRun) -> SafeString:
+        return state_badge(run)
+
+    @admin.display(description="duration")
+    def duration(self, run: SyncRun) -> str:
+        if run.started_at is None:
+            return "—"
+        end = run.finished_at or timezone.now()
+        text = format_duration(end - run.started_at)
+        return text if run.finished_at else f"{text} so far"
+
+    @admin.display(description="progress")
+    def progress(self, run: SyncRun) -> SafeString:
+        return progress_bar(run)
+
+    @admin.display(description="error")
+    def short_error(self, run: SyncRun) -> str:
+        return Truncator(run_problem(run)).chars(ERROR_SHORT)
+
+    @admin.display(description="error")
+    def error_text(self, run: SyncRun) -> str:
+        return run_problem(run) or "—"
+
+    @admin.display(description="detail")
+    def detail_pretty(self, run: SyncRun) -> SafeString:
+        text = json.dumps(run.detail or {}, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html('<pre class="sync-detail">{}</pre>', redact(text))
+
+
+# --- held orders ----------------------------------------------------------------------------
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "state"
+    # The same parameter as a plain lookup, so links built elsewhere
+    # (?resolved_at__isnull=True) select this filter's choice.
+    parameter_name = "resolved_at__isnull"
+
+    def lookups(self, request, model_admin):
+        return [("True", "Open"), ("False", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("True", "False"):
+            return queryset.filter(resolved_at__isnull=self.value() == "True")
+        return queryset
+
+
+@admin.register(HeldOrder)
+class HeldOrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "external_id",
+        "channel",
+        "missing_values",
+        "first_seen",
+        "last_seen",
+        "attempts",
+        "resolved_at",
+    ]
+    list_filter = [OpenFilter, "channel"]
+    list_select_related = ["channel"]
+    search_fields = ["external_id"]
+    show_full_result_count = False
+    actions = ["reprocess_now"]
+    fields = [
+        "channel",
+        "external_id",
+        "missing_values",
+        "first_seen",
+        "last_seen",
+        "attempts",
+        "resolved_at",
+        "order",
+        "payload_pretty",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_reprocess_permission(self, request) -> bool:
+        # Reprocessing writes ERP orders for the channel: the channel's editors may do it.
+        return request.user.has_perm("channels.change_saleschannel")
+
+    @admin.display(description="missing de-para")
+    def missing_values(self, held: HeldOrder) -> str:
+        return held.missing_text or "—"
+
+    @admin.display(description="order as received")
+    def payload_pretty(self, held: HeldOrder) -> SafeString:
+        text = json.dumps(held.payload or {}, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html('<pre class="sync-detail">{}</pre>', redact(text))
+
+    @admin.action(description="Reprocess now (after adding the missing de-para)")
+    def reprocess_now(self, request, queryset):
+        reprocess_now_action(self, request, queryset)
+
+    reprocess_now.allowed_permissions = ["reprocess"]
+
+
+def reprocess_now_action(modeladmin, request, queryset) -> None:
+    from sync.services.orders import held_orders_reprocess
+
+    channel_ids = sorted(set(queryset.values_list("channel_id", flat=True)))
+    names = dict(SalesChannel.objects.filter(pk__in=channel_ids).values_list("pk", "name"))
+    for channel_id in channel_ids:
+        result = held_orders_reprocess(channel_id=channel_id)
+        level = messages.SUCCESS if not result["still_held"] else messages.WARNING
+        modeladmin.message_user(
+            request,
+            f"{names.get(channel_id, channel_id)}: {result['imported']} imported, "
+            f"{result['still_held']} still held.",
+            level,
+        )
+
+
+# --- channel page: panel --------------------------------------------------------------------
+
+
+def _changelist_url(name: str, **params) -> str | None:
+    try:
+        url = reverse(f"admin:{name}_changelist")
+    except NoReverseMatch:  # the model's admin is not registered (yet)
+        return None
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"{url}?{query}" if query else url
+
+
+def sync_panel(channel: SalesChannel, request: HttpRequest) -> SafeString:
+    panel = channel_sync_panel(channel=channel)
+    now = timezone.now()
+    rows = []
+    for row in panel.flows:
+        run = row.last_run
+        rows.append(
+            {
+                "row": row,
+                "run": run,
+                "run_state": state_badge(run) if run else "",
+                "run_progress": f"{run.done}/{run.total}" if run else "",
+                "run_problem": Truncator(run_problem(run)).chars(200) if run else "",
+                "next_due": row.next_run is not None and row.next_run <= now,
+                "late_after": format_duration(late_threshold(row.interval_minutes))
+                if row.interval_minutes
+                else "",
+                "oldest_age": format_duration(row.oldest_pending_age),
+            }
+        )
+    context = {
+        "channel": channel,
+        "panel": panel,
+        "rows": rows,
+        "stopped": channel.status in (ChannelStatus.PAUSED, ChannelStatus.SUSPENDED),
+        "active": channel.status == ChannelStatus.ACTIVE,
+        "runs_url": _changelist_url("sync_syncrun", channel__id__exact=channel.pk),
+        "held_url": _changelist_url(
+            "sync_heldorder", channel__id__exact=channel.pk, resolved_at__isnull="True"
+        ),
+        "unmapped_url": _changelist_url(
+            "mappings_unmappedvalue", channel__id__exact=channel.pk, resolved_at__isnull="True"
+        ),
+        "health_url": reverse("sync_health"),
+    }
+    return render_to_string("admin/sync/channel_panel.html", context, request=request)
+
+
+register_channel_panel(sync_panel)
+
+
+# --- channel page: Run now, Full resync -----------------------------------------------------
+
+
+def run_now_flows(channel: SalesChannel) -> list[str]:
+    """Enabled flows the connector supports, in display order (uses sync_settings.all(),
+    so a prefetch serves a whole queryset)."""
+    unsupported = channel.connector_class.unsupported_flows
+    enabled = {s.flow for s in channel.sync_settings.all() if s.enabled}
+    return [str(flow) for flow in FLOW_ORDER if flow in enabled and flow not in unsupported]
+
+
+def _enqueue_runs(channel_id: int, flows: list[str]) -> None:
+    for flow in flows:
+        async_task(
+            "sync.tasks.run_flow",
+            channel_id,
+            flow,
+            str(RunTrigger.MANUAL),
+            task_name=f"erpintegr:run-now:{channel_id}:{flow}",
+        )
+
+
+def channel_queue_run_now(*, channel: SalesChannel) -> list[str] | None:
+    """Queue one manual run per enabled, supported flow once the transaction commits.
+    None when the channel is not active (nothing queued)."""
+    if channel.status != ChannelStatus.ACTIVE:
+        return None
+    flows = run_now_flows(channel)
+    if flows:
+        transaction.on_commit(partial(_enqueue_runs, channel.pk, flows))
+    return flows
+
+
+def _run_now_message(channel: SalesChannel, flows: list[str] | None) -> tuple[str, int]:
+    if flows is None:
+        return f"{channel}: not active ({channel.get_status_display().lower()}): skipped.", (
+            messages.WARNING
+        )
+    if not flows:
+        return f"{channel}: no enabled flow: nothing queued.", messages.WARNING
+    return f"{channel}: queued {', '.join(flows)}.", messages.SUCCESS
+
+
+@admin.action(description="Run now (queue every enabled flow)", permissions=["change"])
+def run_now(modeladmin, request, queryset) -> None:
+    for channel in queryset.prefetch_related("sync_settings"):
+        flows = channel_queue_run_now(channel=channel)
+        text, level = _run_now_message(channel, flows)
+        if flows:
+            modeladmin.log_change(request, channel, f"Run now: queued {', '.join(flows)}.")
+        modeladmin.message_user(request, text, level)
+
+
+@admin.action(
+    description="Full resync (mark every bound SKU pending for the push flows)",
+    permissions=["change"],
+)
+def full_resync(modeladmin, request, queryset) -> None:
+    for channel in queryset:
+        if channel.status not in TRACKED_STATUSES:
+            modeladmin.message_user(
+                request,
+                f"{channel}: not activated ({channel.get_status_display().lower()}): skipped.",
+                messages.WARNING,
+            )
+            continue
+        counts = pending_full_resync(channel=channel)
+        if not counts:
+            modeladmin.message_user(
+                request, f"{channel}: no enabled stock, price or catalog flow.", messages.WARNING
+            )
+            continue
+        text = ", ".join(f"{counts[flow]} {flow}" for flow in FLOW_ORDER if flow in counts)
+        modeladmin.log_change(request, channel, f"Full resync: marked {text} pending.")
+        modeladmin.message_user(request, f"{channel}: marked pending: {text}.", messages.SUCCESS)
+
+
+register_channel_action(run_now)
+register_channel_action(full_resync)
+
+
+def run_now_view(request: HttpRequest, object_id: str, model_admin) -> HttpResponse:
+    """Confirmation page for one channel's Run now (GET shows, POST queues)."""
+    channel = model_admin.get_object(request, object_id)
+    if channel is None:
+        raise Http404("No such sales channel.")
+    if not model_admin.has_change_permission(request, channel):
+        raise PermissionDenied
+    change_url = reverse("admin:channels_saleschannel_change", args=[channel.pk])
+    if request.method == "POST":
+        flows = channel_queue_run_now(channel=channel)
+        text, level = _run_now_message(channel, flows)
+        if flows:
+            model_admin.log_change(request, channel, f"Run now: queued {', '.join(flows)}.")
+        model_admin.message_user(request, text, level)
+        return HttpResponseRedirect(change_url)
+    active = channel.status == ChannelStatus.ACTIVE
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": f"Run now: {channel}",
+        "opts": model_admin.model._meta,
+        "original": channel,
+        "channel": channel,
+        "active": active,
+        "flows": run_now_flows(channel) if active else [],
+        "change_url": change_url,
+    }
+    return TemplateResponse(request, "admin/sync/run_now_confirmation.html", context)
+
+
+def run_now_urls(model_admin) -> list:
+    return [
+        path(
+            "<path:object_id>/run-now/",
+            model_admin.admin_site.admin_view(partial(run_now_view, model_admin=model_admin)),
+            name="sync_channel_run_now",
+        )
+    ]
+
+
+def run_now_tools(channel: SalesChannel, request: HttpRequest) -> list[tuple[str, str]]:
+    if not request.user.has_perm("channels.change_saleschannel"):
+        return []
+    return [("Run now", reverse("admin:sync_channel_run_now", args=[channel.pk]))]
+
+
+register_channel_urls(run_now_urls)
+register_channel_object_tool(run_now_tools)
