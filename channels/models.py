@@ -1,8 +1,10 @@
 """The sales channel screen: SalesChannel, its encrypted credentials and its sync settings."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from fernet_fields import EncryptedTextField
 
 from erp.models import Company, PriceList, Warehouse
@@ -83,6 +85,17 @@ class SalesChannel(models.Model):
         permissions = [
             ("change_credentials", "Can see and change a channel's authentication"),
             ("activate_integration", "Can activate and deactivate integrations (support)"),
+        ]
+        constraints = [
+            # The race guard of the activation (two supports clicking at once): whatever the
+            # checks saw, the database never holds two ACTIVE channels on one vendor account.
+            models.UniqueConstraint(
+                fields=["connector", "external_account_id"],
+                condition=Q(status="active") & ~Q(external_account_id=""),
+                name="one_active_channel_per_vendor_account",
+                violation_error_message="Another active sales channel is already integrated "
+                "with this vendor account.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -211,3 +224,49 @@ class SyncSetting(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class ActivationAction(models.TextChoices):
+    ACTIVATE = "activate", "Activated"
+    DEACTIVATE = "deactivate", "Deactivated"
+
+
+class ActivationRecord(models.Model):
+    """Who switched an integration on or off, when, on which vendor account, and what the
+    preflight checks said at that moment (support's audit trail)."""
+
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, related_name="activation_records"
+    )
+    action = models.CharField(max_length=20, choices=ActivationAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The support user who confirmed it.",
+    )
+    at = models.DateTimeField("when", default=timezone.now, db_index=True)
+    account_id = models.CharField(
+        "vendor account id", max_length=120, blank=True, help_text="As verified at that moment."
+    )
+    checks = models.JSONField(
+        "check results",
+        default=list,
+        blank=True,
+        help_text="Each preflight check: key, title, status (pass / warn / block), message, "
+        "details.",
+    )
+    confirmation = models.TextField(
+        "typed confirmation",
+        blank=True,
+        help_text="What support typed about the previous ERP, where the vendor cannot tell.",
+    )
+
+    class Meta:
+        verbose_name = "activation record"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} — {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -338,6 +338,12 @@ class VtexConnector(Connector):
         raise NotImplementedError(self.unsupported_flows[Flow.CATALOG])
 
     # --- orders -------------------------------------------------------------------------------
+    def on_activate(self, *, enabled_flows: set[str]) -> None:
+        # The feed only queues changes raised after it exists: create it before the first
+        # orders run.
+        if Flow.ORDERS in enabled_flows:
+            self.configure_feed()
+
     def configure_feed(
         self,
         *,

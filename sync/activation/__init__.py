@@ -1,0 +1,1 @@
+"""Activation by support (issue 6): preflight checks, conflict check, bindings, audit."""

@@ -1,0 +1,352 @@
+"""Admin hooks for activation (registered on the channel page through channels.admin hooks).
+
+Thin: forms, rendering, permission checks and one service call per page. Pages follow
+Django's own per-object admin pages (the password page of django.contrib.auth, the
+delete_selected confirmation): `admin_site.admin_view`, `each_context`, `log_change`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from channels.admin import (
+    register_channel_action,
+    register_channel_object_tool,
+    register_channel_urls,
+)
+from channels.models import ActivationRecord, ChannelStatus, SalesChannel
+from sync.activation.services import (
+    activation_activate,
+    activation_activate_many,
+    activation_deactivate,
+    activation_preflight,
+    activation_report_csv,
+    activation_test_connection,
+)
+from sync.connectors.http import ConnectorError
+
+TEMPLATES = "admin/sync/activation/"
+ACTIVATE_PERMISSION = "channels.activate_integration"
+
+
+class ConfirmationForm(forms.Form):
+    """What support types when the vendor cannot tell whether another ERP is connected."""
+
+    previous_erp = forms.CharField(
+        label="Previous ERP on this store",
+        max_length=200,
+        required=False,
+        help_text="Name the ERP that was integrated before, or type “none”.",
+    )
+    disconnected = forms.BooleanField(
+        label="I confirm that ERP is disconnected from this store",
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        erp, confirmed = (data.get("previous_erp") or "").strip(), data.get("disconnected")
+        if erp and not confirmed:
+            self.add_error("disconnected", "Tick this to confirm the previous ERP is disconnected.")
+        if confirmed and not erp:
+            self.add_error("previous_erp", "Name the previous ERP, or type “none”.")
+        return data
+
+    def confirmation_text(self) -> str:
+        if not self.is_valid():
+            return ""
+        erp = (self.cleaned_data.get("previous_erp") or "").strip()
+        if not erp or not self.cleaned_data.get("disconnected"):
+            return ""
+        if erp.casefold() == "none":
+            return "Previous ERP: none — no other ERP was integrated with this store."
+        return f"Previous ERP: {erp} — confirmed disconnected from this store."
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _url(name: str, channel_id) -> str:
+    return reverse(f"admin:channels_saleschannel_{name}", args=[channel_id])
+
+
+def _change_url(channel: SalesChannel) -> str:
+    return reverse("admin:channels_saleschannel_change", args=[channel.pk])
+
+
+def _context(model_admin, request, title: str, **extra) -> dict:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": title,
+        "subtitle": None,
+        **extra,
+    }
+
+
+def _channel_or_404(model_admin, request, object_id) -> SalesChannel:
+    channel = model_admin.get_object(request, unquote(object_id))
+    if channel is None:
+        raise Http404("No sales channel with this id.")
+    return channel
+
+
+def _require_activate(model_admin, request) -> None:
+    if not model_admin.has_activate_permission(request):
+        raise PermissionDenied
+
+
+def _show(model_admin, request, ok: bool, message: str) -> None:
+    model_admin.message_user(request, message, messages.SUCCESS if ok else messages.ERROR)
+
+
+# --- per-channel pages ------------------------------------------------------------------------
+
+
+def test_connection_view(model_admin, request, object_id):
+    channel = _channel_or_404(model_admin, request, object_id)
+    if not model_admin.has_change_permission(request, channel):
+        raise PermissionDenied
+    if request.method == "POST":
+        result = activation_test_connection(channel=channel)
+        _show(model_admin, request, result.ok, result.message)
+        model_admin.log_change(
+            request,
+            channel,
+            f"Tested the connection: {result.message}"
+            if result.ok
+            else "Tested the connection: it failed.",
+        )
+        return HttpResponseRedirect(_change_url(channel))
+    return TemplateResponse(
+        request,
+        TEMPLATES + "test_connection.html",
+        _context(model_admin, request, f"Test the connection of “{channel}”", channel=channel),
+    )
+
+
+def activate_view(model_admin, request, object_id):
+    _require_activate(model_admin, request)
+    channel = _channel_or_404(model_admin, request, object_id)
+    form = ConfirmationForm(request.POST if request.method == "POST" else None)
+    report = None
+    if channel.status == ChannelStatus.ACTIVE:
+        messages.info(request, f"“{channel}” is already active.")
+        return HttpResponseRedirect(_change_url(channel))
+    if request.method == "POST":
+        if form.is_valid():
+            outcome = activation_activate(
+                channel=channel, user=request.user, confirmation=form.confirmation_text()
+            )
+            _show(model_admin, request, outcome.ok, outcome.message)
+            if outcome.ok:
+                return HttpResponseRedirect(_change_url(channel))
+            report = outcome.report
+    if report is None:
+        report = activation_preflight(channel=channel, confirmation=_typed(form))
+    return TemplateResponse(
+        request,
+        TEMPLATES + "activate.html",
+        _context(
+            model_admin,
+            request,
+            f"Activate the integration of “{channel}”",
+            channel=channel,
+            report=report,
+            form=form,
+            csv_url=_url("activation_report", channel.pk),
+        ),
+    )
+
+
+def _typed(form: ConfirmationForm) -> str:
+    return form.confirmation_text() if form.is_bound else ""
+
+
+def deactivate_view(model_admin, request, object_id):
+    _require_activate(model_admin, request)
+    channel = _channel_or_404(model_admin, request, object_id)
+    if request.method == "POST":
+        outcome = activation_deactivate(channel=channel, user=request.user)
+        _show(model_admin, request, outcome.ok, outcome.message)
+        return HttpResponseRedirect(_change_url(channel))
+    return TemplateResponse(
+        request,
+        TEMPLATES + "deactivate.html",
+        _context(
+            model_admin, request, f"Deactivate the integration of “{channel}”", channel=channel
+        ),
+    )
+
+
+def activation_report_view(model_admin, request, object_id):
+    _require_activate(model_admin, request)
+    channel = _channel_or_404(model_admin, request, object_id)
+    try:
+        text = activation_report_csv(channel=channel)
+    except ConnectorError as exc:
+        messages.error(request, f"Could not read the listings: {exc}")
+        return HttpResponseRedirect(_url("activate", channel.pk))
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="activation-report-channel-{channel.pk}.csv"'
+    )
+    return response
+
+
+def activation_urls(model_admin) -> list:
+    def wrap(view):
+        def wrapper(request, object_id):
+            return view(model_admin, request, object_id)
+
+        return model_admin.admin_site.admin_view(wrapper)
+
+    prefix = f"{model_admin.model._meta.app_label}_{model_admin.model._meta.model_name}"
+    return [
+        path(
+            "<path:object_id>/test-connection/",
+            wrap(test_connection_view),
+            name=f"{prefix}_test_connection",
+        ),
+        path("<path:object_id>/activate/", wrap(activate_view), name=f"{prefix}_activate"),
+        path("<path:object_id>/deactivate/", wrap(deactivate_view), name=f"{prefix}_deactivate"),
+        path(
+            "<path:object_id>/activation-report.csv",
+            wrap(activation_report_view),
+            name=f"{prefix}_activation_report",
+        ),
+    ]
+
+
+def activation_tools(channel: SalesChannel, request) -> list[tuple[str, str]]:
+    tools = []
+    if request.user.has_perm("channels.change_saleschannel"):
+        tools.append(("Test connection", _url("test_connection", channel.pk)))
+    if request.user.has_perm(ACTIVATE_PERMISSION):
+        if channel.status in (ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED):
+            tools.append(("Deactivate…", _url("deactivate", channel.pk)))
+        if channel.status != ChannelStatus.ACTIVE:
+            tools.append(("Activate…", _url("activate", channel.pk)))
+    if request.user.has_perm("channels.view_activationrecord"):
+        history = reverse("admin:channels_activationrecord_changelist")
+        tools.append(("Activation history", f"{history}?channel__id__exact={channel.pk}"))
+    return tools
+
+
+# --- changelist actions -----------------------------------------------------------------------
+
+
+@admin.action(permissions=["activate"], description="Activate integration")
+def activate_integration(modeladmin, request, queryset):
+    channels = list(queryset.select_related("company").order_by("pk"))
+    if request.POST.get("post"):
+        confirmations = {}
+        for channel in channels:
+            form = ConfirmationForm(request.POST, prefix=f"c{channel.pk}")
+            confirmations[channel.pk] = form.confirmation_text()
+        for outcome in activation_activate_many(
+            channels=channels, user=request.user, confirmations=confirmations
+        ):
+            _show(modeladmin, request, outcome.ok, outcome.message)
+        return None
+    rows = []
+    for channel in channels:
+        if channel.status == ChannelStatus.ACTIVE:
+            rows.append({"channel": channel, "report": None, "form": None})
+            continue
+        rows.append(
+            {
+                "channel": channel,
+                "report": activation_preflight(channel=channel),
+                "form": ConfirmationForm(prefix=f"c{channel.pk}"),
+                "csv_url": _url("activation_report", channel.pk),
+            }
+        )
+    return TemplateResponse(
+        request,
+        TEMPLATES + "activate_selected.html",
+        _context(
+            modeladmin,
+            request,
+            "Activate integrations",
+            rows=rows,
+            queryset=queryset,
+            any_activatable=any(
+                r["report"] is not None and r["report"].can_activate_with_confirmation for r in rows
+            ),
+            action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
+        ),
+    )
+
+
+@admin.action(permissions=["activate"], description="Deactivate integration")
+def deactivate_integration(modeladmin, request, queryset):
+    for channel in queryset.order_by("pk"):
+        outcome = activation_deactivate(channel=channel, user=request.user)
+        _show(modeladmin, request, outcome.ok, outcome.message)
+
+
+register_channel_action(activate_integration)
+register_channel_action(deactivate_integration)
+register_channel_object_tool(activation_tools)
+register_channel_urls(activation_urls)
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+@admin.register(ActivationRecord)
+class ActivationRecordAdmin(admin.ModelAdmin):
+    list_display = ["at", "channel", "action", "user", "account_id", "warning_count"]
+    list_filter = ["action", "channel"]
+    list_select_related = ["channel", "user"]
+    search_fields = ["channel__name", "account_id", "confirmation"]
+    date_hierarchy = "at"
+    fields = ["channel", "action", "user", "at", "account_id", "check_results", "confirmation"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="warnings")
+    def warning_count(self, record: ActivationRecord) -> int:
+        return sum(1 for c in record.checks or [] if c.get("status") == "warn")
+
+    @admin.display(description="check results")
+    def check_results(self, record: ActivationRecord):
+        if not record.checks:
+            return "—"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><strong>{}</strong> [{}] {}{}</li>",
+                (
+                    (
+                        c.get("title", c.get("key")),
+                        c.get("status"),
+                        c.get("message"),
+                        format_html(
+                            "<ul>{}</ul>",
+                            format_html_join("", "<li>{}</li>", ((d,) for d in c["details"])),
+                        )
+                        if c.get("details")
+                        else "",
+                    )
+                    for c in record.checks
+                ),
+            ),
+        )

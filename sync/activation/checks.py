@@ -1,0 +1,474 @@
+"""The preflight checks of an activation, one function per check.
+
+Each returns a `Check` (pass / warn / block, a one-line message, details) and writes nothing.
+Checks that call the vendor take values already fetched by `sync.activation.services`, which
+does all HTTP outside any database transaction; the database-side checks here are cheap
+enough to run again inside the activation's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from channels.models import ChannelStatus, SalesChannel
+from channels.services import stored_credential_names
+from erp.models import Sku
+from erp.validators import normalize_sku_code, only_digits
+from mappings.models import MappingKind
+from mappings.selectors import translate
+from sync.connectors.base import Flow, OtherIntegration, ReferenceValue, RemoteListing
+
+FIRST_ROWS = 20  # rows shown on the page per problem; the CSV has them all
+EXTERNAL_ID_MAX = 80  # mappings.Listing external id columns
+
+
+class CheckStatus(models.TextChoices):
+    PASS = "pass", "Pass"
+    WARN = "warn", "Warning"
+    BLOCK = "block", "Blocks activation"
+
+
+@dataclass
+class Check:
+    key: str
+    title: str
+    status: str
+    message: str
+    details: list[str] = field(default_factory=list)
+    # Blocks until support types the confirmation about the previous ERP (vendor tells nothing).
+    needs_confirmation: bool = False
+
+    @property
+    def blocks(self) -> bool:
+        return self.status == CheckStatus.BLOCK
+
+    def as_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "title": self.title,
+            "status": str(self.status),
+            "message": self.message,
+            "details": list(self.details),
+        }
+
+
+def not_checked(key: str, title: str, reason: str) -> Check:
+    return Check(key, title, CheckStatus.BLOCK, f"Not checked: {reason}")
+
+
+def _more(total: int, shown: int) -> list[str]:
+    return [f"… and {total - shown} more (download the CSV report)."] if total > shown else []
+
+
+# --- credentials, account, other ERPs ---------------------------------------------------------
+
+
+def check_credentials(channel: SalesChannel) -> Check:
+    connector = channel.connector_class
+    stored = stored_credential_names(channel=channel)
+    missing = [
+        f.label for f in connector.user_credential_fields() if f.required and f.name not in stored
+    ]
+    title = "Credentials complete"
+    if missing:
+        return Check(
+            "credentials",
+            title,
+            CheckStatus.BLOCK,
+            f"{connector.label} needs {', '.join(missing)}; fill them in on the channel.",
+            details=missing,
+        )
+    return Check("credentials", title, CheckStatus.PASS, "Every required field is stored.")
+
+
+def check_connection(account_id: str, error: str) -> Check:
+    title = "Connection verified live"
+    if error:
+        return Check("connection", title, CheckStatus.BLOCK, error)
+    return Check(
+        "connection", title, CheckStatus.PASS, f"The vendor answered; account id {account_id}."
+    )
+
+
+def check_same_account(channel: SalesChannel, account_id: str) -> Check:
+    """(a) No other ACTIVE channel of this system, any company or environment, on the account."""
+    title = "No other channel of this system on the account"
+    if not account_id:
+        return not_checked("same_account", title, "the account id is unknown.")
+    others = list(
+        SalesChannel.objects.filter(
+            connector=channel.connector,
+            external_account_id=account_id,
+            status=ChannelStatus.ACTIVE,
+        )
+        .exclude(pk=channel.pk)
+        .select_related("company")
+    )
+    if others:
+        return Check(
+            "same_account",
+            title,
+            CheckStatus.BLOCK,
+            f"Account {account_id} is already integrated through another active channel; "
+            "only one ERP integration per store at a time.",
+            details=[f"“{o.name}” of {o.company} ({o.get_environment_display()})" for o in others],
+        )
+    return Check(
+        "same_account",
+        title,
+        CheckStatus.PASS,
+        f"No other active channel is bound to account {account_id}.",
+    )
+
+
+def check_other_back_office(
+    *,
+    label: str,
+    found: list[OtherIntegration] | None,
+    error: str = "",
+    confirmation: str = "",
+) -> Check:
+    """(b) other back-office applications the vendor lists, or (c) support's typed
+    confirmation when the vendor tells nothing (`found` is None)."""
+    key, title = "other_back_office", "No other ERP connected to the account"
+    if error:
+        return Check(key, title, CheckStatus.BLOCK, error)
+    if found is None:
+        if confirmation.strip():
+            return Check(
+                key,
+                title,
+                CheckStatus.PASS,
+                f"{label} does not list connected applications; support confirmed: "
+                f"{confirmation.strip()}",
+            )
+        return Check(
+            key,
+            title,
+            CheckStatus.BLOCK,
+            f"{label} does not tell which applications are connected: type the previous ERP "
+            "(or “none”) and confirm it is disconnected.",
+            needs_confirmation=True,
+        )
+    if found:
+        return Check(
+            key,
+            title,
+            CheckStatus.BLOCK,
+            f"{label} reports {len(found)} other application(s) connected to the account; "
+            "disconnect the previous ERP there first.",
+            details=[
+                " — ".join(
+                    part
+                    for part in (
+                        other.name or "(unnamed)",
+                        f"id {other.app_id}",
+                        f"since {other.connected_at}" if other.connected_at else "",
+                        other.detail,
+                    )
+                    if part
+                )
+                for other in found
+            ],
+        )
+    return Check(key, title, CheckStatus.PASS, f"{label} lists no other application.")
+
+
+# --- de-para --------------------------------------------------------------------------------
+
+
+def _describe_missing(missing) -> str:
+    kind = MappingKind(missing.kind).label
+    if missing.kind == MappingKind.CARRIER_SERVICE:
+        carrier = missing.parent_code or "(no carrier)"
+        service = missing.code or "(any service)"
+        label = f" ({missing.label})" if missing.label and missing.label != missing.code else ""
+        return f"{kind}: {carrier} / {service}{label}"
+    label = f" ({missing.label})" if missing.label and missing.label != missing.code else ""
+    return f"{kind}: {missing.code}{label}"
+
+
+def check_de_para(
+    channel: SalesChannel, values: list[ReferenceValue] | None, error: str = ""
+) -> Check:
+    key, title = "de_para", "De-para complete"
+    if error:
+        return Check(key, title, CheckStatus.BLOCK, error)
+    if values is None:
+        return not_checked(key, title, "the vendor's values could not be read.")
+    translation = translate(channel=channel, requests=values)
+    missing = translation.missing
+    if missing:
+        shown = [_describe_missing(m) for m in missing[:FIRST_ROWS]]
+        return Check(
+            key,
+            title,
+            CheckStatus.BLOCK,
+            f"{len(missing)} of the {len(values)} values the vendor lists have no de-para row "
+            "and no “anything else” fallback.",
+            details=shown + _more(len(missing), len(shown)),
+        )
+    return Check(
+        key,
+        title,
+        CheckStatus.PASS,
+        f"All {len(values)} values the vendor lists are mapped (or covered by a fallback).",
+    )
+
+
+# --- data compatibility -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErpSkuRow:
+    id: int
+    code: str
+    name: str
+    ean: str
+    active: bool
+
+
+def ean_key(value: str) -> str:
+    """EAN-13 and the same GTIN-14 with a leading zero are one product."""
+    return only_digits(value or "").lstrip("0")
+
+
+@dataclass
+class ErpIndex:
+    """The company's SKUs, keyed the way listings are matched."""
+
+    rows: dict[int, ErpSkuRow] = field(default_factory=dict)
+    by_code: dict[str, int] = field(default_factory=dict)
+    by_ean: dict[str, list[int]] = field(default_factory=dict)
+    duplicate_codes: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def duplicate_eans(self) -> dict[str, list[int]]:
+        return {ean: ids for ean, ids in self.by_ean.items() if len(ids) > 1}
+
+
+def erp_index(company_id: int) -> ErpIndex:
+    """One pass over the company's SKUs (streamed, whatever the catalog size).
+
+    Codes are normalized here, not read from `code_key`: rows written around `save()` (bulk
+    loads) may carry a stale key, and two codes differing only by case or spaces are exactly
+    the duplicate that must block. EAN matching uses active SKUs only: an inactive SKU
+    keeping the EAN of its replacement is normal and must not block."""
+    index = ErpIndex()
+    codes: dict[str, list[int]] = defaultdict(list)
+    rows = (
+        Sku.objects.filter(company_id=company_id)
+        .order_by("pk")
+        .values_list("pk", "code", "name", "ean", "active")
+    )
+    for pk, code, name, ean, active in rows.iterator(chunk_size=2000):
+        index.rows[pk] = ErpSkuRow(pk, code, name, ean, active)
+        codes[normalize_sku_code(code)].append(pk)
+        if active and ean_key(ean):
+            index.by_ean.setdefault(ean_key(ean), []).append(pk)
+    for key, ids in codes.items():
+        if len(ids) > 1:
+            index.duplicate_codes[key] = ids
+        else:
+            index.by_code[key] = ids[0]
+    return index
+
+
+@dataclass
+class MatchResult:
+    fetched: int = 0
+    matches: list[tuple[RemoteListing, int, str]] = field(default_factory=list)  # sku id, by
+    unmatched: list[RemoteListing] = field(default_factory=list)
+    unbindable: list[RemoteListing] = field(default_factory=list)
+    absent: list[ErpSkuRow] = field(default_factory=list)
+    duplicate_listing_codes: dict[str, list[RemoteListing]] = field(default_factory=dict)
+    sku_matched_twice: dict[int, list[RemoteListing]] = field(default_factory=dict)
+    erp: ErpIndex = field(default_factory=ErpIndex)
+
+
+def _external_key(listing: RemoteListing) -> tuple[str, str, str]:
+    ref = listing.ref
+    return (ref.item_id.strip(), ref.variation_id.strip(), ref.sku_id.strip())
+
+
+def match_listings(
+    listings: Iterable[RemoteListing],
+    erp: ErpIndex,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> MatchResult:
+    """Match channel listings to ERP SKUs: by SKU code (case and spaces ignored), then EAN.
+
+    A listing the vendor returned twice (paging over a changing catalog) counts once."""
+    result = MatchResult(erp=erp)
+    unique: dict[tuple[str, str, str], RemoteListing] = {}
+    for listing in listings:
+        result.fetched += 1
+        if progress is not None:
+            progress(result.fetched)
+        key = _external_key(listing)
+        if not any(key) or any(len(part) > EXTERNAL_ID_MAX for part in key):
+            result.unbindable.append(listing)
+            continue
+        unique.setdefault(key, listing)
+
+    by_code: dict[str, list[RemoteListing]] = defaultdict(list)
+    for listing in unique.values():
+        code = normalize_sku_code(listing.seller_sku or listing.ref.seller_sku)
+        if code:
+            by_code[code].append(listing)
+    result.duplicate_listing_codes = {c: ls for c, ls in by_code.items() if len(ls) > 1}
+
+    claimed: dict[int, list[RemoteListing]] = defaultdict(list)
+    tentative: list[tuple[RemoteListing, int, str]] = []
+    for listing in unique.values():
+        code = normalize_sku_code(listing.seller_sku or listing.ref.seller_sku)
+        if code in result.duplicate_listing_codes:
+            continue  # blocked; binding either would lose the other
+        sku_id, by = None, ""
+        if code and code in erp.by_code:
+            sku_id, by = erp.by_code[code], "code"
+        else:
+            candidates = erp.by_ean.get(ean_key(listing.ean), []) if listing.ean else []
+            if len(candidates) == 1:
+                sku_id, by = candidates[0], "ean"
+        if sku_id is None:
+            result.unmatched.append(listing)
+            continue
+        claimed[sku_id].append(listing)
+        tentative.append((listing, sku_id, by))
+    result.sku_matched_twice = {s: ls for s, ls in claimed.items() if len(ls) > 1}
+    result.matches = [m for m in tentative if m[1] not in result.sku_matched_twice]
+    matched_ids = {sku_id for _, sku_id, _ in tentative}
+    result.absent = [row for pk, row in erp.rows.items() if row.active and pk not in matched_ids]
+    return result
+
+
+def describe_listing(listing: RemoteListing) -> str:
+    ids = " / ".join(p for p in _external_key(listing) if p) or "(no id)"
+    parts = [ids, f"SKU “{listing.seller_sku}”" if listing.seller_sku else "no SKU code"]
+    if listing.ean:
+        parts.append(f"EAN {listing.ean}")
+    if listing.title:
+        parts.append(listing.title[:80])
+    return " — ".join(parts)
+
+
+def describe_sku(row: ErpSkuRow) -> str:
+    parts = [row.code]
+    if row.name:
+        parts.append(row.name)
+    if row.ean:
+        parts.append(f"EAN {row.ean}")
+    return " — ".join(parts)
+
+
+def erp_duplicate_details(erp: ErpIndex) -> list[str]:
+    details = []
+    for ids in erp.duplicate_codes.values():
+        codes = ", ".join(f"“{erp.rows[i].code}”" for i in ids)
+        details.append(f"ERP SKU codes differing only by case or spaces: {codes}")
+    for ids in erp.duplicate_eans.values():
+        codes = ", ".join(erp.rows[i].code for i in ids)
+        details.append(f"EAN {erp.rows[ids[0]].ean} is on {len(ids)} active ERP SKUs: {codes}")
+    return details
+
+
+def check_erp_duplicates(erp: ErpIndex) -> Check | None:
+    """The ERP-side part of the data check, re-run inside the activation transaction."""
+    details = erp_duplicate_details(erp)
+    if not details:
+        return None
+    return Check(
+        "data",
+        "Data compatible",
+        CheckStatus.BLOCK,
+        f"{len(details)} duplicate registration(s) in the ERP; fix them before activating.",
+        details=details[:FIRST_ROWS] + _more(len(details), FIRST_ROWS),
+    )
+
+
+def check_data(match: MatchResult | None, error: str = "") -> Check:
+    key, title = "data", "Data compatible"
+    if error:
+        return Check(key, title, CheckStatus.BLOCK, error)
+    if match is None:
+        return not_checked(key, title, "the channel's listings could not be read.")
+    blocks: list[str] = []
+    for code, listings in match.duplicate_listing_codes.items():
+        shown = "; ".join(describe_listing(listing) for listing in listings[:3])
+        blocks.append(f"{len(listings)} listings carry SKU code {code}: {shown}")
+    blocks += erp_duplicate_details(match.erp)
+    for sku_id, listings in match.sku_matched_twice.items():
+        shown = "; ".join(describe_listing(listing) for listing in listings[:3])
+        blocks.append(
+            f"ERP SKU {match.erp.rows[sku_id].code} matches {len(listings)} listings: {shown}"
+        )
+    summary = (
+        f"Fetched {match.fetched} listing(s): {len(match.matches)} match an ERP SKU, "
+        f"{len(match.unmatched) + len(match.unbindable)} match nothing; "
+        f"{len(match.absent)} active ERP SKU(s) are not on the channel."
+    )
+    if blocks:
+        return Check(
+            key,
+            title,
+            CheckStatus.BLOCK,
+            f"{len(blocks)} duplicate(s) would register something twice or lose data. {summary}",
+            details=blocks[:FIRST_ROWS] + _more(len(blocks), FIRST_ROWS),
+        )
+    warnings: list[str] = []
+    unmatched = match.unmatched + match.unbindable
+    if unmatched:
+        warnings.append(f"{len(unmatched)} listing(s) match no ERP SKU (they will not be managed):")
+        warnings += [f"  {describe_listing(listing)}" for listing in unmatched[:FIRST_ROWS]]
+        warnings += _more(len(unmatched), min(len(unmatched), FIRST_ROWS))
+    if match.absent:
+        warnings.append(f"{len(match.absent)} active ERP SKU(s) are not on the channel:")
+        warnings += [f"  {describe_sku(row)}" for row in match.absent[:FIRST_ROWS]]
+        warnings += _more(len(match.absent), min(len(match.absent), FIRST_ROWS))
+    if warnings:
+        return Check(key, title, CheckStatus.WARN, summary, details=warnings)
+    return Check(key, title, CheckStatus.PASS, summary)
+
+
+# --- flows and settings -----------------------------------------------------------------------
+
+
+def check_settings(channel: SalesChannel) -> Check:
+    key, title = "settings", "Flows and settings within the vendor's limits"
+    connector = channel.connector_class
+    problems: list[str] = []
+    enabled = []
+    for setting in channel.sync_settings.all():
+        setting.channel = channel
+        try:
+            setting.clean()
+        except ValidationError as exc:
+            for messages in exc.message_dict.values():
+                problems += [f"{setting.get_flow_display()}: {m}" for m in messages]
+        if setting.enabled and setting.flow not in connector.unsupported_flows:
+            enabled.append(setting.flow)
+    if not enabled:
+        problems.append("No flow is enabled: the integration would do nothing.")
+    if Flow.STOCK in enabled and not channel.warehouses.exists():
+        problems.append(
+            "Stock: no stock warehouse is chosen, so every listing would be sent 0 units."
+        )
+    if Flow.PRICE in enabled and channel.price_list_id is None:
+        problems.append("Prices: no price list is chosen.")
+    if problems:
+        return Check(
+            key,
+            title,
+            CheckStatus.BLOCK,
+            f"{len(problems)} setting(s) must be fixed on the channel.",
+            details=problems,
+        )
+    labels = ", ".join(Flow(f).label for f in enabled)
+    return Check(key, title, CheckStatus.PASS, f"Enabled: {labels}; all within the limits.")
