@@ -71,7 +71,9 @@ def demo_sku_codes() -> list[str]:
 
 
 @transaction.atomic
-def load_demo(*, sandbox_host: str = "127.0.0.1", ports: dict[str, int] | None = None) -> DemoSummary:
+def load_demo(
+    *, sandbox_host: str = "127.0.0.1", ports: dict[str, int] | None = None
+) -> DemoSummary:
     company, _ = Company.objects.get_or_create(
         cnpj=DEMO_CNPJ,
         defaults={"legal_name": "Loja Demo Comércio Ltda", "trade_name": "Loja Demo"},

@@ -62,7 +62,9 @@ def test_redaction_masks_registered_secrets_and_token_shapes():
 
 def test_log_filter_redacts_arguments_and_exception_text():
     register_secret("another-secret-777")
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s", ("another-secret-777",), None)
+    record = logging.LogRecord(
+        "x", logging.ERROR, __file__, 1, "token %s", ("another-secret-777",), None
+    )
     try:
         raise RuntimeError("boom another-secret-777")
     except RuntimeError:

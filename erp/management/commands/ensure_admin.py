@@ -34,7 +34,9 @@ class Command(BaseCommand):
             state_file.parent.mkdir(parents=True, exist_ok=True)
             state_file.write_text(password + "\n")
             state_file.chmod(0o600)
-        User.objects.create_superuser(username=username, email=settings.ADMIN_EMAIL, password=password)
+        User.objects.create_superuser(
+            username=username, email=settings.ADMIN_EMAIL, password=password
+        )
         if generated:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -43,4 +45,6 @@ class Command(BaseCommand):
                 )
             )
         else:
-            self.stdout.write(self.style.SUCCESS(f"Created admin login {username} (ADMIN_PASSWORD)."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Created admin login {username} (ADMIN_PASSWORD).")
+            )

@@ -34,7 +34,9 @@ class Command(BaseCommand):
                 try:
                     emulator.start("127.0.0.1", DEFAULT_PORTS[key])
                 except OSError as exc:
-                    self.stderr.write(f"{key} emulator not started on port {DEFAULT_PORTS[key]}: {exc}")
+                    self.stderr.write(
+                        f"{key} emulator not started on port {DEFAULT_PORTS[key]}: {exc}"
+                    )
                     continue
                 emulators.append(emulator)
                 self.stdout.write(f"Sandbox {key} emulator on {emulator.url}")
