@@ -99,6 +99,14 @@ def run_flow(
     )
     if lease is None:
         return _skip(channel_id, flow, trigger, "another run of this channel is in progress")
+    # Holding the lease means no live run of this channel exists: any run still marked
+    # running was left by a worker that died (its lease expired). Say so on it.
+    SyncRun.objects.filter(channel_id=channel_id, state=RunState.RUNNING).update(
+        state=RunState.FAILED,
+        finished_at=timezone.now(),
+        error="Abandoned: the worker stopped before finishing (its lease expired). "
+        "Nothing was lost: unfinished changes stayed pending for the next run.",
+    )
     limiter = rate_limiter_for(channel)
     run = SyncRun.objects.create(channel=channel, flow=flow, trigger=trigger)
     ctx = None

@@ -77,3 +77,26 @@ def test_token_bucket_state_survives_between_runs():
     successor.restore(tokens=tokens, rate=rate, seconds_ago=0)
     successor.acquire()  # the burst was spent by the previous run: it must wait
     assert t.slept and t.slept[-1] == pytest.approx(0.25)
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned_by_the_next(monkeypatch):
+    from channels.services import channel_set_status
+    from sync.models import RunState, SyncRun
+    from sync.services import runs
+
+    channel = make_channel(
+        connector="vtex",
+        credentials={"account_name": "loja", "app_key": "k-abandoned", "app_token": "t-abandoned"},
+    )
+    channel_set_status(channel=channel, status="active")
+    dead = SyncRun.objects.create(channel=channel, flow="stock")  # its worker was SIGKILLed
+    ChannelLease.objects.create(
+        channel=channel, holder="dead-worker", expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    monkeypatch.setattr(runs, "_execute", lambda ctx, flow, limit: None)
+    run = runs.run_flow(channel_id=channel.pk, flow="stock", connector_options={})
+    dead.refresh_from_db()
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert dead.state == RunState.FAILED and "Abandoned" in dead.error
+    assert dead.finished_at is not None
