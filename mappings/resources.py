@@ -224,8 +224,43 @@ class CarrierServiceMappingResource(MappingResource):
         return found[0]
 
 
-class PaymentMethodMappingResource(MappingResource):
+class _CompanyTargetResource(MappingResource):
+    """A resource whose ERP value is a row of the channel's company, named in one column."""
+
+    target_model: type
+    target_key: str  # attribute of the ERP row that the CSV names it by
+    target_column: str
+    target_noun: str  # e.g. "ERP payment method", "ERP warehouse with code"
+
+    def load_targets(self) -> dict:
+        targets: dict[str, list] = {}
+        for row in self.target_model.objects.filter(company_id=self.channel.company_id):
+            targets.setdefault(normalize_code(getattr(row, self.target_key)), []).append(row)
+        return targets
+
+    def resolve_target(self, row):
+        name = _text(row, self.target_column)
+        if not name:
+            raise ValidationError({"target": f"Required: column {self.target_column}."})
+        found = self._targets.get(normalize_code(name), [])
+        if len(found) != 1:
+            plural = self.target_model._meta.verbose_name_plural
+            raise ValidationError(
+                {
+                    "target": f"{self.channel.company} has no {self.target_noun} “{name}”."
+                    if not found
+                    else f"“{name}” matches several ERP {plural}; rename one."
+                }
+            )
+        return found[0]
+
+
+class PaymentMethodMappingResource(_CompanyTargetResource):
     target_columns = ("erp_payment_method",)
+    target_model = PaymentMethod
+    target_key = "name"
+    target_column = "erp_payment_method"
+    target_noun = "ERP payment method"
 
     code = Field(attribute="code", column_name="code")
     label = Field(attribute="label", column_name="label")
@@ -237,27 +272,6 @@ class PaymentMethodMappingResource(MappingResource):
         fields = ("code", "label", "anything_else", "erp_payment_method")
         export_order = fields
         import_id_fields = ("code",)
-
-    def load_targets(self) -> dict:
-        targets: dict[str, list[PaymentMethod]] = {}
-        for method in PaymentMethod.objects.filter(company_id=self.channel.company_id):
-            targets.setdefault(normalize_code(method.name), []).append(method)
-        return targets
-
-    def resolve_target(self, row):
-        name = _text(row, "erp_payment_method")
-        if not name:
-            raise ValidationError({"target": "Required: the ERP payment method's name."})
-        found = self._targets.get(normalize_code(name), [])
-        if len(found) != 1:
-            raise ValidationError(
-                {
-                    "target": f"{self.channel.company} has no ERP payment method “{name}”."
-                    if not found
-                    else f"“{name}” matches several ERP payment methods; rename one."
-                }
-            )
-        return found[0]
 
 
 class OrderStatusMappingResource(MappingResource):
@@ -294,8 +308,12 @@ class OrderStatusMappingResource(MappingResource):
         return value
 
 
-class StockLocationMappingResource(MappingResource):
+class StockLocationMappingResource(_CompanyTargetResource):
     target_columns = ("erp_warehouse",)
+    target_model = Warehouse
+    target_key = "code"
+    target_column = "erp_warehouse"
+    target_noun = "ERP warehouse with code"
 
     code = Field(attribute="code", column_name="code")
     label = Field(attribute="label", column_name="label")
@@ -307,27 +325,6 @@ class StockLocationMappingResource(MappingResource):
         fields = ("code", "label", "anything_else", "erp_warehouse")
         export_order = fields
         import_id_fields = ("code",)
-
-    def load_targets(self) -> dict:
-        targets: dict[str, list[Warehouse]] = {}
-        for warehouse in Warehouse.objects.filter(company_id=self.channel.company_id):
-            targets.setdefault(normalize_code(warehouse.code), []).append(warehouse)
-        return targets
-
-    def resolve_target(self, row):
-        code = _text(row, "erp_warehouse")
-        if not code:
-            raise ValidationError({"target": "Required: the ERP warehouse code."})
-        found = self._targets.get(normalize_code(code), [])
-        if len(found) != 1:
-            raise ValidationError(
-                {
-                    "target": f"{self.channel.company} has no ERP warehouse with code “{code}”."
-                    if not found
-                    else f"“{code}” matches several ERP warehouses; rename one."
-                }
-            )
-        return found[0]
 
 
 RESOURCES: dict[type[ChannelMapping], type[MappingResource]] = {
