@@ -18,6 +18,7 @@ from import_export.admin import ImportExportMixin
 from channels.admin import register_channel_inline, register_channel_object_tool
 from channels.models import SalesChannel
 from erp.models import CarrierService, OrderStatus
+from erpintegr.admin_utils import OpenResolvedFilter
 from mappings.forms import (
     ChannelConfirmImportForm,
     ChannelExportForm,
@@ -276,21 +277,6 @@ class StockLocationMappingAdmin(MappingAdmin):
 # --- the unmapped-value queue ---------------------------------------------------------------
 
 
-class OpenFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("open", "Open (not mapped yet)"), ("resolved", "Resolved")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "open":
-            return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
-
-
 class UnmappedChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
@@ -322,7 +308,7 @@ class UnmappedValueAdmin(admin.ModelAdmin):
         "suggestion",
         "map_by_hand",
     ]
-    list_filter = [OpenFilter, "kind", "channel"]
+    list_filter = [OpenResolvedFilter, "kind", "channel"]
     search_fields = ["code", "parent_code", "label", "parent_label"]
     list_select_related = ["channel"]
     show_full_result_count = False

@@ -1,5 +1,6 @@
 """Admin for the engine: runs log, held orders, channel page panels and actions."""
 
+from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from sync.activation import admin as activation_admin  # noqa: F401  (registers its hooks)
 
 # isort: split
@@ -94,7 +95,7 @@ def progress_bar(run: SyncRun) -> SafeString:
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "channel",
         "flow",
@@ -131,16 +132,6 @@ class SyncRunAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    # A log: written by the engine only.
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="state", ordering="state")
     def state_colored(self, run: SyncRun) -> SafeString:
         return state_badge(run)
@@ -174,23 +165,8 @@ class SyncRunAdmin(admin.ModelAdmin):
 # --- held orders ----------------------------------------------------------------------------
 
 
-class OpenFilter(admin.SimpleListFilter):
-    title = "state"
-    # The same parameter as a plain lookup, so links built elsewhere
-    # (?resolved_at__isnull=True) select this filter's choice.
-    parameter_name = "resolved_at__isnull"
-
-    def lookups(self, request, model_admin):
-        return [("True", "Open"), ("False", "Resolved")]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("True", "False"):
-            return queryset.filter(resolved_at__isnull=self.value() == "True")
-        return queryset
-
-
 @admin.register(HeldOrder)
-class HeldOrderAdmin(admin.ModelAdmin):
+class HeldOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "external_id",
         "channel",
@@ -200,7 +176,7 @@ class HeldOrderAdmin(admin.ModelAdmin):
         "attempts",
         "resolved_at",
     ]
-    list_filter = [OpenFilter, "channel"]
+    list_filter = [OpenResolvedFilter, "channel"]
     list_select_related = ["channel"]
     search_fields = ["external_id"]
     show_full_result_count = False
@@ -217,15 +193,6 @@ class HeldOrderAdmin(admin.ModelAdmin):
         "payload_pretty",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_reprocess_permission(self, request) -> bool:
         # Reprocessing writes ERP orders for the channel: the channel's editors may do it.

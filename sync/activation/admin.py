@@ -22,6 +22,7 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
+from erpintegr.admin_utils import ReadOnlyAdminMixin
 from sync.activation.services import (
     activation_activate,
     activation_activate_many,
@@ -303,7 +304,7 @@ register_channel_urls(activation_urls)
 
 
 @admin.register(ActivationRecord)
-class ActivationRecordAdmin(admin.ModelAdmin):
+class ActivationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "channel", "action", "user", "account_id", "warning_count"]
     list_filter = ["action", "channel"]
     list_select_related = ["channel", "user"]
@@ -311,15 +312,6 @@ class ActivationRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     fields = ["channel", "action", "user", "at", "account_id", "check_results", "confirmation"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="warnings")
     def warning_count(self, record: ActivationRecord) -> int:

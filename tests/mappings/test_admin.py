@@ -216,7 +216,7 @@ def _pages(populated):
         yield _url(model, "export")
     yield _url(UnmappedValue, "changelist")
     yield _url(UnmappedValue, "change", populated[UnmappedValue].pk)
-    yield _url(UnmappedValue, "changelist") + "?state=open"
+    yield _url(UnmappedValue, "changelist") + "?resolved_at__isnull=True"
 
 
 def test_admin_pages_load_for_a_superuser(admin_client, populated):
