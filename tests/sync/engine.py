@@ -103,3 +103,20 @@ def map_defaults(channel, *, statuses=(), carriers=(), payments=()):
             code=code,
             target=make_payment_method(channel.company, name),
         )
+
+
+def anymarket_catalog(emulator, channel, codes, *, amount=0):
+    """One ANYMARKET product with a SKU per code, the ERP SKUs, and their bindings."""
+    product = emulator.add_product(
+        "Produto", [{"partnerId": code, "amount": amount} for code in codes]
+    )
+    skus = make_skus(channel.company, codes)
+    for sku in skus:
+        bind(
+            channel,
+            sku,
+            external_item_id=str(product["id"]),
+            external_sku_id=str(emulator.sku_ids_by_partner[sku.code]),
+            seller_sku=sku.code,
+        )
+    return skus

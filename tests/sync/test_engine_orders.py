@@ -18,9 +18,8 @@ from sync.services.runs import run_flow
 from tests.factories import make_carrier_service, make_channel
 from tests.sync.engine import (
     active_channel,
-    bind,
+    anymarket_catalog,
     declared_rate,
-    make_skus,
     map_defaults,
     set_stock,
 )
@@ -43,17 +42,7 @@ def anymarket():
 
 
 def catalog(emulator, channel, codes):
-    product = emulator.add_product("Camiseta", [{"partnerId": c, "amount": 10} for c in codes])
-    skus = make_skus(channel.company, codes)
-    for sku in skus:
-        bind(
-            channel,
-            sku,
-            external_item_id=str(product["id"]),
-            external_sku_id=str(emulator.sku_ids_by_partner[sku.code]),
-            seller_sku=sku.code,
-        )
-    return skus
+    return anymarket_catalog(emulator, channel, codes, amount=10)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from sync.sandbox.mercadolivre import MercadoLivreEmulator
 from sync.services import push as push_module
 from sync.services.runs import run_flow
 from tests.sync.engine import active_channel, bind, declared_rate, make_skus, set_stock
+from tests.sync.engine import anymarket_catalog as bind_catalog
 
 
 @pytest.fixture
@@ -29,19 +30,8 @@ def anymarket():
         emulator.stop()
 
 
-def anymarket_catalog(emulator, channel, count, prefix="SKU"):
-    codes = [f"{prefix}-{i:05d}" for i in range(count)]
-    product = emulator.add_product("Produto", [{"partnerId": code} for code in codes])
-    skus = make_skus(channel.company, codes)
-    for sku in skus:
-        bind(
-            channel,
-            sku,
-            external_item_id=str(product["id"]),
-            external_sku_id=str(emulator.sku_ids_by_partner[sku.code]),
-            seller_sku=sku.code,
-        )
-    return skus
+def anymarket_catalog(emulator, channel, count):
+    return bind_catalog(emulator, channel, [f"SKU-{i:05d}" for i in range(count)])
 
 
 @pytest.mark.django_db(transaction=True)
