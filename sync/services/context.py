@@ -9,6 +9,12 @@ from sync.models import SyncRun
 from sync.services.lease import Lease
 
 CHECKPOINT_SECONDS = 5.0
+
+
+class LeaseLost(Exception):
+    """The run's lease expired and was taken by another run."""
+
+
 MAX_REPORTED = 20  # first rows kept in SyncRun.detail for each kind of issue
 
 
@@ -52,5 +58,11 @@ class RunContext:
         self.run.save(
             update_fields=["total", "done", "requests", "retries", "rate_limited", "detail"]
         )
-        if self.lease is not None:
-            self.lease.renew()
+        if self.lease is not None and not self.lease.renew():
+            # Stalled past the lease and another run took the channel: stop here rather than
+            # overlap it. What was pushed so far is committed by the caller's finally block
+            # (version-guarded), the rest stays pending.
+            raise LeaseLost(
+                "This run lost its lease (it stalled past its expiry) and stopped so that it "
+                "would not overlap the run that took over; its unfinished work stays pending."
+            )

@@ -15,7 +15,7 @@ from sync.connectors.http import AuthError, ConnectorError, PermissionDeniedErro
 from sync.connectors.registry import build_connector
 from sync.models import PendingChange, RunState, RunTrigger, SyncRun
 from sync.ratelimit import TokenBucket
-from sync.services.context import RunContext
+from sync.services.context import LeaseLost, RunContext
 from sync.services.lease import Lease, lease_claim, lease_limiter_state
 from sync.services.push import ChannelConfigError, push_pending
 
@@ -38,6 +38,16 @@ def run_budget_seconds() -> float:
 # The vendor counts arrival times, which jitter on the network: aim a little under its limit
 # so a burst of queued requests never lands as one over it.
 RATE_MARGIN = 0.95
+
+
+def lease_ttl(budget: float) -> timedelta:
+    """Renewed at every checkpoint (every few seconds), so the lease only has to outlive the
+    longest single vendor call between checkpoints (an order page at a slow vendor), not the
+    whole run: a killed worker then blocks its channel for minutes at most."""
+    return timedelta(seconds=min(max(budget * 1.5, LEASE_TTL_MIN), LEASE_TTL_MAX))
+
+
+LEASE_TTL_MIN, LEASE_TTL_MAX = 60, 300
 
 
 def rate_limiter_for(channel: SalesChannel) -> TokenBucket:
@@ -94,9 +104,7 @@ def run_flow(
     if setting is None or not setting.enabled:
         return _skip(channel_id, flow, trigger, "flow is disabled on the channel")
     budget = budget_seconds if budget_seconds is not None else run_budget_seconds()
-    lease = lease_claim(
-        channel_id=channel_id, flow=flow, ttl=timedelta(seconds=max(budget * 1.5, 60))
-    )
+    lease = lease_claim(channel_id=channel_id, flow=flow, ttl=lease_ttl(budget))
     if lease is None:
         return _skip(channel_id, flow, trigger, "another run of this channel is in progress")
     # Holding the lease means no live run of this channel exists: any run still marked
@@ -134,7 +142,7 @@ def run_flow(
     except ConnectorError as exc:
         run.state = RunState.FAILED
         run.error = redact(str(exc))
-    except ChannelConfigError as exc:
+    except (ChannelConfigError, LeaseLost) as exc:
         run.state = RunState.FAILED
         run.error = str(exc)
     except Exception as exc:  # recorded, not re-raised: a crash loop helps nobody

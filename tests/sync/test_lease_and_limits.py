@@ -100,3 +100,45 @@ def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned_by_the_next(mon
     assert run.state == RunState.SUCCEEDED, run.error
     assert dead.state == RunState.FAILED and "Abandoned" in dead.error
     assert dead.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_lost_its_lease_stops_instead_of_overlapping(emulator, monkeypatch):
+    from sync.connectors.anymarket import AnymarketConnector
+    from sync.models import PendingChange, RunState
+    from sync.services import context, push
+    from tests.sync.engine import active_channel, anymarket_catalog, declared_rate, set_stock
+
+    with declared_rate(AnymarketConnector, rate=100, burst=10):
+        vendor = emulator("anymarket", rate=100, burst=10)
+        channel = active_channel("anymarket", vendor)
+        skus = anymarket_catalog(vendor, channel, [f"L-{i}" for i in range(3)])
+        set_stock(channel.warehouses.get(), [(sku, 2) for sku in skus])
+        monkeypatch.setattr(context, "CHECKPOINT_SECONDS", 0)  # checkpoint after every call
+        real_send = push._send
+
+        def stall_then_send(ctx, flow, items):
+            result = real_send(ctx, flow, items)
+            # Meanwhile the lease expired and another worker took the channel.
+            ChannelLease.objects.filter(channel=channel).update(holder="other-worker")
+            return result
+
+        monkeypatch.setattr(push, "_send", stall_then_send)
+        from sync.services.runs import run_flow
+
+        run = run_flow(channel_id=channel.pk, flow="stock")
+    assert run.state == RunState.FAILED
+    assert "lost its lease" in run.error
+    # What the vendor accepted before stopping was still recorded: nothing pending is lost
+    # and nothing accepted is left pending.
+    assert not PendingChange.objects.filter(channel=channel).exists()
+    # It did not release the other worker's lease.
+    assert ChannelLease.objects.get(channel=channel).holder == "other-worker"
+
+
+def test_lease_ttl_is_bounded_whatever_the_budget():
+    from sync.services.runs import lease_ttl
+
+    assert lease_ttl(2).total_seconds() == 60
+    assert lease_ttl(100).total_seconds() == 150
+    assert lease_ttl(480).total_seconds() == 300
