@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install run test lint bench migrate demo clean
+.PHONY: install run test lint bench migrate demo clean services test-postgres test-scaleout
+
+# The production stack for the tests below; `make services` (root) installs and starts both
+# from the OS packages (.ci/services.sh).
+TEST_DATABASE_URL ?= postgres://erpintegr:erpintegr@127.0.0.1:5432/erpintegr
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +33,17 @@ run: demo
 
 test: install
 	$(BIN)/python -m pytest
+
+services:
+	bash .ci/services.sh
+
+# The whole suite again on PostgreSQL (pytest-django creates test_erpintegr).
+test-postgres: install
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest
+
+# Redis broker + PostgreSQL + 2 qcluster processes over 3 channels (tests/e2e/test_scale_out.py).
+test-scaleout: install
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python -m pytest -m scaleout
 
 lint: install
 	$(BIN)/ruff check .

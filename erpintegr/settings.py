@@ -139,6 +139,10 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+# How long one run may keep starting requests (sync.services.runs.run_budget_seconds).
+# 0 / unset: 80 % of the task timeout. Lower it to hand a channel's backlog between runs
+# (and workers) more often; the end-to-end tests do.
+SYNC_RUN_BUDGET_SECONDS = float(env.str("SYNC_RUN_BUDGET_SECONDS", default="") or 0) or None
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

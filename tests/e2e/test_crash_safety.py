@@ -1,0 +1,239 @@
+"""Crash safety with a real worker: SIGKILL `manage.py qcluster` in the middle of a large stock
+push, start it again, and get the end state an uninterrupted run gives.
+
+Two VTEX stores share one company, warehouse and catalog: "store" receives the stock of 600
+SKUs (one PATCH per SKU at VTEX's declared 30 req/s, batches of 100 per run), "market" only
+sells — its orders reserve stock in the ERP, which must reach the store. The ERP's stock moves
+during the push and while the worker is dead. The worker is killed with SIGKILL (main process,
+sentinel and workers at once) after the store received KILL_AFTER writes: one batch is
+committed, one is cut off between the vendor's answers and our commit.
+
+What the restart must give:
+- nothing lost: the store shows the ERP's available stock for every SKU, no change is pending;
+- nothing duplicated: every order is in the ERP once and reserved its quantity once;
+- the killed run's lease blocks the channel until it expires (1.5 × the run budget, at least
+  60 s; the test expires it instead of waiting a minute), then the next run takes the channel
+  and closes the killed run's row as abandoned; runs of one channel never overlap.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mappings.models import Listing
+from sync.models import ChannelLease, PendingChange, RunState, SyncRun
+from tests.e2e.procs import TaskFeeder, wait_for
+from tests.e2e.world import (
+    VTEX_WAREHOUSE,
+    available_by_sku,
+    bind_vtex,
+    erp_line_quantities,
+    erp_orders,
+    make_catalog,
+    reserved_by_sku,
+    set_stock,
+    vtex_channel,
+    vtex_credentials,
+)
+from tests.factories import make_company, make_warehouse
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SKUS = 600
+KILL_AFTER = 150  # stock writes the store has received when the worker is killed
+LEASE_REASON = "another run of this channel is in progress"
+
+
+def stock_writes(store) -> int:
+    return sum(
+        count
+        for key, count in store.stats.items()
+        if key.startswith("PATCH ") and "inventory" in key
+    )
+
+
+def lease_skips(channel) -> int:
+    """Runs of the channel skipped because its lease was held."""
+    reasons = SyncRun.objects.filter(channel=channel, state=RunState.SKIPPED).values_list(
+        "detail", flat=True
+    )
+    return sum(1 for detail in reasons if LEASE_REASON in (detail or {}).get("reason", ""))
+
+
+def non_skipped_runs(channel):
+    return list(
+        SyncRun.objects.filter(channel=channel)
+        .exclude(state=RunState.SKIPPED)
+        .order_by("started_at", "pk")
+    )
+
+
+def test_sigkill_in_the_middle_of_a_large_push_loses_nothing_and_duplicates_nothing(
+    emulator, qclusters
+):
+    skew = [0.0]  # seconds added to the stores' clocks, to let the feed's visibility timeout pass
+
+    def clock() -> float:
+        return time.monotonic() + skew[0]
+
+    store = emulator(
+        "vtex", account_name="lojaum", credentials=vtex_credentials("lojaum"), clock=clock
+    )
+    market = emulator(
+        "vtex", account_name="lojadois", credentials=vtex_credentials("lojadois"), clock=clock
+    )
+    company = make_company()
+    warehouse = make_warehouse(company, code="CD-E2E")
+    skus = make_catalog(company, [f"E2E-{i:04d}" for i in range(SKUS)])
+    push = vtex_channel(store, company=company, warehouse=warehouse, flows=["stock"])
+    sells = vtex_channel(market, company=company, warehouse=warehouse, flows=["orders"])
+    store_ids = bind_vtex(push, store, skus)
+    sold = skus[::15]
+    market_ids = bind_vtex(sells, market, sold)
+    erp_sku_of_market_id = {str(vtex_id): sku_id for sku_id, vtex_id in market_ids.items()}
+    set_stock(warehouse, [(sku, 20 + i % 13) for i, sku in enumerate(skus)])
+    assert PendingChange.objects.filter(channel=push, flow="stock").count() == SKUS
+    assert not PendingChange.objects.filter(channel=sells).exists()  # its stock flow is off
+
+    rng = random.Random(20251128)
+
+    def sell(count: int) -> None:
+        for _ in range(count):
+            lines = rng.sample(sold, rng.randint(1, 2))
+            market.add_order(items=[(market_ids[s.pk], rng.randint(1, 3), 4990) for s in lines])
+
+    sell(30)
+    feeder = TaskFeeder([(push.pk, "stock"), (sells.pk, "orders")])
+
+    def state() -> dict:
+        return {
+            "store writes": stock_writes(store),
+            "pending": PendingChange.objects.filter(channel=push).count(),
+            "orders in ERP": sum(erp_orders(sells).values()),
+            "orders at market": len(market.orders),
+            "market feed": len(market.feed_queue()),
+            "runs": Counter(SyncRun.objects.values_list("state", flat=True)),
+            "leases": list(ChannelLease.objects.values_list("channel_id", "holder", "expires_at")),
+            "tasks enqueued": feeder.enqueued,
+        }
+
+    # --- first life: the push starts, the ERP moves meanwhile, then SIGKILL -----------------
+    first = qclusters("first", workers=2).start()
+    feeder.round()
+    wait_for(
+        lambda: stock_writes(store) >= 50,
+        timeout=60,
+        what="the store to receive 50 stock writes",
+        state=state,
+        clusters=[first],
+        tick=feeder.tick,
+    )
+    # SKUs 0-29 were just sent in the run in flight: their rows get a new version, so that
+    # run's commit must keep them pending.
+    set_stock(warehouse, [(sku, 60 + i) for i, sku in enumerate(skus[:30])])
+    sell(10)  # and the market keeps selling: reservations re-mark SKUs for the store
+    wait_for(
+        lambda: stock_writes(store) >= KILL_AFTER,
+        timeout=60,
+        what=f"the store to receive {KILL_AFTER} stock writes",
+        state=state,
+        clusters=[first],
+        tick=feeder.tick,
+    )
+    first.kill()
+
+    at_kill = state()
+    running_at_kill = list(
+        SyncRun.objects.filter(state=RunState.RUNNING).values_list("pk", "channel_id")
+    )
+    held_at_kill = dict(ChannelLease.objects.exclude(holder="").values_list("channel_id", "holder"))
+    committed = Listing.objects.filter(channel=push, last_pushed_stock__isnull=False).count()
+    # The middle of the push: a batch committed, more pending, a run cut off holding the lease.
+    assert 0 < committed < SKUS, at_kill
+    assert at_kill["pending"] > 0, at_kill
+    assert push.pk in {channel_id for _, channel_id in running_at_kill}, at_kill
+    assert push.pk in held_at_kill, at_kill
+
+    # --- while the worker is dead: the ERP moves, the market sells ----------------------------
+    set_stock(warehouse, [(sku, 5 + i % 7) for i, sku in enumerate(skus[300:330])])
+    sell(15)
+
+    # --- second life ---------------------------------------------------------------------------
+    second = qclusters("second", workers=2).start()
+    skipped_before = lease_skips(push)
+    feeder.round()
+    wait_for(
+        lambda: lease_skips(push) > skipped_before,
+        timeout=30,
+        what="a run of the store to be skipped while the killed run's lease is live",
+        state=state,
+        clusters=[second],
+        tick=feeder.tick,
+    )
+    # Let the lease TTL pass (as if the dead holder's minute were over), and the market feed's
+    # visibility timeout (events read but not acknowledged before the kill come back).
+    ChannelLease.objects.filter(holder__in=held_at_kill.values()).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    skew[0] = 300.0
+
+    def settled() -> bool:
+        return (
+            not PendingChange.objects.exists()
+            and not market.feed_queue()
+            and sum(erp_orders(sells).values()) >= len(market.orders)
+        )
+
+    wait_for(
+        settled,
+        timeout=120,
+        what="every stock change delivered and every order imported",
+        state=state,
+        clusters=[second],
+        tick=feeder.tick,
+    )
+    second.stop()
+
+    # --- nothing lost ------------------------------------------------------------------------
+    available = available_by_sku(warehouse)
+    wrong = {
+        sku.code: {"store": store.inventory_of(store_ids[sku.pk], VTEX_WAREHOUSE), "erp": want}
+        for sku in skus
+        if store.inventory_of(store_ids[sku.pk], VTEX_WAREHOUSE) != (want := available[sku.pk])
+    }
+    assert wrong == {}, f"{len(wrong)} SKUs differ: {dict(list(wrong.items())[:10])}"
+    last_pushed = dict(
+        Listing.objects.filter(channel=push).values_list("sku_id", "last_pushed_stock")
+    )
+    assert last_pushed == available
+    assert not PendingChange.objects.exists()
+
+    # --- nothing duplicated --------------------------------------------------------------------
+    assert erp_orders(sells) == Counter(dict.fromkeys(market.orders, 1))
+    sold_quantities: dict[int, int] = defaultdict(int)
+    for order in market.orders.values():
+        for item in order["items"]:
+            sold_quantities[erp_sku_of_market_id[str(item["id"])]] += item["quantity"]
+    assert erp_line_quantities(sells) == dict(sold_quantities)
+    reserved = {sku_id: qty for sku_id, qty in reserved_by_sku(warehouse).items() if qty}
+    assert reserved == dict(sold_quantities)
+
+    # --- the runs ------------------------------------------------------------------------------
+    # A killed run is closed as abandoned by the next run that takes the channel's lease.
+    assert not SyncRun.objects.filter(state=RunState.RUNNING).exists()
+    for pk, _channel_id in running_at_kill:
+        killed = SyncRun.objects.get(pk=pk)
+        assert killed.state == RunState.FAILED and killed.error.startswith("Abandoned"), pk
+    for channel in (push, sells):
+        runs = non_skipped_runs(channel)
+        for before, after in zip(runs, runs[1:], strict=False):
+            assert before.finished_at <= after.started_at, (before.pk, after.pk)
+    assert second.tasks_processed() > 0
+    # The batch cut off by the kill was sent again: duplicates of an idempotent write, no loss.
+    assert stock_writes(store) > at_kill["store writes"]
