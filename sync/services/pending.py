@@ -58,9 +58,10 @@ def pending_record_announcement(
         channels = channels.filter(warehouses__in=list(warehouse_ids))
     if flow == Flow.PRICE:
         channels = channels.filter(price_list_id=price_list_id)
-    if source_channel_id is not None:
-        # The channel that sold it already lowered its own stock.
-        channels = channels.exclude(pk=source_channel_id)
+    # The channel that sold (source_channel_id) is marked too, on purpose: it lowered its own
+    # stock, but a stock run of that channel may already have pushed the ERP value computed
+    # before this order was imported, leaving it showing more than the ERP has. One more
+    # write per sold SKU (coalesced) is the price of never overselling there.
     channel_ids = sorted(set(channels.values_list("pk", flat=True)))
     pending_upsert(channel_ids=channel_ids, flow=flow, sku_ids=sku_ids)
     return channel_ids

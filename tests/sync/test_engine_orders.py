@@ -190,8 +190,9 @@ def test_importing_an_order_reserves_stock_and_marks_the_sku_pending_on_the_othe
     assert (balance.on_hand, balance.reserved) == (10, 4)
     pending = set(PendingChange.objects.values_list("channel_id", "flow", "sku_id"))
     assert (other.pk, "stock", medium.pk) in pending
-    # The selling channel already lowered its own stock: it is not told again.
-    assert (channel.pk, "stock", medium.pk) not in pending
+    # The selling channel too: a stock run of it may have pushed the value computed before
+    # this order was imported (it would show more than the ERP has until told again).
+    assert (channel.pk, "stock", medium.pk) in pending
 
 
 def _queries_for_page(channel, count):
