@@ -292,3 +292,26 @@ def test_activation_records_are_read_only_with_constant_queries(admin_client):
     assert page.status_code == 200
     assert "<strong>Data</strong> [warn] m" in page.content.decode()
     assert admin_client.get(reverse("admin:channels_activationrecord_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_support_sees_what_the_channel_page_shows_but_cannot_change_de_para(client):
+    from channels.services import channel_set_status
+    from mappings.models import OrderStatusMapping
+    from mappings.services import mapping_create
+    from tests.factories import make_channel as build_channel
+
+    channel = build_channel(connector="anymarket")
+    channel_set_status(channel=channel, status="active")
+    mapping_create(channel=channel, kind="order_status", code="PAID_WAITING_SHIP", target="paid")
+    user = User.objects.create_user("suporte", password="pw-support-1", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support"))
+    client.force_login(user)
+    html = client.get(reverse("admin:channels_saleschannel_change", args=[channel.pk])).content
+    html = html.decode()
+    assert "PAID_WAITING_SHIP" in html  # the de-para inline is visible
+    assert "how often and how much each flow syncs" in html  # the sync settings inline
+    assert client.get(reverse("admin:sync_syncrun_changelist")).status_code == 200
+    assert client.get(reverse("admin:sync_heldorder_changelist")).status_code == 200
+    assert not user.has_perm("mappings.change_orderstatusmapping")
+    assert OrderStatusMapping.objects.filter(channel=channel).count() == 1
