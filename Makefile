@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install run test lint bench migrate demo clean services test-postgres test-scaleout
+.PHONY: install run test lint bench migrate demo clean services test-postgres test-scaleout browser
 
 # The production stack for the tests below; `make services` (root) installs and starts both
 # from the OS packages (.ci/services.sh).
@@ -31,14 +31,18 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py run_stack
 
-test: install
+# The suite includes a real-browser test: Chromium comes from the OS packages (idempotent).
+browser:
+	bash .ci/browser.sh
+
+test: install browser
 	$(BIN)/python -m pytest
 
 services:
 	bash .ci/services.sh
 
 # The whole suite again on PostgreSQL (pytest-django creates test_erpintegr).
-test-postgres: install
+test-postgres: install browser
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest
 
 # Redis broker + PostgreSQL + 2 qcluster processes over 3 channels (tests/e2e/test_scale_out.py).

@@ -1,0 +1,561 @@
+"""Fault-injection soak: stock out and orders in for three channels while every emulator
+answers about 20 % of requests with a 429, a 5xx, a stalled (timed-out) request or a
+malformed body.
+
+The ERP's stock keeps changing and the vendors keep selling for 40 seconds; then a
+drain phase (faults still on) runs the flows until nothing is pending. At the end:
+- every bound SKU shows the ERP's available stock on every channel;
+- every order the vendors hold exists exactly once in the ERP, with the status its de-para
+  gives, and reserves its quantity once — except the orders with an unmapped carrier, which
+  are held, naming only de-para kinds;
+- no secret (credentials, tokens the Mercado Livre emulator issued) is in any run, held
+  order or log line.
+
+One shared company, warehouse and catalog across the three channels, as a real store has it:
+a sale on one channel must lower the stock offered on the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+
+from channels.models import ChannelStatus, SalesChannel
+from channels.services import channel_credentials
+from erp.models import Order, OrderItem, OrderStatus, StockBalance
+from erp.services import StockLevel, stock_adjust, stock_set_many
+from mappings.models import Listing, MappingKind, UnmappedValue
+from sync.connectors.anymarket import AnymarketConnector
+from sync.connectors.mercadolivre import MercadoLivreConnector
+from sync.connectors.registry import build_connector
+from sync.connectors.vtex import VtexConnector
+from sync.models import HeldOrder, PendingChange, RunState, SyncRun
+from sync.sandbox.server import Faults
+from sync.services.push import available_stock
+from tests.factories import make_company, make_price_list, make_sku, make_warehouse
+from tests.sync.engine import active_channel, bind, declared_rate, map_defaults
+
+pytestmark = [pytest.mark.soak, pytest.mark.slow]
+
+SEED = 20251128
+SKUS = 60
+SOAK_SECONDS = 40  # changes and sales keep coming for this long
+DRAIN_SECONDS = 30  # then at most this long, faults still on, to settle everything
+# Raised declared rates (connector AND emulator) so a one-minute soak moves real volume;
+# the AIMD limiter still halves on every injected 429, so pacing is exercised.
+RATE, BURST = 1000.0, 50
+FAULTS = {"rate_429": 0.05, "rate_5xx": 0.05, "rate_timeout": 0.05, "rate_malformed": 0.05}
+# A "timeout" fault stalls the emulator this long; the connector gives up sooner, so each one
+# costs the client CLIENT_TIMEOUT seconds of waiting, as a real read timeout would.
+FAULT_STALL_SECONDS = 0.3
+CLIENT_TIMEOUT = 0.15
+MAX_BACKOFF = 0.01  # Retry-After: 1 from an injected 429 would otherwise cost a real second
+RUN_BUDGET_SECONDS = 5.0
+VTEX_WAREHOUSE = "1_1"
+# The feed hides a delivered event for this long; a lost answer (malformed body after the
+# vendor marked the lot delivered) makes those events come back after it.
+VTEX_VISIBILITY_SECONDS = 3
+# VTEX answers 423 to a second write of one SKU × warehouse within ~0.5 s; the real backoff
+# (0.5 s and up) outlasts that, the capped one here would not, so the window shrinks alike.
+VTEX_LOCK_WINDOW_SECONDS = MAX_BACKOFF
+
+
+def capped_sleep(seconds: float) -> None:
+    time.sleep(min(seconds, MAX_BACKOFF))
+
+
+CONNECTOR_OPTIONS = {"timeout": CLIENT_TIMEOUT, "sleep": capped_sleep}
+
+
+@dataclass
+class Shop:
+    """One channel, its emulator, and what the vendor sold (the expected ERP side)."""
+
+    vendor: str
+    emulator: object
+    channel: SalesChannel
+    listings: dict[int, Listing] = field(default_factory=dict)  # ERP sku id -> binding
+    expected_status: dict[str, str] = field(default_factory=dict)  # mapped orders
+    sold: dict[str, tuple[int, int]] = field(default_factory=dict)  # order -> (sku id, qty)
+    held: set[str] = field(default_factory=set)  # orders with an unmapped carrier
+
+    # --- vendor specifics -------------------------------------------------------------------
+    def vendor_stock(self, listing: Listing) -> int:
+        em = self.emulator
+        if self.vendor == "mercadolivre":
+            return int(em.stock_of(listing.external_item_id, listing.external_variation_id))
+        if self.vendor == "vtex":
+            return int(em.inventory_of(listing.external_sku_id, VTEX_WAREHOUSE) or 0)
+        return int(em.stock_of(listing.seller_sku))
+
+    def _lower_vendor_stock(self, listing: Listing, quantity: int) -> None:
+        """What the vendor does when it sells (the emulators leave their stock as is): the
+        engine relies on it, since an imported order does not re-push to the channel that
+        sold it."""
+        em = self.emulator
+        with em.lock:
+            if self.vendor == "mercadolivre":
+                item = em.listings[listing.external_item_id]
+                target = item
+                if listing.external_variation_id:
+                    target = next(
+                        v
+                        for v in item["variations"]
+                        if str(v["id"]) == listing.external_variation_id
+                    )
+                target["available_quantity"] -= quantity
+            elif self.vendor == "vtex":
+                em.inventory[(listing.external_sku_id, VTEX_WAREHOUSE)]["quantity"] -= quantity
+            else:
+                em.stock[listing.seller_sku][em.default_local_id] -= quantity
+
+    def sell(self, listing: Listing, quantity: int, *, mapped: bool = True) -> str:
+        em = self.emulator
+        if self.vendor == "mercadolivre":
+            order_id = em.add_order(
+                lines=[
+                    {
+                        "item_id": listing.external_item_id,
+                        "variation_id": int(listing.external_variation_id or 0) or None,
+                        "quantity": quantity,
+                    }
+                ],
+                status="paid",
+                payment_method="pix",
+                # Correios PAC is mapped; Jadlog "Expresso" is not.
+                shipping_method_id=510245 if mapped else 511645,
+            )
+        elif self.vendor == "vtex":
+            order_id = em.add_order(
+                items=[(int(listing.external_sku_id), quantity, 5990)],
+                status="ready-for-handling",
+                courier=("Correios", "SEDEX 10") if mapped else ("Loggi", "Expressa"),
+                payment="Pix",
+            )
+        else:
+            order_id = str(
+                em.add_order(
+                    lines=[(listing.seller_sku, quantity, "59.90")],
+                    status="PAID_WAITING_SHIP",
+                    carrier="Correios" if mapped else "TOTAL EXPRESS",
+                    service="SEDEX" if mapped else "Expresso",
+                    payment="pix",
+                )["id"]
+            )
+        if mapped:
+            self._lower_vendor_stock(listing, quantity)
+            self.expected_status[order_id] = OrderStatus.PAID
+            self.sold[order_id] = (listing.sku_id, quantity)
+        else:
+            # Held until support maps the carrier: the ERP cannot reserve it yet, so the
+            # vendor's own decrease is left out too (that gap is what the held queue shows).
+            self.held.add(order_id)
+        return order_id
+
+    def invoice(self, order_id: str) -> bool:
+        """Move a mapped order on to "invoiced" at the vendor (ML has no such status)."""
+        if self.vendor == "vtex":
+            self.emulator.set_order_status(order_id, "invoiced")
+        elif self.vendor == "anymarket":
+            self.emulator.set_order_status(int(order_id), "INVOICED")
+        else:
+            return False
+        self.expected_status[order_id] = OrderStatus.INVOICED
+        return True
+
+    def vendor_order_ids(self) -> set[str]:
+        return {str(order_id) for order_id in self.emulator.orders}
+
+    def feed_backlog(self) -> int:
+        if self.vendor == "vtex":
+            return len(self.emulator.feed_queue())
+        if self.vendor == "anymarket":
+            return len(self.emulator.feed)
+        return 0  # Mercado Livre is searched by date, not fed
+
+    def secrets(self) -> set[str]:
+        secret_names = {f.name for f in self.channel.connector_class.credential_fields if f.secret}
+        stored = channel_credentials(channel=self.channel)
+        demo = type(self.emulator).demo_credentials()
+        values = {v for k, v in (stored | demo).items() if k in secret_names and v}
+        if self.vendor == "mercadolivre":
+            em = self.emulator
+            values |= set(em.access_tokens) | {em.refresh_token, em.client_secret}
+        return values
+
+
+# --- building the three channels ----------------------------------------------------------------
+
+
+def _catalog(shop: Shop, skus: list) -> None:
+    em, channel = shop.emulator, shop.channel
+    if shop.vendor == "mercadolivre":
+        # Two items with variations (each push reads the item first), the rest plain items.
+        for start in (0, 3):
+            group = skus[start : start + 3]
+            item_id = em.add_listing(
+                title=f"Camiseta {start}",
+                variations=[
+                    {"seller_sku": s.code, "quantity": 0, "combination": {"Cor": s.code}}
+                    for s in group
+                ],
+            )
+            for sku, variation_id in zip(group, em.variation_ids(item_id), strict=True):
+                shop.listings[sku.pk] = bind(
+                    channel,
+                    sku,
+                    external_item_id=item_id,
+                    external_variation_id=str(variation_id),
+                    seller_sku=sku.code,
+                )
+        for sku in skus[6:]:
+            item_id = em.add_listing(seller_sku=sku.code, quantity=0)
+            shop.listings[sku.pk] = bind(
+                channel, sku, external_item_id=item_id, seller_sku=sku.code
+            )
+    elif shop.vendor == "vtex":
+        for sku in skus:
+            remote = em.add_sku(ref_id=sku.code, name=sku.code)
+            em.inventory[(str(remote.id), VTEX_WAREHOUSE)] = {
+                "quantity": 0,
+                "unlimitedQuantity": False,
+                "leadTime": "00:00:00",
+            }
+            shop.listings[sku.pk] = bind(
+                channel,
+                sku,
+                external_item_id=str(remote.product_id),
+                external_sku_id=str(remote.id),
+                seller_sku=sku.code,
+            )
+    else:
+        for start in range(0, len(skus), 2):
+            pair = skus[start : start + 2]
+            product = em.add_product(f"Produto {start}", [{"partnerId": s.code} for s in pair])
+            for sku in pair:
+                shop.listings[sku.pk] = bind(
+                    channel,
+                    sku,
+                    external_item_id=str(product["id"]),
+                    external_sku_id=str(em.sku_ids_by_partner[sku.code]),
+                    seller_sku=sku.code,
+                )
+
+
+DE_PARA = {
+    "mercadolivre": {
+        "statuses": [("paid", OrderStatus.PAID)],
+        "carriers": [("Correios", "510245", "Correios", "PAC")],
+        "payments": [("pix", "Pix")],
+    },
+    "vtex": {
+        "statuses": [
+            ("ready-for-handling", OrderStatus.PAID),
+            ("invoiced", OrderStatus.INVOICED),
+        ],
+        "carriers": [("Correios", "SEDEX 10", "Correios", "SEDEX 10")],
+        "payments": [("Pix", "Pix")],
+    },
+    "anymarket": {
+        "statuses": [
+            ("PAID_WAITING_SHIP", OrderStatus.PAID),
+            ("INVOICED", OrderStatus.INVOICED),
+        ],
+        "carriers": [("Correios", "SEDEX", "Correios", "SEDEX")],
+        "payments": [("pix", "Pix")],
+    },
+}
+
+
+@pytest.fixture
+def fast_vendors():
+    with contextlib.ExitStack() as stack:
+        for cls in (MercadoLivreConnector, VtexConnector, AnymarketConnector):
+            stack.enter_context(declared_rate(cls, rate=RATE, burst=BURST))
+        yield
+
+
+@pytest.fixture
+def watched(caplog, capsys):
+    """Every log record at DEBUG (the root and the engine's loggers) and the console, from
+    the setup on: the first Mercado Livre token is issued there."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sync")
+    return caplog, capsys
+
+
+@pytest.fixture
+def shops(watched, fast_vendors, emulator, db):
+    company = make_company()
+    warehouse = make_warehouse(company, code="CD-SOAK")
+    price_list = make_price_list(company, name="Soak")
+    skus = [make_sku(company, code=f"SOAK-{n:03d}") for n in range(SKUS)]
+    built = []
+    for vendor in ("mercadolivre", "vtex", "anymarket"):
+        extra = {"lock_window_seconds": VTEX_LOCK_WINDOW_SECONDS} if vendor == "vtex" else {}
+        em = emulator(vendor, rate=RATE, burst=BURST, faults=Faults(), **extra)
+        channel = active_channel(
+            vendor,
+            em,
+            company=company,
+            warehouse=warehouse,
+            price_list=price_list,
+            name=f"Soak {vendor}",
+            batch_sizes={"stock": 100, "orders": 100},
+        )
+        shop = Shop(vendor, em, channel)
+        _catalog(shop, skus)
+        map_defaults(channel, **DE_PARA[vendor])
+        # What activation does before faults begin: Mercado Livre's first token (a refresh
+        # token is single-use, so a lost answer there needs a person to re-authorize) and
+        # VTEX's orders feed.
+        connector = build_connector(channel)
+        if vendor == "mercadolivre":
+            connector.verify()
+        elif vendor == "vtex":
+            connector.configure_feed(visibility_timeout_seconds=VTEX_VISIBILITY_SECONDS)
+        built.append(shop)
+    rnd = random.Random(SEED)
+    stock_set_many(
+        levels=[StockLevel(sku=s, warehouse=warehouse, on_hand=rnd.randint(5, 40)) for s in skus]
+    )
+    for shop in built:
+        for name, value in FAULTS.items():
+            setattr(shop.emulator.faults, name, value)
+        shop.emulator.faults.timeout_seconds = FAULT_STALL_SECONDS
+    return built, skus, warehouse
+
+
+# --- the soak -----------------------------------------------------------------------------------
+
+
+def _run_all(rnd: random.Random, shops: list[Shop], states: Counter) -> None:
+    # Each channel × flow has its own schedule, so nothing orders them: a channel's stock run
+    # may come before the orders run that imports a sale it made.
+    runs = [(shop, flow) for shop in shops for flow in ("orders", "stock")]
+    rnd.shuffle(runs)
+    for shop, flow in runs:
+        run = run_flow_quick(shop.channel, flow)
+        states[run.state] += 1
+
+
+def run_flow_quick(channel: SalesChannel, flow: str) -> SyncRun:
+    from sync.services.runs import run_flow
+
+    run = run_flow(
+        channel_id=channel.pk,
+        flow=flow,
+        connector_options=CONNECTOR_OPTIONS,
+        budget_seconds=RUN_BUDGET_SECONDS,
+    )
+    assert run is not None
+    return run
+
+
+def _change_erp_stock(rnd: random.Random, skus: list, warehouse) -> None:
+    chosen = rnd.sample(skus, 8)
+    stock_set_many(
+        levels=[StockLevel(sku=s, warehouse=warehouse, on_hand=rnd.randint(0, 40)) for s in chosen]
+    )
+    for sku in rnd.sample(skus, 3):
+        stock_adjust(sku=sku, warehouse=warehouse, delta=rnd.randint(1, 6))
+
+
+def _sell_some(rnd: random.Random, shops: list[Shop]) -> None:
+    for shop in shops:
+        if rnd.random() < 0.7:
+            listing = rnd.choice(list(shop.listings.values()))
+            quantity = rnd.randint(1, 2)
+            # A vendor sells only what it shows.
+            if shop.vendor_stock(listing) >= quantity:
+                shop.sell(listing, quantity)
+        if shop.expected_status and rnd.random() < 0.25:
+            order_id = rnd.choice(sorted(shop.expected_status))
+            if shop.expected_status[order_id] == OrderStatus.PAID:
+                shop.invoice(order_id)
+
+
+def _problems(shops: list[Shop], skus: list) -> list[str]:
+    """Everything that still differs from the expected end state (empty when settled)."""
+    problems = []
+    pending = PendingChange.objects.count()
+    if pending:
+        problems.append(f"{pending} pending change(s)")
+    sku_by_id = {s.pk: s for s in skus}
+    for shop in shops:
+        backlog = shop.feed_backlog()
+        if backlog:
+            problems.append(f"{shop.vendor}: {backlog} feed item(s) not acknowledged")
+        erp_orders = dict(
+            Order.objects.filter(channel=shop.channel).values_list("external_id", "status")
+        )
+        for order_id, status in shop.expected_status.items():
+            if erp_orders.get(order_id) != status:
+                problems.append(
+                    f"{shop.vendor}: order {order_id} is {erp_orders.get(order_id)!r}, "
+                    f"expected {status!r}"
+                )
+        held = set(
+            HeldOrder.objects.filter(channel=shop.channel, resolved_at__isnull=True).values_list(
+                "external_id", flat=True
+            )
+        )
+        if held != shop.held:
+            problems.append(f"{shop.vendor}: held {sorted(held)}, expected {sorted(shop.held)}")
+        erp_side = available_stock(
+            channel=shop.channel, sku_ids=list(shop.listings), skus=sku_by_id
+        )
+        for sku_id, listing in shop.listings.items():
+            vendor_side = shop.vendor_stock(listing)
+            if vendor_side != erp_side[sku_id]:
+                risk = (
+                    " (more than the ERP has: oversell)" if vendor_side > erp_side[sku_id] else ""
+                )
+                problems.append(
+                    f"{shop.vendor}: {sku_by_id[sku_id].code} shows {vendor_side}, "
+                    f"ERP available {erp_side[sku_id]}{risk}"
+                )
+    return problems
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
+    caplog, capsys = watched
+    shops, skus, warehouse = shops
+    rnd = random.Random(SEED + 1)
+    states: Counter = Counter()
+    started = time.monotonic()
+    rounds = 0
+
+    # Soak: the ERP changes stock, vendors sell (one order per channel with a carrier that
+    # has no de-para), and the flows run, all under faults.
+    while time.monotonic() - started < SOAK_SECONDS:
+        _change_erp_stock(rnd, skus, warehouse)
+        _sell_some(rnd, shops)
+        if rounds == 3:
+            for shop in shops:
+                shop.sell(rnd.choice(list(shop.listings.values())), 1, mapped=False)
+        _run_all(rnd, shops, states)
+        rounds += 1
+
+    # Drain: no new changes; faults stay on.
+    drain_started = time.monotonic()
+    drain_rounds = 0
+    while True:
+        _run_all(rnd, shops, states)
+        drain_rounds += 1
+        problems = _problems(shops, skus)
+        if not problems:
+            break
+        if time.monotonic() - drain_started > DRAIN_SECONDS:
+            pytest.fail(
+                f"not settled after {drain_rounds} drain rounds ({DRAIN_SECONDS}s) with faults "
+                f"on; {len(problems)} problem(s):\n" + "\n".join(problems[:40])
+            )
+
+    # The soak did what it claims: volume, every kind of fault, and retries that absorbed them.
+    fault_counts = Counter()
+    for shop in shops:
+        for kind in ("429", "5xx", "timeout", "malformed"):
+            fault_counts[kind] += shop.emulator.stats[f"fault {kind}"]
+    assert all(fault_counts[k] > 0 for k in ("429", "5xx", "timeout", "malformed")), fault_counts
+    runs = SyncRun.objects.exclude(state=RunState.SKIPPED)
+    assert sum(r.retries for r in runs) > 0
+    # Faults may fail a run (retries used up); they must never crash one.
+    crashed = [r.error for r in runs if r.error.startswith("Unexpected error")]
+    assert not crashed, crashed[:3]
+    assert rounds >= 10, f"only {rounds} soak rounds: the soak did not soak"
+    for shop in shops:
+        assert len(shop.expected_status) >= 5, f"{shop.vendor}: too few orders to mean anything"
+
+    # Every vendor order exists exactly once in the ERP, or is held for its unmapped carrier.
+    for shop in shops:
+        shop.channel.refresh_from_db()
+        assert shop.channel.status == ChannelStatus.ACTIVE, shop.channel.status_reason
+        vendor_ids = shop.vendor_order_ids()
+        assert vendor_ids == set(shop.expected_status) | shop.held
+        imported = Counter(
+            Order.objects.filter(channel=shop.channel).values_list("external_id", flat=True)
+        )
+        assert set(imported) == set(shop.expected_status)
+        assert max(imported.values()) == 1
+        held = HeldOrder.objects.filter(channel=shop.channel)
+        assert {h.external_id for h in held} == shop.held
+        for row in held:
+            kinds = {m["kind"] for m in row.missing}
+            assert kinds == {MappingKind.CARRIER_SERVICE}, row.missing
+        assert (
+            UnmappedValue.objects.filter(
+                channel=shop.channel, kind=MappingKind.CARRIER_SERVICE, resolved_at__isnull=True
+            ).count()
+            == 1
+        )
+
+    # Each imported order reserved its quantity exactly once (re-reads never reserve again).
+    sold = Counter()
+    for shop in shops:
+        for sku_id, quantity in shop.sold.values():
+            sold[sku_id] += quantity
+    reserved = dict(
+        StockBalance.objects.filter(warehouse=warehouse).values_list("sku_id", "reserved")
+    )
+    assert {k: v for k, v in reserved.items() if v} == dict(sold)
+    items = Counter()
+    for sku_id, quantity in OrderItem.objects.values_list("sku_id", "quantity"):
+        items[sku_id] += quantity
+    assert items == sold
+
+    # Stock: _problems() already compared every bound SKU on every channel; say it plainly.
+    sku_by_id = {s.pk: s for s in skus}
+    for shop in shops:
+        erp_side = available_stock(
+            channel=shop.channel, sku_ids=list(shop.listings), skus=sku_by_id
+        )
+        vendor_side = {k: shop.vendor_stock(v) for k, v in shop.listings.items()}
+        assert vendor_side == erp_side, shop.vendor
+
+    # No secret anywhere: runs, held orders, logs, console.
+    secrets = set().union(*(shop.secrets() for shop in shops))
+    assert len(secrets) >= 6
+    stored = [
+        json.dumps([run.error, run.detail], ensure_ascii=False, default=str)
+        for run in SyncRun.objects.all()
+    ] + [
+        json.dumps([h.payload, h.missing], ensure_ascii=False, default=str)
+        for h in HeldOrder.objects.all()
+    ]
+    captured = capsys.readouterr()
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    assert len(records) > 1000  # the DEBUG capture really saw the HTTP traffic
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    logs = "\n".join(formatter.format(record) for record in records)
+    leaks = []
+    for secret in secrets:
+        hint = f"{secret[:4]}…({len(secret)} chars)"  # never the secret itself in a report
+        for text in stored:
+            if secret in text:
+                at = text.index(secret)
+                context = text[max(at - 80, 0) : at].replace(secret, "…")
+                leaks.append(f"{hint} in a SyncRun/HeldOrder after {context!r}")
+                break
+        if secret in logs:
+            at = logs.index(secret)
+            leaks.append(f"{hint} in a log line after {logs[max(at - 120, 0) : at]!r}")
+        if secret in captured.out or secret in captured.err:
+            leaks.append(f"{hint} on the console")
+    assert not leaks, "\n".join(leaks)
+
+    print(  # the soak's numbers, for whoever reads the -s output
+        f"soak: {rounds} rounds + {drain_rounds} drain rounds in "
+        f"{time.monotonic() - started:.1f}s; runs {dict(states)}; faults {dict(fault_counts)}; "
+        f"orders {sum(len(s.expected_status) for s in shops)} imported, "
+        f"{sum(len(s.held) for s in shops)} held; requests "
+        f"{ {s.vendor: s.emulator.stats['requests'] for s in shops} }"
+    )
