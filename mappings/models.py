@@ -466,6 +466,9 @@ class Listing(models.Model):
             models.Index(fields=["external_item_id"], name="listing_item_id_idx"),
             models.Index(fields=["external_sku_id"], name="listing_sku_id_idx"),
             models.Index(fields=["channel", "seller_sku"], name="listing_seller_sku_idx"),
+            # Order-line matching within one channel (sync.services.orders).
+            models.Index(fields=["channel", "external_item_id"], name="listing_channel_item_idx"),
+            models.Index(fields=["channel", "external_sku_id"], name="listing_channel_sku_idx"),
         ]
 
     def __str__(self) -> str:

@@ -205,5 +205,5 @@ def listings_for_skus(*, channel: SalesChannel, sku_ids: Iterable[int]) -> dict[
     """SKU id -> binding on this channel, in one query."""
     return {
         listing.sku_id: listing
-        for listing in Listing.objects.filter(channel=channel, sku_id__in=list(sku_ids))
+        for listing in Listing.objects.filter(channel=channel, sku_id__in=list(sku_ids)).order_by()
     }
