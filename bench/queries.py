@@ -1,0 +1,116 @@
+"""Queries per batch: database queries of one run_flow for push batches of 100 and 1,000
+stock items, and order pages of 10 and 100 orders (ANYMARKET emulator). Target: the same
+count whatever the batch size.
+
+The emulator and the connector run at a raised rate (1,000 requests/s) so the runs are short:
+a run saves its progress every few seconds (RunContext.checkpoint), so a run slowed down by
+pacing would add checkpoint queries that depend on time, not on the batch. Each channel runs
+once before the measure: its first run creates its lease row.
+"""
+
+from __future__ import annotations
+
+import random
+
+from bench.orders import add_orders, order_shop
+from bench.push_efficiency import VENDORS
+from bench.support import (
+    Row,
+    active_channel,
+    bind_skus,
+    make_company,
+    mark_pending,
+    progress,
+    vendor_rate,
+)
+
+FAST = 1000
+
+
+def _count(channel, flow: str) -> tuple[int, object]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sync.services.runs import run_flow
+
+    with CaptureQueriesContext(connection) as captured:
+        run = run_flow(channel_id=channel.pk, flow=flow)
+    if run.state != "succeeded":
+        raise RuntimeError(f"{flow} run {run.state}: {run.error}")
+    return len(captured.captured_queries), run
+
+
+def _push_counts() -> dict[int, int]:
+    vendor = VENDORS["anymarket"]
+    emulator = vendor.emulator(700)
+    emulator.start()
+    try:
+        channel = active_channel(
+            connector="anymarket",
+            company=make_company("queries push"),
+            credentials=vendor.credentials(emulator),
+            base_url=emulator.url,
+        )
+        codes = [f"Q-{i:05d}" for i in range(1110)]
+        skus = bind_skus(channel, vendor.catalog(emulator, codes), on_hand=lambda i: i % 7)
+        counts = {}
+        for size, batch in ((None, skus[:10]), (100, skus[10:110]), (1000, skus[110:1110])):
+            channel.sync_settings.filter(flow="stock").update(batch_size=len(batch))
+            mark_pending(channel, [sku.pk for sku in batch])
+            queries, run = _count(channel, "stock")
+            if size is not None:
+                if run.done != size:
+                    raise RuntimeError(f"push of {size} settled {run.done}")
+                counts[size] = queries
+    finally:
+        emulator.stop()
+    return counts
+
+
+def _order_counts() -> dict[int, int]:
+    vendor = VENDORS["anymarket"]
+    emulator = vendor.emulator(701)
+    emulator.start()
+    rng = random.Random(5)
+    try:
+        channel, codes = order_shop(emulator, "queries orders", batch_orders=5)
+        counts = {}
+        for size in (None, 10, 100):
+            channel.sync_settings.filter(flow="orders").update(batch_size=size or 5)
+            add_orders(emulator, codes, size or 5, rng)
+            queries, run = _count(channel, "orders")
+            if size is not None:
+                if run.done != size:
+                    raise RuntimeError(f"order page of {size} imported {run.done}")
+                counts[size] = queries
+    finally:
+        emulator.stop()
+    return counts
+
+
+def run(state, *, quick: bool) -> list[Row]:
+    from sync.connectors.anymarket import AnymarketConnector
+
+    with vendor_rate(AnymarketConnector, rate=FAST, burst=100):
+        progress("queries: push batches of 100 and 1,000 stock items")
+        push = _push_counts()
+        progress("queries: order pages of 10 and 100 orders")
+        orders = _order_counts()
+    name = "Queries per batch"
+    return [
+        Row(
+            name,
+            "push run, stock batch of 100 / 1,000 (ANYMARKET)",
+            f"{push[100]} / {push[1000]}",
+            "equal",
+            push[100] == push[1000],
+            {"push": push, "orders": orders},
+        ),
+        Row(
+            name,
+            "order run, page of 10 / 100 orders (ANYMARKET)",
+            f"{orders[10]} / {orders[100]}",
+            "equal",
+            orders[10] == orders[100],
+        ),
+    ]

@@ -1,0 +1,325 @@
+"""What the benchmarks share: result rows, progress lines, data builders, a recorder of the
+requests an emulator receives, and a connector that sends nothing (database-only benchmarks).
+
+Everything here builds data through the ERP/channel services where the volume allows, and
+with bulk inserts where it does not (10k-1M rows); the engine itself is never replaced, only
+the vendor on the other side of the connector for the benchmarks that measure database cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+START = time.monotonic()
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the printed table. `met` is None for numbers reported without a target."""
+
+    benchmark: str
+    case: str
+    measured: str
+    target: str
+    met: bool | None
+    data: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def progress(message: str) -> None:
+    print(f"[{time.monotonic() - START:6.1f} s] {message}", flush=True)
+
+
+def fmt_int(value: float) -> str:
+    return f"{int(value):,}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{fmt_int(count)} {noun}{'' if count == 1 else 's'}"
+
+
+def fmt_rate(value: float) -> str:
+    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+
+
+# --- process measures ------------------------------------------------------------------------
+
+
+def _status_kb(name: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def rss_mb() -> float:
+    return _status_kb("VmRSS") / 1024
+
+
+def peak_rss_mb() -> float:
+    """The high-water mark of this process's resident memory (VmHWM)."""
+    return _status_kb("VmHWM") / 1024
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+# --- companies and channels ----------------------------------------------------------------
+
+_cnpj_seq = itertools.count(11_000_001)
+_name_seq = itertools.count(1)
+
+
+def _cnpj(number: int) -> str:
+    base = [int(d) for d in f"{number:08d}0001"]
+    for weights in ([5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2], [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]):
+        remainder = sum(d * w for d, w in zip(base, weights, strict=True)) % 11
+        base.append(0 if remainder < 2 else 11 - remainder)
+    return "".join(map(str, base))
+
+
+def make_company(label: str):
+    from erp.models import Company
+
+    return Company.objects.create(legal_name=f"Bench {label} Ltda", cnpj=_cnpj(next(_cnpj_seq)))
+
+
+def active_channel(
+    *,
+    connector: str,
+    company,
+    credentials: dict,
+    base_url: str,
+    batch_sizes: dict[str, int] | None = None,
+):
+    """An ACTIVE sandbox channel with its own warehouse and price list, so ERP changes of one
+    benchmark never mark another benchmark's channel pending."""
+    from channels.models import SalesChannel
+    from channels.services import (
+        channel_ensure_sync_settings,
+        channel_set_credentials,
+        channel_set_status,
+    )
+    from erp.models import PriceList, Warehouse
+
+    n = next(_name_seq)
+    channel = SalesChannel(
+        company=company,
+        connector=connector,
+        name=f"Bench {connector} {n}",
+        environment="sandbox",
+        api_base_url=base_url,
+    )
+    channel.full_clean()
+    channel.save()
+    channel_ensure_sync_settings(channel=channel)
+    channel_set_credentials(channel=channel, values=credentials)
+    warehouse = Warehouse.objects.create(company=company, code=f"CD-{n}", name=f"CD {n}")
+    channel.warehouses.set([warehouse])
+    channel.price_list = PriceList.objects.create(company=company, name=f"Lista {n}")
+    channel.save()
+    for flow, size in (batch_sizes or {}).items():
+        # A queryset update: the benchmarks may use a vendor's maximum batch as is.
+        channel.sync_settings.filter(flow=flow).update(batch_size=size)
+    channel_set_status(channel=channel, status="active")
+    return channel
+
+
+def bind_skus(channel, rows: list[tuple[str, dict]], *, on_hand: Callable[[int], int]) -> list:
+    """ERP SKUs (code, one product per 100 SKUs), a stock balance in the channel's warehouse
+    and a binding per row. `rows`: (code, Listing external ids). Bulk inserts: 10k SKUs in
+    about a second, where the one-by-one services would take minutes."""
+    from erp.models import Product, Sku, StockBalance
+    from erp.validators import normalize_sku_code
+    from mappings.models import Listing
+
+    company = channel.company
+    warehouse = channel.warehouses.get()
+    products = Product.objects.bulk_create(
+        [Product(company=company, name=f"Produto {rows[i][0]}") for i in range(0, len(rows), 100)],
+        batch_size=5000,
+    )
+    skus = Sku.objects.bulk_create(
+        [
+            Sku(
+                company=company,
+                product=products[i // 100],
+                code=code,
+                code_key=normalize_sku_code(code),
+            )
+            for i, (code, _) in enumerate(rows)
+        ],
+        batch_size=5000,
+    )
+    StockBalance.objects.bulk_create(
+        [
+            StockBalance(sku=sku, warehouse=warehouse, on_hand=on_hand(i))
+            for i, sku in enumerate(skus)
+        ],
+        batch_size=5000,
+    )
+    listings = []
+    for sku, (_, external) in zip(skus, rows, strict=True):
+        listing = Listing(channel=channel, sku=sku, **external)
+        listing.normalize_keys()  # what save() does; bulk_create skips save()
+        listings.append(listing)
+    Listing.objects.bulk_create(listings, batch_size=5000)
+    return skus
+
+
+def mark_pending(channel, sku_ids: list[int], flow: str = "stock") -> None:
+    from sync.services.pending import pending_upsert
+
+    for start in range(0, len(sku_ids), 20_000):
+        pending_upsert(channel_ids=[channel.pk], flow=flow, sku_ids=sku_ids[start : start + 20_000])
+
+
+def pending_count(channel, flow: str = "stock") -> int:
+    from sync.models import PendingChange
+
+    return PendingChange.objects.filter(channel=channel, flow=flow).count()
+
+
+# --- vendor limits -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def vendor_rate(connector_class, *, rate: float, burst: int) -> Iterator[None]:
+    """Declare a different request rate on a connector class for a block (this process only).
+    Used where the benchmark measures the engine's own cost, not pacing."""
+    original = connector_class.limits
+    connector_class.limits = dataclasses.replace(original, requests_per_second=rate, burst=burst)
+    try:
+        yield
+    finally:
+        connector_class.limits = original
+
+
+# --- what an emulator receives ---------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    at: float  # time.monotonic() when the request arrived
+    method: str
+    path: str
+    status: int
+    items: int  # items carried by a write (batch vendors); 1 otherwise
+
+
+class Recorder:
+    """Wraps an emulator's dispatch to note every vendor request (control endpoints aside):
+    arrival time, route, status and, for batch writes, how many items the body carried."""
+
+    def __init__(self, emulator, *, items_of: Callable[[object], int] | None = None) -> None:
+        self.emulator = emulator
+        self.items_of = items_of
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        original = emulator.dispatch
+
+        def dispatch(request):
+            arrived = time.monotonic()
+            response = original(request)
+            if not request.path.startswith("/__emulator__/"):
+                items = 1
+                if self.items_of is not None and request.body:
+                    with contextlib.suppress(ValueError, TypeError):
+                        items = self.items_of(json.loads(request.body))
+                with self._lock:
+                    self.requests.append(
+                        Received(arrived, request.method, request.path, response.status, items)
+                    )
+            return response
+
+        emulator.dispatch = dispatch
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def matching(self, method: str, predicate: Callable[[str], bool]) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.method == method and predicate(r.path)]
+
+    def all(self) -> list[Received]:
+        with self._lock:
+            return list(self.requests)
+
+
+def sustained_rate(times: list[float], burst: int) -> float | None:
+    """Requests per second once the client's burst is spent: a token bucket of rate r and
+    burst b sends b requests at once, then one every 1/r, so the n-th request leaves
+    (n - b)/r after the first. None when everything fitted in the burst."""
+    if len(times) <= burst + 1:
+        return None
+    span = max(times) - min(times)
+    return (len(times) - burst) / span if span > 0 else None
+
+
+def minimum_requests(items: int, per_request: int) -> int:
+    return math.ceil(items / per_request) if items else 0
+
+
+# --- a connector that sends nothing ------------------------------------------------------------
+
+
+class NoHttpConnector:
+    """Accepts every item without a network call. Only for the benchmarks that measure the
+    engine's database work (delta cost, memory): the vendor's side is not what they time."""
+
+    def __init__(self, channel, **_options) -> None:
+        self.channel = channel
+        self.calls = 0
+        self.items = 0
+        self.first_call_at: float | None = None
+
+    def _accept(self, items):
+        from sync.connectors.base import PushResult
+
+        if self.first_call_at is None:
+            self.first_call_at = time.monotonic()
+        self.calls += 1
+        self.items += len(items)
+        return PushResult(accepted=[item.key for item in items])
+
+    push_stock = push_prices = push_catalog = _accept
+
+
+@contextlib.contextmanager
+def no_http_connectors() -> Iterator[list[NoHttpConnector]]:
+    """run_flow builds NoHttpConnector instead of the channel's vendor connector."""
+    from sync.services import runs
+
+    built: list[NoHttpConnector] = []
+
+    def build(channel, **options):
+        connector = NoHttpConnector(channel, **options)
+        built.append(connector)
+        return connector
+
+    original = runs.build_connector
+    runs.build_connector = build
+    try:
+        yield built
+    finally:
+        runs.build_connector = original
