@@ -41,21 +41,28 @@ class Command(BaseCommand):
                 emulators.append(emulator)
                 self.stdout.write(f"Sandbox {key} emulator on {emulator.url}")
         children: list[subprocess.Popen] = []
+        # qcluster stops cleanly on SIGINT only; runserver on SIGTERM (SIGINT may be ignored
+        # when the stack was started in the background).
+        stop_signals: list[int] = []
         manage = [sys.executable, "manage.py"]
         if not no_worker:
             children.append(subprocess.Popen([*manage, "qcluster"]))
+            stop_signals.append(signal.SIGINT)
             self.stdout.write("Worker (django-q2 qcluster) started")
         children.append(subprocess.Popen([*manage, "runserver", "--noreload", addr]))
+        stop_signals.append(signal.SIGTERM)
         self.stdout.write(self.style.SUCCESS(f"Admin on http://{addr}/admin/  — Ctrl-C stops all"))
+        # `kill <pid>` (SIGTERM) stops everything the same way Ctrl-C does.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            for child in children:
+            for child, stop_signal in zip(children, stop_signals, strict=True):
                 if child.poll() is None:
-                    os.kill(child.pid, signal.SIGINT)
+                    os.kill(child.pid, stop_signal)
             deadline = time.monotonic() + 15
             for child in children:
                 try:
@@ -65,3 +72,7 @@ class Command(BaseCommand):
             for emulator in emulators:
                 emulator.stop()
             self.stdout.write("Stopped.")
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
