@@ -29,8 +29,6 @@ from sync.activation.services import (
 )
 from sync.connectors.base import ExternalRef, Flow, RemoteListing
 from sync.models import PendingChange
-from sync.sandbox.anymarket import AnymarketEmulator
-from sync.sandbox.mercadolivre import MercadoLivreEmulator
 from sync.sandbox.vtex import VtexEmulator
 from tests.factories import (
     make_carrier_service,
@@ -91,27 +89,18 @@ def support_user(db):
 
 
 @pytest.fixture
-def ml():
-    emulator = MercadoLivreEmulator(**FAST)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def ml(emulator):
+    return emulator("mercadolivre", **FAST)
 
 
 @pytest.fixture
-def anymarket():
-    emulator = AnymarketEmulator(**FAST)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def anymarket(emulator):
+    return emulator("anymarket", **FAST)
 
 
 @pytest.fixture
-def vtex():
-    emulator = VtexEmulator(**FAST)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def vtex(emulator):
+    return emulator("vtex", **FAST)
 
 
 @pytest.fixture(autouse=True)

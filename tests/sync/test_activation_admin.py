@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus
 from mappings.models import Listing, MappingKind
-from sync.sandbox.mercadolivre import MercadoLivreEmulator
 from sync.sandbox.vtex import VtexEmulator
 from tests.factories import make_channel, make_company, make_sku
 from tests.sync.test_activation import FAST, add_fallbacks, ready_channel
@@ -47,19 +46,13 @@ def support_client(client, db):
 
 
 @pytest.fixture
-def ml():
-    emulator = MercadoLivreEmulator(**FAST)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def ml(emulator):
+    return emulator("mercadolivre", **FAST)
 
 
 @pytest.fixture
-def vtex():
-    emulator = VtexEmulator(**FAST)
-    emulator.start()
-    yield emulator
-    emulator.stop()
+def vtex(emulator):
+    return emulator("vtex", **FAST)
 
 
 @pytest.fixture(autouse=True)
