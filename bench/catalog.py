@@ -114,9 +114,9 @@ class SharedCatalog:
     def big_channel(self):
         if self.channel is None:
             from bench.support import active_channel, make_company
-            from sync.connectors.anymarket import AnymarketConnector
+            from vendors.anymarket.adapter import AnymarketConnector
 
-            stock = AnymarketConnector.limits.for_flow("stock")
+            stock = AnymarketConnector.spec.limits.for_flow("stock")
             self.channel = active_channel(
                 connector="anymarket",
                 company=make_company("catalog"),

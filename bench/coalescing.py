@@ -37,7 +37,7 @@ def run(state, *, quick: bool) -> list[Row]:
 
     changes, hot = (10_000, 500) if quick else (100_000, 5_000)
     vendor = VENDORS["anymarket"]
-    limits = vendor.connector_class().limits
+    limits = vendor.connector_class().spec.limits
     emulator = vendor.emulator(900)
     emulator.start()
     try:

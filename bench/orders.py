@@ -41,7 +41,7 @@ def order_shop(emulator, label: str, *, batch_orders: int, base_url: str | None 
     from erp.models import Carrier, CarrierService, OrderStatus, PaymentMethod
     from mappings.models import MappingKind
     from mappings.services import mapping_create
-    from sync.sandbox import anymarket as emulator_module
+    from sandbox import anymarket as emulator_module
 
     vendor = VENDORS["anymarket"]
     channel = active_channel(
@@ -85,7 +85,7 @@ def order_shop(emulator, label: str, *, batch_orders: int, base_url: str | None 
 def add_orders(emulator, codes: list[str], count: int, rng: random.Random) -> None:
     """Orders of 1-3 lines, the carriers, services and payments of the emulator, statuses
     that reserve stock (as new orders mostly arrive)."""
-    from sync.sandbox import anymarket as emulator_module
+    from sandbox import anymarket as emulator_module
 
     carriers = list(emulator_module.CARRIERS.items())
     payments = list(emulator_module.PAYMENTS)
@@ -104,8 +104,8 @@ def add_orders(emulator, codes: list[str], count: int, rng: random.Random) -> No
 
 def _end_to_end(count: int, n: int) -> dict:
     from erp.models import Order
-    from sync.connectors.anymarket import AnymarketConnector
     from sync.services.runs import run_flow
+    from vendors.anymarket.adapter import AnymarketConnector
 
     with vendor_rate(AnymarketConnector, rate=FAST, burst=FAST):
         emulator = VENDORS["anymarket"].emulator(n)  # takes the (raised) declared rate
@@ -134,8 +134,8 @@ def _end_to_end(count: int, n: int) -> dict:
 
 def _store_only(count: int, n: int) -> dict:
     from erp.models import Order
-    from sync.connectors.anymarket import AnymarketConnector, normalize_order
     from sync.services.orders import orders_store_page
+    from vendors.anymarket.adapter import AnymarketConnector, normalize_order
 
     emulator = VENDORS["anymarket"].emulator(n)  # never started: its data only
     channel, codes = order_shop(
@@ -143,7 +143,7 @@ def _store_only(count: int, n: int) -> dict:
     )
     add_orders(emulator, codes, count, random.Random(11))
     raw_orders = [dict(order) for order in emulator.orders.values()]
-    page_size = AnymarketConnector.limits.for_flow("orders").max_items_per_request
+    page_size = AnymarketConnector.spec.limits.for_flow("orders").max_items_per_request
     started = time.monotonic()
     normalized = [normalize_order(raw) for raw in raw_orders]
     normalize_seconds = time.monotonic() - started

@@ -43,15 +43,15 @@ class Vendor:
     items_of: Callable[[object], int] | None = None
 
     def connector_class(self):
-        from sync.connectors.registry import get_connector_class
+        from vendors.registry import get_adapter_class
 
-        return get_connector_class(self.key)
+        return get_adapter_class(self.key)
 
     def emulator(self, n: int):
         module_name, class_name = self.emulator_path.rsplit(".", 1)
         module = __import__(module_name, fromlist=[class_name])
         cls = getattr(module, class_name)
-        limits = self.connector_class().limits
+        limits = self.connector_class().spec.limits
         # The vendor's declared rate and burst, enforced by the emulator as the vendor would.
         options = {"rate": limits.requests_per_second, "burst": limits.burst}
         if self.key == "anymarket":
@@ -111,20 +111,20 @@ VENDORS = {
     "anymarket": Vendor(
         "anymarket",
         "ANYMARKET",
-        "sync.sandbox.anymarket.AnymarketEmulator",
+        "sandbox.anymarket.AnymarketEmulator",
         is_write=lambda method, path: method == "PUT" and path == "/v2/stocks",
         items_of=lambda body: len(body) if isinstance(body, list) else 1,
     ),
     "vtex": Vendor(
         "vtex",
         "VTEX",
-        "sync.sandbox.vtex.VtexEmulator",
+        "sandbox.vtex.VtexEmulator",
         is_write=lambda method, path: method in ("PUT", "PATCH") and "/inventory/" in path,
     ),
     "mercadolivre": Vendor(
         "mercadolivre",
         "Mercado Livre",
-        "sync.sandbox.mercadolivre.MercadoLivreEmulator",
+        "sandbox.mercadolivre.MercadoLivreEmulator",
         is_write=lambda method, path: method == "PUT" and path.startswith("/items/"),
     ),
 }
@@ -134,7 +134,7 @@ def _case(vendor: Vendor, n: int, changes: int, window: float | None) -> list[Ro
     from mappings.models import Listing
     from sync.services.runs import run_flow
 
-    limits = vendor.connector_class().limits
+    limits = vendor.connector_class().spec.limits
     stock_limits = limits.for_flow("stock")
     cap = stock_limits.max_items_per_request
     declared = limits.requests_per_second

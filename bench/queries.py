@@ -89,7 +89,7 @@ def _order_counts() -> dict[int, int]:
 
 
 def run(state, *, quick: bool) -> list[Row]:
-    from sync.connectors.anymarket import AnymarketConnector
+    from vendors.anymarket.adapter import AnymarketConnector
 
     with vendor_rate(AnymarketConnector, rate=FAST, burst=100):
         progress("queries: push batches of 100 and 1,000 stock items")

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from vendors.testing import override_rate
+
 START = time.monotonic()
 
 
@@ -203,15 +205,11 @@ def pending_count(channel, flow: str = "stock") -> int:
 
 
 @contextlib.contextmanager
-def vendor_rate(connector_class, *, rate: float, burst: int) -> Iterator[None]:
-    """Declare a different request rate on a connector class for a block (this process only).
+def vendor_rate(adapter_class, *, rate: float, burst: int) -> Iterator[None]:
+    """Declare a different request rate on a vendor's spec for a block (this process only).
     Used where the benchmark measures the engine's own cost, not pacing."""
-    original = connector_class.limits
-    connector_class.limits = dataclasses.replace(original, requests_per_second=rate, burst=burst)
-    try:
+    with override_rate(adapter_class.spec.key, rate=rate, burst=burst):
         yield
-    finally:
-        connector_class.limits = original
 
 
 # --- what an emulator receives ---------------------------------------------------------------
@@ -294,7 +292,7 @@ class NoHttpConnector:
         self.first_call_at: float | None = None
 
     def _accept(self, items):
-        from sync.connectors.base import PushResult
+        from vendors.types import PushResult
 
         if self.first_call_at is None:
             self.first_call_at = time.monotonic()
@@ -303,6 +301,9 @@ class NoHttpConnector:
         return PushResult(accepted=[item.key for item in items])
 
     push_stock = push_prices = push_catalog = _accept
+
+    def request_stats(self) -> dict[str, int]:
+        return {"requests": 0, "retries": 0, "rate_limited": 0}
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from channels.services import (
     channel_ensure_sync_settings,
     channel_set_credentials,
 )
-from sync.connectors.base import Flow
+from vendors.spec import Flow
 
 # Other apps extend the channel page through these hooks (mappings: de-para inlines; sync:
 # actions, status panels, buttons and per-channel pages), keeping the dependency direction
@@ -67,7 +67,7 @@ class SyncSettingInline(admin.TabularInline):
 
     @admin.display(description="vendor limits")
     def vendor_limits(self, setting: SyncSetting) -> str:
-        connector = setting.channel.connector_class
+        connector = setting.channel.vendor
         reason = connector.unsupported_flows.get(setting.flow)
         if reason:
             return f"Not supported by {connector.label}: {reason}"
@@ -161,14 +161,17 @@ class SalesChannelAdmin(admin.ModelAdmin):
 
     def _credential_field_names(self, obj) -> list[str]:
         form = self.form  # names depend only on the connector(s) shown
-        from sync.connectors.registry import CONNECTORS, get_connector_class
+        from vendors.registry import (
+            VENDORS,
+            get_spec,
+        )
 
-        keys = [obj.connector] if obj is not None else list(CONNECTORS)
+        keys = [obj.connector] if obj is not None else list(VENDORS)
         return (
             [
                 f"{CREDENTIAL_PREFIX}{key}__{spec.name}"
                 for key in keys
-                for spec in get_connector_class(key).user_credential_fields()
+                for spec in get_spec(key).user_credential_fields()
             ]
             if form
             else []

@@ -8,7 +8,10 @@ from django import forms
 
 from channels.models import SalesChannel
 from channels.services import channel_credentials, credential_conflicts, stored_credential_names
-from sync.connectors.registry import CONNECTORS, get_connector_class
+from vendors.registry import (
+    VENDORS,
+    get_spec,
+)
 
 CREDENTIAL_PREFIX = "cred__"
 
@@ -69,10 +72,10 @@ class SalesChannelForm(forms.ModelForm):
         else:
             # The add page offers every connector's fields; a script shows only the chosen
             # connector's, and only those are validated and saved.
-            connector_keys = list(CONNECTORS)
+            connector_keys = list(VENDORS)
             stored, current = set(), {}
         for key in connector_keys:
-            cls = get_connector_class(key)
+            cls = get_spec(key)
             for spec in cls.user_credential_fields():
                 name = credential_form_field_name(key, spec.name)
                 label = spec.label if instance.pk else f"{cls.label} — {spec.label}"

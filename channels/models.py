@@ -8,8 +8,8 @@ from django.utils import timezone
 from fernet_fields import EncryptedTextField
 
 from erp.models import Company, PriceList, Warehouse
-from sync.connectors.base import Category, Environment, Flow
-from sync.connectors.registry import UnknownConnector, connector_choices, get_connector_class
+from vendors.registry import UnknownVendor, get_spec, vendor_choices
+from vendors.spec import Category, Environment, Flow, VendorSpec
 
 
 class ChannelStatus(models.TextChoices):
@@ -30,7 +30,7 @@ class SalesChannel(models.Model):
     )
     connector = models.CharField(
         max_length=40,
-        choices=connector_choices,
+        choices=vendor_choices,
         help_text="The vendor API this channel talks to. Cannot be changed after creation.",
     )
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="sales_channels")
@@ -103,19 +103,20 @@ class SalesChannel(models.Model):
 
     def save(self, *args, **kwargs):
         if not self.category and self.connector:
-            self.category = self.connector_class.category
+            self.category = self.vendor.category
         super().save(*args, **kwargs)
 
     @property
-    def connector_class(self):
-        return get_connector_class(self.connector)
+    def vendor(self) -> VendorSpec:
+        """The vendor's declaration (limits, credential fields…); no adapter is imported."""
+        return get_spec(self.connector)
 
     def clean(self):
         super().clean()
         errors = {}
         try:
-            connector = self.connector_class if self.connector else None
-        except UnknownConnector as exc:
+            connector = self.vendor if self.connector else None
+        except UnknownVendor as exc:
             errors["connector"] = str(exc)
             connector = None
         if connector is not None:
@@ -197,8 +198,8 @@ class SyncSetting(models.Model):
         if channel is None or not channel.connector or not self.flow:
             return
         try:
-            connector = channel.connector_class
-        except UnknownConnector:
+            connector = channel.vendor
+        except UnknownVendor:
             return
         reason = connector.unsupported_flows.get(self.flow)
         if reason:

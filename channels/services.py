@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from channels.models import Credential, SalesChannel, SyncSetting
 from erpintegr.redaction import register_secret
-from sync.connectors.base import Flow
+from vendors.spec import Flow
 
 
 def _fingerprint_key(key: str) -> bytes:
@@ -35,7 +35,7 @@ def credential_fingerprints(*, connector: str, name: str, value: str) -> list[st
 def channel_credentials(*, channel: SalesChannel) -> dict[str, str]:
     """Decrypted credentials of a channel. Every value is registered for log redaction."""
     values = {c.name: c.value for c in channel.credentials.all()}
-    for field in channel.connector_class.credential_fields:
+    for field in channel.vendor.credential_fields:
         if field.secret and values.get(field.name):
             register_secret(values[field.name])
     return values
@@ -50,7 +50,7 @@ def stored_credential_names(*, channel: SalesChannel) -> set[str]:
 
 def credential_conflicts(*, channel: SalesChannel, values: Mapping[str, str]) -> dict[str, str]:
     """Field name -> error for unique fields whose value another channel already holds."""
-    connector = channel.connector_class
+    connector = channel.vendor
     errors: dict[str, str] = {}
     for field in connector.credential_fields:
         value = (values.get(field.name) or "").strip()
@@ -88,7 +88,7 @@ def channel_set_credentials(*, channel: SalesChannel, values: Mapping[str, str])
     Returns the names written. Raises ValidationError (per field) when a unique value is
     already held by another channel; nothing is written then.
     """
-    connector = channel.connector_class
+    connector = channel.vendor
     known = {f.name: f for f in connector.credential_fields}
     unknown = set(values) - set(known)
     if unknown:
@@ -129,7 +129,7 @@ def channel_set_credentials(*, channel: SalesChannel, values: Mapping[str, str])
 
 def channel_ensure_sync_settings(*, channel: SalesChannel) -> list[SyncSetting]:
     """Create the missing per-flow rows with the connector's defaults."""
-    connector = channel.connector_class
+    connector = channel.vendor
     existing = {s.flow: s for s in channel.sync_settings.all()}
     for flow in Flow.values:
         if flow in existing:
@@ -150,14 +150,14 @@ def channel_ensure_sync_settings(*, channel: SalesChannel) -> list[SyncSetting]:
     return [existing[f] for f in Flow.values]
 
 
-def sync_setting_defaults(*, connector_class) -> list[dict]:
+def sync_setting_defaults(*, vendor) -> list[dict]:
     """Initial values for the inline on the add page, one dict per flow."""
     rows = []
     for flow in Flow.values:
-        if flow in connector_class.unsupported_flows:
+        if flow in vendor.unsupported_flows:
             rows.append({"flow": flow, "enabled": False, "interval_minutes": 60, "batch_size": 1})
         else:
-            limits = connector_class.limits.for_flow(flow)
+            limits = vendor.limits.for_flow(flow)
             rows.append(
                 {
                     "flow": flow,

@@ -289,7 +289,7 @@ register_channel_panel(sync_panel)
 def run_now_flows(channel: SalesChannel) -> list[str]:
     """Enabled flows the connector supports, in display order (uses sync_settings.all(),
     so a prefetch serves a whole queryset)."""
-    unsupported = channel.connector_class.unsupported_flows
+    unsupported = channel.vendor.unsupported_flows
     enabled = {s.flow for s in channel.sync_settings.all() if s.enabled}
     return [str(flow) for flow in FLOW_ORDER if flow in enabled and flow not in unsupported]
 

@@ -20,7 +20,7 @@ from erp.models import (
     StockBalance,
     Warehouse,
 )
-from sync.connectors.base import Environment
+from vendors.spec import Environment
 
 DEMO_CNPJ = "11222333000181"
 
@@ -113,7 +113,7 @@ def load_demo(
         )
     channels = []
     ports = ports or {}
-    from sync.sandbox.registry import get_emulator_class
+    from sandbox.registry import get_emulator_class
 
     for connector, (channel_name, default_port) in DEMO_CHANNELS.items():
         port = ports.get(connector, default_port)

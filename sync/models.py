@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from channels.models import SalesChannel
 from erp.models import Order, Sku
-from sync.connectors.base import Flow
+from vendors.spec import Flow
 
 
 class RunState(models.TextChoices):

@@ -16,10 +16,10 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
-from sync.connectors.base import Flow
 from sync.models import HeldOrder, PendingChange, RunState, SyncRun
 from sync.services.pending import PUSH_FLOWS
 from sync.services.schedules import schedule_name
+from vendors.spec import Flow
 
 # A flow is late when it is this many intervals behind…
 LATE_INTERVALS = 3
@@ -135,7 +135,7 @@ def channel_sync_panel(*, channel: SalesChannel, now: datetime | None = None) ->
         .first()
     ) or {"held_open": 0, "unmapped_open": 0}
 
-    connector = channel.connector_class
+    connector = channel.vendor
     active = channel.status == ChannelStatus.ACTIVE
     rows = []
     for flow in FLOW_ORDER:
@@ -273,7 +273,7 @@ def channels_health(*, now: datetime | None = None) -> list[ChannelHealth]:
     result = []
     for channel in _health_queryset():
         settings = {s.flow: s for s in channel.sync_settings.all()}
-        connector = channel.connector_class
+        connector = channel.vendor
         active = channel.status == ChannelStatus.ACTIVE
 
         def flow_health(flow: str, _settings=settings, _connector=connector) -> FlowHealth:

@@ -5,9 +5,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
-from sync.connectors.base import Flow
 from sync.selectors import LATE_INTERVALS, LATE_MINIMUM, channels_health
 from sync.services.pending import PUSH_FLOWS
+from vendors.spec import Flow
 
 
 def sync_health(request: HttpRequest) -> HttpResponse:

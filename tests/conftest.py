@@ -16,7 +16,7 @@ def _fresh_fernet_keys():
 def emulator():
     """Start vendor emulators on free loopback ports: `emulator("anymarket", rate=50)`.
     Every emulator started is stopped at the end of the test."""
-    from sync.sandbox.registry import get_emulator_class
+    from sandbox.registry import get_emulator_class
 
     started = []
 

@@ -31,7 +31,7 @@ from sync.activation.services import (
     activation_report_csv,
     activation_test_connection,
 )
-from sync.connectors.http import ConnectorError
+from vendors.errors import ConnectorError
 
 TEMPLATES = "admin/sync/activation/"
 ACTIVATE_PERMISSION = "channels.activate_integration"

@@ -21,7 +21,12 @@ from erp.models import Sku
 from erp.validators import normalize_sku_code, only_digits
 from mappings.models import MappingKind
 from mappings.selectors import translate
-from sync.connectors.base import Flow, OtherIntegration, ReferenceValue, RemoteListing
+from vendors.spec import Flow
+from vendors.types import (
+    OtherIntegration,
+    ReferenceValue,
+    RemoteListing,
+)
 
 FIRST_ROWS = 20  # rows shown on the page per problem; the CSV has them all
 EXTERNAL_ID_MAX = 80  # mappings.Listing external id columns
@@ -69,7 +74,7 @@ def _more(total: int, shown: int) -> list[str]:
 
 
 def check_credentials(channel: SalesChannel) -> Check:
-    connector = channel.connector_class
+    connector = channel.vendor
     stored = stored_credential_names(channel=channel)
     missing = [
         f.label for f in connector.user_credential_fields() if f.required and f.name not in stored
@@ -442,7 +447,7 @@ def check_data(match: MatchResult | None, error: str = "") -> Check:
 
 def check_settings(channel: SalesChannel) -> Check:
     key, title = "settings", "Flows and settings within the vendor's limits"
-    connector = channel.connector_class
+    connector = channel.vendor
     problems: list[str] = []
     enabled = []
     for setting in channel.sync_settings.all():

@@ -34,10 +34,12 @@ from erpintegr.redaction import redact
 from mappings.models import Listing
 from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus, MatchResult
-from sync.activation.probes import probe_back_office
-from sync.connectors.base import Connector
-from sync.connectors.http import ConnectorError, PermissionDeniedError
-from sync.connectors.registry import build_connector
+from sync.services.connectors import build_connector
+from vendors.base import Connector
+from vendors.errors import (
+    ConnectorError,
+    PermissionDeniedError,
+)
 
 logger = logging.getLogger("sync.activation")
 
@@ -70,7 +72,7 @@ def activation_test_connection(
     """Verify the credentials live; store the account id; move a Draft channel to Ready.
 
     The vendor's refusal is returned in words (ConnectorError strings are redacted)."""
-    label = channel.connector_class.label
+    label = channel.vendor.label
     try:
         connector = connector or build_connector(channel)
         account_id = str(connector.verify()).strip()
@@ -160,7 +162,7 @@ def activation_preflight(
 ) -> PreflightReport:
     """Run every check. Calls the vendor; writes nothing but the progress and the last report
     (both in the cache). `progress(n)` is called for every listing fetched."""
-    label = channel.connector_class.label
+    label = channel.vendor.label
     result: list[Check] = [checks.check_credentials(channel)]
     account_id, connection_error = "", ""
     if result[0].blocks:
@@ -229,7 +231,7 @@ def _other_back_office(connector: Connector, label: str, confirmation: str) -> C
     try:
         found = connector.other_integrations()
         if found is None:
-            found = probe_back_office(connector)
+            found = connector.probe_back_office()
     except PermissionDeniedError as exc:
         # The keys may not read the vendor's list (VTEX needs License Manager rights): the
         # vendor then tells us nothing, and support's confirmation is what we have.

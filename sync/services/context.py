@@ -4,7 +4,6 @@ import time
 from dataclasses import dataclass, field
 
 from channels.models import SalesChannel
-from sync.connectors.base import connector_request_stats
 from sync.models import SyncRun
 from sync.services.lease import Lease
 
@@ -41,7 +40,7 @@ class RunContext:
             rows.append(item)
 
     def sync_counters(self) -> None:
-        stats = connector_request_stats(self.connector)
+        stats = self.connector.request_stats()
         self.run.requests = stats["requests"]
         self.run.retries = stats["retries"]
         self.run.rate_limited = stats["rate_limited"]

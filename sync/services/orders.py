@@ -24,9 +24,13 @@ from erp.validators import normalize_sku_code
 from mappings.models import Listing, MappingKind
 from mappings.selectors import lookups_for_order
 from mappings.services import translate_and_record
-from sync.connectors.base import Customer, NormalizedOrder, OrderLine
 from sync.models import HeldOrder, OrderCursor
 from sync.services.context import RunContext
+from vendors.types import (
+    Customer,
+    NormalizedOrder,
+    OrderLine,
+)
 
 logger = logging.getLogger("sync.orders")
 
@@ -387,7 +391,7 @@ def orders_import(ctx: RunContext, *, limit: int) -> None:
     cursor = (
         OrderCursor.objects.filter(channel=channel).values_list("value", flat=True).first() or None
     )
-    per_page = channel.connector_class.limits.for_flow("orders").max_items_per_request
+    per_page = channel.vendor.limits.for_flow("orders").max_items_per_request
     remaining = limit
     totals = PageResult()
     while remaining > 0 and ctx.has_time():

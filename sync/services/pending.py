@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
 from erp.signals import ChangeKind
-from sync.connectors.base import Flow
 from sync.sql import upsert_pending
+from vendors.spec import Flow
 
 # Channels that have been activated keep collecting changes while paused or suspended, so
 # a resume pushes what changed meanwhile instead of leaving the vendor stale.

@@ -16,17 +16,17 @@ from django.utils import timezone
 
 from erp.models import Price, Sku, StockBalance
 from mappings.models import Listing
-from sync.connectors.base import (
+from sync.models import PendingChange
+from sync.services.context import RunContext
+from sync.sql import update_by_id
+from vendors.spec import Flow
+from vendors.types import (
     CatalogUpdate,
     ExternalRef,
-    Flow,
     PriceUpdate,
     PushResult,
     StockUpdate,
 )
-from sync.models import PendingChange
-from sync.services.context import RunContext
-from sync.sql import update_by_id
 
 # Items handed to a connector per call: a few requests' worth, so the time budget and the
 # lease are checked often, while the connector still groups items into the fewest requests.
@@ -149,7 +149,7 @@ def push_pending(ctx: RunContext, *, flow: str, limit: int) -> int:
                 CatalogUpdate(key=sku_id, ref=ref, name=title, ean=sku.ean, active=sku.active)
             )
     ctx.run.done += len(settled)
-    per_call = max(ctx.channel.connector_class.limits.for_flow(flow).max_items_per_request, 1)
+    per_call = max(ctx.channel.vendor.limits.for_flow(flow).max_items_per_request, 1)
     per_call *= ITEMS_PER_CALL_FACTOR
     pushed: list[tuple[int, object]] = []  # (sku_id, value pushed)
     try:

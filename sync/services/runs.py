@@ -10,14 +10,18 @@ from django.utils import timezone
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import channel_set_status
 from erpintegr.redaction import redact
-from sync.connectors.base import Flow
-from sync.connectors.http import AuthError, ConnectorError, PermissionDeniedError
-from sync.connectors.registry import build_connector
 from sync.models import PendingChange, RunState, RunTrigger, SyncRun
-from sync.ratelimit import TokenBucket
+from sync.services.connectors import build_connector
 from sync.services.context import LeaseLost, RunContext
 from sync.services.lease import Lease, lease_claim, lease_limiter_state
 from sync.services.push import ChannelConfigError, push_pending
+from vendors.errors import (
+    AuthError,
+    ConnectorError,
+    PermissionDeniedError,
+)
+from vendors.ratelimit import TokenBucket
+from vendors.spec import Flow
 
 logger = logging.getLogger("sync.runs")
 
@@ -51,7 +55,7 @@ LEASE_TTL_MIN, LEASE_TTL_MAX = 60, 300
 
 
 def rate_limiter_for(channel: SalesChannel) -> TokenBucket:
-    limits = channel.connector_class.limits
+    limits = channel.vendor.limits
     bucket = TokenBucket(
         rate=limits.requests_per_second * RATE_MARGIN, burst=max(1, limits.burst // 2)
     )
@@ -135,7 +139,7 @@ def run_flow(
         run.error = redact(f"The vendor refused our access: {exc}")
         channel_suspend(
             channel=channel,
-            reason=f"{channel.connector_class.label} refused access "
+            reason=f"{channel.vendor.label} refused access "
             f"({exc.status}): {exc}. Check the credentials, test the connection and "
             "reactivate.",
         )

@@ -24,7 +24,7 @@ def desired_schedules(channel: SalesChannel) -> dict[str, tuple[str, int]]:
     """name -> (flow, minutes) for what should exist now."""
     if channel.status != ChannelStatus.ACTIVE:
         return {}
-    unsupported = channel.connector_class.unsupported_flows
+    unsupported = channel.vendor.unsupported_flows
     return {
         schedule_name(channel.pk, s.flow): (s.flow, s.interval_minutes)
         for s in channel.sync_settings.all()

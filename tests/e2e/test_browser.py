@@ -28,8 +28,11 @@ from erp.models import OrderStatus
 from erp.services import StockLevel, price_set, stock_set_many
 from mappings.models import CarrierServiceMapping, Listing, MappingKind
 from mappings.services import mapping_create
+from sandbox.vtex import (
+    SHIPPING_POLICIES,
+    WAREHOUSES,
+)
 from sync.models import RunState, SyncRun
-from sync.sandbox.vtex import SHIPPING_POLICIES, WAREHOUSES
 from tests.factories import (
     make_carrier_service,
     make_company,

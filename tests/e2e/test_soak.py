@@ -32,15 +32,15 @@ from channels.services import channel_credentials
 from erp.models import Order, OrderItem, OrderStatus, StockBalance
 from erp.services import StockLevel, stock_adjust, stock_set_many
 from mappings.models import Listing, MappingKind, UnmappedValue
-from sync.connectors.anymarket import AnymarketConnector
-from sync.connectors.mercadolivre import MercadoLivreConnector
-from sync.connectors.registry import build_connector
-from sync.connectors.vtex import VtexConnector
+from sandbox.server import Faults
 from sync.models import HeldOrder, PendingChange, RunState, SyncRun
-from sync.sandbox.server import Faults
+from sync.services.connectors import build_connector
 from sync.services.push import available_stock
 from tests.factories import make_company, make_price_list, make_sku, make_warehouse
 from tests.sync.engine import active_channel, bind, declared_rate, map_defaults
+from vendors.anymarket.adapter import AnymarketConnector
+from vendors.mercadolivre.adapter import MercadoLivreConnector
+from vendors.vtex.adapter import VtexConnector
 
 pytestmark = [pytest.mark.soak, pytest.mark.slow]
 
@@ -181,7 +181,7 @@ class Shop:
         return 0  # Mercado Livre is searched by date, not fed
 
     def secrets(self) -> set[str]:
-        secret_names = {f.name for f in self.channel.connector_class.credential_fields if f.secret}
+        secret_names = {f.name for f in self.channel.vendor.credential_fields if f.secret}
         stored = channel_credentials(channel=self.channel)
         demo = type(self.emulator).demo_credentials()
         values = {v for k, v in (stored | demo).items() if k in secret_names and v}

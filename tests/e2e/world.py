@@ -17,9 +17,9 @@ from channels.services import channel_set_status
 from erp.models import Order, OrderItem, OrderStatus, Product, Sku, StockBalance, Warehouse
 from erp.services import StockLevel, stock_set_many
 from mappings.models import Listing
-from sync.connectors.registry import build_connector
-from sync.sandbox.anymarket import AnymarketEmulator
-from sync.sandbox.vtex import VtexEmulator
+from sandbox.anymarket import AnymarketEmulator
+from sandbox.vtex import VtexEmulator
+from sync.services.connectors import build_connector
 from sync.services.schedules import schedule_name
 from tests.factories import make_channel, make_price_list
 from tests.sync.engine import map_defaults

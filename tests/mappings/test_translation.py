@@ -8,7 +8,10 @@ from erp.models import OrderStatus
 from mappings.models import MappingKind
 from mappings.selectors import LookupRequest, Missing, lookups_for_order, translate
 from mappings.services import mapping_create
-from sync.connectors.base import NormalizedOrder, ReferenceValue
+from vendors.types import (
+    NormalizedOrder,
+    ReferenceValue,
+)
 
 pytestmark = pytest.mark.django_db
 

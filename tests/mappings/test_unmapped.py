@@ -17,8 +17,8 @@ from mappings.services import (
     unmapped_record_many,
 )
 from mappings.suggestions import load_erp_values, suggest, suggestions_for_unmapped
-from sync.connectors.base import ReferenceValue
 from tests.factories import make_channel
+from vendors.types import ReferenceValue
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,11 @@
 """Builders for engine tests: active channels bound to a running emulator."""
 
 import contextlib
-import dataclasses
 
 from channels.services import channel_set_status
 from erp.services import StockLevel, stock_set_many
 from mappings.models import Listing, MappingKind
 from mappings.services import mapping_create
-from sync.connectors.base import VendorLimits
 from tests.factories import (
     make_carrier_service,
     make_channel,
@@ -16,27 +14,15 @@ from tests.factories import (
     make_sku,
     make_warehouse,
 )
+from vendors.testing import override_rate
 
 
 @contextlib.contextmanager
-def declared_rate(connector_class, *, rate: float, burst: int):
-    """Run a test at a faster vendor rate, declared on the connector AND enforced by the
+def declared_rate(adapter_class, *, rate: float, burst: int):
+    """Run a test at a faster vendor rate, declared on the vendor's spec AND enforced by the
     emulator, so request pacing is still exercised but tests don't take minutes."""
-    original = connector_class.limits
-    connector_class.limits = VendorLimits(
-        requests_per_second=rate, burst=burst, flows=dict(original.flows)
-    )
-    try:
-        yield connector_class.limits
-    finally:
-        connector_class.limits = original
-
-
-def with_flow_limits(connector_class, flow: str, **changes):
-    limits = connector_class.limits
-    flows = dict(limits.flows)
-    flows[flow] = dataclasses.replace(flows[flow], **changes)
-    connector_class.limits = dataclasses.replace(limits, flows=flows)
+    with override_rate(adapter_class.spec.key, rate=rate, burst=burst) as spec:
+        yield spec.limits
 
 
 def active_channel(

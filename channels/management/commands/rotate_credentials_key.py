@@ -50,9 +50,7 @@ class Command(BaseCommand):
     @staticmethod
     def _fingerprint(pk) -> str | None:
         credential = Credential.objects.select_related("channel").get(pk=pk)
-        spec = {f.name: f for f in credential.channel.connector_class.credential_fields}.get(
-            credential.name
-        )
+        spec = {f.name: f for f in credential.channel.vendor.credential_fields}.get(credential.name)
         if spec is None or not spec.unique:
             return None
         return credential_fingerprints(

@@ -12,8 +12,12 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from sandbox.registry import (
+    DEFAULT_PORTS,
+    EMULATORS,
+    get_emulator_class,
+)
 from sync.demo import demo_sku_codes
-from sync.sandbox.registry import DEFAULT_PORTS, EMULATORS, get_emulator_class
 
 
 class Command(BaseCommand):

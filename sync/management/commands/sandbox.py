@@ -6,8 +6,12 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sync.sandbox.registry import DEFAULT_PORTS, EMULATORS, get_emulator_class
-from sync.sandbox.server import Faults
+from sandbox.registry import (
+    DEFAULT_PORTS,
+    EMULATORS,
+    get_emulator_class,
+)
+from sandbox.server import Faults
 
 
 class Command(BaseCommand):

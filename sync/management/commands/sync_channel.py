@@ -7,10 +7,10 @@ from django.db import DatabaseError, connections
 from django.db.models import Max
 
 from channels.models import SalesChannel
-from sync.connectors.base import Flow
 from sync.models import RunState, RunTrigger, SyncRun
 from sync.selectors import FLOW_ORDER
 from sync.services import runs
+from vendors.spec import Flow
 
 
 def progress_line(flow: str, run: SyncRun) -> str:
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         )
         if channel is None:
             raise CommandError(f"No sales channel with id {channel_id}.")
-        connector = channel.connector_class
+        connector = channel.vendor
         if flow:
             reason = connector.unsupported_flows.get(flow)
             if reason:

@@ -1,0 +1,1007 @@
+"""A strict, stateful fake of the Mercado Livre endpoints the connector uses.
+
+Strict on purpose: it refuses what the real API refuses (a spent refresh token, a missing
+Bearer token, an unknown variation id, more than 20 ids in a multiget, offset paging past
+1000) and does what the real API does when a client gets it wrong — a variation left out of
+`PUT /items/{id}` `variations[]` is deleted, and recorded in `deleted_variations` so a test
+can prove the connector never does that.
+
+Timestamps come from a logical clock starting on Black Friday 2024 (UTC-3), one second per
+event, so seeded data and its order are the same on every run.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import random
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from erp.gtin import gtin13_with_check_digit
+from sandbox.server import (
+    BadRequest,
+    Emulator,
+    Faults,
+    HttpError,
+    Request,
+    Response,
+)
+
+BRT = timezone(timedelta(hours=-3))
+CLOCK_START = datetime(2024, 11, 29, 9, 0, 0, tzinfo=BRT)
+ACCESS_TOKEN_TTL = 21600  # seconds, as the vendor documents
+SITE_ID = "MLB"
+OFFSET_CAP = 1000
+SEARCH_LIMIT_MAX = 100
+MULTIGET_MAX = 20
+ORDERS_LIMIT_MAX = 51  # the vendor's own page size for /orders/search
+
+ORDER_STATUSES = (
+    "confirmed",
+    "payment_required",
+    "payment_in_process",
+    "partially_paid",
+    "paid",
+    "partially_refunded",
+    "pending_cancel",
+    "cancelled",
+)
+
+# GET /sites/MLB/payment_methods (trimmed to the fields the connector reads and a few more).
+PAYMENT_METHODS = [
+    {"id": "pix", "name": "Pix", "payment_type_id": "bank_transfer", "status": "active"},
+    {"id": "visa", "name": "Visa", "payment_type_id": "credit_card", "status": "active"},
+    {"id": "master", "name": "Mastercard", "payment_type_id": "credit_card", "status": "active"},
+    {"id": "bolbradesco", "name": "Boleto", "payment_type_id": "ticket", "status": "active"},
+    {
+        "id": "account_money",
+        "name": "Dinheiro na conta",
+        "payment_type_id": "account_money",
+        "status": "active",
+    },
+]
+_PAYMENT_TYPES = {m["id"]: m["payment_type_id"] for m in PAYMENT_METHODS}
+
+# GET /sites/MLB/shipping_methods. Shipments name the method in lead_time.shipping_method and
+# the carrier in tracking_method (= company_name here). Two "Expresso" services of two
+# carriers: exactly the carrier + service de-para case.
+SHIPPING_METHODS = [
+    {"id": 510245, "name": "PAC", "type": "standard", "company_name": "Correios"},
+    {"id": 510345, "name": "SEDEX 10", "type": "express", "company_name": "Correios"},
+    {"id": 511645, "name": "Expresso", "type": "express", "company_name": "Jadlog"},
+    {"id": 506245, "name": "Expresso", "type": "express", "company_name": "Mercado Envios"},
+    {"id": 507045, "name": "Normal", "type": "standard", "company_name": "Mercado Envios"},
+]
+for _index, _method in enumerate(SHIPPING_METHODS):
+    _method.update(
+        {
+            "deliver_to": "address",
+            "status": "active",
+            "site_id": SITE_ID,
+            "company_id": 17500000 + _index,
+            "shipping_modes": ["me2"],
+            "currency_id": "BRL",
+        }
+    )
+_SHIPPING_BY_ID = {m["id"]: m for m in SHIPPING_METHODS}
+
+_PRODUCTS = [
+    ("Camiseta Básica Algodão", 59.9, ("Cor", ["Branca", "Preta", "Azul"])),
+    ("Tênis Corrida Leve", 299.0, ("Tamanho", ["39", "40", "41"])),
+    ("Caneca Cerâmica 300 ml", 34.9, None),
+    ("Fone de Ouvido Bluetooth", 149.9, None),
+    ("Garrafa Térmica 500 ml", 89.9, ("Cor", ["Preta", "Inox"])),
+    ("Mochila Urbana 20 L", 219.0, None),
+    ("Luminária de Mesa LED", 119.9, None),
+    ("Jogo de Toalhas 4 Peças", 99.9, None),
+]
+_BUYERS = [
+    ("Maria", "Silva"),
+    ("João", "Souza"),
+    ("Ana", "Oliveira"),
+    ("Pedro", "Santos"),
+    ("Juliana", "Lima"),
+    ("Carlos", "Pereira"),
+]
+_VARIATION_ATTRIBUTE_IDS = {"Cor": "COLOR", "Tamanho": "SIZE"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _parse_iso(value: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"Invalid date in {name}: {value!r}", code="bad_request") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _attr(attribute_id: str, name: str, value: str) -> dict:
+    return {"id": attribute_id, "name": name, "value_id": None, "value_name": value}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class MercadoLivreEmulator(Emulator):
+    vendor = "mercadolivre"
+    rate = 5.0  # the connector's declared 18,000 requests/hour
+    burst = 10
+
+    def __init__(
+        self,
+        *,
+        credentials: dict | None = None,
+        seller_id: str = "123456789",
+        rate: float | None = None,
+        burst: int | None = None,
+        faults: Faults | None = None,
+        seed: int = 1,
+    ) -> None:
+        credentials = {**self.demo_credentials(), **(credentials or {})}
+        self.client_id = str(credentials["client_id"])
+        self.client_secret = str(credentials["client_secret"])
+        self.refresh_token = str(credentials["refresh_token"])
+        self.seller_id = str(seller_id)
+        # A restarted demo emulator forgets the refresh tokens it issued while the database
+        # keeps the last one; with this on, the first refresh after start accepts any token
+        # this emulator's shape could have issued for the seller. Off for tests.
+        self.tolerate_restart = False
+        self.access_tokens: dict[str, float] = {}  # token -> monotonic expiry
+        self.listings: dict[str, dict] = {}
+        self.orders: dict[str, dict] = {}
+        self.shipments: dict[str, dict] = {}
+        self.applications: list[dict] = []
+        self.deleted_variations: list[tuple[str, int]] = []
+        self._scrolls: dict[str, int] = {}
+        self._token_seq = itertools.count(2)
+        self._issued = 0
+        self._item_seq = itertools.count(1)
+        self._variation_seq = itertools.count(1)
+        self._order_seq = itertools.count(1)
+        self._ean_seq = itertools.count(1)
+        self._now = CLOCK_START
+        self._data_random = random.Random(seed)  # the fault rolls keep their own sequence
+        super().__init__(rate=rate, burst=burst, faults=faults, seed=seed)
+        self.add_application(self.client_id, "erpintegr", at=CLOCK_START - timedelta(days=30))
+
+    @classmethod
+    def demo_credentials(cls) -> dict:
+        return {
+            "client_id": "5550001234567890",
+            "client_secret": "demo-client-secret",
+            "refresh_token": "TG-demo-refresh-1",
+        }
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        url = super().start(host, port)
+        # The base handler writes headers and body in two sends; with Nagle on, each response
+        # waits for the client's delayed ACK (~40 ms on Linux loopback), which caps a client at
+        # ~25 requests/s and would hide any rate-limit bug. Read at each connection's setup.
+        self.server.RequestHandlerClass.disable_nagle_algorithm = True
+        return url
+
+    # --- vendor error shapes ------------------------------------------------------------------
+    def error_body(self, status: int, message: str, code: str = "") -> Any:
+        default = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+        return {
+            "message": message,
+            "error": code or default.get(status, "error"),
+            "status": status,
+            "cause": [],
+        }
+
+    def authenticate(self, request: Request) -> None:
+        if "access_token" in request.query:
+            raise HttpError(
+                401,
+                "access_token in the query string is not accepted; send it in the "
+                "Authorization header",
+                code="unauthorized",
+            )
+        scheme, _, token = (request.header("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HttpError(401, "authorization value not present", code="unauthorized")
+        with self.lock:
+            expiry = self.access_tokens.get(token.strip())
+        if expiry is None or expiry <= time.monotonic():
+            raise HttpError(401, "invalid access token", code="unauthorized")
+
+    # --- routes -----------------------------------------------------------------------------
+    def setup_routes(self) -> None:
+        self.route("POST", "/oauth/token", self._token, auth=False)
+        self.route("GET", "/users/me", self._users_me)
+        self.route("GET", "/users/{user_id}/items/search", self._items_search)
+        self.route("GET", "/users/{user_id}/applications", self._user_applications)
+        self.route("GET", "/applications/{app_id}", self._application)
+        self.route("GET", "/items", self._items_multiget)
+        self.route("GET", "/items/{item_id}", self._item)
+        self.route("PUT", "/items/{item_id}", self._put_item)
+        self.route("GET", "/orders/search", self._orders_search)
+        self.route("GET", "/orders/{order_id}", self._order)
+        self.route("GET", "/shipments/{shipment_id}", self._shipment)
+        self.route("GET", "/sites/{site_id}/payment_methods", self._payment_methods, auth=False)
+        self.route("GET", "/sites/{site_id}/shipping_methods", self._shipping_methods, auth=False)
+
+    def _token(self, request: Request) -> Response:
+        self.stats["token_calls"] += 1
+        content_type = (request.header("content-type") or "").split(";")[0].strip()
+        if content_type != "application/x-www-form-urlencoded":
+            raise BadRequest(
+                "The token endpoint takes application/x-www-form-urlencoded",
+                code="invalid_request",
+            )
+        form = request.form()
+        missing = [
+            name
+            for name in ("grant_type", "client_id", "client_secret", "refresh_token")
+            if not form.get(name)
+        ]
+        if form.get("grant_type") not in (None, "refresh_token"):
+            raise BadRequest(
+                "The emulator supports grant_type refresh_token only", code="unsupported_grant_type"
+            )
+        if missing:
+            raise BadRequest(f"Missing parameter(s): {', '.join(missing)}", code="invalid_request")
+        if form["client_id"] != self.client_id or form["client_secret"] != self.client_secret:
+            self.stats["token_refused"] += 1
+            raise BadRequest("invalid client_id or client_secret", code="invalid_client")
+        presented = form["refresh_token"]
+        restart_ok = (
+            self.tolerate_restart
+            and self._issued == 0
+            and presented.startswith("TG-demo-refresh-")
+            and presented.endswith(f"-{self.seller_id}")
+        )
+        if presented != self.refresh_token and not restart_ok:
+            self.stats["token_refused"] += 1
+            raise BadRequest(
+                "Error validating grant. Your authorization code or refresh token may be expired "
+                "or it was already used",
+                code="invalid_grant",
+            )
+        number = next(self._token_seq)
+        access = f"APP_USR-demo-access-{number}-{self.seller_id}"
+        # Single use: the presented token dies now, whatever happens next.
+        self.refresh_token = f"TG-demo-refresh-{number}-{self.seller_id}"
+        self.access_tokens[access] = time.monotonic() + ACCESS_TOKEN_TTL
+        self._issued += 1
+        self.stats["tokens_issued"] += 1
+        return Response(
+            200,
+            {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": ACCESS_TOKEN_TTL,
+                "scope": "offline_access read write",
+                "user_id": int(self.seller_id),
+                "refresh_token": self.refresh_token,
+            },
+        )
+
+    def _check_user(self, request: Request) -> None:
+        if request.params["user_id"] != self.seller_id:
+            raise HttpError(403, "caller.id does not match owner", code="forbidden")
+
+    def _users_me(self, request: Request) -> Response:
+        return Response(
+            200,
+            {
+                "id": int(self.seller_id),
+                "nickname": "LOJADEMO",
+                "site_id": SITE_ID,
+                "country_id": "BR",
+                "user_type": "normal",
+                "seller_reputation": {"level_id": "5_green"},
+            },
+        )
+
+    def _items_search(self, request: Request) -> Response:
+        self._check_user(request)
+        limit = self._int_param(request, "limit", 50)
+        if not 1 <= limit <= SEARCH_LIMIT_MAX:
+            raise BadRequest(f"limit must be between 1 and {SEARCH_LIMIT_MAX}")
+        ids = sorted(self.listings)
+        seller_sku = request.q("seller_sku")
+        if seller_sku:
+            ids = [i for i in ids if seller_sku in self._skus_of(self.listings[i])]
+        status = request.q("status")
+        if status:
+            ids = [i for i in ids if self.listings[i]["status"] == status]
+        body: dict[str, Any] = {
+            "seller_id": self.seller_id,
+            "query": None,
+            "orders": [{"id": "id_asc", "name": "Id ascending"}],
+        }
+        if request.q("search_type") == "scan":
+            if request.q("offset") is not None:
+                raise BadRequest("offset is not allowed with search_type=scan")
+            scroll = request.q("scroll_id")
+            if scroll:
+                if scroll not in self._scrolls:
+                    raise BadRequest("invalid or expired scroll_id")
+                position = self._scrolls.pop(scroll)
+            else:
+                position = 0
+            page = ids[position : position + limit]
+            new_scroll = f"c2Nhbi1kZW1v-{len(self._scrolls) + 1}-{position + len(page)}"
+            self._scrolls[new_scroll] = position + len(page)
+            body.update(
+                results=page,
+                paging={"total": len(ids), "limit": limit},
+                scroll_id=new_scroll,
+            )
+            return Response(200, body)
+        offset = self._int_param(request, "offset", 0)
+        if offset < 0:
+            raise BadRequest("offset must be >= 0")
+        if offset >= OFFSET_CAP:
+            raise BadRequest(
+                "The offset can not be greater than 1000; use search_type=scan for more results"
+            )
+        page = ids[offset : min(offset + limit, OFFSET_CAP)]
+        body.update(results=page, paging={"total": len(ids), "offset": offset, "limit": limit})
+        return Response(200, body)
+
+    def _user_applications(self, request: Request) -> Response:
+        self._check_user(request)
+        return Response(
+            200,
+            [
+                {
+                    "user_id": self.seller_id,
+                    "app_id": app["app_id"],
+                    "date_created": app["date_created"],
+                    "scopes": list(app["scopes"]),
+                }
+                for app in self.applications
+            ],
+        )
+
+    def _application(self, request: Request) -> Response:
+        for app in self.applications:
+            if app["app_id"] == request.params["app_id"]:
+                return Response(
+                    200,
+                    {
+                        "id": int(app["app_id"]) if app["app_id"].isdigit() else app["app_id"],
+                        "site_id": SITE_ID,
+                        "name": app["name"],
+                        "active": True,
+                        "max_requests_per_hour": 18000,
+                        "certification_status": "certified",
+                    },
+                )
+        raise HttpError(404, f"Application {request.params['app_id']} not found")
+
+    def _render_item(self, item: dict, request: Request) -> dict:
+        rendered = copy.deepcopy(item)
+        # Variation attributes (their SELLER_SKU, GTIN) come only with include_attributes=all.
+        if request.q("include_attributes") != "all":
+            for variation in rendered.get("variations") or []:
+                variation.pop("attributes", None)
+        fields = request.q("attributes")
+        if fields:
+            wanted = {f.strip() for f in fields.split(",") if f.strip()}
+            rendered = {k: v for k, v in rendered.items() if k in wanted}
+        return rendered
+
+    def _item_or_404(self, item_id: str) -> dict:
+        item = self.listings.get(item_id)
+        if item is None:
+            raise HttpError(404, f"Item with id {item_id} not found", code="not_found")
+        return item
+
+    def _items_multiget(self, request: Request) -> Response:
+        raw = request.q("ids") or ""
+        ids = [i.strip() for i in raw.split(",") if i.strip()]
+        if not ids:
+            raise BadRequest("ids is required")
+        if len(ids) > MULTIGET_MAX:
+            raise BadRequest(f"Up to {MULTIGET_MAX} ids are allowed per request; got {len(ids)}")
+        answer = []
+        for item_id in ids:
+            item = self.listings.get(item_id)
+            if item is None:
+                answer.append(
+                    {
+                        "code": 404,
+                        "body": self.error_body(404, f"Item with id {item_id} not found"),
+                    }
+                )
+            else:
+                answer.append({"code": 200, "body": self._render_item(item, request)})
+        return Response(200, answer)
+
+    def _item(self, request: Request) -> Response:
+        return Response(
+            200, self._render_item(self._item_or_404(request.params["item_id"]), request)
+        )
+
+    def _put_item(self, request: Request) -> Response:
+        item = self._item_or_404(request.params["item_id"])
+        body = request.json()
+        if not isinstance(body, dict) or not body:
+            raise BadRequest("The body must be a non-empty JSON object")
+        unknown = set(body) - {"available_quantity", "price", "variations"}
+        if unknown:
+            raise BadRequest(
+                "The emulator updates available_quantity, price and variations only; got "
+                + ", ".join(sorted(unknown))
+            )
+        self._validate_values(body, "item")
+        variations = item.get("variations") or []
+        if variations and {"available_quantity", "price"} & set(body):
+            raise BadRequest(
+                "Item has variations: send available_quantity and price per variation in "
+                "variations[]",
+                code="item.variations.required",
+            )
+        if "variations" in body:
+            entries = body["variations"]
+            if not variations:
+                raise BadRequest("Item has no variations", code="item.variations.invalid")
+            if not isinstance(entries, list) or not entries:
+                raise BadRequest("variations must be a non-empty array")
+            by_id = {v["id"]: v for v in variations}
+            listed: list[int] = []
+            for entry in entries:
+                if not isinstance(entry, dict) or not _is_int(entry.get("id")):
+                    raise BadRequest(
+                        "Every entry of variations[] needs its numeric id",
+                        code="item.variations.id.invalid",
+                    )
+                if entry["id"] not in by_id:
+                    raise BadRequest(
+                        f"Variation {entry['id']} does not exist in item {item['id']}",
+                        code="item.variations.id.invalid",
+                    )
+                if entry["id"] in listed:
+                    raise BadRequest(f"Variation {entry['id']} is listed twice")
+                extra = set(entry) - {"id", "available_quantity", "price"}
+                if extra:
+                    raise BadRequest(
+                        f"Variation fields not handled by the emulator: {', '.join(sorted(extra))}"
+                    )
+                self._validate_values(entry, f"variation {entry['id']}")
+                listed.append(entry["id"])
+            # What the real API does with a variation left out of the array: delete it.
+            for variation in variations:
+                if variation["id"] not in listed:
+                    self.deleted_variations.append((item["id"], variation["id"]))
+                    self.stats["variations_deleted"] += 1
+            for entry in entries:
+                target = by_id[entry["id"]]
+                for field_name in ("available_quantity", "price"):
+                    if field_name in entry:
+                        target[field_name] = entry[field_name]
+            item["variations"] = [by_id[i] for i in sorted(listed, key=lambda i: i)]
+            self._sync_item_totals(item)
+        else:
+            for field_name in ("available_quantity", "price"):
+                if field_name in body:
+                    item[field_name] = body[field_name]
+        item["last_updated"] = _iso(self._tick())
+        self.stats["items_updated"] += 1
+        return Response(200, self._render_item(item, request))
+
+    @staticmethod
+    def _validate_values(body: dict, where: str) -> None:
+        if "available_quantity" in body:
+            value = body["available_quantity"]
+            if not _is_int(value) or value < 0:
+                raise BadRequest(
+                    f"available_quantity of {where} must be an integer >= 0; got {value!r}",
+                    code="item.available_quantity.invalid",
+                )
+        if "price" in body:
+            value = body["price"]
+            if not _is_number(value) or value <= 0:
+                raise BadRequest(
+                    f"price of {where} must be a number > 0; got {value!r}",
+                    code="item.price.invalid",
+                )
+
+    def _orders_search(self, request: Request) -> Response:
+        seller = request.q("seller")
+        if not seller:
+            raise BadRequest("seller or buyer is required")
+        if seller != self.seller_id:
+            raise HttpError(403, "caller.id does not match the seller", code="forbidden")
+        sort = request.q("sort", "date_asc")
+        if sort not in ("date_asc", "date_desc"):
+            raise BadRequest(f"Invalid sort {sort!r}; use date_asc or date_desc")
+        limit = self._int_param(request, "limit", ORDERS_LIMIT_MAX)
+        if not 1 <= limit <= ORDERS_LIMIT_MAX:
+            raise BadRequest(f"limit must be between 1 and {ORDERS_LIMIT_MAX}")
+        offset = self._int_param(request, "offset", 0)
+        if offset < 0:
+            raise BadRequest("offset must be >= 0")
+        orders = list(self.orders.values())
+        bounds = (
+            ("order.date_last_updated.from", "last_updated", False),
+            ("order.date_last_updated.to", "last_updated", True),
+            ("order.date_created.from", "date_created", False),
+            ("order.date_created.to", "date_created", True),
+        )
+        for param, field_name, upper in bounds:
+            value = request.q(param)
+            if value:
+                moment = _parse_iso(value, param)  # both bounds inclusive
+                orders = [
+                    o
+                    for o in orders
+                    if (
+                        _parse_iso(o[field_name], field_name) <= moment
+                        if upper
+                        else _parse_iso(o[field_name], field_name) >= moment
+                    )
+                ]
+        status = request.q("order.status")
+        if status:
+            orders = [o for o in orders if o["status"] == status]
+        # Sorted by creation date (then id, so ties have one stable order), as the vendor does.
+        orders.sort(key=lambda o: (_parse_iso(o["date_created"], "date_created"), o["id"]))
+        if sort == "date_desc":
+            orders.reverse()
+        page = orders[offset : offset + limit]
+        return Response(
+            200,
+            {
+                "query": None,
+                "display": "complete",
+                "results": copy.deepcopy(page),
+                "sort": {
+                    "id": sort,
+                    "name": "Date ascending" if sort == "date_asc" else "Date desc",
+                },
+                "available_sorts": [{"id": "date_desc", "name": "Date descending"}],
+                "filters": [],
+                "paging": {"total": len(orders), "offset": offset, "limit": limit},
+            },
+        )
+
+    def _order(self, request: Request) -> Response:
+        order = self.orders.get(request.params["order_id"])
+        if order is None:
+            raise HttpError(404, f"Order {request.params['order_id']} not found")
+        return Response(200, copy.deepcopy(order))
+
+    def _shipment(self, request: Request) -> Response:
+        if (request.header("x-format-new") or "").lower() != "true":
+            raise BadRequest(
+                "The emulator serves the new shipment format only: send x-format-new: true"
+            )
+        shipment = self.shipments.get(request.params["shipment_id"])
+        if shipment is None:
+            raise HttpError(404, f"Shipment {request.params['shipment_id']} not found")
+        return Response(200, copy.deepcopy(shipment))
+
+    def _payment_methods(self, request: Request) -> Response:
+        if request.params["site_id"] != SITE_ID:
+            raise HttpError(404, f"Site {request.params['site_id']} not found")
+        return Response(200, copy.deepcopy(PAYMENT_METHODS))
+
+    def _shipping_methods(self, request: Request) -> Response:
+        if request.params["site_id"] != SITE_ID:
+            raise HttpError(404, f"Site {request.params['site_id']} not found")
+        return Response(200, copy.deepcopy(SHIPPING_METHODS))
+
+    @staticmethod
+    def _int_param(request: Request, name: str, default: int) -> int:
+        value = request.q(name)
+        if value in (None, ""):
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise BadRequest(f"{name} must be an integer; got {value!r}") from None
+
+    # --- state helpers ----------------------------------------------------------------------
+    def _tick(self) -> datetime:
+        self._now += timedelta(seconds=1)
+        return self._now
+
+    def _next_ean(self) -> str:
+        return gtin13_with_check_digit(f"7891{next(self._ean_seq):08d}")
+
+    @staticmethod
+    def _skus_of(item: dict) -> set[str]:
+        skus = set()
+        for attribute in item.get("attributes") or []:
+            if attribute["id"] == "SELLER_SKU":
+                skus.add(attribute["value_name"])
+        for variation in item.get("variations") or []:
+            for attribute in variation.get("attributes") or []:
+                if attribute["id"] == "SELLER_SKU":
+                    skus.add(attribute["value_name"])
+        return skus
+
+    @staticmethod
+    def _sync_item_totals(item: dict) -> None:
+        variations = item.get("variations") or []
+        if variations:
+            item["available_quantity"] = sum(v["available_quantity"] for v in variations)
+            # The listing shows the highest variation price.
+            item["price"] = max(v["price"] for v in variations)
+
+    def add_listing(
+        self,
+        *,
+        seller_sku: str = "",
+        title: str = "",
+        price: float = 99.9,
+        quantity: int = 10,
+        ean: str | None = None,
+        variations: list[dict] | None = None,
+        status: str = "active",
+        legacy_sku_field: bool = False,
+        item_id: str | None = None,
+    ) -> str:
+        """Add an item; returns its id. `variations`: dicts with seller_sku, quantity, price,
+        ean and `combination` ({"Cor": "Azul"}). `legacy_sku_field` stores the SKU in
+        seller_custom_field instead of the SELLER_SKU attribute."""
+        with self.lock:
+            item_id = item_id or f"{SITE_ID}{4000000000 + next(self._item_seq)}"
+            created = _iso(self._tick())
+            attributes = [_attr("BRAND", "Marca", "Loja Demo")]
+            if seller_sku and not legacy_sku_field:
+                attributes.append(_attr("SELLER_SKU", "SKU", seller_sku))
+            built_variations = []
+            for spec in variations or []:
+                variation_attributes = []
+                if spec.get("seller_sku"):
+                    variation_attributes.append(_attr("SELLER_SKU", "SKU", spec["seller_sku"]))
+                variation_ean = spec.get("ean", None)
+                if variation_ean is None:
+                    variation_ean = self._next_ean()
+                if variation_ean:
+                    variation_attributes.append(
+                        _attr("GTIN", "Código universal de produto", variation_ean)
+                    )
+                built_variations.append(
+                    {
+                        "id": 180000000000 + next(self._variation_seq),
+                        "price": spec.get("price", price),
+                        "available_quantity": spec.get("quantity", quantity),
+                        "sold_quantity": 0,
+                        "attribute_combinations": [
+                            _attr(_VARIATION_ATTRIBUTE_IDS.get(name, name.upper()), name, value)
+                            for name, value in (spec.get("combination") or {}).items()
+                        ],
+                        "attributes": variation_attributes,
+                        "seller_custom_field": None,
+                        "picture_ids": [],
+                    }
+                )
+            if not built_variations:
+                item_ean = self._next_ean() if ean is None else ean
+                if item_ean:
+                    attributes.append(_attr("GTIN", "Código universal de produto", item_ean))
+            item = {
+                "id": item_id,
+                "site_id": SITE_ID,
+                "title": title or f"Produto {item_id}",
+                "seller_id": int(self.seller_id),
+                "category_id": "MLB1000",
+                "price": price,
+                "base_price": price,
+                "currency_id": "BRL",
+                "available_quantity": quantity,
+                "sold_quantity": 0,
+                "buying_mode": "buy_it_now",
+                "listing_type_id": "gold_special",
+                "condition": "new",
+                "status": status,
+                "attributes": attributes,
+                "variations": built_variations,
+                "seller_custom_field": seller_sku if legacy_sku_field else None,
+                "shipping": {"mode": "me2", "logistic_type": "drop_off", "free_shipping": False},
+                "date_created": created,
+                "last_updated": created,
+            }
+            self._sync_item_totals(item)
+            self.listings[item_id] = item
+            return item_id
+
+    def variation_ids(self, item_id: str) -> list[int]:
+        with self.lock:
+            return [v["id"] for v in self._item_or_404(item_id).get("variations") or []]
+
+    def stock_of(self, item_id: str, variation_id: int | str | None = None) -> int:
+        return self._field_of(item_id, variation_id, "available_quantity")
+
+    def price_of(self, item_id: str, variation_id: int | str | None = None) -> float:
+        return self._field_of(item_id, variation_id, "price")
+
+    def _field_of(self, item_id: str, variation_id, field_name: str):
+        with self.lock:
+            item = self._item_or_404(item_id)
+            if variation_id in (None, ""):
+                return item[field_name]
+            for variation in item.get("variations") or []:
+                if str(variation["id"]) == str(variation_id):
+                    return variation[field_name]
+            raise KeyError(f"variation {variation_id} not in item {item_id}")
+
+    def add_order(
+        self,
+        *,
+        lines: list[dict] | None = None,
+        status: str = "paid",
+        payment_method: str = "pix",
+        shipping_method_id: int | None = 510245,
+        buyer: tuple[str, str] = ("Maria", "Silva"),
+        shipping_cost: float = 19.9,
+        created_at: datetime | None = None,
+    ) -> str:
+        """Add an order; returns its id. `lines`: dicts with item_id, optional variation_id,
+        quantity (default 1) and unit_price (default the listing's price)."""
+        if status not in ORDER_STATUSES:
+            raise ValueError(f"unknown order status {status!r}")
+        if payment_method not in _PAYMENT_TYPES:
+            raise ValueError(f"unknown payment method {payment_method!r}")
+        with self.lock:
+            if lines is None:
+                if not self.listings:
+                    raise ValueError("add a listing first, or pass lines")
+                first = self.listings[sorted(self.listings)[0]]
+                variation = (first.get("variations") or [None])[0]
+                lines = [{"item_id": first["id"], "variation_id": variation and variation["id"]}]
+            moment = created_at or self._tick()
+            number = next(self._order_seq)
+            order_id = str(2000009000000000 + number)
+            order_items = []
+            for line in lines:
+                item = self._item_or_404(line["item_id"])
+                variation = None
+                if line.get("variation_id"):
+                    variation = next(
+                        v for v in item["variations"] if str(v["id"]) == str(line["variation_id"])
+                    )
+                sku_source = (variation or item).get("attributes") or []
+                seller_sku = next(
+                    (a["value_name"] for a in sku_source if a["id"] == "SELLER_SKU"), None
+                )
+                unit_price = line.get("unit_price", (variation or item)["price"])
+                order_items.append(
+                    {
+                        "item": {
+                            "id": item["id"],
+                            "title": item["title"],
+                            "category_id": item["category_id"],
+                            "variation_id": variation["id"] if variation else None,
+                            "seller_custom_field": item.get("seller_custom_field"),
+                            "seller_sku": seller_sku,
+                            "variation_attributes": copy.deepcopy(
+                                variation["attribute_combinations"] if variation else []
+                            ),
+                            "condition": "new",
+                            "warranty": None,
+                        },
+                        "quantity": int(line.get("quantity", 1)),
+                        "unit_price": unit_price,
+                        "full_unit_price": unit_price,
+                        "currency_id": "BRL",
+                        "sale_fee": round(unit_price * 0.14, 2),
+                        "listing_type_id": item["listing_type_id"],
+                    }
+                )
+            total = round(sum(i["unit_price"] * i["quantity"] for i in order_items), 2)
+            shipment_id = None
+            if shipping_method_id is not None:
+                method = _SHIPPING_BY_ID[shipping_method_id]
+                shipment_id = str(44000000000 + number)
+                self.shipments[shipment_id] = {
+                    "id": int(shipment_id),
+                    "external_reference": None,
+                    "status": "ready_to_ship" if status == "paid" else "pending",
+                    "substatus": None,
+                    "date_created": _iso(moment),
+                    "last_updated": _iso(moment),
+                    "declared_value": total,
+                    "tracking_number": f"BR{number:09d}XX",
+                    "tracking_method": method["company_name"],
+                    "logistic": {"direction": "forward", "mode": "me2", "type": "drop_off"},
+                    "source": {"site_id": SITE_ID, "market_place": "MELI", "application_id": None},
+                    "lead_time": {
+                        "shipping_method": {
+                            "id": method["id"],
+                            "name": method["name"],
+                            "type": method["type"],
+                            "deliver_to": method["deliver_to"],
+                        },
+                        "cost": shipping_cost,
+                        "list_cost": shipping_cost,
+                        "currency_id": "BRL",
+                        "cost_type": "charged",
+                    },
+                    "origin": {"type": "selling_address", "sender_id": int(self.seller_id)},
+                    "destination": {
+                        "type": "buying_address",
+                        "receiver_id": 700000000 + number,
+                        "receiver_name": " ".join(buyer),
+                    },
+                }
+            paid = status not in ("payment_required", "payment_in_process", "confirmed")
+            self.orders[order_id] = {
+                "id": int(order_id),
+                "status": status,
+                "status_detail": None,
+                "date_created": _iso(moment),
+                "date_closed": _iso(moment) if paid else None,
+                "last_updated": _iso(moment),
+                "currency_id": "BRL",
+                "total_amount": total,
+                "paid_amount": round(total + (shipping_cost if shipment_id else 0), 2)
+                if paid
+                else 0,
+                "order_items": order_items,
+                "buyer": {
+                    "id": 700000000 + number,
+                    "nickname": f"{buyer[0]}{buyer[1]}{number}".upper(),
+                    "first_name": buyer[0],
+                    "last_name": buyer[1],
+                },
+                "seller": {"id": int(self.seller_id)},
+                "payments": [
+                    {
+                        "id": 90000000000 + number,
+                        "order_id": int(order_id),
+                        "payer_id": 700000000 + number,
+                        "payment_method_id": payment_method,
+                        "payment_type": _PAYMENT_TYPES[payment_method],
+                        "status": "approved" if paid else "pending",
+                        "transaction_amount": total,
+                        "shipping_cost": shipping_cost if shipment_id else 0,
+                        "total_paid_amount": round(
+                            total + (shipping_cost if shipment_id else 0), 2
+                        ),
+                        "installments": 1,
+                        "currency_id": "BRL",
+                        "date_approved": _iso(moment) if paid else None,
+                    }
+                ],
+                "shipping": {"id": int(shipment_id) if shipment_id else None},
+                "tags": ["paid"] if paid else ["not_paid"],
+                "pack_id": None,
+            }
+            return order_id
+
+    def update_order_status(self, order_id: str, status: str) -> None:
+        if status not in ORDER_STATUSES:
+            raise ValueError(f"unknown order status {status!r}")
+        with self.lock:
+            order = self.orders[str(order_id)]
+            order["status"] = status
+            order["last_updated"] = _iso(self._tick())
+            if status == "cancelled":
+                order["tags"] = ["cancelled"]
+
+    def add_application(self, app_id: str, name: str, *, at: datetime | None = None) -> None:
+        """Grant an application access to the seller (e.g. another ERP)."""
+        with self.lock:
+            self.applications.append(
+                {
+                    "app_id": str(app_id),
+                    "name": name,
+                    "date_created": _iso(at or self._tick()),
+                    "scopes": ["offline_access", "read", "write"],
+                }
+            )
+
+    def expire_access_tokens(self) -> None:
+        """Make every issued access token invalid (the next API call answers 401)."""
+        with self.lock:
+            self.access_tokens.clear()
+
+    def issue_access_token(self, *, ttl: float = ACCESS_TOKEN_TTL) -> str:
+        """An access token valid right now, without spending the refresh token (tests)."""
+        with self.lock:
+            token = f"APP_USR-demo-access-{next(self._token_seq)}-{self.seller_id}"
+            self.access_tokens[token] = time.monotonic() + ttl
+            return token
+
+    def seed_data(self, *, listings: int = 0, orders: int = 0) -> None:
+        """Deterministic, realistic data: every third listing has variations; orders mix
+        carriers, services, payment methods and statuses, three orders per timestamp so the
+        same-timestamp paging case is always present."""
+        with self.lock:
+            for n in range(listings):
+                title, base_price, axis = _PRODUCTS[n % len(_PRODUCTS)]
+                sku = f"ML-{n + 1:05d}"
+                if axis and n % 3 == 0:
+                    axis_name, values = axis
+                    self.add_listing(
+                        title=f"{title} {n + 1}",
+                        price=base_price,
+                        variations=[
+                            {
+                                "seller_sku": f"{sku}-{value.upper()}",
+                                "quantity": self._data_random.randint(0, 40),
+                                "price": base_price,
+                                "combination": {axis_name: value},
+                            }
+                            for value in values
+                        ],
+                    )
+                else:
+                    self.add_listing(
+                        seller_sku=sku,
+                        title=f"{title} {n + 1}",
+                        price=base_price,
+                        quantity=self._data_random.randint(0, 60),
+                    )
+            if orders and not self.listings:
+                raise ValueError("seed listings before orders")
+            item_ids = sorted(self.listings)
+            statuses = ["paid"] * 6 + ["confirmed", "payment_in_process", "cancelled"]
+            payments = ["pix", "pix", "visa", "master", "bolbradesco"]
+            base = self._now
+            for n in range(orders):
+                item = self.listings[item_ids[n % len(item_ids)]]
+                variation_id = None
+                if item["variations"]:
+                    variation_id = item["variations"][n % len(item["variations"])]["id"]
+                self.add_order(
+                    lines=[
+                        {
+                            "item_id": item["id"],
+                            "variation_id": variation_id,
+                            "quantity": 1 + n % 3,
+                        }
+                    ],
+                    status=statuses[n % len(statuses)],
+                    payment_method=payments[n % len(payments)],
+                    shipping_method_id=SHIPPING_METHODS[n % len(SHIPPING_METHODS)]["id"],
+                    buyer=_BUYERS[n % len(_BUYERS)],
+                    created_at=base + timedelta(seconds=1 + n // 3),
+                )
+            if orders:
+                self._now = base + timedelta(seconds=1 + (orders - 1) // 3)
+
+    def seed_demo(self, *, sku_codes: list[str], orders: int = 20) -> None:
+        """Listings for the demo catalog's SKU codes ("PREFIX-VARIANT"): one item per prefix,
+        one variation per code, EANs as `sync.demo` gives the ERP's SKUs. Turns on
+        `tolerate_restart`, since the demo database outlives the emulator process."""
+        self.tolerate_restart = True
+        groups: dict[str, list[str]] = {}
+        for code in sku_codes:
+            prefix = code.rsplit("-", 1)[0]
+            groups.setdefault(prefix, []).append(code)
+        with self.lock:
+            for index, (prefix, codes) in enumerate(groups.items()):
+                title, price, _axis = _PRODUCTS[index % len(_PRODUCTS)]
+                self.add_listing(
+                    title=f"{title} ({prefix})",
+                    price=price,
+                    variations=[
+                        {
+                            "seller_sku": code,
+                            "quantity": 5 + position,
+                            "price": price,
+                            "ean": gtin13_with_check_digit(f"789{index:04d}{position:05d}"),
+                            "combination": {"Variação": code.rsplit("-", 1)[-1]},
+                        }
+                        for position, code in enumerate(codes)
+                    ],
+                )
+            if orders:
+                self.seed_data(orders=orders)
+
+    def extra_stats(self) -> dict:
+        with self.lock:
+            return {
+                "listings": len(self.listings),
+                "orders": len(self.orders),
+                "variations_deleted": len(self.deleted_variations),
+            }

@@ -1,0 +1,144 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sync.models import ChannelLease
+from sync.services.lease import lease_claim
+from tests.factories import make_channel
+from vendors.ratelimit import TokenBucket
+
+
+@pytest.mark.django_db
+def test_lease_is_exclusive_until_released_or_expired():
+    channel = make_channel(connector="vtex")
+    first = lease_claim(channel_id=channel.pk, flow="stock")
+    assert first is not None
+    assert lease_claim(channel_id=channel.pk, flow="price") is None
+    first.release()
+    second = lease_claim(channel_id=channel.pk, flow="price")
+    assert second is not None
+    # A worker that died leaves an expired lease: the next claim takes it over.
+    ChannelLease.objects.filter(channel=channel).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    third = lease_claim(channel_id=channel.pk, flow="orders")
+    assert third is not None
+    assert not second.renew()  # the dead holder cannot renew what it lost
+    second.release()  # nor release someone else's lease
+    assert lease_claim(channel_id=channel.pk) is None
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 0.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_token_bucket_never_exceeds_the_declared_rate():
+    t = FakeTime()
+    bucket = TokenBucket(rate=5, burst=2, clock=t.clock, sleep=t.sleep)
+    for _ in range(12):
+        bucket.acquire()
+    # 2 from the burst, then 10 at 5/s = 2 seconds.
+    assert t.now == pytest.approx(2.0)
+
+
+def test_token_bucket_halves_on_429_and_recovers_gradually_up_to_the_declared_rate():
+    t = FakeTime()
+    bucket = TokenBucket(rate=10, burst=1, clock=t.clock, sleep=t.sleep, recovery_per_success=1)
+    bucket.on_rate_limited()
+    assert bucket.rate == 5
+    bucket.on_rate_limited()
+    assert bucket.rate == 2.5
+    for _ in range(3):
+        bucket.on_success()
+    assert bucket.rate == 5.5
+    for _ in range(100):
+        bucket.on_success()
+    assert bucket.rate == 10  # never above the declared rate
+    assert bucket.rate_limited == 2
+
+
+def test_token_bucket_state_survives_between_runs():
+    t = FakeTime()
+    bucket = TokenBucket(rate=4, burst=4, clock=t.clock, sleep=t.sleep)
+    for _ in range(4):
+        bucket.acquire()
+    tokens, rate = bucket.state()
+    successor = TokenBucket(rate=4, burst=4, clock=t.clock, sleep=t.sleep)
+    successor.restore(tokens=tokens, rate=rate, seconds_ago=0)
+    successor.acquire()  # the burst was spent by the previous run: it must wait
+    assert t.slept and t.slept[-1] == pytest.approx(0.25)
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_by_a_dead_worker_is_marked_abandoned_by_the_next(monkeypatch):
+    from channels.services import channel_set_status
+    from sync.models import RunState, SyncRun
+    from sync.services import runs
+
+    channel = make_channel(
+        connector="vtex",
+        credentials={"account_name": "loja", "app_key": "k-abandoned", "app_token": "t-abandoned"},
+    )
+    channel_set_status(channel=channel, status="active")
+    dead = SyncRun.objects.create(channel=channel, flow="stock")  # its worker was SIGKILLed
+    ChannelLease.objects.create(
+        channel=channel, holder="dead-worker", expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    monkeypatch.setattr(runs, "_execute", lambda ctx, flow, limit: None)
+    run = runs.run_flow(channel_id=channel.pk, flow="stock", connector_options={})
+    dead.refresh_from_db()
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert dead.state == RunState.FAILED and "Abandoned" in dead.error
+    assert dead.finished_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_lost_its_lease_stops_instead_of_overlapping(emulator, monkeypatch):
+    from sync.models import PendingChange, RunState
+    from sync.services import context, push
+    from tests.sync.engine import active_channel, anymarket_catalog, declared_rate, set_stock
+    from vendors.anymarket.adapter import AnymarketConnector
+
+    with declared_rate(AnymarketConnector, rate=100, burst=10):
+        vendor = emulator("anymarket", rate=100, burst=10)
+        channel = active_channel("anymarket", vendor)
+        skus = anymarket_catalog(vendor, channel, [f"L-{i}" for i in range(3)])
+        set_stock(channel.warehouses.get(), [(sku, 2) for sku in skus])
+        monkeypatch.setattr(context, "CHECKPOINT_SECONDS", 0)  # checkpoint after every call
+        real_send = push._send
+
+        def stall_then_send(ctx, flow, items):
+            result = real_send(ctx, flow, items)
+            # Meanwhile the lease expired and another worker took the channel.
+            ChannelLease.objects.filter(channel=channel).update(holder="other-worker")
+            return result
+
+        monkeypatch.setattr(push, "_send", stall_then_send)
+        from sync.services.runs import run_flow
+
+        run = run_flow(channel_id=channel.pk, flow="stock")
+    assert run.state == RunState.FAILED
+    assert "lost its lease" in run.error
+    # What the vendor accepted before stopping was still recorded: nothing pending is lost
+    # and nothing accepted is left pending.
+    assert not PendingChange.objects.filter(channel=channel).exists()
+    # It did not release the other worker's lease.
+    assert ChannelLease.objects.get(channel=channel).holder == "other-worker"
+
+
+def test_lease_ttl_is_bounded_whatever_the_budget():
+    from sync.services.runs import lease_ttl
+
+    assert lease_ttl(2).total_seconds() == 60
+    assert lease_ttl(100).total_seconds() == 150
+    assert lease_ttl(480).total_seconds() == 300

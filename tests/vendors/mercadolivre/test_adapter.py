@@ -1,0 +1,812 @@
+"""Mercado Livre connector: exact wire format (with `responses`), error mapping, secrets, and
+the single-use refresh token under concurrency (against the emulator)."""
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+from django.db import connection
+
+from channels.models import SalesChannel
+from channels.services import channel_credentials
+from sandbox.mercadolivre import MercadoLivreEmulator
+from sync.services.connectors import build_connector
+from tests.factories import make_channel
+from vendors.errors import (
+    AuthError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TransientError,
+)
+from vendors.mercadolivre.adapter import MercadoLivreConnector
+from vendors.types import (
+    ExternalRef,
+    PriceUpdate,
+    StockUpdate,
+)
+
+BASE = "https://api.ml.test"
+NOW = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+SELLER = "123456789"
+CLIENT_ID = "5550001234567890"
+CLIENT_SECRET = "unit-client-secret-value"
+REFRESH = "TG-unit-refresh-1"
+ACCESS = "APP_USR-unit-access-1"
+NEW_ACCESS = "APP_USR-unit-access-2"
+NEW_REFRESH = "TG-unit-refresh-2"
+
+BASE_CREDENTIALS = {
+    "client_id": CLIENT_ID,
+    "client_secret": CLIENT_SECRET,
+    "refresh_token": REFRESH,
+}
+SECRETS = (CLIENT_SECRET, REFRESH, ACCESS, NEW_ACCESS, NEW_REFRESH)
+
+
+def valid_credentials(expires_in: timedelta = timedelta(hours=5)) -> dict:
+    return {
+        **BASE_CREDENTIALS,
+        "access_token": ACCESS,
+        "access_token_expires_at": (NOW + expires_in).isoformat(),
+    }
+
+
+def ml_channel(credentials: dict | None = None, **kwargs):
+    return make_channel(
+        connector="mercadolivre",
+        credentials=credentials if credentials is not None else valid_credentials(),
+        api_base_url=BASE,
+        environment="sandbox",
+        **kwargs,
+    )
+
+
+def ml_connector(channel, **options) -> MercadoLivreConnector:
+    sleeps: list[float] = []
+    connector = build_connector(channel, sleep=sleeps.append, **options)
+    connector.clock = lambda: NOW
+    connector.sleeps = sleeps
+    return connector
+
+
+def token_answer(access=NEW_ACCESS, refresh=NEW_REFRESH) -> dict:
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": 21600,
+        "scope": "offline_access read write",
+        "user_id": int(SELLER),
+        "refresh_token": refresh,
+    }
+
+
+def ml_error(status: int, message: str, error: str = "bad_request") -> dict:
+    return {"message": message, "error": error, "status": status, "cause": []}
+
+
+def query(call) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+def path(call) -> str:
+    return urlsplit(call.request.url).path
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def me(rsps):
+    rsps.get(f"{BASE}/users/me", json={"id": int(SELLER), "nickname": "LOJA", "site_id": "MLB"})
+
+
+# --- OAuth -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_refresh_posts_the_form_and_stores_access_and_new_refresh_token_together(rsps):
+    channel = ml_channel(BASE_CREDENTIALS)
+    rsps.post(f"{BASE}/oauth/token", json=token_answer())
+    me(rsps)
+
+    assert ml_connector(channel).verify() == SELLER
+
+    token_call, me_call = rsps.calls
+    assert token_call.request.method == "POST" and path(token_call) == "/oauth/token"
+    assert token_call.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert "Authorization" not in token_call.request.headers
+    assert {k: v[0] for k, v in parse_qs(token_call.request.body).items()} == {
+        "grant_type": "refresh_token",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH,
+    }
+    assert me_call.request.headers["Authorization"] == f"Bearer {NEW_ACCESS}"
+    stored = channel_credentials(channel=SalesChannel.objects.get(pk=channel.pk))
+    assert stored["access_token"] == NEW_ACCESS
+    assert stored["refresh_token"] == NEW_REFRESH
+    assert datetime.fromisoformat(stored["access_token_expires_at"]) == NOW + timedelta(hours=6)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("left", "refreshes"), [(timedelta(minutes=4), True), (timedelta(minutes=6), False)]
+)
+def test_token_is_refreshed_only_when_expiring_within_five_minutes(rsps, left, refreshes):
+    channel = ml_channel(valid_credentials(expires_in=left))
+    rsps.post(f"{BASE}/oauth/token", json=token_answer())
+    me(rsps)
+
+    ml_connector(channel).verify()
+
+    token_calls = [c for c in rsps.calls if path(c) == "/oauth/token"]
+    assert len(token_calls) == (1 if refreshes else 0)
+    expected = NEW_ACCESS if refreshes else ACCESS
+    assert rsps.calls[-1].request.headers["Authorization"] == f"Bearer {expected}"
+
+
+@pytest.mark.django_db
+def test_refused_refresh_token_raises_clear_auth_error_without_secrets(rsps, caplog):
+    caplog.set_level(logging.DEBUG)
+    channel = ml_channel(BASE_CREDENTIALS)
+    # A vendor body that echoes what it was sent.
+    rsps.post(
+        f"{BASE}/oauth/token",
+        status=400,
+        json=ml_error(
+            400,
+            f"Error validating grant {REFRESH} for client {CLIENT_ID} secret {CLIENT_SECRET}",
+            "invalid_grant",
+        ),
+    )
+
+    with pytest.raises(AuthError) as info:
+        ml_connector(channel).verify()
+
+    error = info.value
+    assert "the refresh token was refused; re-authorize the seller" in str(error)
+    for secret in (REFRESH, CLIENT_SECRET):
+        assert secret not in str(error)
+        assert secret not in repr(error.args)
+        assert secret not in error.body
+        assert secret not in caplog.text
+    # Nothing was issued: the stored refresh token is untouched.
+    assert channel_credentials(channel=channel)["refresh_token"] == REFRESH
+    assert len(rsps.calls) == 1
+
+
+@pytest.mark.django_db
+def test_wrong_client_secret_is_an_auth_error_naming_the_app_credentials(rsps):
+    channel = ml_channel(BASE_CREDENTIALS)
+    rsps.post(
+        f"{BASE}/oauth/token",
+        status=400,
+        json=ml_error(400, "invalid client_id or client_secret", "invalid_client"),
+    )
+    with pytest.raises(AuthError, match="client id / client secret"):
+        ml_connector(channel).verify()
+
+
+@pytest.mark.django_db
+def test_token_endpoint_outage_is_transient_and_not_retried_under_the_lock(rsps):
+    channel = ml_channel(BASE_CREDENTIALS)
+    rsps.post(f"{BASE}/oauth/token", status=503, json=ml_error(503, "unavailable"))
+    connector = ml_connector(channel)
+
+    with pytest.raises(TransientError):
+        connector.verify()
+
+    assert len(rsps.calls) == 1 and connector.sleeps == []
+    assert channel_credentials(channel=channel)["refresh_token"] == REFRESH
+
+
+@pytest.mark.django_db
+def test_second_instance_adopts_the_token_the_first_stored_instead_of_spending_the_refresh(rsps):
+    channel = ml_channel(BASE_CREDENTIALS)
+    first = ml_connector(channel)
+    # Built before the first refresh: holds the (about to be spent) refresh token in memory.
+    second = ml_connector(SalesChannel.objects.get(pk=channel.pk))
+    rsps.post(f"{BASE}/oauth/token", json=token_answer())
+    me(rsps)
+
+    first.verify()
+    second.verify()
+
+    assert [path(c) for c in rsps.calls].count("/oauth/token") == 1
+    assert rsps.calls[-1].request.headers["Authorization"] == f"Bearer {NEW_ACCESS}"
+    assert second.credentials["refresh_token"] == NEW_REFRESH
+
+
+@pytest.mark.django_db
+def test_401_refreshes_once_and_retries_the_call_once(rsps):
+    channel = ml_channel()
+    rsps.get(f"{BASE}/users/me", status=401, json=ml_error(401, "invalid access token"))
+    rsps.post(f"{BASE}/oauth/token", json=token_answer())
+    me(rsps)
+
+    assert ml_connector(channel).verify() == SELLER
+
+    assert [(c.request.method, path(c)) for c in rsps.calls] == [
+        ("GET", "/users/me"),
+        ("POST", "/oauth/token"),
+        ("GET", "/users/me"),
+    ]
+    assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS}"
+    assert rsps.calls[2].request.headers["Authorization"] == f"Bearer {NEW_ACCESS}"
+
+
+@pytest.mark.django_db
+def test_a_second_401_raises_and_refreshes_only_once(rsps):
+    channel = ml_channel()
+    rsps.get(f"{BASE}/users/me", status=401, json=ml_error(401, "invalid access token"))
+    rsps.post(f"{BASE}/oauth/token", json=token_answer())
+
+    with pytest.raises(AuthError):
+        ml_connector(channel).verify()
+
+    assert [path(c) for c in rsps.calls] == ["/users/me", "/oauth/token", "/users/me"]
+
+
+@pytest.mark.django_db
+def test_403_raises_permission_denied_without_refreshing(rsps):
+    channel = ml_channel()
+    rsps.get(f"{BASE}/users/me", status=403, json=ml_error(403, "forbidden", "forbidden"))
+
+    with pytest.raises(PermissionDeniedError):
+        ml_connector(channel).verify()
+
+    assert [path(c) for c in rsps.calls] == ["/users/me"]
+
+
+# --- stock and prices -----------------------------------------------------------------------
+
+
+def stock(key, item_id, quantity, variation_id=""):
+    return StockUpdate(
+        key=key, ref=ExternalRef(item_id=item_id, variation_id=variation_id), quantity=quantity
+    )
+
+
+def price(key, item_id, amount, variation_id=""):
+    return PriceUpdate(
+        key=key, ref=ExternalRef(item_id=item_id, variation_id=variation_id), price=Decimal(amount)
+    )
+
+
+@pytest.mark.django_db
+def test_push_stock_sends_one_put_per_simple_item(rsps):
+    channel = ml_channel()
+    rsps.put(f"{BASE}/items/MLB1", json={"id": "MLB1"})
+    rsps.put(f"{BASE}/items/MLB2", json={"id": "MLB2"})
+
+    result = ml_connector(channel).push_stock([stock(1, "MLB1", 7), stock(2, "MLB2", -3)])
+
+    assert result.accepted == [1, 2] and result.rejected == {}
+    assert [(c.request.method, path(c)) for c in rsps.calls] == [
+        ("PUT", "/items/MLB1"),
+        ("PUT", "/items/MLB2"),
+    ]
+    assert json.loads(rsps.calls[0].request.body) == {"available_quantity": 7}
+    assert json.loads(rsps.calls[1].request.body) == {"available_quantity": 0}  # never negative
+    headers = rsps.calls[0].request.headers
+    assert headers["Authorization"] == f"Bearer {ACCESS}"
+    assert headers["Content-Type"] == "application/json"
+
+
+ITEM_WITH_VARIATIONS = {
+    "id": "MLB9",
+    "variations": [
+        {"id": 1801, "available_quantity": 1, "price": 50},
+        {"id": 1802, "available_quantity": 2, "price": 50},
+        {"id": 1803, "available_quantity": 3, "price": 50},
+    ],
+}
+
+
+@pytest.mark.django_db
+def test_push_stock_to_variations_lists_every_variation_of_the_item_in_one_put(rsps):
+    channel = ml_channel()
+    rsps.get(f"{BASE}/items/MLB9", json=ITEM_WITH_VARIATIONS)
+    rsps.put(f"{BASE}/items/MLB9", json={"id": "MLB9"})
+
+    result = ml_connector(channel).push_stock(
+        [
+            stock("a", "MLB9", 10, "1801"),
+            stock("c", "MLB9", 30, "1803"),
+            stock("x", "MLB9", 5, "9999"),  # not a variation of this item
+            stock("p", "MLB9", 5),  # binding without variation on an item with variations
+        ]
+    )
+
+    assert sorted(result.accepted) == ["a", "c"]
+    assert "does not exist" in result.rejected["x"]
+    assert "needs its variation id" in result.rejected["p"]
+    get_call, put_call = rsps.calls
+    assert get_call.request.method == "GET" and path(get_call) == "/items/MLB9"
+    assert put_call.request.method == "PUT"
+    assert json.loads(put_call.request.body) == {
+        "variations": [
+            {"id": 1801, "available_quantity": 10},
+            {"id": 1802},
+            {"id": 1803, "available_quantity": 30},
+        ]
+    }
+
+
+@pytest.mark.django_db
+def test_push_prices_simple_and_per_variation(rsps):
+    channel = ml_channel()
+    rsps.put(f"{BASE}/items/MLB1", json={"id": "MLB1"})
+    rsps.get(f"{BASE}/items/MLB9", json=ITEM_WITH_VARIATIONS)
+    rsps.put(f"{BASE}/items/MLB9", json={"id": "MLB9"})
+
+    result = ml_connector(channel).push_prices(
+        [price(1, "MLB1", "79.90"), price(2, "MLB9", "120", "1802")]
+    )
+
+    assert result.accepted == [1, 2]
+    bodies = [json.loads(c.request.body) for c in rsps.calls if c.request.method == "PUT"]
+    assert bodies == [
+        {"price": 79.9},
+        {"variations": [{"id": 1801}, {"id": 1802, "price": 120}, {"id": 1803}]},
+    ]
+
+
+@pytest.mark.django_db
+def test_validation_and_not_found_are_rejected_per_item_with_the_vendor_message(rsps):
+    channel = ml_channel()
+    rsps.put(
+        f"{BASE}/items/MLB1",
+        status=400,
+        json=ml_error(400, "Item MLB1 is closed and cannot be modified", "item.status.invalid"),
+    )
+    rsps.put(
+        f"{BASE}/items/MLB2", status=404, json=ml_error(404, "Item MLB2 not found", "not_found")
+    )
+    rsps.put(f"{BASE}/items/MLB3", json={"id": "MLB3"})
+
+    result = ml_connector(channel).push_stock(
+        [stock(1, "MLB1", 1), stock(2, "MLB2", 1), stock(3, "MLB3", 1), stock(4, "", 1)]
+    )
+
+    assert result.accepted == [3]
+    assert "is closed and cannot be modified" in result.rejected[1]
+    assert "not found" in result.rejected[2]
+    assert "no item id" in result.rejected[4]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (401, AuthError),
+        (403, PermissionDeniedError),
+        (429, RateLimitedError),
+        (503, TransientError),
+    ],
+)
+def test_account_and_transport_errors_propagate_from_a_push(rsps, status, error_class):
+    channel = ml_channel()
+    rsps.put(f"{BASE}/items/MLB1", status=status, json=ml_error(status, "nope"))
+    rsps.post(f"{BASE}/oauth/token", json=token_answer())  # used by the 401 case only
+    connector = ml_connector(channel)
+
+    with pytest.raises(error_class):
+        connector.push_stock([stock(1, "MLB1", 1)])
+
+    if status in (429, 503):
+        # Retried with backoff (injected sleep: no real waiting), then given up.
+        assert len(connector.sleeps) == connector.http.max_retries
+
+
+@pytest.mark.django_db
+def test_429_is_retried_after_the_retry_after_delay(rsps):
+    channel = ml_channel()
+    rsps.put(
+        f"{BASE}/items/MLB1",
+        status=429,
+        json=ml_error(429, "Too Many Requests", "too_many_requests"),
+        headers={"Retry-After": "3"},
+    )
+    rsps.put(f"{BASE}/items/MLB1", json={"id": "MLB1"})
+    connector = ml_connector(channel)
+
+    result = connector.push_stock([stock(1, "MLB1", 4)])
+
+    assert result.accepted == [1]
+    assert connector.sleeps == [3.0]
+    assert len(rsps.calls) == 2
+
+
+@pytest.mark.django_db
+def test_a_token_echoed_in_an_error_body_reaches_neither_result_nor_logs(rsps, caplog):
+    caplog.set_level(logging.DEBUG)
+    channel = ml_channel()
+    rsps.put(
+        f"{BASE}/items/MLB1",
+        status=400,
+        json=ml_error(400, f"invalid request from Bearer {ACCESS} token={ACCESS}"),
+    )
+    rsps.put(f"{BASE}/items/MLB2", status=500, json=ml_error(500, f"boom {ACCESS} {CLIENT_SECRET}"))
+
+    connector = ml_connector(channel)
+    result = connector.push_stock([stock(1, "MLB1", 1)])
+    with pytest.raises(TransientError) as info:
+        connector.push_stock([stock(2, "MLB2", 1)])
+
+    for secret in SECRETS:
+        assert secret not in result.rejected[1]
+        assert secret not in str(info.value)
+        assert secret not in info.value.body
+        assert secret not in caplog.text
+    assert "[REDACTED]" in result.rejected[1]
+
+
+@pytest.mark.django_db
+def test_push_catalog_is_unsupported():
+    connector = ml_connector(ml_channel())
+    with pytest.raises(NotImplementedError, match="category attributes"):
+        connector.push_catalog([])
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+def ml_order(order_id, last_updated, *, status="paid", shipment_id=44001, sku="CAM-P"):
+    return {
+        "id": order_id,
+        "status": status,
+        "date_created": "2025-01-10T08:00:00.000-03:00",
+        "last_updated": last_updated,
+        "total_amount": 119.8,
+        "paid_amount": 139.7,
+        "currency_id": "BRL",
+        "order_items": [
+            {
+                "item": {
+                    "id": "MLB9",
+                    "title": "Camiseta",
+                    "variation_id": 1801,
+                    "seller_sku": sku,
+                    "seller_custom_field": None,
+                    "variation_attributes": [{"id": "SIZE", "name": "Tamanho", "value_name": "P"}],
+                },
+                "quantity": 2,
+                "unit_price": 59.9,
+            }
+        ],
+        "buyer": {"id": 7001, "nickname": "MARIA1", "first_name": "Maria", "last_name": "Silva"},
+        "payments": [
+            {
+                "id": 9001,
+                "payment_method_id": "visa",
+                "payment_type": "credit_card",
+                "status": "approved",
+                "shipping_cost": 19.9,
+            }
+        ],
+        "shipping": {"id": shipment_id},
+    }
+
+
+SHIPMENT = {
+    "id": 44001,
+    "status": "ready_to_ship",
+    "tracking_method": "Correios",
+    "logistic": {"mode": "me2", "type": "drop_off", "direction": "forward"},
+    "lead_time": {"shipping_method": {"id": 510345, "name": "SEDEX 10", "type": "express"}},
+}
+
+
+def orders_page(results, total, offset=0, limit=50):
+    return {"results": results, "paging": {"total": total, "offset": offset, "limit": limit}}
+
+
+@pytest.mark.django_db
+def test_fetch_orders_searches_by_last_update_and_reads_each_shipment(rsps):
+    channel = ml_channel()
+    me(rsps)
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(2001, "2025-01-10T09:00:00.000-03:00")], total=1),
+    )
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+
+    page = ml_connector(channel).fetch_orders("2025-01-01T00:00:00.000-03:00", limit=500)
+
+    search = next(c for c in rsps.calls if path(c) == "/orders/search")
+    assert query(search) == {
+        "seller": SELLER,
+        "order.date_last_updated.from": "2025-01-01T00:00:00.000-03:00",
+        "sort": "date_asc",
+        "offset": "0",
+        "limit": "50",  # capped at the vendor's page size
+    }
+    assert search.request.headers["Authorization"] == f"Bearer {ACCESS}"
+    shipment = next(c for c in rsps.calls if path(c) == "/shipments/44001")
+    assert shipment.request.headers["x-format-new"] == "true"
+    assert page.has_more is False and page.ack_tokens == []
+    (order,) = page.orders
+    assert order.external_id == "2001"
+    assert (order.status_code, order.status_label) == ("paid", "Paid")
+    assert (order.carrier_code, order.carrier_label) == ("Correios", "Correios")
+    assert (order.service_code, order.service_label) == ("510345", "SEDEX 10")
+    assert (order.payment_code, order.payment_label) == ("visa", "credit_card")
+    (line,) = order.lines
+    assert (line.seller_sku, line.item_id, line.variation_id) == ("CAM-P", "MLB9", "1801")
+    assert (line.quantity, line.unit_price) == (2, Decimal("59.9"))
+    assert order.customer.name == "Maria Silva"
+    assert order.items_total == Decimal("119.8")
+    assert order.shipping_total == Decimal("19.9")
+    assert order.total == Decimal("139.7")
+    assert order.updated_at == datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+    assert order.raw["shipment"]["id"] == 44001
+
+
+@pytest.mark.django_db
+def test_order_cursor_pages_by_offset_then_resumes_from_the_newest_update_without_repeats(rsps):
+    channel = ml_channel()
+    me(rsps)
+    t1, t2 = "2025-01-09T10:00:00.000-03:00", "2025-01-09T11:00:00.000-03:00"
+    first_sweep = [ml_order(1, t1), ml_order(2, t2), ml_order(3, t2)]
+    rsps.get(f"{BASE}/orders/search", json=orders_page(first_sweep[:2], total=3, limit=2))
+    rsps.get(f"{BASE}/orders/search", json=orders_page(first_sweep[2:], total=3, offset=2, limit=2))
+    # The next sweep starts at t2 (inclusive): 2 and 3 come back unchanged and are dropped;
+    # 4 is new with the very same timestamp and is delivered.
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(2, t2), ml_order(3, t2), ml_order(4, t2)], total=3, limit=3),
+    )
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+    connector = ml_connector(channel)
+
+    page1 = connector.fetch_orders(None, limit=2)
+    page2 = connector.fetch_orders(page1.next_cursor, limit=2)
+    page3 = connector.fetch_orders(page2.next_cursor, limit=3)
+
+    assert [o.external_id for o in page1.orders] == ["1", "2"] and page1.has_more
+    assert [o.external_id for o in page2.orders] == ["3"] and not page2.has_more
+    assert [o.external_id for o in page3.orders] == ["4"]
+    searches = [query(c) for c in rsps.calls if path(c) == "/orders/search"]
+    assert "order.date_last_updated.from" not in searches[0]
+    assert (searches[0]["offset"], searches[1]["offset"], searches[2]["offset"]) == ("0", "2", "0")
+    assert searches[1].get("order.date_last_updated.from") is None
+    assert searches[2]["order.date_last_updated.from"] == t2
+
+
+@pytest.mark.django_db
+def test_an_order_updated_again_is_delivered_again(rsps):
+    channel = ml_channel()
+    me(rsps)
+    t1, t2 = "2025-01-09T10:00:00.000-03:00", "2025-01-09T12:00:00.000-03:00"
+    rsps.get(f"{BASE}/orders/search", json=orders_page([ml_order(1, t1)], total=1))
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(1, t2, status="cancelled")], total=1),
+    )
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+    connector = ml_connector(channel)
+
+    first = connector.fetch_orders(None, limit=50)
+    second = connector.fetch_orders(first.next_cursor, limit=50)
+
+    assert [o.status_code for o in first.orders + second.orders] == ["paid", "cancelled"]
+
+
+# --- listings ---------------------------------------------------------------------------------
+
+
+def ml_item(item_id, *, sku=None, legacy=None, ean=None, variations=None, status="active"):
+    attributes = [{"id": "BRAND", "value_name": "Marca"}]
+    if sku:
+        attributes.append({"id": "SELLER_SKU", "value_name": sku})
+    if ean:
+        attributes.append({"id": "GTIN", "value_name": ean})
+    return {
+        "id": item_id,
+        "title": f"Produto {item_id}",
+        "status": status,
+        "attributes": attributes,
+        "seller_custom_field": legacy,
+        "variations": variations or [],
+    }
+
+
+@pytest.mark.django_db
+def test_list_listings_searches_the_seller_items_and_multigets_them_with_attributes(rsps):
+    channel = ml_channel()
+    me(rsps)
+    ids = [f"MLB{n}" for n in range(1, 23)]
+    rsps.get(
+        f"{BASE}/users/{SELLER}/items/search",
+        json={"results": ids, "paging": {"total": 22, "offset": 0, "limit": 50}},
+    )
+    items = [ml_item(i, sku=f"SKU-{i}", ean="7891000000015") for i in ids[:20]]
+    items[1] = ml_item("MLB2", legacy="LEGACY-2", status="paused")
+    items[2] = ml_item(
+        "MLB3",
+        variations=[
+            {
+                "id": 1801,
+                "attribute_combinations": [{"id": "COLOR", "value_name": "Azul"}],
+                "attributes": [
+                    {"id": "SELLER_SKU", "value_name": "CAM-AZ"},
+                    {"id": "GTIN", "value_name": "7891000000022"},
+                ],
+            },
+            {"id": 1802, "attributes": [], "seller_custom_field": "CAM-VD"},
+        ],
+    )
+    rsps.get(f"{BASE}/items", json=[{"code": 200, "body": item} for item in items])
+    rsps.get(
+        f"{BASE}/items",
+        json=[
+            {"code": 200, "body": ml_item("MLB21", sku="SKU-MLB21")},
+            {"code": 404, "body": ml_error(404, "Item with id MLB22 not found", "not_found")},
+        ],
+    )
+
+    listings = list(ml_connector(channel).list_listings())
+
+    search = next(c for c in rsps.calls if path(c).endswith("/items/search"))
+    assert query(search) == {"offset": "0", "limit": "50"}
+    multigets = [query(c) for c in rsps.calls if path(c) == "/items"]
+    assert [m["ids"].split(",") for m in multigets] == [ids[:20], ids[20:]]
+    assert all(m["include_attributes"] == "all" for m in multigets)
+    by_sku = {listing.seller_sku: listing for listing in listings}
+    assert len(listings) == 21 + 1  # 19 simple + 2 variations + MLB21; MLB22 was not found
+    assert by_sku["SKU-MLB1"].ean == "7891000000015" and by_sku["SKU-MLB1"].ref.item_id == "MLB1"
+    assert by_sku["LEGACY-2"].active is False
+    blue = by_sku["CAM-AZ"]
+    assert (blue.ref.item_id, blue.ref.variation_id, blue.ean) == ("MLB3", "1801", "7891000000022")
+    assert blue.title == "Produto MLB3 — Azul"
+    assert by_sku["CAM-VD"].ref.variation_id == "1802"
+
+
+@pytest.mark.django_db
+def test_list_listings_switches_to_scan_mode_past_1000_items(rsps):
+    channel = ml_channel()
+    me(rsps)
+    search_url = f"{BASE}/users/{SELLER}/items/search"
+    rsps.get(search_url, json={"results": ["MLB1"], "paging": {"total": 1201, "offset": 0}})
+    rsps.get(search_url, json={"results": ["MLB1", "MLB2"], "scroll_id": "scroll-a"})
+    rsps.get(search_url, json={"results": ["MLB3"], "scroll_id": "scroll-b"})
+    rsps.get(search_url, json={"results": [], "scroll_id": "scroll-c"})
+    rsps.get(
+        f"{BASE}/items",
+        json=[{"code": 200, "body": ml_item(i, sku=i)} for i in ("MLB1", "MLB2", "MLB3")],
+    )
+
+    listings = list(ml_connector(channel).list_listings())
+
+    assert [listing.seller_sku for listing in listings] == ["MLB1", "MLB2", "MLB3"]
+    searches = [query(c) for c in rsps.calls if path(c).endswith("/items/search")]
+    assert searches[1:] == [
+        {"search_type": "scan", "limit": "100"},
+        {"search_type": "scan", "limit": "100", "scroll_id": "scroll-a"},
+        {"search_type": "scan", "limit": "100", "scroll_id": "scroll-b"},
+    ]
+
+
+# --- activation support ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_other_integrations_lists_granted_apps_except_our_own(rsps):
+    channel = ml_channel()
+    me(rsps)
+    rsps.get(
+        f"{BASE}/users/{SELLER}/applications",
+        json=[
+            {
+                "user_id": SELLER,
+                "app_id": CLIENT_ID,
+                "date_created": "2024-01-01T00:00:00.000-03:00",
+            },
+            {
+                "user_id": SELLER,
+                "app_id": 7982740196824807,
+                "date_created": "2024-06-01T10:00:00.000-03:00",
+                "scopes": ["offline_access", "read", "write"],
+            },
+        ],
+    )
+    rsps.get(
+        f"{BASE}/applications/7982740196824807", json={"id": 7982740196824807, "name": "Outro ERP"}
+    )
+
+    found = ml_connector(channel).other_integrations()
+
+    assert [(o.app_id, o.name, o.connected_at) for o in found] == [
+        ("7982740196824807", "Outro ERP", "2024-06-01T10:00:00.000-03:00")
+    ]
+    assert found[0].detail == "scopes: offline_access, read, write"
+
+
+@pytest.mark.django_db
+def test_reference_values_cover_statuses_payment_methods_and_shipping_methods(rsps):
+    channel = ml_channel()
+    me(rsps)
+    rsps.get(
+        f"{BASE}/sites/MLB/payment_methods",
+        json=[{"id": "pix", "name": "Pix", "payment_type_id": "bank_transfer"}],
+    )
+    rsps.get(
+        f"{BASE}/sites/MLB/shipping_methods",
+        json=[
+            {"id": 510345, "name": "SEDEX 10", "status": "active", "company_name": "Correios"},
+            {"id": 1, "name": "Old", "status": "inactive", "company_name": "Correios"},
+        ],
+    )
+
+    values = ml_connector(channel).reference_values()
+
+    kinds = {(v.kind, v.code): v for v in values}
+    assert {code for kind, code in kinds if kind == "order_status"} == {
+        "confirmed",
+        "payment_required",
+        "payment_in_process",
+        "partially_paid",
+        "paid",
+        "partially_refunded",
+        "pending_cancel",
+        "cancelled",
+    }
+    assert kinds[("payment_method", "pix")].label == "Pix"
+    sedex = kinds[("carrier_service", "510345")]
+    assert (sedex.label, sedex.parent_code) == ("SEDEX 10", "Correios")
+    assert ("carrier_service", "1") not in kinds
+
+
+# --- the single-use refresh token under real concurrency ----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_refreshing_at_once_make_exactly_one_token_call():
+    emulator = MercadoLivreEmulator(rate=1000, burst=100)
+    emulator.start()
+    try:
+        initial = MercadoLivreEmulator.demo_credentials()
+        channel = make_channel(
+            connector="mercadolivre",
+            credentials=initial,  # no access token yet: both workers must refresh
+            api_base_url=emulator.url,
+            environment="sandbox",
+        )
+        barrier = threading.Barrier(2)
+        tokens: dict[int, str] = {}
+        errors: list[BaseException] = []
+
+        def worker(n: int) -> None:
+            try:
+                connector = build_connector(SalesChannel.objects.get(pk=channel.pk))
+                barrier.wait(timeout=10)
+                connector.verify()
+                tokens[n] = connector.credentials["access_token"]
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        assert errors == []
+        assert emulator.stats["token_calls"] == 1
+        assert tokens[1] == tokens[2]
+        stored = channel_credentials(channel=SalesChannel.objects.get(pk=channel.pk))
+        assert stored["access_token"] == tokens[1]
+        assert stored["refresh_token"] == emulator.refresh_token  # the newly issued one
+        assert stored["refresh_token"] != initial["refresh_token"]
+    finally:
+        emulator.stop()

@@ -1,0 +1,1 @@
+"""ANYMARKET (integrator): `spec` (the declaration) and `adapter` (the API client)."""

@@ -1,0 +1,561 @@
+"""ANYMARKET (integrator). Wire format: shared/channel-apis.md, checked against ANYMARKET's
+public API v2 page (developers.anymarket.com.br) and its public SDKs (AnyMarket/anymarket-sdk-java,
+somosyampi/anymarket-php-sdk):
+
+- every call carries the header `gumgaToken: <token>` (the API also takes it as a query
+  parameter; we never do, so the token stays out of URLs and access logs);
+- collections are paged with `offset`/`limit` and answer `{links, content, page:{size,
+  totalElements, totalPages, number}}`;
+- errors answer `{"code", "message", "details"}`; 422 is a validation error; 429 past
+  5,000 requests/hour per token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote
+
+from vendors.anymarket.spec import SPEC
+from vendors.base import Connector
+from vendors.errors import (
+    AuthError,
+    ConnectorError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from vendors.spec import (
+    Flow,
+)
+from vendors.types import (
+    CatalogUpdate,
+    Customer,
+    ExternalRef,
+    NormalizedOrder,
+    OrderLine,
+    OrderPage,
+    OtherIntegration,
+    PriceUpdate,
+    PushResult,
+    ReferenceValue,
+    RemoteListing,
+    StockUpdate,
+)
+
+logger = logging.getLogger("vendors.anymarket")
+
+API_PREFIX = "/v2"
+
+# ANYMARKET's order statuses and the labels its own screens use (SDK OrderStatus enum).
+ORDER_STATUSES: dict[str, str] = {
+    "PENDING": "Pendente",
+    "PAID_WAITING_SHIP": "Pago",
+    "INVOICED": "Faturado",
+    "PAID_WAITING_DELIVERY": "Enviado",
+    "CONCLUDED": "Entregue",
+    "CANCELED": "Cancelado",
+}
+
+# Page sizes for reads. The docs give a minimum of 5 and no maximum (?); 50 is the SDKs'
+# default. Paging advances by what the server actually returned, so a server-side clamp
+# to a smaller page is harmless.
+LISTING_PAGE_SIZE = 50
+ORDER_SAMPLE_SIZE = 50
+
+# Fields of the SKU body that belong to other flows. `amount` is the SKU's stock: sending
+# back the value read a moment ago would overwrite a fresher quantity pushed by the stock
+# flow in between (read-modify-write race), so the price flow never sends it.
+SKU_FIELDS_NOT_OURS = ("amount",)
+
+
+class AnymarketConnector(Connector):
+    spec = SPEC
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # The documented base address includes /v2; an override pointing at a host root
+        # (an emulator: http://127.0.0.1:8703) gets it appended, so paths stay the vendor's.
+        if not self.base_url.endswith(API_PREFIX):
+            self.base_url += API_PREFIX
+        token = (self.credentials.get("gumga_token") or "").strip()
+        if not token:
+            raise AuthError("No gumgaToken is stored for this ANYMARKET channel.")
+        self.http = self.http_client(
+            headers={
+                "gumgaToken": token,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+            secrets=(token,),
+        )
+        # Feed ids whose acknowledgement the vendor refused (stale token, gone); see ack().
+        self.ack_failures: list[str] = []
+
+    # --- other back offices -----------------------------------------------------------------
+    def probe_back_office(self) -> list[OtherIntegration]:
+        """ANYMARKET lists no connected applications, but its rule is one back office per
+        account, and an account integrated with another ERP refuses our writes with 403 naming
+        that ERP. A write of an empty stock list changes nothing anywhere and is refused the
+        same way: 403 means "linked elsewhere"; any other answer (2xx, or 422 "empty list")
+        means the write path is ours. (How the vendor answers the empty write is not
+        documented; the emulator models it this way.)"""
+        try:
+            self.http.put("stocks", json=[])
+        except AuthError:
+            raise
+        except PermissionDeniedError as exc:
+            return [
+                OtherIntegration(
+                    app_id="back-office",
+                    name=_error_message(exc.body) or "another back office",
+                    detail="ANYMARKET refused a no-op stock write with 403: the account is "
+                    "integrated with another back office (ANYMARKET allows only one).",
+                )
+            ]
+        except ValidationFailedError:
+            return []  # the empty list itself was refused: the write path is open to us
+        return []
+
+    # --- account --------------------------------------------------------------------------
+    def verify(self) -> str:
+        """A real authenticated call (a wrong token answers 401) that names the account.
+
+        ANYMARKET's ERP API has no "me"/account endpoint (none in the docs or the SDKs; the
+        organization id "oi" only travels in ANYMARKET's own calls to partners). The account
+        identity used is therefore the id of the account's oldest stock location
+        (`GET /v2/stocks/locals`, lowest id): a vendor-generated id that belongs to this
+        account only, is the same for every token of the account (unlike any hash of the
+        token, it survives token rotation) and is readable by any token. It changes only if
+        that location is deleted.
+        """
+        locations = self._stock_locations()
+        if not locations:
+            raise ConnectorError(
+                "ANYMARKET answered with no stock location, so the account cannot be "
+                "identified; create a stock location in ANYMARKET and verify again."
+            )
+        oldest = min(locations, key=lambda loc: _sort_key(loc["id"]))
+        return f"stock-local:{oldest['id']}"
+
+    def other_integrations(self) -> None:
+        # ANYMARKET does not list the applications connected to an account. Its rule is
+        # one back office per account (Capability.SINGLE_BACK_OFFICE): activation has to
+        # rely on support's typed confirmation. A write refused with 403 surfaces as
+        # PermissionDeniedError carrying the vendor's message.
+        return None
+
+    # --- outbound ------------------------------------------------------------------------
+    def push_stock(self, items: list[StockUpdate]) -> PushResult:
+        """PUT /v2/stocks with many SKUs per request, chunked at the declared cap.
+
+        The vendor answers a batch as a whole (no per-item result is documented): a 4xx
+        refuses every item of that batch with the vendor's message; other batches go on.
+        """
+        result = PushResult()
+        cap = self.spec.limits.for_flow(Flow.STOCK).max_items_per_request
+        ready: list[tuple[StockUpdate, dict]] = []
+        for item in items:
+            entry = _stock_entry(item)
+            if isinstance(entry, str):
+                result.rejected[item.key] = entry
+            else:
+                ready.append((item, entry))
+        for start in range(0, len(ready), cap):
+            chunk = ready[start : start + cap]
+            try:
+                self.http.put("stocks", json=[entry for _, entry in chunk])
+            except ConnectorError as exc:
+                if not _refuses_items(exc):
+                    raise
+                message = _vendor_error(exc)
+                for item, _ in chunk:
+                    result.rejected[item.key] = message
+            else:
+                result.accepted.extend(item.key for item, _ in chunk)
+        return result
+
+    def push_prices(self, items: list[PriceUpdate]) -> PushResult:
+        """PUT /v2/products/{productId}/skus/{skuId}, one SKU per call.
+
+        The SKU PUT takes the whole SKU (title, partnerId… as the SDKs send it), so the SKU
+        is read first and written back with `price` ("preço de", list price) and
+        `sellPrice` ("preço por", what the buyer pays) changed, without its stock field.
+        """
+        result = PushResult()
+        for item in items:
+            product_id, sku_id = item.ref.item_id, item.ref.sku_id
+            if not (product_id and sku_id):
+                result.rejected[item.key] = (
+                    "Not bound to an ANYMARKET product/SKU id (match the listings first)."
+                )
+                continue
+            if item.price <= 0:
+                result.rejected[item.key] = "Price must be greater than zero."
+                continue
+            path = f"products/{quote(str(product_id), safe='')}/skus/{quote(str(sku_id), safe='')}"
+            try:
+                current = self.http.get(path)
+                if not isinstance(current, dict):
+                    raise MalformedResponseError(
+                        f"GET {path} did not answer a SKU object.", method="GET", url=path
+                    )
+                body = {k: v for k, v in current.items() if k not in SKU_FIELDS_NOT_OURS}
+                # A list price below the sale price is meaningless (and refused by
+                # marketplaces): without one, the SKU shows no discount.
+                list_price = item.list_price if item.list_price is not None else item.price
+                body["price"] = _money(max(list_price, item.price))
+                body["sellPrice"] = _money(item.price)
+                self.http.put(path, json=body)
+            except ConnectorError as exc:
+                if not _refuses_items(exc):
+                    raise
+                result.rejected[item.key] = _vendor_error(exc)
+            else:
+                result.accepted.append(item.key)
+        return result
+
+    def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
+        raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
+
+    # --- inbound -------------------------------------------------------------------------
+    def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
+        """Read the order feed, then each order. Nothing is acknowledged here: the engine
+        calls ack(page.ack_tokens) after the page is committed. The feed has no cursor."""
+        feed = self.http.get("orders/feeds")
+        if feed is None:
+            feed = []
+        if not isinstance(feed, list):
+            raise MalformedResponseError("GET orders/feeds did not answer a list.")
+        latest: dict[str, str] = {}
+        for entry in feed:
+            if not isinstance(entry, Mapping) or entry.get("id") is None or not entry.get("token"):
+                raise MalformedResponseError("GET orders/feeds answered an item without id/token.")
+            # One entry per order; if the vendor ever repeats an id, its newest token wins.
+            latest[str(entry["id"])] = str(entry["token"])
+        selected = list(latest.items())[: max(limit, 0)]
+        orders: list[NormalizedOrder] = []
+        tokens: list[str] = []
+        for order_id, token in selected:
+            try:
+                raw = self.http.get(f"orders/{quote(order_id, safe='')}")
+            except NotFoundError:
+                # The feed points at an order that no longer exists: nothing to import, and
+                # acknowledging it keeps it from coming back on every run.
+                logger.warning("ANYMARKET feed item %s has no order; acknowledging it.", order_id)
+                tokens.append(f"{order_id}:{token}")
+                continue
+            if not isinstance(raw, Mapping):
+                raise MalformedResponseError(f"GET orders/{order_id} did not answer an order.")
+            orders.append(normalize_order(raw))
+            tokens.append(f"{order_id}:{token}")
+        # The feed returns a page of pending items (size not documented (?)): we know there
+        # is more when we left items out, and suspect it when the page was full.
+        page_size = self.spec.limits.for_flow(Flow.ORDERS).max_items_per_request
+        has_more = len(selected) < len(latest) or len(feed) >= page_size
+        return OrderPage(orders=orders, next_cursor=None, has_more=has_more, ack_tokens=tokens)
+
+    def ack(self, tokens: list[str]) -> None:
+        """PUT /v2/orders/feeds/{id} {"token": …} per item, after the orders are stored.
+
+        A refused item (stale token because the order changed after we read it, or an item
+        already gone) does not stop the others: it stays in the feed and is read again,
+        which is harmless because orders are upserted. Account/transport errors raise.
+        """
+        for value in tokens:
+            feed_id, _, token = value.partition(":")
+            if not feed_id or not token:
+                raise ValueError("An ANYMARKET ack token has the form '<feed id>:<token>'.")
+            try:
+                self.http.put(f"orders/feeds/{quote(feed_id, safe='')}", json={"token": token})
+            except ConnectorError as exc:
+                if not _refuses_items(exc):
+                    raise
+                self.ack_failures.append(feed_id)
+                logger.warning(
+                    "ANYMARKET refused the acknowledgement of feed item %s: %s",
+                    feed_id,
+                    _vendor_error(exc),
+                )
+
+    # --- listings ------------------------------------------------------------------------
+    def list_listings(self) -> Iterator[RemoteListing]:
+        """Every SKU of every product, paging GET /v2/products by offset/limit."""
+        offset = 0
+        while True:
+            page = self.http.get("products", params={"offset": offset, "limit": LISTING_PAGE_SIZE})
+            if not isinstance(page, Mapping) or not isinstance(page.get("content"), list):
+                raise MalformedResponseError("GET products did not answer a page with content.")
+            content = page["content"]
+            for product in content:
+                for sku in product.get("skus") or []:
+                    yield _listing(sku, product)
+            total = _int_or_none((page.get("page") or {}).get("totalElements"))
+            offset += len(content)
+            if not content or (total is not None and offset >= total):
+                return
+            if total is None and len(content) < LISTING_PAGE_SIZE:
+                return
+
+    def sku_by_partner_id(self, partner_id: str) -> RemoteListing | None:
+        """GET /v2/skus/partnerId/{partnerId}; None when ANYMARKET has no such SKU.
+
+        `showProduct=true` (as in ANYMARKET's Java SDK) adds the product, whose id the
+        price flow needs."""
+        try:
+            sku = self.http.get(
+                f"skus/partnerId/{quote(partner_id, safe='')}", params={"showProduct": "true"}
+            )
+        except NotFoundError:
+            return None
+        if not isinstance(sku, Mapping):
+            raise MalformedResponseError("GET skus/partnerId did not answer a SKU.")
+        return _listing(sku, sku.get("product") or {})
+
+    # --- de-para ---------------------------------------------------------------------------
+    def reference_values(self) -> list[ReferenceValue]:
+        """Stock locations (listed by the API), the six order statuses, and the carriers,
+        services and payment methods seen in a sample of recent orders: ANYMARKET has no
+        endpoint that lists those, so anything not in the sample is queued as an unmapped
+        value when an order first brings it."""
+        values = [
+            ReferenceValue(
+                "stock_location",
+                str(loc["id"]),
+                str(loc.get("name") or ""),
+            )
+            for loc in sorted(self._stock_locations(), key=lambda loc: _sort_key(loc["id"]))
+        ]
+        values += [
+            ReferenceValue("order_status", code, label) for code, label in ORDER_STATUSES.items()
+        ]
+        page = self.http.get("orders", params={"offset": 0, "limit": ORDER_SAMPLE_SIZE})
+        content = page.get("content") if isinstance(page, Mapping) else None
+        seen: set[tuple[str, str, str]] = set()
+        for raw in content or []:
+            if not isinstance(raw, Mapping):
+                continue
+            order = normalize_order(raw)
+            if order.service_code or order.carrier_code:
+                key = ("carrier_service", order.service_code, order.carrier_code)
+                if key not in seen:
+                    seen.add(key)
+                    values.append(
+                        ReferenceValue(
+                            "carrier_service",
+                            order.service_code,
+                            order.service_label,
+                            parent_code=order.carrier_code,
+                        )
+                    )
+            if order.payment_code:
+                key = ("payment_method", order.payment_code, "")
+                if key not in seen:
+                    seen.add(key)
+                    values.append(
+                        ReferenceValue("payment_method", order.payment_code, order.payment_label)
+                    )
+        return values
+
+    def _stock_locations(self) -> list[Mapping]:
+        data = self.http.get("stocks/locals")
+        if isinstance(data, Mapping) and isinstance(data.get("content"), list):
+            data = data["content"]  # tolerate the paged envelope as well as a bare list
+        if not isinstance(data, list) or any(
+            not isinstance(loc, Mapping) or loc.get("id") is None for loc in data
+        ):
+            raise MalformedResponseError("GET stocks/locals did not answer a list of locations.")
+        return data
+
+
+# --- parsing at the edge ------------------------------------------------------------------
+
+
+def normalize_order(raw: Mapping) -> NormalizedOrder:
+    """An ANYMARKET order (GET /v2/orders/{id}) as the engine sees it.
+
+    Carrier and payment codes prefer ANYMARKET's normalized fields
+    (`shippingCarrierNormalized`, `paymentMethodNormalized`): one vocabulary across every
+    marketplace the account sells on, so fewer de-para rows; the raw marketplace value is
+    the fallback. Which marketplace sold it (`marketPlace`) stays in `raw`.
+    """
+    items = [item for item in raw.get("items") or [] if isinstance(item, Mapping)]
+    shipping: Mapping = {}
+    for item in items:
+        shippings = [s for s in item.get("shippings") or [] if isinstance(s, Mapping)]
+        if shippings:
+            shipping = shippings[0]
+            break
+    tracking = raw.get("tracking") if isinstance(raw.get("tracking"), Mapping) else {}
+    carrier_code = _text(shipping.get("shippingCarrierNormalized")) or _text(
+        tracking.get("carrier")
+    )
+    carrier_label = _text(tracking.get("carrier")) or carrier_code
+    service_code = _text(shipping.get("shippingtype")) or _text(tracking.get("deliveryMethodName"))
+    service_label = _text(tracking.get("deliveryMethodName")) or service_code
+
+    payments = [p for p in raw.get("payments") or [] if isinstance(p, Mapping)]
+    payment = max(payments, key=lambda p: _decimal(p.get("value")), default={})
+    payment_code = _text(payment.get("paymentMethodNormalized")) or _text(payment.get("method"))
+    payment_label = _text(payment.get("method")) or payment_code
+
+    lines = []
+    items_total = Decimal("0")
+    for item in items:
+        sku = item.get("sku") if isinstance(item.get("sku"), Mapping) else {}
+        product = item.get("product") if isinstance(item.get("product"), Mapping) else {}
+        quantity = int(_decimal(item.get("amount")))
+        unit_price = _decimal(item.get("unit"))
+        lines.append(
+            OrderLine(
+                seller_sku=_text(sku.get("partnerId")),
+                quantity=quantity,
+                unit_price=unit_price,
+                item_id=_text(product.get("id")),
+                sku_id=_text(sku.get("id")),
+                title=_text(sku.get("title")) or _text(product.get("title")),
+            )
+        )
+        line_total = item.get("total")
+        items_total += _decimal(line_total) if line_total is not None else unit_price * quantity
+
+    buyer = raw.get("buyer") if isinstance(raw.get("buyer"), Mapping) else {}
+    document = _text(buyer.get("documentNumberNormalized")) or _text(buyer.get("document"))
+    status = _text(raw.get("status"))
+    return NormalizedOrder(
+        external_id=_text(raw.get("id")),
+        status_code=status,
+        status_label=ORDER_STATUSES.get(status, _text(raw.get("marketPlaceStatus"))),
+        carrier_code=carrier_code,
+        carrier_label=carrier_label,
+        service_code=service_code,
+        service_label=service_label,
+        payment_code=payment_code,
+        payment_label=payment_label,
+        lines=tuple(lines),
+        customer=Customer(
+            name=_text(buyer.get("name")),
+            document="".join(ch for ch in document if ch.isdigit()),
+            email=_text(buyer.get("email")),
+        ),
+        items_total=items_total,
+        shipping_total=_decimal(raw.get("freight")),
+        total=_decimal(raw.get("total")),
+        placed_at=_datetime(raw.get("createdAt")),
+        updated_at=_datetime(raw.get("updatedAt")),
+        raw=dict(raw),
+    )
+
+
+def _stock_entry(item: StockUpdate) -> dict | str:
+    """One element of the PUT /v2/stocks array, or the reason it cannot be sent."""
+    if item.quantity < 0:
+        return "Stock quantity cannot be negative."
+    if item.ref.seller_sku:
+        entry: dict[str, Any] = {"partnerId": item.ref.seller_sku}
+    elif str(item.ref.sku_id).isdigit():
+        entry = {"id": int(item.ref.sku_id)}
+    else:
+        return "Not bound to an ANYMARKET SKU (no partnerId or SKU id)."
+    entry["quantity"] = int(item.quantity)
+    if item.location:
+        if not str(item.location).isdigit():
+            return (
+                f"Stock location {item.location!r} is not an ANYMARKET stockLocalId; "
+                "check the stock-location de-para."
+            )
+        entry["stockLocalId"] = int(item.location)
+    return entry
+
+
+def _listing(sku: Mapping, product: Mapping) -> RemoteListing:
+    partner_id = _text(sku.get("partnerId"))
+    return RemoteListing(
+        ref=ExternalRef(
+            item_id=_text(product.get("id")), sku_id=_text(sku.get("id")), seller_sku=partner_id
+        ),
+        seller_sku=partner_id,
+        ean=_text(sku.get("ean")),
+        title=_text(sku.get("title")) or _text(product.get("title")),
+    )
+
+
+def _refuses_items(exc: ConnectorError) -> bool:
+    """A 4xx about the data sent (validation, unknown SKU, conflict). Account problems
+    (401/403) and anything retryable say nothing about the items, so they are raised."""
+    if exc.retryable or isinstance(exc, AuthError | PermissionDeniedError):
+        return False
+    return exc.status is not None and 400 <= exc.status < 500
+
+
+def _vendor_error(exc: ConnectorError) -> str:
+    """The vendor's sentence ({"code","message","details"}), already redacted."""
+    try:
+        data = json.loads(exc.body) if exc.body else None
+    except ValueError:
+        data = None
+    if isinstance(data, Mapping) and data.get("message"):
+        message = str(data["message"])
+        details = data.get("details")
+        if details:
+            message = f"{message} ({details})"
+        return f"{exc.status}: {message}"[:500]
+    return str(exc)[:500]
+
+
+def _money(value: Decimal) -> float:
+    # The API takes JSON numbers; two decimal places are exact enough in a float.
+    return float(value.quantize(Decimal("0.01")))
+
+
+def _decimal(value: object) -> Decimal:
+    if value is None or value == "" or isinstance(value, bool):
+        return Decimal("0")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise MalformedResponseError(f"ANYMARKET sent {value!r} where a number belongs.") from None
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _datetime(value: object) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _sort_key(value: object) -> tuple[int, int, str]:
+    # Ids are numbers; sort numerically, strings after.
+    text = str(value)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def _error_message(body: str) -> str:
+    try:
+        data = json.loads(body or "")
+    except ValueError:
+        return ""
+    if isinstance(data, dict) and data.get("message"):
+        return str(data["message"])[:300]
+    return ""
+
+
+Adapter = AnymarketConnector

@@ -1,0 +1,49 @@
+"""ANYMARKET (integrator): what it asks for and the limits it imposes."""
+
+from vendors.spec import (
+    Capability,
+    Category,
+    CredentialField,
+    Environment,
+    Flow,
+    FlowLimits,
+    VendorLimits,
+    VendorSpec,
+)
+
+PRODUCTION_BASE_URL = "http://api.anymarket.com.br/v2"
+SANDBOX_BASE_URL = "http://sandbox-api.anymarket.com.br/v2"
+
+SPEC = VendorSpec(
+    key="anymarket",
+    label="ANYMARKET",
+    category=Category.INTEGRATOR,
+    credential_fields=(
+        CredentialField(
+            "gumga_token",
+            "gumgaToken",
+            secret=True,
+            unique=True,
+            help_text="The account's token for this environment (production and sandbox differ).",
+        ),
+    ),
+    # 5,000 requests/hour per token.
+    # STOCK: 500 SKUs per PUT /v2/stocks is our own cap — the docs give no maximum (?), so it
+    # stays a declared limit that the emulator enforces and a test can change.
+    # PRICE: one SKU per call, and each costs two requests (read the SKU, write it back).
+    limits=VendorLimits(
+        requests_per_second=1.35,
+        burst=5,
+        flows={
+            Flow.STOCK: FlowLimits(500, 5000, 1, 500, 5),
+            Flow.PRICE: FlowLimits(1, 2000, 5, 200, 15),
+            Flow.ORDERS: FlowLimits(100, 1000, 1, 100, 2),
+        },
+    ),
+    capabilities=frozenset({Capability.ORDER_FEED_ACK, Capability.SINGLE_BACK_OFFICE}),
+    unsupported_flows={
+        Flow.CATALOG: "Products are published from ANYMARKET to each marketplace; the ERP sends "
+        "stock and price to SKUs matched by partnerId.",
+    },
+    base_urls={Environment.PRODUCTION: PRODUCTION_BASE_URL, Environment.SANDBOX: SANDBOX_BASE_URL},
+)

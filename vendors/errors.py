@@ -1,0 +1,85 @@
+"""One error hierarchy for every vendor, with the same meaning everywhere.
+
+- AuthError: the credentials are missing, wrong or revoked. The engine suspends the channel.
+- PermissionDeniedError: the credentials work but may not do this (403).
+- RateLimitedError / TransientError / MalformedResponseError: retryable transport problems.
+- ValidationFailedError / NotFoundError / ConflictError: the vendor refused the request.
+- InvalidVendorData: a value the vendor sent cannot be parsed (names the field); it concerns one
+  order or item, never the whole run.
+"""
+
+from __future__ import annotations
+
+from erpintegr.redaction import redact
+
+MAX_BODY_IN_ERROR = 500
+
+
+class ConnectorError(Exception):
+    """A vendor call failed. `retryable` says whether trying again later can help."""
+
+    retryable = False
+    kind = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        body: str = "",
+        request_id: str | None = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.status = status
+        self.body = redact(body[:MAX_BODY_IN_ERROR]) if body else ""
+        self.request_id = request_id
+        self.method = method
+        self.url = redact(url)
+        super().__init__(redact(message))
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
+
+
+class AuthError(ConnectorError):
+    kind = "auth"
+
+
+class PermissionDeniedError(ConnectorError):
+    kind = "permission"
+
+
+class RateLimitedError(ConnectorError):
+    kind = "rate_limit"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class ValidationFailedError(ConnectorError):
+    kind = "validation"
+
+
+class NotFoundError(ConnectorError):
+    kind = "not_found"
+
+
+class ConflictError(ConnectorError):
+    kind = "conflict"
+
+
+class TransientError(ConnectorError):
+    """5xx, 423 Locked, timeouts and connection errors."""
+
+    kind = "transient"
+    retryable = True
+
+
+class MalformedResponseError(ConnectorError):
+    """The vendor answered 2xx with a body we cannot read (bad JSON, wrong shape)."""
+
+    kind = "malformed"
+    retryable = True

@@ -1,0 +1,1 @@
+"""Mercado Livre (marketplace): `spec` (the declaration) and `adapter` (the API client)."""

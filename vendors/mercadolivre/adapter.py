@@ -1,0 +1,834 @@
+"""Mercado Livre (marketplace). Wire format: shared/channel-apis.md.
+
+What this connector relies on (checked against the vendor's public documentation):
+- OAuth2: `POST /oauth/token` form-encoded with grant_type=refresh_token; every refresh returns
+  a new access token (6 h) and a NEW refresh token — the old one is spent. Errors come as
+  `{"message", "error": "invalid_grant" | "invalid_client" | …, "status", "cause"}`.
+- `Authorization: Bearer <access token>` on every call.
+- `PUT /items/{id}` takes one item per request; for an item with variations every variation
+  must be listed by id in `variations[]` or Mercado Livre deletes it.
+- `GET /users/{id}/items/search` pages with offset/limit up to 1000 results; beyond that only
+  `search_type=scan` + `scroll_id` works. Multiget `GET /items?ids=` takes up to 20 ids and
+  answers `[{"code": 200, "body": {...}}, …]`; variation attributes (their SELLER_SKU) come
+  only with `include_attributes=all`.
+- `GET /orders/search?seller=&order.date_last_updated.from=&sort=date_asc&offset=&limit=`;
+  `GET /shipments/{id}` with the header `x-format-new: true`.
+- `GET /users/{id}/applications` lists the apps the seller authorized.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from erpintegr.redaction import register_secret
+from vendors.base import Connector
+from vendors.errors import (
+    AuthError,
+    ConnectorError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
+from vendors.mercadolivre.spec import SPEC
+from vendors.spec import (
+    Flow,
+)
+from vendors.types import (
+    Customer,
+    ExternalRef,
+    NormalizedOrder,
+    OrderLine,
+    OrderPage,
+    OtherIntegration,
+    PriceUpdate,
+    PushResult,
+    ReferenceValue,
+    RemoteListing,
+    StockUpdate,
+)
+
+logger = logging.getLogger("vendors.mercadolivre")
+
+
+# Refresh a little before the vendor's expiry so a token never dies in the middle of a run.
+TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
+DEFAULT_TOKEN_LIFETIME = 21600  # seconds; the vendor's documented expires_in
+ORDERS_PAGE_MAX = 50  # vendor page size for /orders/search
+ITEMS_SEARCH_PAGE = 50  # offset mode of /users/{id}/items/search
+ITEMS_SCAN_PAGE = 100  # scan mode accepts up to 100 per call
+ITEMS_OFFSET_CAP = 1000  # offset paging stops here; scan mode beyond
+MULTIGET_MAX = 20  # ids per GET /items?ids=
+# Orders whose last update is this close to the start of a sweep are read again by the next
+# sweep (deduplicated by id + last_updated), so a clock difference between us and Mercado
+# Livre, or an order updated while a sweep was running, never makes us miss an update.
+ORDER_CLOCK_MARGIN = timedelta(minutes=5)
+CURSOR_SEEN_MAX = 2000  # bounds the cursor's size; an evicted entry can only cause a re-read
+
+ORDER_STATUSES: tuple[tuple[str, str], ...] = (
+    ("confirmed", "Confirmed"),
+    ("payment_required", "Payment required"),
+    ("payment_in_process", "Payment in process"),
+    ("partially_paid", "Partially paid"),
+    ("paid", "Paid"),
+    ("partially_refunded", "Partially refunded"),
+    ("pending_cancel", "Pending cancellation"),
+    ("cancelled", "Cancelled"),
+)
+_STATUS_LABELS = dict(ORDER_STATUSES)
+
+JSON_HEADERS = {"Accept": "application/json"}
+FORM_HEADERS = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
+
+
+class MercadoLivreConnector(Connector):
+    spec = SPEC
+
+    # Injectable clock (tests freeze it); aware UTC datetimes.
+    clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Static headers are passed per request, never as client headers: HttpClient registers
+        # every client header value as a secret, and "application/json" is not one.
+        self.http = self.http_client(
+            secrets=[
+                self.credentials.get(name, "")
+                for name in ("client_secret", "refresh_token", "access_token")
+            ]
+        )
+        self._user: dict | None = None
+        self._seller: str = ""
+
+    # --- OAuth ------------------------------------------------------------------------------
+    def _expiring(self, expires_at: str | None) -> bool:
+        moment = _parse_datetime(expires_at)
+        if moment is None:
+            return True
+        return moment - self.clock() <= TOKEN_REFRESH_MARGIN
+
+    def _access_token(self) -> str:
+        token = self.credentials.get("access_token") or ""
+        if token and not self._expiring(self.credentials.get("access_token_expires_at")):
+            return token
+        return self._refresh(stale_token=token or None)
+
+    def _refresh(self, *, stale_token: str | None) -> str:
+        """A valid access token, refreshing it at most once across every worker.
+
+        `stale_token` is the token this instance holds and considers unusable (expiring, or
+        refused with 401); a different, still valid token stored by another worker is adopted
+        instead of spending the refresh token again.
+        """
+        if self.store is None:
+            raise ConnectorError(
+                "Save the channel before connecting to Mercado Livre: its refresh token is "
+                "single-use and the new one must be stored."
+            )
+        # The one justified exception to "no HTTP inside a transaction": the refresh token is
+        # single-use, so reading it, spending it and storing its successor must be one atomic
+        # step under the store's lock (the channel's row lock). Otherwise two workers spend the
+        # same token and the loser locks the seller out until someone re-authorizes. The lock
+        # covers one short call that happens every few hours (tokens last 6 h).
+        outcome: dict[str, Any] = {}
+
+        def step(stored: dict[str, str]) -> dict[str, str] | None:
+            token = stored.get("access_token") or ""
+            if (
+                token
+                and token != stale_token
+                and not self._expiring(stored.get("access_token_expires_at"))
+            ):
+                # Another worker refreshed while we waited for the lock: use its token.
+                outcome["access"] = token
+                return None
+            refresh_token = stored.get("refresh_token") or ""
+            client_id = stored.get("client_id") or self.credentials.get("client_id") or ""
+            client_secret = (
+                stored.get("client_secret") or self.credentials.get("client_secret") or ""
+            )
+            if not (refresh_token and client_id and client_secret):
+                raise AuthError(
+                    "Mercado Livre needs the app's client id, client secret and the seller's "
+                    "refresh token; complete the channel's authentication."
+                )
+            payload = self._request_token(
+                client_id=client_id, client_secret=client_secret, refresh_token=refresh_token
+            )
+            expires_at = (self.clock() + timedelta(seconds=payload["expires_in"])).astimezone(UTC)
+            outcome["access"] = payload["access_token"]
+            outcome["payload"] = payload
+            return {
+                "access_token": payload["access_token"],
+                "access_token_expires_at": expires_at.isoformat(),
+                # Stored in the same step as the access token: once the vendor has answered,
+                # the old refresh token is dead and this one is the only way back.
+                "refresh_token": payload.get("refresh_token") or "",
+            }
+
+        stored = self.store.update_locked(step)
+        self.credentials.update({k: v for k, v in stored.items() if v})
+        payload = outcome.get("payload")
+        if payload is None:
+            return outcome["access"]
+        if payload.get("user_id"):
+            self._seller = str(payload["user_id"])
+        logger.info("Mercado Livre access token refreshed for %s", self.store.name)
+        return outcome["access"]
+
+    def _request_token(self, *, client_id: str, client_secret: str, refresh_token: str) -> dict:
+        register_secret(client_secret)
+        register_secret(refresh_token)
+        form = {
+            "grant_type": "refresh_token",
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+        }
+        try:
+            # No automatic retries here: this runs under the channel lock (on SQLite, the whole
+            # database's write lock), so it must end after one request timeout. A transient
+            # failure fails this run; the next scheduled run refreshes.
+            data = self.http.post("/oauth/token", data=form, headers=FORM_HEADERS, retry=False)
+        except (ValidationFailedError, AuthError, PermissionDeniedError, NotFoundError) as exc:
+            code = _oauth_error_code(exc.body)
+            if code == "invalid_grant":
+                message = (
+                    "Mercado Livre: the refresh token was refused; re-authorize the seller "
+                    "(it was revoked, expired or already used)."
+                )
+            elif code == "invalid_client":
+                message = (
+                    "Mercado Livre refused the app credentials (client id / client secret); "
+                    "check them on the channel."
+                )
+            else:
+                message = f"Mercado Livre refused the token refresh: {exc}"
+            raise AuthError(
+                message, status=exc.status, body=exc.body, method="POST", url=exc.url
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
+            raise MalformedResponseError(
+                "Mercado Livre's token answer has no access_token.",
+                method="POST",
+                url="/oauth/token",
+            )
+        # Register before anything can log or raise with them.
+        register_secret(data["access_token"])
+        if isinstance(data.get("refresh_token"), str):
+            register_secret(data["refresh_token"])
+        else:
+            logger.warning(
+                "Mercado Livre returned no refresh token (the app may lack offline_access); "
+                "the next refresh will need a new authorization."
+            )
+        # Documented lifetime is 6 h; a missing or silly value must not make every call refresh.
+        expires_in = _int(data.get("expires_in"), 0)
+        data["expires_in"] = expires_in if expires_in > 0 else DEFAULT_TOKEN_LIFETIME
+        return data
+
+    # --- API calls ------------------------------------------------------------------------
+    def _api(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        token = self._access_token()
+        try:
+            return self.http.json(
+                method, path, params=params, json=json, headers=_auth(token, headers)
+            )
+        except AuthError as exc:
+            if exc.status != 401:
+                raise
+            logger.info(
+                "Mercado Livre answered 401 to %s %s; refreshing the token once", method, path
+            )
+        token = self._refresh(stale_token=token)
+        # A second 401 (or a 403) propagates: the engine suspends the channel.
+        return self.http.json(method, path, params=params, json=json, headers=_auth(token, headers))
+
+    def _me(self) -> dict:
+        if self._user is None:
+            data = self._api("GET", "/users/me")
+            if not isinstance(data, dict) or not data.get("id"):
+                raise MalformedResponseError(
+                    "Mercado Livre's /users/me has no id.", url="/users/me"
+                )
+            self._user = data
+            self._seller = str(data["id"])
+        return self._user
+
+    def _seller_id(self) -> str:
+        if not self._seller:
+            self._me()
+        return self._seller
+
+    def verify(self) -> str:
+        self._user = None
+        return str(self._me()["id"])
+
+    # --- stock and prices -----------------------------------------------------------------
+    def push_stock(self, items: list[StockUpdate]) -> PushResult:
+        return self._push(items, "available_quantity", lambda u: max(int(u.quantity), 0))
+
+    def push_prices(self, items: list[PriceUpdate]) -> PushResult:
+        # list_price is not sent: Mercado Livre derives the struck-through price from
+        # promotions, not from a field of the item.
+        return self._push(items, "price", lambda u: _json_number(u.price))
+
+    def push_catalog(self, items):
+        raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
+
+    def _push(self, items, field: str, value_of: Callable[[Any], Any]) -> PushResult:
+        result = PushResult()
+        groups: dict[str, list] = {}
+        for update in items:
+            if not update.ref.item_id:
+                result.rejected[update.key] = "The SKU's Mercado Livre binding has no item id."
+                continue
+            groups.setdefault(update.ref.item_id, []).append(update)
+        for item_id, updates in groups.items():
+            with_variation = [u for u in updates if u.ref.variation_id]
+            plain = [u for u in updates if not u.ref.variation_id]
+            if with_variation:
+                for update in plain:
+                    result.rejected[update.key] = (
+                        f"Item {item_id} has variations: the SKU's binding needs its variation id."
+                    )
+                self._push_variations(item_id, with_variation, field, value_of, result)
+            else:
+                # Several bindings on one plain item: the last value wins, all share the result.
+                body = {field: value_of(plain[-1])}
+                self._put_item(item_id, body, [u.key for u in plain], result)
+        return result
+
+    def _push_variations(self, item_id, updates, field, value_of, result: PushResult) -> None:
+        # The item is read right before the PUT rather than trusting variation ids kept from
+        # the last listing scan: a variation added on Mercado Livre since then would be left
+        # out of the array and deleted. One extra GET per item with variations is the price.
+        try:
+            item = self._api("GET", f"/items/{item_id}", params={"attributes": "id,variations"})
+        except (ValidationFailedError, NotFoundError) as exc:
+            for update in updates:
+                result.rejected[update.key] = str(exc)
+            return
+        variations = item.get("variations") if isinstance(item, dict) else None
+        if not isinstance(variations, list):
+            raise MalformedResponseError(
+                f"Mercado Livre's item {item_id} has no readable variations list.",
+                url=f"/items/{item_id}",
+            )
+        if not variations:
+            for update in updates:
+                result.rejected[update.key] = (
+                    f"Item {item_id} has no variations on Mercado Livre; the SKU's binding "
+                    f"names variation {update.ref.variation_id}."
+                )
+            return
+        known = {str(v.get("id")): v.get("id") for v in variations}
+        values: dict[str, Any] = {}
+        keys: list = []
+        for update in updates:
+            variation_id = str(update.ref.variation_id)
+            if variation_id not in known:
+                result.rejected[update.key] = (
+                    f"Variation {variation_id} does not exist in item {item_id} on Mercado Livre."
+                )
+                continue
+            values[variation_id] = value_of(update)
+            keys.append(update.key)
+        if not keys:
+            return
+        body = {
+            "variations": [
+                {"id": raw_id, field: values[vid]} if vid in values else {"id": raw_id}
+                for vid, raw_id in known.items()
+            ]
+        }
+        self._put_item(item_id, body, keys, result)
+
+    def _put_item(self, item_id: str, body: dict, keys: list, result: PushResult) -> None:
+        try:
+            self._api("PUT", f"/items/{item_id}", json=body)
+        except (ValidationFailedError, NotFoundError) as exc:
+            for key in keys:
+                result.rejected[key] = str(exc)
+        else:
+            result.accepted.extend(keys)
+
+    # --- orders ---------------------------------------------------------------------------
+    def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
+        state = _OrderCursor.load(cursor, now=self.clock())
+        page_size = max(1, min(int(limit or ORDERS_PAGE_MAX), ORDERS_PAGE_MAX))
+        params: dict[str, Any] = {
+            "seller": self._seller_id(),
+            "sort": "date_asc",
+            "offset": state.offset,
+            "limit": page_size,
+        }
+        if state.date_from:
+            params["order.date_last_updated.from"] = state.date_from
+        data = self._api("GET", "/orders/search", params=params)
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise MalformedResponseError(
+                "Mercado Livre's /orders/search answer has no results list.", url="/orders/search"
+            )
+        results = data["results"]
+        total = _int((data.get("paging") or {}).get("total"), 0)
+        orders = []
+        for raw in results:
+            if not isinstance(raw, dict) or raw.get("id") is None:
+                raise MalformedResponseError(
+                    "Mercado Livre sent an order without id.", url="/orders/search"
+                )
+            if not state.note(str(raw["id"]), str(raw.get("last_updated") or "")):
+                continue  # this version of the order was delivered by an earlier sweep
+            orders.append(self._normalize_order(raw, self._shipment(raw)))
+        next_offset = state.offset + len(results)
+        has_more = bool(results) and next_offset < total
+        if has_more:
+            state.offset = next_offset
+        else:
+            state.finish_sweep()
+        return OrderPage(orders=orders, next_cursor=state.dump(), has_more=has_more)
+
+    def _shipment(self, order: dict) -> dict | None:
+        shipment_id = (order.get("shipping") or {}).get("id")
+        if not shipment_id:
+            return None  # "a combinar" orders have no Mercado Envios shipment
+        try:
+            data = self._api("GET", f"/shipments/{shipment_id}", headers={"x-format-new": "true"})
+        except NotFoundError:
+            # Permanent: raising would block every later order behind this one. The order is
+            # imported without carrier, which the de-para step holds for a person to look at.
+            logger.warning(
+                "Mercado Livre shipment %s of order %s not found", shipment_id, order["id"]
+            )
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _normalize_order(self, order: dict, shipment: dict | None) -> NormalizedOrder:
+        lines = []
+        for entry in order.get("order_items") or []:
+            item = entry.get("item") or {}
+            seller_sku = (
+                item.get("seller_sku")
+                or item.get("seller_custom_field")
+                or _attribute(item.get("variation_attributes"), "SELLER_SKU")
+                or ""
+            )
+            lines.append(
+                OrderLine(
+                    seller_sku=str(seller_sku).strip(),
+                    quantity=_int(entry.get("quantity"), 0),
+                    unit_price=_decimal(entry.get("unit_price")),
+                    item_id=str(item.get("id") or ""),
+                    variation_id=str(item.get("variation_id") or ""),
+                    title=str(item.get("title") or ""),
+                )
+            )
+        payments = [p for p in order.get("payments") or [] if isinstance(p, dict)]
+        payment = next((p for p in payments if p.get("status") == "approved"), None) or (
+            payments[0] if payments else {}
+        )
+        shipment = shipment or {}
+        method = (shipment.get("lead_time") or {}).get("shipping_method") or {}
+        logistic = shipment.get("logistic") or {}
+        carrier = str(shipment.get("tracking_method") or logistic.get("mode") or "")
+        buyer = order.get("buyer") or {}
+        name = " ".join(
+            part for part in (buyer.get("first_name"), buyer.get("last_name")) if part
+        ) or str(buyer.get("nickname") or "")
+        items_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+        shipping_total = sum(
+            (_decimal(p.get("shipping_cost")) for p in payments if p.get("status") == "approved"),
+            Decimal("0"),
+        )
+        total = (
+            _decimal(order["paid_amount"])
+            if order.get("paid_amount") not in (None, "")
+            else _decimal(order.get("total_amount")) + shipping_total
+        )
+        status = str(order.get("status") or "")
+        return NormalizedOrder(
+            external_id=str(order["id"]),
+            status_code=status,
+            status_label=_STATUS_LABELS.get(status, status),
+            carrier_code=carrier,
+            carrier_label=carrier,
+            service_code=str(method.get("id") or logistic.get("type") or ""),
+            service_label=str(method.get("name") or logistic.get("type") or ""),
+            payment_code=str(payment.get("payment_method_id") or ""),
+            payment_label=str(payment.get("payment_type") or ""),
+            lines=tuple(lines),
+            # Mercado Livre masks the buyer's e-mail and keeps the CPF/CNPJ in a separate
+            # billing resource; only the name is part of the order.
+            customer=Customer(name=name),
+            items_total=items_total,
+            shipping_total=shipping_total,
+            total=total,
+            placed_at=_parse_datetime(order.get("date_created")),
+            updated_at=_parse_datetime(order.get("last_updated")),
+            raw={"order": order, "shipment": shipment or None},
+        )
+
+    # --- listings -------------------------------------------------------------------------
+    def list_listings(self) -> Iterator[RemoteListing]:
+        path = f"/users/{self._seller_id()}/items/search"
+        pending: list[str] = []
+        page = self._api("GET", path, params={"offset": 0, "limit": ITEMS_SEARCH_PAGE})
+        ids = _id_list(page)
+        total = _int((page.get("paging") or {}).get("total"), 0)
+        if total <= ITEMS_OFFSET_CAP:
+            offset = 0
+            while True:
+                pending.extend(ids)
+                while len(pending) >= MULTIGET_MAX:
+                    yield from self._multiget(pending[:MULTIGET_MAX])
+                    del pending[:MULTIGET_MAX]
+                offset += len(ids)
+                if not ids or offset >= total:
+                    break
+                page = self._api("GET", path, params={"offset": offset, "limit": ITEMS_SEARCH_PAGE})
+                ids = _id_list(page)
+        else:
+            # Offset paging cannot go past 1000; scan mode restarts from the first item, so
+            # the first page above is simply not used.
+            scroll_id = None
+            while True:
+                params: dict[str, Any] = {"search_type": "scan", "limit": ITEMS_SCAN_PAGE}
+                if scroll_id:
+                    params["scroll_id"] = scroll_id
+                page = self._api("GET", path, params=params)
+                ids = _id_list(page)
+                if not ids:
+                    break
+                pending.extend(ids)
+                while len(pending) >= MULTIGET_MAX:
+                    yield from self._multiget(pending[:MULTIGET_MAX])
+                    del pending[:MULTIGET_MAX]
+                scroll_id = page.get("scroll_id")
+                if not scroll_id:
+                    break
+        if pending:
+            yield from self._multiget(pending)
+
+    def _multiget(self, ids: list[str]) -> Iterator[RemoteListing]:
+        data = self._api(
+            "GET", "/items", params={"ids": ",".join(ids), "include_attributes": "all"}
+        )
+        if not isinstance(data, list):
+            raise MalformedResponseError(
+                "Mercado Livre's multiget answer is not a list.", url="/items"
+            )
+        for entry in data:
+            body = entry.get("body") if isinstance(entry, dict) else None
+            if (
+                not isinstance(entry, dict)
+                or entry.get("code") != 200
+                or not isinstance(body, dict)
+            ):
+                logger.warning(
+                    "Mercado Livre multiget skipped an item: code %s",
+                    entry.get("code") if isinstance(entry, dict) else "?",
+                )
+                continue
+            yield from _listings_of(body)
+
+    # --- activation support ---------------------------------------------------------------
+    def other_integrations(self) -> list[OtherIntegration]:
+        apps = self._api("GET", f"/users/{self._seller_id()}/applications")
+        if not isinstance(apps, list):
+            raise MalformedResponseError(
+                "Mercado Livre's applications answer is not a list.", url="/users/{id}/applications"
+            )
+        own = str(self.credentials.get("client_id") or "").strip()
+        found = []
+        for app in apps:
+            if not isinstance(app, dict):
+                continue
+            app_id = str(app.get("app_id") or "").strip()
+            if not app_id or app_id == own:
+                continue
+            scopes = app.get("scopes") or []
+            found.append(
+                OtherIntegration(
+                    app_id=app_id,
+                    name=self._application_name(app_id),
+                    connected_at=str(app.get("date_created") or ""),
+                    detail="scopes: " + ", ".join(str(s) for s in scopes) if scopes else "",
+                )
+            )
+        return found
+
+    def _application_name(self, app_id: str) -> str:
+        try:
+            data = self._api("GET", f"/applications/{app_id}")
+        except (NotFoundError, PermissionDeniedError):
+            return ""  # the name is a courtesy; the app id is what support acts on
+        return str(data.get("name") or "") if isinstance(data, dict) else ""
+
+    def reference_values(self) -> list[ReferenceValue]:
+        values = [ReferenceValue("order_status", code, label) for code, label in ORDER_STATUSES]
+        site = str(self._me().get("site_id") or "MLB")
+        for method in self._api("GET", f"/sites/{site}/payment_methods") or []:
+            if isinstance(method, dict) and method.get("id"):
+                values.append(
+                    ReferenceValue(
+                        "payment_method", str(method["id"]), str(method.get("name") or "")
+                    )
+                )
+        # Orders carry the shipping method id (service) and the shipment's tracking_method
+        # (carrier); the site's shipping methods list both, company_name being the carrier.
+        for method in self._api("GET", f"/sites/{site}/shipping_methods") or []:
+            if not isinstance(method, dict) or not method.get("id"):
+                continue
+            if method.get("status") not in (None, "active"):
+                continue
+            values.append(
+                ReferenceValue(
+                    "carrier_service",
+                    str(method["id"]),
+                    str(method.get("name") or ""),
+                    parent_code=str(method.get("company_name") or ""),
+                )
+            )
+        return values
+
+
+# --- the order cursor ------------------------------------------------------------------------
+
+
+class _OrderCursor:
+    """Where order reading stands, serialised as JSON into the engine's opaque cursor.
+
+    Mercado Livre's order search is not a feed: it filters on `date_last_updated >= from` and
+    sorts by creation date. A *sweep* pages through one `from` with offsets; positions are
+    stable during it (orders never leave the filter — last_updated only grows — and new orders
+    sort last). When a sweep ends, the next one starts from the newest last_updated seen, but
+    never later than the sweep's start minus a margin, and `seen` (order id -> last_updated
+    already delivered) drops what would otherwise come again. Nothing is skipped: orders
+    sharing a timestamp are re-read and filtered by id, not by time.
+
+    A cursor may also be a bare ISO datetime: start from that moment.
+    """
+
+    def __init__(self) -> None:
+        self.date_from: str | None = None
+        self.offset = 0
+        self.started: str | None = None
+        self.newest: str | None = None
+        self.seen: dict[str, str] = {}
+
+    @classmethod
+    def load(cls, cursor: str | None, *, now: datetime) -> _OrderCursor:
+        state = cls()
+        text = (cursor or "").strip()
+        if text.startswith("{"):
+            try:
+                data = json.loads(text)
+                state.date_from = data.get("from") or None
+                state.offset = int(data.get("offset") or 0)
+                state.started = data.get("started") or None
+                state.newest = data.get("newest") or None
+                state.seen = {str(k): str(v) for k, v in (data.get("seen") or {}).items()}
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise ValueError(f"Unreadable Mercado Livre order cursor: {exc}") from None
+        elif text:
+            if _parse_datetime(text) is None:
+                raise ValueError(f"Unreadable Mercado Livre order cursor: {text[:40]!r}")
+            state.date_from = text
+        if state.offset == 0 or not state.started:
+            state.started = now.astimezone(UTC).isoformat()
+        return state
+
+    def note(self, order_id: str, last_updated: str) -> bool:
+        """Record an order version; False when it was already delivered."""
+        if last_updated and self.seen.get(order_id) == last_updated:
+            return False
+        if last_updated:
+            self.seen[order_id] = last_updated
+            moment = _parse_datetime(last_updated)
+            newest = _parse_datetime(self.newest)
+            if moment is not None and (newest is None or moment > newest):
+                self.newest = last_updated
+        return True
+
+    def _next_from(self) -> tuple[str | None, datetime | None]:
+        newest = _parse_datetime(self.newest)
+        if newest is None:
+            return self.date_from, _parse_datetime(self.date_from)
+        started = _parse_datetime(self.started) or newest
+        bound = started - ORDER_CLOCK_MARGIN
+        if newest <= bound:
+            return self.newest, newest
+        return _format_vendor_datetime(bound), bound
+
+    def finish_sweep(self) -> None:
+        self.date_from, _ = self._next_from()
+        self.offset = 0
+        self.started = None
+
+    def _prune(self) -> None:
+        # Entries older than the current `from` can never match again: no such order is in
+        # this sweep or any later one. Newer ones must stay until the sweep ends — an order of
+        # the previous sweep may not have been reached yet (the sort is by creation date).
+        bound = _parse_datetime(self.date_from)
+        if bound is not None:
+            self.seen = {
+                k: v for k, v in self.seen.items() if (_parse_datetime(v) or bound) >= bound
+            }
+        if len(self.seen) > CURSOR_SEEN_MAX:
+            newest_first = sorted(
+                self.seen.items(),
+                key=lambda kv: _parse_datetime(kv[1]) or datetime.min.replace(tzinfo=UTC),
+                reverse=True,
+            )
+            self.seen = dict(newest_first[:CURSOR_SEEN_MAX])
+
+    def dump(self) -> str:
+        self._prune()
+        return json.dumps(
+            {
+                "v": 1,
+                "from": self.date_from,
+                "offset": self.offset,
+                "started": self.started,
+                "newest": self.newest,
+                "seen": self.seen,
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+
+
+# --- parsing helpers ---------------------------------------------------------------------------
+
+
+def _auth(token: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {**JSON_HEADERS, "Authorization": f"Bearer {token}", **(extra or {})}
+
+
+def _oauth_error_code(body: str) -> str:
+    try:
+        data = json.loads(body or "")
+    except ValueError:
+        for code in ("invalid_grant", "invalid_client"):
+            if code in (body or ""):
+                return code
+        return ""
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
+def _parse_datetime(value: object) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _format_vendor_datetime(moment: datetime) -> str:
+    # Mercado Livre's documented shape: 2015-07-01T00:00:00.000-00:00 (no "+" to escape).
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.astimezone(UTC).microsecond // 1000:03d}-00:00"
+    )
+
+
+def _decimal(value: object) -> Decimal:
+    if value in (None, ""):
+        return Decimal("0")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal("0")
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+def _json_number(value: Decimal) -> int | float:
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _id_list(page: object) -> list[str]:
+    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+        raise MalformedResponseError(
+            "Mercado Livre's item search answer has no results list.",
+            url="/users/{id}/items/search",
+        )
+    return [str(i) for i in page["results"] if i]
+
+
+def _attribute(attributes: object, attribute_id: str) -> str:
+    for attribute in attributes or []:
+        if isinstance(attribute, dict) and attribute.get("id") == attribute_id:
+            return str(attribute.get("value_name") or "").strip()
+    return ""
+
+
+def _listings_of(item: dict) -> list[RemoteListing]:
+    item_id = str(item.get("id") or "")
+    title = str(item.get("title") or "")
+    active = item.get("status", "active") == "active"
+    attributes = item.get("attributes") or []
+    variations = item.get("variations") or []
+    if not variations:
+        seller_sku = (
+            _attribute(attributes, "SELLER_SKU")
+            or str(item.get("seller_custom_field") or "").strip()
+        )
+        return [
+            RemoteListing(
+                ref=ExternalRef(item_id=item_id, seller_sku=seller_sku),
+                seller_sku=seller_sku,
+                ean=_attribute(attributes, "GTIN"),
+                title=title,
+                active=active,
+            )
+        ]
+    listings = []
+    for variation in variations:
+        own = variation.get("attributes") or []
+        seller_sku = (
+            _attribute(own, "SELLER_SKU") or str(variation.get("seller_custom_field") or "").strip()
+        )
+        combination = " / ".join(
+            str(c.get("value_name"))
+            for c in variation.get("attribute_combinations") or []
+            if isinstance(c, dict) and c.get("value_name")
+        )
+        listings.append(
+            RemoteListing(
+                ref=ExternalRef(
+                    item_id=item_id,
+                    variation_id=str(variation.get("id") or ""),
+                    seller_sku=seller_sku,
+                ),
+                seller_sku=seller_sku,
+                ean=_attribute(own, "GTIN"),
+                title=f"{title} — {combination}" if combination else title,
+                active=active,
+            )
+        )
+    return listings
+
+
+Adapter = MercadoLivreConnector

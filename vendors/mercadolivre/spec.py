@@ -1,0 +1,58 @@
+"""Mercado Livre (marketplace): what it asks for and the limits it imposes."""
+
+from vendors.spec import (
+    Capability,
+    Category,
+    CredentialField,
+    Environment,
+    Flow,
+    FlowLimits,
+    VendorLimits,
+    VendorSpec,
+)
+
+PRODUCTION_BASE_URL = "https://api.mercadolibre.com"
+
+SPEC = VendorSpec(
+    key="mercadolivre",
+    label="Mercado Livre",
+    category=Category.MARKETPLACE,
+    credential_fields=(
+        CredentialField(
+            "client_id", "App ID (client id)", help_text="From your Mercado Livre app."
+        ),
+        CredentialField("client_secret", "Secret key (client secret)", secret=True),
+        CredentialField(
+            "refresh_token",
+            "Refresh token",
+            secret=True,
+            unique=True,
+            help_text="TG-… token from the seller's authorization. It is single-use: erpintegr "
+            "stores each new one it receives.",
+        ),
+        CredentialField("access_token", "Access token", secret=True, required=False, managed=True),
+        CredentialField(
+            "access_token_expires_at", "Access token expiry", required=False, managed=True
+        ),
+    ),
+    # 18,000 requests/hour per app = 5/s sustained.
+    limits=VendorLimits(
+        requests_per_second=5.0,
+        burst=10,
+        flows={
+            Flow.STOCK: FlowLimits(1, 2000, 1, 200, 5),
+            Flow.PRICE: FlowLimits(1, 2000, 1, 200, 15),
+            Flow.ORDERS: FlowLimits(50, 1000, 1, 200, 2),
+        },
+    ),
+    capabilities=frozenset({Capability.OTHER_INTEGRATIONS, Capability.OAUTH_REFRESH}),
+    unsupported_flows={
+        Flow.CATALOG: "Mercado Livre listings need category attributes chosen on Mercado Livre; "
+        "the ERP sends stock and price to existing listings only.",
+    },
+    # No sandbox host: sandbox accounts are test users on the same host.
+    base_urls={
+        Environment.PRODUCTION: PRODUCTION_BASE_URL,
+        Environment.SANDBOX: PRODUCTION_BASE_URL,
+    },
+)

@@ -1,0 +1,109 @@
+"""What a vendor declares: readable without importing its adapter.
+
+Each vendor package holds a `spec.py` with one `SPEC = VendorSpec(...)`: key, label, category,
+credential fields, capabilities, limits, unsupported flows and its base addresses. Forms,
+model choices, the engine and the admin read these; only code that talks to the vendor imports
+the adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db import models
+
+
+class Category(models.TextChoices):
+    PLATFORM = "platform", "Platform (own web store)"
+    MARKETPLACE = "marketplace", "Marketplace"
+    INTEGRATOR = "integrator", "Integrator (hub)"
+
+
+class Environment(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    SANDBOX = "sandbox", "Sandbox / homologation"
+
+
+class Flow(models.TextChoices):
+    CATALOG = "catalog", "Catalog (products/SKUs)"
+    STOCK = "stock", "Stock"
+    PRICE = "price", "Prices"
+    ORDERS = "orders", "Orders"
+
+
+class Capability(models.TextChoices):
+    ORDER_FEED_ACK = "order_feed_ack", "Order feed with acknowledgement"
+    OTHER_INTEGRATIONS = "other_integrations", "Lists other applications connected to the account"
+    SINGLE_BACK_OFFICE = "single_back_office", "Vendor allows only one back office (ERP)"
+    OAUTH_REFRESH = "oauth_refresh", "OAuth access tokens refreshed with a single-use token"
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One authentication field a vendor asks for.
+
+    `secret` fields are encrypted, write-only in the admin and redacted from logs.
+    `unique` fields identify an account: the same value may belong to one channel only
+    (one company, one environment), checked through a keyed fingerprint.
+    """
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    unique: bool = False
+    help_text: str = ""
+    # Kept by the adapter itself (rotating tokens), never typed by a user.
+    managed: bool = False
+
+
+@dataclass(frozen=True)
+class FlowLimits:
+    max_items_per_request: int
+    max_batch_size: int
+    min_interval_minutes: int
+    default_batch_size: int
+    default_interval_minutes: int
+
+
+@dataclass(frozen=True)
+class VendorLimits:
+    requests_per_second: float
+    burst: int
+    flows: Mapping[str, FlowLimits] = field(default_factory=dict)
+
+    def for_flow(self, flow: str) -> FlowLimits:
+        return self.flows[flow]
+
+
+class _Placeholders(dict):
+    """`str.format_map` helper: an unknown field stays as `{name}` in the address."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class VendorSpec:
+    key: str
+    label: str
+    category: str
+    credential_fields: tuple[CredentialField, ...]
+    limits: VendorLimits
+    # Environment -> base address; `{field}` is filled from the credentials (VTEX's account).
+    base_urls: Mapping[str, str]
+    capabilities: frozenset[str] = frozenset()
+    # flow -> reason shown in the admin when the vendor offers no API for it.
+    unsupported_flows: Mapping[str, str] = field(default_factory=dict)
+
+    def supported_flows(self) -> list[str]:
+        return [flow for flow in Flow.values if flow not in self.unsupported_flows]
+
+    def user_credential_fields(self) -> tuple[CredentialField, ...]:
+        return tuple(f for f in self.credential_fields if not f.managed)
+
+    def default_base_url(self, environment: str, credentials: Mapping[str, str] | None) -> str:
+        template = self.base_urls.get(environment) or self.base_urls[Environment.PRODUCTION]
+        values = _Placeholders({k: v for k, v in (credentials or {}).items() if v})
+        return template.format_map(values)

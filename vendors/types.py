@@ -1,0 +1,142 @@
+"""The value types that cross the seam between the engine and a vendor adapter.
+
+Vendor payloads are parsed into these at the edge (the adapters, through `vendors.parsing`);
+the engine and `mappings` read only these, never raw vendor JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class ExternalRef:
+    """Where a SKU lives on the vendor. Which parts are used depends on the vendor."""
+
+    item_id: str = ""  # ML item id (MLB…), ANYMARKET product id, VTEX product id
+    variation_id: str = ""  # ML variation id
+    sku_id: str = ""  # VTEX SKU id, ANYMARKET SKU id
+    seller_sku: str = ""  # the ERP code as the vendor stores it: SELLER_SKU / RefId / partnerId
+
+
+@dataclass(frozen=True)
+class StockUpdate:
+    key: object  # the engine's correlation key (ERP SKU id); echoed in PushResult
+    ref: ExternalRef
+    quantity: int
+    location: str = ""  # vendor warehouse / stock location id, when the vendor has them
+
+
+@dataclass(frozen=True)
+class PriceUpdate:
+    key: object
+    ref: ExternalRef
+    price: Decimal
+    list_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class CatalogUpdate:
+    key: object
+    ref: ExternalRef
+    name: str
+    ean: str = ""
+    active: bool = True
+
+
+@dataclass
+class PushResult:
+    """Keys the vendor accepted, and keys it refused with its reason (bad data, not found).
+
+    Transport and account failures (auth, rate limit, 5xx after retries) are raised instead:
+    nothing about those items is known. `deferred` items hit a temporary, item-level refusal
+    (VTEX 423 Locked after retries): the engine leaves them pending for the next run.
+    """
+
+    accepted: list = field(default_factory=list)
+    rejected: dict = field(default_factory=dict)  # key -> message; settled, not retried
+    deferred: dict = field(default_factory=dict)  # key -> message; stays pending (e.g. 423)
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    seller_sku: str  # SELLER_SKU / RefId / partnerId as sent by the vendor
+    quantity: int
+    unit_price: Decimal
+    item_id: str = ""
+    variation_id: str = ""
+    sku_id: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str = ""
+    document: str = ""  # CPF or CNPJ digits
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class NormalizedOrder:
+    external_id: str
+    status_code: str
+    status_label: str = ""
+    carrier_code: str = ""
+    carrier_label: str = ""
+    service_code: str = ""
+    service_label: str = ""
+    payment_code: str = ""
+    payment_label: str = ""
+    lines: tuple[OrderLine, ...] = ()
+    customer: Customer = field(default_factory=Customer)
+    items_total: Decimal = Decimal("0")
+    shipping_total: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    placed_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: Mapping = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
+class OrderPage:
+    """One page of orders. `next_cursor` is saved only after the page is committed;
+    `ack_tokens` (feed vendors) are acknowledged only after that commit too."""
+
+    orders: list[NormalizedOrder]
+    next_cursor: str | None
+    has_more: bool = False
+    ack_tokens: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RemoteListing:
+    """A product/SKU as it exists on the channel, for matching against ERP SKUs."""
+
+    ref: ExternalRef
+    seller_sku: str = ""
+    ean: str = ""
+    title: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class OtherIntegration:
+    """Another application connected to the same vendor account (possibly another ERP)."""
+
+    app_id: str
+    name: str = ""
+    connected_at: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ReferenceValue:
+    """A value the vendor can send in orders (carrier, service, payment, status, location)."""
+
+    kind: str  # "carrier_service" | "payment_method" | "order_status" | "stock_location"
+    code: str
+    label: str = ""
+    parent_code: str = ""  # carrier code of a service

@@ -1,0 +1,1 @@
+"""VTEX (platform): `spec` (the declaration) and `adapter` (the API client)."""

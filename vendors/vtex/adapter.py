@@ -1,0 +1,624 @@
+"""VTEX (platform). Wire format: shared/vendor-specs/vtex/ (official OpenAPI).
+
+Endpoints used, each checked against the spec files named in brackets:
+
+- verify            GET  /api/logistics/pvt/configuration/warehouses            [logistics]
+- stock             PATCH /api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}
+                          /quantity                                              [logistics]
+- prices            PUT  https://api.vtex.com/{accountName}/pricing/prices/{itemId} [pricing]
+- orders            GET  /api/orders/feed?maxlot=N, POST /api/orders/feed {"handles"},
+                    POST /api/orders/feed/config, GET /api/oms/pvt/orders/{orderId} [orders]
+- listings          GET  /api/catalog_system/pvt/sku/stockkeepingunitids?page=&pagesize=,
+                    GET  /api/catalog_system/pvt/sku/stockkeepingunitbyid/{skuId},
+                    POST /api/catalog_system/pub/sku/stockkeepingunitidsbyrefids  [catalog]
+- other apps        GET  /api/vlm/appkeys                                        [license-manager]
+- reference values  GET  /api/logistics/pvt/shipping-policies?page=&perPage=,
+                    GET  /api/logistics/pvt/configuration/warehouses             [logistics]
+
+Two deliberate departures from shared/channel-apis.md, both because of the spec:
+- Stock uses the PATCH `.../quantity` route, not `PUT .../warehouses/{warehouseId}`: the PUT
+  requires `leadTime` and documents that leaving it out resets the SKU's lead time to 0, which
+  would wipe a setting the merchant owns. The PATCH takes exactly {quantity, unlimitedQuantity}.
+- verify() reads the warehouse list instead of `GET /api/vlm/account`: the latter needs the
+  License Manager "Save account" resource (Finance full access) and an allow-listed host, far
+  more than an ERP key should hold; the warehouses call needs only Logistics access, which stock
+  sync needs anyway, and fails with 401/403 on wrong keys all the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from vendors.base import Connector
+from vendors.errors import (
+    AuthError,
+    ConnectorError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TransientError,
+)
+from vendors.spec import (
+    Flow,
+)
+from vendors.types import (
+    CatalogUpdate,
+    Customer,
+    ExternalRef,
+    NormalizedOrder,
+    OrderLine,
+    OrderPage,
+    OtherIntegration,
+    PriceUpdate,
+    PushResult,
+    ReferenceValue,
+    RemoteListing,
+    StockUpdate,
+)
+from vendors.vtex.spec import SPEC
+
+logger = logging.getLogger("vendors.vtex")
+
+PRICING_ROOT = "https://api.vtex.com"
+# VTEX account names are lowercase letters and digits; anything else could point the keys at
+# another host through the URL template, so it is refused before any request.
+ACCOUNT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+# Sent on every call (every operation in the specs lists both as required headers). Kept out
+# of HttpClient's default headers on purpose: the client registers each default header value as
+# a secret, and "application/json" would then be masked in every log line.
+JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+
+FEED_MAX_LOT = 10  # orders spec: "Maximum accepted value is 10."
+SKU_IDS_PAGE_SIZE = 1000  # catalog spec: "The maximum value is 1000."
+# No maximum is documented for these two; small pages keep one failure cheap.
+REF_IDS_PER_REQUEST = 100
+SHIPPING_POLICIES_PER_PAGE = 50
+
+# Order statuses an order can be in (orders spec, f_status of GET /api/oms/pvt/orders), with the
+# labels the VTEX admin shows in Portuguese.
+ORDER_STATUSES: tuple[tuple[str, str], ...] = (
+    ("waiting-for-sellers-confirmation", "Aguardando confirmação do seller"),
+    ("payment-pending", "Pagamento pendente"),
+    ("payment-approved", "Pagamento aprovado"),
+    ("ready-for-handling", "Pronto para o manuseio"),
+    ("handling", "Preparando entrega"),
+    ("invoiced", "Faturado"),
+    ("canceled", "Cancelado"),
+)
+# Workflow statuses the feed is filtered on (the feed config's documented list has no
+# waiting-for-sellers-confirmation). payment-pending is included so the ERP reserves stock as
+# soon as an order exists; canceled so it releases it.
+DEFAULT_FEED_STATUSES: tuple[str, ...] = (
+    "payment-pending",
+    "payment-approved",
+    "ready-for-handling",
+    "handling",
+    "invoiced",
+    "canceled",
+)
+FEED_VISIBILITY_TIMEOUT_SECONDS = 250  # spec example; a page is stored well within this
+FEED_RETENTION_SECONDS = 345_600  # 4 days (spec example; the spec's maximum is 1,209,600)
+
+_CENTS = Decimal("0.01")
+
+
+class VtexConnector(Connector):
+    spec = SPEC
+
+    def __init__(self, *, credentials: Mapping[str, str], **kwargs: Any) -> None:
+        """Raises AuthError when the credentials are incomplete or the account name is not a
+        VTEX account name (nothing is sent then)."""
+        credentials = {k: (v or "").strip() for k, v in dict(credentials).items()}
+        account = credentials.get("account_name", "").lower()
+        if not ACCOUNT_NAME_RE.match(account):
+            raise AuthError(
+                "The VTEX account name is missing or invalid: use the store's account as in "
+                "https://{account}.vtexcommercestable.com.br (lowercase letters, digits, hyphens)."
+            )
+        if not credentials.get("app_key") or not credentials.get("app_token"):
+            raise AuthError("VTEX needs both the app key and the app token.")
+        credentials["account_name"] = account
+        super().__init__(credentials=credentials, **kwargs)
+        self.account_name = account
+        # An overridden base URL (emulator, proxy) serves every API, pricing included.
+        self.http = self.http_client(
+            headers={
+                "X-VTEX-API-AppKey": credentials["app_key"],
+                "X-VTEX-API-AppToken": credentials["app_token"],
+            },
+        )
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def _get(self, path: str, **kwargs) -> Any:
+        return self.http.get(path, headers=JSON_HEADERS, **kwargs)
+
+    def _post(self, path: str, **kwargs) -> Any:
+        return self.http.post(path, headers=JSON_HEADERS, **kwargs)
+
+    def _send(self, method: str, path: str, **kwargs) -> None:
+        """A write whose answer body we do not need: any 2xx is success, so an unreadable body
+        after the vendor did the work is not retried (the write already happened)."""
+        self.http.request(method, path, headers=JSON_HEADERS, **kwargs)
+
+    def pricing_url(self, path: str) -> str:
+        """Where the Pricing API lives.
+
+        Production: https://api.vtex.com/{accountName}/pricing/... (the pricing spec's server),
+        a different host from every other API. With an overridden base URL (the emulator or a
+        proxy) the same path is served there: {base_url}/{accountName}/pricing/...
+        """
+        root = self.base_url if self.base_url_overridden else PRICING_ROOT
+        return f"{root}/{self.account_name}/pricing/{path.lstrip('/')}"
+
+    # --- verify -------------------------------------------------------------------------------
+    def verify(self) -> str:
+        """One authenticated call; wrong keys raise AuthError (401) or PermissionDeniedError
+        (403). The account is the host's: keys that work there belong to that account."""
+        warehouses = self._get("/api/logistics/pvt/configuration/warehouses")
+        if not isinstance(warehouses, list):
+            raise MalformedResponseError(
+                "VTEX answered the warehouse list with something that is not a list."
+            )
+        return self.account_name
+
+    # --- stock --------------------------------------------------------------------------------
+    def push_stock(self, items: list[StockUpdate]) -> PushResult:
+        """One request per SKU × warehouse (the API has no batch write).
+
+        The warehouse is the item's stock location (de-para) or the `warehouse_id` credential.
+        A 423 Locked (another write to the same SKU × warehouse within milliseconds) is retried
+        by HttpClient with backoff; if it is still locked after the retries, that item alone is
+        rejected with the reason and the rest of the batch goes on — the lock is about that pair,
+        not the account. Item problems (404 unknown SKU/warehouse, 400) reject the item; account
+        and transport failures (401, 403, 429 or 5xx after retries) raise.
+        """
+        result = PushResult()
+        default_warehouse = self.credentials.get("warehouse_id", "")
+        # Two updates for the same pair in one batch would lock each other (423); the last one
+        # is the current value, so it alone is sent and its outcome applies to every key.
+        pairs: dict[tuple[str, str], list[StockUpdate]] = {}
+        for item in items:
+            sku_id = (item.ref.sku_id or "").strip()
+            warehouse = (item.location or default_warehouse).strip()
+            if not sku_id.isdigit():
+                result.rejected[item.key] = "No VTEX SKU id is bound to this SKU."
+            elif not warehouse:
+                result.rejected[item.key] = (
+                    "No VTEX warehouse: map the stock location or fill the channel's "
+                    "VTEX warehouse id."
+                )
+            elif item.quantity < 0:
+                result.rejected[item.key] = f"Stock cannot be negative ({item.quantity})."
+            else:
+                pairs.setdefault((sku_id, warehouse), []).append(item)
+        for (sku_id, warehouse), group in pairs.items():
+            body = {"quantity": int(group[-1].quantity), "unlimitedQuantity": False}
+            path = f"/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/{warehouse}/quantity"
+            error = self._write("PATCH", path, body)
+            if error is not None and getattr(error, "status", None) == 423:
+                # Locked is temporary: the engine keeps these pending for the next run.
+                for item in group:
+                    result.deferred[item.key] = (
+                        f"VTEX kept SKU {sku_id} × warehouse {warehouse} locked (423) after "
+                        f"{self.http.max_retries + 1} attempts; it stays pending for the next run."
+                    )
+                continue
+            error_text = None if error is None else self._reason(error)
+            for item in group:
+                if error_text is None:
+                    result.accepted.append(item.key)
+                else:
+                    result.rejected[item.key] = error_text
+        return result
+
+    def _write(self, method: str, path: str, body: dict) -> ConnectorError | None:
+        """One per-item write; return the error when it is about the item, raise otherwise."""
+        try:
+            self._send(method, path, json=body)
+        except (AuthError, PermissionDeniedError, RateLimitedError, MalformedResponseError):
+            raise
+        except TransientError as exc:
+            if exc.status == 423:
+                return exc
+            raise
+        except ConnectorError as exc:  # 400, 404, 409, other 4xx: the vendor refused this item
+            return exc
+        return None
+
+    @staticmethod
+    def _reason(error: ConnectorError) -> str:
+        # The message already holds method, URL, status and the vendor's sentence (redacted).
+        return str(error)
+
+    # --- prices -------------------------------------------------------------------------------
+    def push_prices(self, items: list[PriceUpdate]) -> PushResult:
+        """PUT /pricing/prices/{itemId} per SKU with {"basePrice", "listPrice"?}.
+
+        The spec's schema marks no field required; its prose asks for two of basePrice/costPrice/
+        markup, yet documents that basePrice alone is accepted (cost and markup then derived).
+        The ERP knows the selling price, not the merchant's cost or markup, so only basePrice
+        (and listPrice when the price list has one) is sent.
+        """
+        result = PushResult()
+        for item in items:
+            sku_id = (item.ref.sku_id or "").strip()
+            if not sku_id.isdigit():
+                result.rejected[item.key] = "No VTEX SKU id is bound to this SKU."
+                continue
+            if item.price is None or item.price <= 0:
+                # VTEX accepts zero/negative prices and then shows the SKU as unavailable.
+                result.rejected[item.key] = f"Price must be positive (got {item.price})."
+                continue
+            body: dict[str, float] = {"basePrice": _decimal_to_json(item.price)}
+            if item.list_price is not None and item.list_price > 0:
+                body["listPrice"] = _decimal_to_json(item.list_price)
+            url = self.pricing_url(f"prices/{sku_id}")
+            error = self._write("PUT", url, body)
+            if error is None:
+                result.accepted.append(item.key)
+            else:
+                result.rejected[item.key] = self._reason(error)
+        return result
+
+    def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
+        raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
+
+    # --- orders -------------------------------------------------------------------------------
+    def on_activate(self, *, enabled_flows: set[str]) -> None:
+        # The feed only queues changes raised after it exists: create it before the first
+        # orders run.
+        if Flow.ORDERS in enabled_flows:
+            self.configure_feed()
+
+    def configure_feed(
+        self,
+        *,
+        statuses: Iterable[str] = DEFAULT_FEED_STATUSES,
+        visibility_timeout_seconds: int = FEED_VISIBILITY_TIMEOUT_SECONDS,
+        retention_seconds: int = FEED_RETENTION_SECONDS,
+    ) -> None:
+        """Create or update this app key's orders feed (POST /api/orders/feed/config).
+
+        Call it on activation, before the first fetch_orders: without a configuration VTEX
+        answers the feed with 404, and it only queues status changes raised after the
+        configuration exists. FromWorkflow = one event per status change in `statuses`.
+        Re-running it with the same values is harmless.
+        """
+        body = {
+            "filter": {"type": "FromWorkflow", "status": list(statuses)},
+            "queue": {
+                "visibilityTimeoutInSeconds": int(visibility_timeout_seconds),
+                "MessageRetentionPeriodInSeconds": int(retention_seconds),
+            },
+        }
+        self._send("POST", "/api/orders/feed/config", json=body)
+
+    def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
+        """Read up to min(limit, 10) feed items and the orders they point at.
+
+        The feed is a queue, not a search: `cursor` is unused and `next_cursor` is None. Items
+        read become invisible for the visibility timeout; `ack_tokens` are their handles, and
+        ack() removes them once the engine stored the page. Unacknowledged items come back
+        later, which re-reads an order; the engine's upsert makes that harmless. Several events
+        of one order in the same lot fetch the order once; all their handles are acknowledged.
+        """
+        maxlot = max(1, min(int(limit), FEED_MAX_LOT))
+        try:
+            items = self._get("/api/orders/feed", params={"maxlot": maxlot})
+        except NotFoundError as exc:
+            raise NotFoundError(
+                "The VTEX orders feed is not configured for this app key (404); activation "
+                "configures it (VtexConnector.configure_feed).",
+                status=exc.status,
+                body=exc.body,
+                request_id=exc.request_id,
+                method=exc.method,
+                url=exc.url,
+            ) from None
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            raise MalformedResponseError("VTEX answered the orders feed with a non-list body.")
+        orders: list[NormalizedOrder] = []
+        tokens: list[str] = []
+        seen: set[str] = set()
+        for item in items:
+            if not isinstance(item, dict) or not item.get("handle") or not item.get("orderId"):
+                raise MalformedResponseError(
+                    f"VTEX sent a feed item without handle or orderId: {str(item)[:120]!r}"
+                )
+            tokens.append(str(item["handle"]))
+            order_id = str(item["orderId"])
+            if order_id in seen:
+                continue
+            seen.add(order_id)
+            try:
+                detail = self.get_order(order_id)
+            except NotFoundError:
+                # Nothing to store for an order OMS does not know; acknowledging its event
+                # keeps it from coming back every visibility timeout for four days.
+                logger.warning("VTEX feed pointed at unknown order %s; acknowledging it", order_id)
+                continue
+            orders.append(self.normalize_order(detail))
+        return OrderPage(
+            orders=orders, next_cursor=None, has_more=len(items) >= maxlot, ack_tokens=tokens
+        )
+
+    def ack(self, tokens: list[str]) -> None:
+        """Commit feed items (POST /api/orders/feed). Committing an already committed or
+        expired handle is harmless, so a retried ack never hurts."""
+        handles = [t for t in dict.fromkeys(tokens) if t]
+        if handles:
+            self._send("POST", "/api/orders/feed", json={"handles": handles})
+
+    def get_order(self, order_id: str) -> dict:
+        data = self._get(f"/api/oms/pvt/orders/{order_id}")
+        if not isinstance(data, dict):
+            raise MalformedResponseError(f"VTEX answered order {order_id} with a non-object body.")
+        return data
+
+    @classmethod
+    def normalize_order(cls, data: Mapping) -> NormalizedOrder:
+        """An OMS order document -> NormalizedOrder. Money in VTEX orders is in cents."""
+        order_id = str(data.get("orderId") or "")
+        if not order_id:
+            raise MalformedResponseError("VTEX order without orderId.")
+        carrier_code = carrier_label = service_code = service_label = ""
+        for info in _list(data.get("shippingData"), "logisticsInfo"):
+            sla = info.get("selectedSla") or ""
+            if not sla:
+                continue
+            courier = next(
+                (
+                    d.get("courierName")
+                    for d in info.get("deliveryIds") or []
+                    if d.get("courierName")
+                ),
+                "",
+            )
+            carrier_code = courier or info.get("deliveryCompany") or ""
+            carrier_label = carrier_code
+            service_code = sla
+            service_label = next(
+                (
+                    s.get("name")
+                    for s in info.get("slas") or []
+                    if s.get("id") == sla and s.get("name")
+                ),
+                sla,
+            )
+            break  # one shipment per order in the ERP; the first item's SLA stands for it
+        payment_code = payment_label = ""
+        for transaction in _list(data.get("paymentData"), "transactions"):
+            payment = next(iter(transaction.get("payments") or []), None)
+            if payment:
+                payment_code = payment.get("paymentSystemName") or str(
+                    payment.get("paymentSystem") or ""
+                )
+                group = payment.get("group") or ""
+                payment_label = f"{payment_code} ({group})" if group else payment_code
+                break
+        lines = []
+        for item in data.get("items") or []:
+            cents = item.get("sellingPrice")
+            if cents is None:
+                cents = item.get("price")
+            lines.append(
+                OrderLine(
+                    seller_sku=str(item.get("refId") or ""),
+                    quantity=int(item.get("quantity") or 0),
+                    unit_price=_cents(cents),
+                    item_id=str(item.get("productId") or ""),
+                    sku_id=str(item.get("id") or ""),
+                    title=str(item.get("name") or ""),
+                )
+            )
+        totals = {
+            t.get("id"): t.get("value") for t in data.get("totals") or [] if isinstance(t, dict)
+        }
+        profile = data.get("clientProfileData") or {}
+        if profile.get("isCorporate"):
+            name = profile.get("corporateName") or ""
+            document = profile.get("corporateDocument") or ""
+        else:
+            name = " ".join(p for p in (profile.get("firstName"), profile.get("lastName")) if p)
+            document = profile.get("document") or ""
+        return NormalizedOrder(
+            external_id=order_id,
+            status_code=str(data.get("status") or ""),
+            status_label=str(data.get("statusDescription") or ""),
+            carrier_code=carrier_code,
+            carrier_label=carrier_label,
+            service_code=service_code,
+            service_label=service_label,
+            payment_code=payment_code,
+            payment_label=payment_label,
+            lines=tuple(lines),
+            customer=Customer(
+                name=name,
+                document=re.sub(r"\D", "", str(document)),
+                email=str(profile.get("email") or ""),
+            ),
+            items_total=_cents(totals.get("Items")),
+            shipping_total=_cents(totals.get("Shipping")),
+            total=_cents(data.get("value")),
+            placed_at=_parse_datetime(data.get("creationDate")),
+            updated_at=_parse_datetime(data.get("lastChange")),
+            raw=data,
+        )
+
+    # --- listings -----------------------------------------------------------------------------
+    def list_listings(self) -> Iterator[RemoteListing]:
+        """Every SKU of the store: the id list in pages of 1,000, then one read per SKU
+        (stockkeepingunitbyid is the one documented call that returns RefId and EAN together).
+        A SKU deleted between the two calls is skipped."""
+        page = 1
+        while True:
+            ids = self._get(
+                "/api/catalog_system/pvt/sku/stockkeepingunitids",
+                params={"page": page, "pagesize": SKU_IDS_PAGE_SIZE},
+            )
+            if ids is None:
+                ids = []
+            if not isinstance(ids, list):
+                raise MalformedResponseError("VTEX answered the SKU id list with a non-list body.")
+            for sku_id in ids:
+                try:
+                    sku = self._get(f"/api/catalog_system/pvt/sku/stockkeepingunitbyid/{sku_id}")
+                except NotFoundError:
+                    continue
+                if not isinstance(sku, dict):
+                    raise MalformedResponseError(f"VTEX answered SKU {sku_id} with a non-object.")
+                alternate = sku.get("AlternateIds") or {}
+                ref_id = str(alternate.get("RefId") or "")
+                yield RemoteListing(
+                    ref=ExternalRef(
+                        sku_id=str(sku.get("Id") or sku_id),
+                        item_id=str(sku.get("ProductId") or ""),
+                        seller_sku=ref_id,
+                    ),
+                    seller_sku=ref_id,
+                    ean=str(alternate.get("Ean") or ""),
+                    title=str(sku.get("NameComplete") or sku.get("SkuName") or ""),
+                    active=bool(sku.get("IsActive", True)),
+                )
+            if len(ids) < SKU_IDS_PAGE_SIZE:
+                return
+            page += 1
+
+    def skus_by_ref_ids(self, ref_ids: Iterable[str]) -> dict[str, str]:
+        """RefId -> VTEX SKU id for the RefIds that exist. Duplicates are removed before sending:
+        the catalog answers 500 to a repeated RefId (spec), which would be retried in vain."""
+        unique = list(dict.fromkeys(r.strip() for r in ref_ids if r and r.strip()))
+        found: dict[str, str] = {}
+        for start in range(0, len(unique), REF_IDS_PER_REQUEST):
+            chunk = unique[start : start + REF_IDS_PER_REQUEST]
+            data = self._post("/api/catalog_system/pub/sku/stockkeepingunitidsbyrefids", json=chunk)
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                raise MalformedResponseError("VTEX answered the RefId lookup with a non-object.")
+            found.update({str(k): str(v) for k, v in data.items() if v not in (None, "")})
+        return found
+
+    # --- activation checks --------------------------------------------------------------------
+    def other_integrations(self) -> list[OtherIntegration]:
+        """Active app keys of the account other than ours (GET /api/vlm/appkeys). The list
+        never holds app tokens; needs the License Manager "Save user" resource (403 otherwise)."""
+        keys = self._get("/api/vlm/appkeys")
+        if not isinstance(keys, list):
+            raise MalformedResponseError("VTEX answered the app key list with a non-list body.")
+        ours = self.credentials["app_key"].lower()
+        others = []
+        for entry in keys:
+            if not isinstance(entry, dict) or not entry.get("isActive"):
+                continue
+            app_key = str(entry.get("appKey") or "")
+            if not app_key or app_key.lower() == ours:
+                continue
+            others.append(
+                OtherIntegration(
+                    app_id=app_key,
+                    name=str(entry.get("label") or ""),
+                    connected_at=str(entry.get("createdIn") or ""),
+                    detail="Active VTEX app key (possibly another ERP or integration).",
+                )
+            )
+        return others
+
+    def reference_values(self) -> list[ReferenceValue]:
+        """Carrier services from the shipping policies (carrier = policy name, which orders
+        carry as deliveryIds[].courierName; service = shippingMethod, the orders' selectedSla),
+        the order statuses, and warehouses as stock locations. Payment systems are not listed:
+        no endpoint for them is in the specs we hold, so they come from orders as they arrive.
+        The logistics spec has no carrier list route (only per-carrier ones); shipping policies
+        are VTEX's carriers."""
+        values: list[ReferenceValue] = []
+        seen: set[tuple[str, str]] = set()
+        for policy in self._shipping_policies():
+            if policy.get("isActive") is False:
+                continue
+            carrier = str(policy.get("name") or "")
+            service = str(policy.get("shippingMethod") or "")
+            if not carrier or not service or (carrier, service) in seen:
+                continue
+            seen.add((carrier, service))
+            values.append(
+                ReferenceValue(
+                    kind="carrier_service", code=service, label=service, parent_code=carrier
+                )
+            )
+        values.extend(
+            ReferenceValue(kind="order_status", code=code, label=label)
+            for code, label in ORDER_STATUSES
+        )
+        warehouses = self._get("/api/logistics/pvt/configuration/warehouses")
+        if not isinstance(warehouses, list):
+            raise MalformedResponseError("VTEX answered the warehouse list with a non-list body.")
+        for warehouse in warehouses:
+            if not isinstance(warehouse, dict) or warehouse.get("isActive") is False:
+                continue
+            values.append(
+                ReferenceValue(
+                    kind="stock_location",
+                    code=str(warehouse.get("id") or ""),
+                    label=str(warehouse.get("name") or ""),
+                )
+            )
+        return values
+
+    def _shipping_policies(self) -> Iterator[dict]:
+        page = 1
+        while True:
+            data = self._get(
+                "/api/logistics/pvt/shipping-policies",
+                params={"page": page, "perPage": SHIPPING_POLICIES_PER_PAGE},
+            )
+            if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
+                raise MalformedResponseError("VTEX answered the shipping policies oddly.")
+            yield from (p for p in data.get("items") or [] if isinstance(p, dict))
+            pages = (data.get("paging") or {}).get("pages") or 1
+            if page >= int(pages) or not data.get("items"):
+                return
+            page += 1
+
+
+def _list(container: Any, key: str) -> list[dict]:
+    if not isinstance(container, dict):
+        return []
+    return [x for x in container.get(key) or [] if isinstance(x, dict)]
+
+
+def _cents(value: Any) -> Decimal:
+    if value in (None, ""):
+        return Decimal("0.00")
+    try:
+        return (Decimal(str(value)) / 100).quantize(_CENTS)
+    except InvalidOperation:
+        raise MalformedResponseError(
+            f"VTEX sent a money value that is not a number: {value!r}"
+        ) from None
+
+
+def _decimal_to_json(value: Decimal) -> float:
+    # requests' JSON encoder cannot write Decimal; two places is what the price list holds.
+    return float(Decimal(value).quantize(_CENTS))
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+Adapter = VtexConnector
