@@ -52,6 +52,7 @@ test-scaleout: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 bench: migrate
 	$(BIN)/python bench/run.py
