@@ -21,6 +21,7 @@ from erp.models import Sku
 from erp.validators import normalize_sku_code, only_digits
 from mappings.models import MappingKind
 from mappings.selectors import translate
+from sync.services.push import PUSH_PLANS
 from vendors.spec import Flow
 from vendors.types import (
     OtherIntegration,
@@ -461,12 +462,11 @@ def check_settings(channel: SalesChannel) -> Check:
             enabled.append(setting.flow)
     if not enabled:
         problems.append("No flow is enabled: the integration would do nothing.")
-    if Flow.STOCK in enabled and not channel.warehouses.exists():
-        problems.append(
-            "Stock: no stock warehouse is chosen, so every listing would be sent 0 units."
-        )
-    if Flow.PRICE in enabled and channel.price_list_id is None:
-        problems.append("Prices: no price list is chosen.")
+    for flow in enabled:
+        plan = PUSH_PLANS.get(flow)
+        missing = plan.missing_setup(channel) if plan is not None else ""
+        if missing:
+            problems.append(missing)
     if problems:
         return Check(
             key,

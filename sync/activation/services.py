@@ -20,7 +20,7 @@ import csv
 import io
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -31,7 +31,7 @@ from django.utils import timezone
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
 from channels.services import channel_set_status
 from erpintegr.redaction import redact
-from mappings.models import Listing
+from mappings.services import listings_bind_many
 from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus, MatchResult
 from sync.services.connectors import build_connector
@@ -481,31 +481,13 @@ def _create_bindings(channel: SalesChannel, match: MatchResult | None) -> int:
     """Bindings from the match. Existing bindings (a re-activation) are kept as they are."""
     if match is None:
         return 0
-    existing = Listing.objects.filter(channel=channel).values_list("sku_id", "external_key")
-    bound_skus: set[int] = set()
-    bound_keys: set[str] = set()
-    for sku_id, key in existing.iterator(chunk_size=2000):
-        bound_skus.add(sku_id)
-        bound_keys.add(key)
-    new: list[Listing] = []
-    for remote, sku_id, _by in match.matches:
-        ref = remote.ref
-        listing = Listing(
-            channel=channel,
-            sku_id=sku_id,
-            external_item_id=ref.item_id,
-            external_variation_id=ref.variation_id,
-            external_sku_id=ref.sku_id,
-            seller_sku=(remote.seller_sku or ref.seller_sku)[:80],
-        )
-        listing.normalize_keys()  # bulk_create skips save(), which does this
-        if sku_id in bound_skus or listing.external_key in bound_keys:
-            continue
-        bound_skus.add(sku_id)
-        bound_keys.add(listing.external_key)
-        new.append(listing)
-    Listing.objects.bulk_create(new, batch_size=500)
-    return len(new)
+    return listings_bind_many(
+        channel=channel,
+        refs=[
+            (sku_id, replace(remote.ref, seller_sku=remote.seller_sku or remote.ref.seller_sku))
+            for remote, sku_id, _by in match.matches
+        ],
+    )
 
 
 def activation_deactivate(*, channel: SalesChannel, user, reason: str = "") -> ActivationOutcome:
