@@ -23,14 +23,14 @@ from channels.admin import (
 )
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
 from erpintegr.admin_utils import ReadOnlyAdminMixin
-from sync.activation.services import (
+from sync.activation.activate import (
     activation_activate,
     activation_activate_many,
     activation_deactivate,
-    activation_preflight,
-    activation_report_csv,
-    activation_test_connection,
 )
+from sync.activation.connection import activation_test_connection
+from sync.activation.preflight import activation_preflight
+from sync.activation.report import activation_report_csv
 from vendors.errors import ConnectorError
 
 TEMPLATES = "admin/sync/activation/"
