@@ -294,10 +294,13 @@ def deactivate_integration(modeladmin, request, queryset):
         _show(modeladmin, request, outcome.ok, outcome.message)
 
 
-register_channel_action(activate_integration)
-register_channel_action(deactivate_integration)
-register_channel_object_tool(activation_tools)
-register_channel_urls(activation_urls)
+def register_channel_hooks() -> None:
+    """Activation's actions, buttons and pages on the sales channel page; called by
+    sync.admin.register_channel_hooks (the order is documented in channels/admin.py)."""
+    register_channel_action(activate_integration)
+    register_channel_action(deactivate_integration)
+    register_channel_object_tool(activation_tools)
+    register_channel_urls(activation_urls)
 
 
 # --- the audit trail --------------------------------------------------------------------------
