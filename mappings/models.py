@@ -388,10 +388,6 @@ class UnmappedValue(models.Model):
             return f"{self.parent_code} / {self.code or '(no service)'}"
         return self.code or "(blank)"
 
-    @property
-    def is_resolved(self) -> bool:
-        return self.resolved_at is not None
-
 
 EXTERNAL_KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never part of a vendor id
 

@@ -14,7 +14,6 @@ from django.db.models import Q
 from channels.models import SalesChannel
 from mappings.models import (
     ChannelMapping,
-    Listing,
     MappingKind,
     mapping_model_for,
 )
@@ -65,11 +64,7 @@ class Missing(LookupRequest):
 @dataclass(frozen=True)
 class Resolved:
     target: object  # CarrierService | PaymentMethod | Warehouse | OrderStatus value (str)
-    mapping: ChannelMapping
-
-    @property
-    def via_fallback(self) -> bool:
-        return self.mapping.is_fallback
+    mapping: ChannelMapping  # is_fallback: matched through the kind's fallback row
 
 
 def canonical_parts(value: ReferenceValue) -> tuple[str, str, str, str, str]:
@@ -191,11 +186,3 @@ def lookups_for_order(order: NormalizedOrder) -> list[LookupRequest]:
             LookupRequest(MappingKind.PAYMENT_METHOD, order.payment_code, order.payment_label)
         )
     return lookups
-
-
-def listings_for_skus(*, channel: SalesChannel, sku_ids: Iterable[int]) -> dict[int, Listing]:
-    """SKU id -> binding on this channel, in one query."""
-    return {
-        listing.sku_id: listing
-        for listing in Listing.objects.filter(channel=channel, sku_id__in=list(sku_ids)).order_by()
-    }

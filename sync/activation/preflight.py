@@ -2,8 +2,8 @@
 
 All vendor calls of an activation happen here (verify, other applications, reference values,
 listings), outside any database transaction; the result is a `PreflightReport` the
-confirmation page shows and `sync.activation.activate` acts on. Writes nothing but the cache
-(progress, the CSV report).
+confirmation page shows and `sync.activation.activate` acts on. Writes nothing but the CSV
+report, kept in the cache for the download link.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from channels.models import SalesChannel
@@ -21,17 +20,11 @@ from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
 from sync.activation.connection import verify_account
 from sync.activation.matching import MatchResult, erp_index, match_listings
-from sync.activation.report import CACHE_SECONDS, report_keep
+from sync.activation.report import report_keep
 from vendors.base import Connector
 from vendors.errors import ConnectorError, PermissionDeniedError
 
 logger = logging.getLogger("sync.activation")
-
-PROGRESS_EVERY = 500  # listings between two progress updates
-
-
-def progress_cache_key(channel_id: int) -> str:
-    return f"erpintegr:activation:progress:{channel_id}"
 
 
 @dataclass
@@ -70,18 +63,6 @@ class PreflightReport:
         return [c.as_dict() for c in self.checks]
 
 
-def progress_recorder(channel_id: int, extra: Callable[[int], None] | None):
-    def record(fetched: int) -> None:
-        if fetched % PROGRESS_EVERY == 0:
-            cache.set(
-                progress_cache_key(channel_id), {"fetched": fetched, "done": False}, CACHE_SECONDS
-            )
-        if extra is not None:
-            extra(fetched)
-
-    return record
-
-
 def activation_preflight(
     *,
     channel: SalesChannel,
@@ -89,8 +70,8 @@ def activation_preflight(
     connector: Connector | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> PreflightReport:
-    """Run every check. Calls the vendor; writes nothing but the progress and the last report
-    (both in the cache). `progress(n)` is called for every listing fetched."""
+    """Run every check. Calls the vendor; writes nothing but the last CSV report (in the
+    cache). `progress(n)` is called for every listing fetched."""
     label = channel.vendor.label
     result: list[Check] = [checks.check_credentials(channel)]
     account_id, connection_error = "", ""
@@ -121,21 +102,15 @@ def activation_preflight(
             )
         else:
             result.append(checks.check_de_para(channel, values))
-        recorder = progress_recorder(channel.pk, progress)
         try:
             erp = erp_index(channel.company_id)
-            match = match_listings(connector.list_listings(), erp, progress=recorder)
+            match = match_listings(connector.list_listings(), erp, progress=progress)
         except ConnectorError as exc:
             result.append(
                 checks.check_data(None, f"Could not read the listings from {label}: {exc}")
             )
         else:
             result.append(checks.check_data(match))
-        cache.set(
-            progress_cache_key(channel.pk),
-            {"fetched": match.fetched if match else 0, "done": True},
-            CACHE_SECONDS,
-        )
     result.append(checks.check_settings(channel))
     report = PreflightReport(
         channel=channel,
@@ -148,10 +123,6 @@ def activation_preflight(
     if match is not None:
         report_keep(channel=channel, match=match)
     return report
-
-
-def activation_progress(*, channel: SalesChannel) -> dict | None:
-    return cache.get(progress_cache_key(channel.pk))
 
 
 def _other_back_office(connector: Connector, label: str, confirmation: str) -> Check:

@@ -85,11 +85,5 @@ def activation_report_csv(*, channel: SalesChannel) -> str:
     cached = cache.get(report_cache_key(channel.pk))
     if cached is not None:
         return cached
-    from sync.activation.preflight import progress_recorder
-
-    match = match_listings(
-        build_connector(channel).list_listings(),
-        erp_index(channel.company_id),
-        progress=progress_recorder(channel.pk, None),
-    )
+    match = match_listings(build_connector(channel).list_listings(), erp_index(channel.company_id))
     return report_keep(channel=channel, match=match)
