@@ -13,9 +13,18 @@ from channels.services import (
 )
 from vendors.spec import Flow
 
-# Other apps extend the channel page through these hooks (mappings: de-para inlines; sync:
-# actions, status panels, buttons and per-channel pages), keeping the dependency direction
-# sync → mappings → channels.
+# Other apps extend the channel page through these hooks, keeping the dependency direction
+# sync → mappings → channels. Each app registers from its AppConfig.ready(), never at import
+# time, so the page's order is the order Django calls ready(): INSTALLED_APPS order.
+# channels' own SyncSettingInline comes first, then
+#   1. mappings (MappingsConfig.ready → mappings.admin.register_channel_hooks):
+#      inlines carrier + service, payment method, order status, stock location;
+#      button "Product bindings";
+#   2. sync (SyncConfig.ready → sync.admin.register_channel_hooks): activation first
+#      (actions Activate / Deactivate integration; buttons Test connection, Deactivate…,
+#      Activate…, Activation history; its pages' URLs), then the engine (the sync panel;
+#      actions Run now, Full resync; button Run now; its URL).
+# Registering the same hook twice keeps one (ready() may run again in tests).
 CHANNEL_INLINES: list[type[admin.options.InlineModelAdmin]] = []
 # Admin actions: functions (modeladmin, request, queryset) decorated with @admin.action.
 CHANNEL_ACTIONS: list = []

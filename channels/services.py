@@ -150,25 +150,6 @@ def channel_ensure_sync_settings(*, channel: SalesChannel) -> list[SyncSetting]:
     return [existing[f] for f in Flow.values]
 
 
-def sync_setting_defaults(*, vendor) -> list[dict]:
-    """Initial values for the inline on the add page, one dict per flow."""
-    rows = []
-    for flow in Flow.values:
-        if flow in vendor.unsupported_flows:
-            rows.append({"flow": flow, "enabled": False, "interval_minutes": 60, "batch_size": 1})
-        else:
-            limits = vendor.limits.for_flow(flow)
-            rows.append(
-                {
-                    "flow": flow,
-                    "enabled": True,
-                    "interval_minutes": limits.default_interval_minutes,
-                    "batch_size": limits.default_batch_size,
-                }
-            )
-    return rows
-
-
 def channel_announce_changed(*, channel: SalesChannel) -> None:
     """Tell the engine that status or sync settings changed (it reconciles schedules)."""
     from channels.signals import channel_changed

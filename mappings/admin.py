@@ -117,15 +117,6 @@ class StockLocationMappingInline(MappingInline):
     verbose_name_plural = "De-para: stock locations → ERP warehouses"
 
 
-for _inline in (
-    CarrierServiceMappingInline,
-    PaymentMethodMappingInline,
-    OrderStatusMappingInline,
-    StockLocationMappingInline,
-):
-    register_channel_inline(_inline)
-
-
 # --- one list per kind, with CSV import/export ----------------------------------------------
 
 
@@ -465,4 +456,14 @@ def bindings_tool(channel: SalesChannel, request) -> list[tuple[str, str]]:
     return [("Product bindings", f"{url}?{urlencode({'channel__id__exact': channel.pk})}")]
 
 
-register_channel_object_tool(bindings_tool)
+def register_channel_hooks() -> None:
+    """What the de-para adds to the sales channel page; called by MappingsConfig.ready()
+    (the order is documented in channels/admin.py)."""
+    for inline in (
+        CarrierServiceMappingInline,
+        PaymentMethodMappingInline,
+        OrderStatusMappingInline,
+        StockLocationMappingInline,
+    ):
+        register_channel_inline(inline)
+    register_channel_object_tool(bindings_tool)

@@ -18,12 +18,13 @@ from django.db.models import Q
 from channels.models import SalesChannel
 from erp.models import CarrierService, OrderStatus, PaymentMethod, Sku, Warehouse
 from mappings.normalize import normalize_code
+from vendors.types import ExternalRef
 
 FALLBACK_LABEL = "★ anything else"
 
 
 class MappingKind(models.TextChoices):
-    # Same strings as sync.connectors.base.ReferenceValue.kind.
+    # The `kind` strings of vendors.types.ReferenceValue, which adapters report.
     CARRIER_SERVICE = "carrier_service", "Carrier + service"
     PAYMENT_METHOD = "payment_method", "Payment method"
     ORDER_STATUS = "order_status", "Order status"
@@ -338,7 +339,7 @@ class UnmappedValue(models.Model):
 
     One row per channel + kind + normalized code (for carrier + service: carrier and
     service). For carrier + service, `parent_code` is the carrier and `code` the service,
-    as in `sync.connectors.base.ReferenceValue`.
+    as in `vendors.types.ReferenceValue`.
     """
 
     channel = models.ForeignKey(
@@ -386,10 +387,6 @@ class UnmappedValue(models.Model):
         if self.kind == MappingKind.CARRIER_SERVICE:
             return f"{self.parent_code} / {self.code or '(no service)'}"
         return self.code or "(blank)"
-
-    @property
-    def is_resolved(self) -> bool:
-        return self.resolved_at is not None
 
 
 EXTERNAL_KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never part of a vendor id
@@ -478,6 +475,16 @@ class Listing(models.Model):
     def save(self, *args, **kwargs):
         self.normalize_keys()
         super().save(*args, **kwargs)
+
+    @property
+    def external_ref(self) -> ExternalRef:
+        """Where the SKU lives on the channel, as the vendor adapters take it."""
+        return ExternalRef(
+            item_id=self.external_item_id or "",
+            variation_id=self.external_variation_id or "",
+            sku_id=self.external_sku_id or "",
+            seller_sku=self.seller_sku or "",
+        )
 
     def validate_constraints(self, exclude=None):
         # clean() checks the external identity with a clearer message.

@@ -14,11 +14,11 @@ from django.db.models import Q
 from channels.models import SalesChannel
 from mappings.models import (
     ChannelMapping,
-    Listing,
     MappingKind,
     mapping_model_for,
 )
 from mappings.normalize import normalize_code
+from vendors.types import NormalizedOrder, ReferenceValue
 
 # (kind, first key, second key): for carrier + service (carrier, service); otherwise
 # (code, "").
@@ -26,16 +26,12 @@ LookupKey = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
-class LookupRequest:
-    """A channel value to translate. Same fields as sync.connectors.base.ReferenceValue
-    (which `translate` accepts as is): for carrier + service, `parent_code` is the carrier
-    and `code` the service. A carrier sent without a service may be given either as
-    `parent_code=carrier, code=""` or as `code=carrier` with no parent."""
+class LookupRequest(ReferenceValue):
+    """A channel value to translate: a vendors.types.ReferenceValue (which `translate` also
+    takes as is) that may carry the carrier's label too. For carrier + service, `parent_code`
+    is the carrier and `code` the service; a carrier sent without a service may be given
+    either as `parent_code=carrier, code=""` or as `code=carrier` with no parent."""
 
-    kind: str
-    code: str
-    label: str = ""
-    parent_code: str = ""
     parent_label: str = ""
 
     @classmethod
@@ -57,30 +53,21 @@ class LookupRequest:
 
 
 @dataclass(frozen=True)
-class Missing:
+class Missing(LookupRequest):
     """A value with no de-para row and no fallback. Carrier + service: `parent_code` is the
     carrier, `code` the service (blank when the channel sent none). `count` is how many of
     the requests carried it."""
 
-    kind: str
-    code: str
-    label: str = ""
-    parent_code: str = ""
-    parent_label: str = ""
     count: int = field(default=1, compare=False)
 
 
 @dataclass(frozen=True)
 class Resolved:
     target: object  # CarrierService | PaymentMethod | Warehouse | OrderStatus value (str)
-    mapping: ChannelMapping
-
-    @property
-    def via_fallback(self) -> bool:
-        return self.mapping.is_fallback
+    mapping: ChannelMapping  # is_fallback: matched through the kind's fallback row
 
 
-def canonical_parts(value) -> tuple[str, str, str, str, str]:
+def canonical_parts(value: ReferenceValue) -> tuple[str, str, str, str, str]:
     """(kind, code, label, parent_code, parent_label) with the carrier always in parent_code."""
     kind = str(value.kind)
     code = (getattr(value, "code", "") or "").strip()
@@ -93,7 +80,7 @@ def canonical_parts(value) -> tuple[str, str, str, str, str]:
     return kind, code, label, parent_code, parent_label
 
 
-def lookup_key(value) -> LookupKey:
+def lookup_key(value: ReferenceValue) -> LookupKey:
     kind, code, _label, parent_code, _parent_label = canonical_parts(value)
     if kind == MappingKind.CARRIER_SERVICE:
         return (kind, normalize_code(parent_code), normalize_code(code))
@@ -125,7 +112,7 @@ class Translation:
         return not self._missing
 
 
-def translate(*, channel: SalesChannel, requests: Iterable) -> Translation:
+def translate(*, channel: SalesChannel, requests: Iterable[ReferenceValue]) -> Translation:
     """Translate many channel values of many kinds for one channel.
 
     One query per kind present, loading only the rows for the requested codes plus the
@@ -181,9 +168,9 @@ def translate(*, channel: SalesChannel, requests: Iterable) -> Translation:
     return translation
 
 
-def lookups_for_order(order) -> list[LookupRequest]:
-    """The de-para values a normalized order (sync.connectors.base.NormalizedOrder) needs:
-    status always; carrier + service and payment when the channel sent them."""
+def lookups_for_order(order: NormalizedOrder) -> list[LookupRequest]:
+    """The de-para values an order needs: status always; carrier + service and payment when
+    the channel sent them."""
     lookups = [LookupRequest(MappingKind.ORDER_STATUS, order.status_code, order.status_label)]
     if order.carrier_code or order.service_code:
         lookups.append(
@@ -199,11 +186,3 @@ def lookups_for_order(order) -> list[LookupRequest]:
             LookupRequest(MappingKind.PAYMENT_METHOD, order.payment_code, order.payment_label)
         )
     return lookups
-
-
-def listings_for_skus(*, channel: SalesChannel, sku_ids: Iterable[int]) -> dict[int, Listing]:
-    """SKU id -> binding on this channel, in one query."""
-    return {
-        listing.sku_id: listing
-        for listing in Listing.objects.filter(channel=channel, sku_id__in=list(sku_ids)).order_by()
-    }

@@ -1,9 +1,5 @@
 """Admin for the engine: runs log, held orders, channel page panels and actions."""
 
-from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
-from sync.activation import admin as activation_admin  # noqa: F401  (registers its hooks)
-
-# isort: split
 import json
 from datetime import timedelta
 from functools import partial
@@ -28,7 +24,9 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ChannelStatus, SalesChannel
+from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from erpintegr.redaction import redact
+from sync.activation import admin as activation_admin
 from sync.models import HeldOrder, RunState, RunTrigger, SyncRun
 from sync.selectors import FLOW_ORDER, channel_sync_panel, late_threshold
 from sync.services.pending import TRACKED_STATUSES, pending_full_resync
@@ -280,9 +278,6 @@ def sync_panel(channel: SalesChannel, request: HttpRequest) -> SafeString:
     return render_to_string("admin/sync/channel_panel.html", context, request=request)
 
 
-register_channel_panel(sync_panel)
-
-
 # --- channel page: Run now, Full resync -----------------------------------------------------
 
 
@@ -360,10 +355,6 @@ def full_resync(modeladmin, request, queryset) -> None:
         modeladmin.message_user(request, f"{channel}: marked pending: {text}.", messages.SUCCESS)
 
 
-register_channel_action(run_now)
-register_channel_action(full_resync)
-
-
 def run_now_view(request: HttpRequest, object_id: str, model_admin) -> HttpResponse:
     """Confirmation page for one channel's Run now (GET shows, POST queues)."""
     channel = model_admin.get_object(request, object_id)
@@ -409,5 +400,13 @@ def run_now_tools(channel: SalesChannel, request: HttpRequest) -> list[tuple[str
     return [("Run now", reverse("admin:sync_channel_run_now", args=[channel.pk]))]
 
 
-register_channel_urls(run_now_urls)
-register_channel_object_tool(run_now_tools)
+def register_channel_hooks() -> None:
+    """What the engine adds to the sales channel page; called by SyncConfig.ready() (the
+    order is documented in channels/admin.py): activation first, then the sync panel,
+    Run now and Full resync."""
+    activation_admin.register_channel_hooks()
+    register_channel_panel(sync_panel)
+    register_channel_action(run_now)
+    register_channel_action(full_resync)
+    register_channel_urls(run_now_urls)
+    register_channel_object_tool(run_now_tools)

@@ -14,3 +14,8 @@ class SyncConfig(AppConfig):
         skus_changed.connect(receivers.on_skus_changed, dispatch_uid="sync.pending")
         channel_changed.connect(receivers.on_channel_changed, dispatch_uid="sync.schedules")
         mapping_created.connect(receivers.on_mapping_created, dispatch_uid="sync.held_orders")
+
+        # After MappingsConfig.ready() (INSTALLED_APPS order): see channels/admin.py.
+        from sync.admin import register_channel_hooks
+
+        register_channel_hooks()

@@ -17,7 +17,7 @@ from django_q.models import Schedule
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
 from sync.models import HeldOrder, PendingChange, RunState, SyncRun
-from sync.services.pending import PUSH_FLOWS
+from sync.services.push import PUSH_FLOWS
 from sync.services.schedules import schedule_name
 from vendors.spec import Flow
 

@@ -1,23 +1,12 @@
-"""Two set-based writes the ORM would split into many queries.
-
-Django caps SQLite statements at 999 parameters (an old SQLite default) and splits
-bulk_update/bulk_create accordingly, so the number of queries would grow with the batch.
-SQLite ≥ 3.32 (and PostgreSQL) accept 32,766+ parameters; these helpers send one statement
-per ROWS_PER_STATEMENT rows, which keeps a run's query count constant for every batch size
-a vendor allows. Both statements are valid SQLite (≥ 3.33) and PostgreSQL.
-"""
+"""The pending-change upsert in one statement per chunk (see `erpintegr.db.bulk` for why the
+ORM's bulk helpers would make the query count grow with the batch)."""
 
 from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import connection
 
-ROWS_PER_STATEMENT = 5000
-
-
-def _chunks(rows: Sequence, size: int):
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+from erpintegr.db.bulk import chunks, db_value
 
 
 def upsert_pending(rows: Sequence[tuple[int, str, int, int, datetime]]) -> None:
@@ -27,47 +16,12 @@ def upsert_pending(rows: Sequence[tuple[int, str, int, int, datetime]]) -> None:
 
     table = connection.ops.quote_name(PendingChange._meta.db_table)
     with connection.cursor() as cursor:
-        for chunk in _chunks(rows, ROWS_PER_STATEMENT):
+        for chunk in chunks(rows):
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
             params = [value for row in chunk for value in row]
             cursor.execute(
                 f"INSERT INTO {table} (channel_id, flow, sku_id, version, changed_at) "
                 f"VALUES {values} "
                 "ON CONFLICT (channel_id, flow, sku_id) DO UPDATE SET version = excluded.version",
-                [
-                    connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
-                    for p in params
-                ],
-            )
-
-
-def update_by_id(
-    model, column_values: Sequence[tuple[int, object]], column: str, extra: dict
-) -> None:
-    """UPDATE model SET column = per-row value, and `extra` columns to one value, WHERE id."""
-    if not column_values:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    quoted = connection.ops.quote_name(column)
-    extra_sql = "".join(f", {connection.ops.quote_name(k)} = %s" for k in extra)
-    extra_params = [
-        connection.ops.adapt_datetimefield_value(v) if isinstance(v, datetime) else v
-        for v in extra.values()
-    ]
-    with connection.cursor() as cursor:
-        for chunk in _chunks(column_values, ROWS_PER_STATEMENT):
-            values = ", ".join(["(%s, %s)"] * len(chunk))
-            params = [p for pair in chunk for p in pair]
-            if connection.vendor == "postgresql":
-                # VALUES parameters arrive untyped; cast to the column's type.
-                cast = model._meta.get_field(column).db_type(connection)
-                set_sql = f"{quoted} = CAST(v.column2 AS {cast})"
-                where = "CAST(v.column1 AS bigint)"
-            else:
-                set_sql = f"{quoted} = v.column2"
-                where = "v.column1"
-            cursor.execute(
-                f"UPDATE {table} SET {set_sql}{extra_sql} "
-                f"FROM (VALUES {values}) AS v WHERE {table}.id = {where}",
-                [*extra_params, *params],
+                [db_value(p) for p in params],
             )

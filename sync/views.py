@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
 from sync.selectors import LATE_INTERVALS, LATE_MINIMUM, channels_health
-from sync.services.pending import PUSH_FLOWS
+from sync.services.push import PUSH_FLOWS
 from vendors.spec import Flow
 
 

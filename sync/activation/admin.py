@@ -23,14 +23,14 @@ from channels.admin import (
 )
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
 from erpintegr.admin_utils import ReadOnlyAdminMixin
-from sync.activation.services import (
+from sync.activation.activate import (
     activation_activate,
     activation_activate_many,
     activation_deactivate,
-    activation_preflight,
-    activation_report_csv,
-    activation_test_connection,
 )
+from sync.activation.connection import activation_test_connection
+from sync.activation.preflight import activation_preflight
+from sync.activation.report import activation_report_csv
 from vendors.errors import ConnectorError
 
 TEMPLATES = "admin/sync/activation/"
@@ -294,10 +294,13 @@ def deactivate_integration(modeladmin, request, queryset):
         _show(modeladmin, request, outcome.ok, outcome.message)
 
 
-register_channel_action(activate_integration)
-register_channel_action(deactivate_integration)
-register_channel_object_tool(activation_tools)
-register_channel_urls(activation_urls)
+def register_channel_hooks() -> None:
+    """Activation's actions, buttons and pages on the sales channel page; called by
+    sync.admin.register_channel_hooks (the order is documented in channels/admin.py)."""
+    register_channel_action(activate_integration)
+    register_channel_action(deactivate_integration)
+    register_channel_object_tool(activation_tools)
+    register_channel_urls(activation_urls)
 
 
 # --- the audit trail --------------------------------------------------------------------------

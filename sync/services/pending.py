@@ -8,18 +8,13 @@ from django.utils import timezone
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
 from erp.signals import ChangeKind
+from sync.services.push import PUSH_FLOWS, PUSH_PLANS
 from sync.sql import upsert_pending
-from vendors.spec import Flow
 
 # Channels that have been activated keep collecting changes while paused or suspended, so
 # a resume pushes what changed meanwhile instead of leaving the vendor stale.
 TRACKED_STATUSES = (ChannelStatus.ACTIVE, ChannelStatus.PAUSED, ChannelStatus.SUSPENDED)
-PUSH_FLOWS = (Flow.STOCK, Flow.PRICE, Flow.CATALOG)
-FLOW_FOR_KIND = {
-    ChangeKind.STOCK: Flow.STOCK,
-    ChangeKind.PRICE: Flow.PRICE,
-    ChangeKind.CATALOG: Flow.CATALOG,
-}
+FLOW_FOR_KIND = {plan.change_kind: flow for flow, plan in PUSH_PLANS.items()}
 UPSERT_BATCH = 2000
 
 
@@ -54,10 +49,9 @@ def pending_record_announcement(
     channels = SalesChannel.objects.filter(
         company_id=company_id, status__in=TRACKED_STATUSES
     ).filter(Exists(enabled))
-    if flow == Flow.STOCK and warehouse_ids is not None:
-        channels = channels.filter(warehouses__in=list(warehouse_ids))
-    if flow == Flow.PRICE:
-        channels = channels.filter(price_list_id=price_list_id)
+    channels = PUSH_PLANS[flow].concerned(
+        channels, warehouse_ids=warehouse_ids, price_list_id=price_list_id
+    )
     # The channel that sold (source_channel_id) is marked too, on purpose: it lowered its own
     # stock, but a stock run of that channel may already have pushed the ERP value computed
     # before this order was imported, leaving it showing more than the ERP has. One more

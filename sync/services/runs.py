@@ -14,7 +14,7 @@ from sync.models import PendingChange, RunState, RunTrigger, SyncRun
 from sync.services.connectors import build_connector
 from sync.services.context import LeaseLost, RunContext
 from sync.services.lease import Lease, lease_claim, lease_limiter_state
-from sync.services.push import ChannelConfigError, push_pending
+from sync.services.push import PUSH_PLANS, ChannelConfigError, push_pending
 from vendors.errors import (
     AuthError,
     ConnectorError,
@@ -24,10 +24,6 @@ from vendors.ratelimit import TokenBucket
 from vendors.spec import Flow
 
 logger = logging.getLogger("sync.runs")
-
-# Time-critical flows first: a price or catalog run that finds stock pending pushes stock
-# first with its budget (orders have their own frequent schedule).
-PRIORITY_BEFORE = {Flow.PRICE: [Flow.STOCK], Flow.CATALOG: [Flow.STOCK]}
 
 
 def run_budget_seconds() -> float:
@@ -172,7 +168,9 @@ def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
 
         orders_import(ctx, limit=limit)
         return
-    for first in PRIORITY_BEFORE.get(flow, []):
+    # Time-critical flows first (FlowPlan.push_first): a price or catalog run that finds stock
+    # pending pushes stock first with its budget (orders have their own frequent schedule).
+    for first in PUSH_PLANS[flow].push_first:
         setting = ctx.channel.sync_settings.filter(flow=first, enabled=True).first()
         if setting and PendingChange.objects.filter(channel=ctx.channel, flow=first).exists():
             ctx.extra.setdefault("also_pushed", []).append(str(first))

@@ -232,3 +232,59 @@ def test_a_view_only_user_sees_the_channel_page_without_credentials(client):
     assert response.status_code == 200
     assert channel.name in html and 'name="cred__' not in html and SECRET not in html
     assert client.post(change_url(channel), {"name": "x"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_other_apps_extend_the_channel_page_in_installed_apps_order(admin_client):
+    """Hooks are registered from AppConfig.ready() (mappings before sync), not at import
+    time: the order is the one channels/admin.py documents."""
+    from django.apps import apps
+
+    from channels import admin as channel_admin
+
+    channel = make_channel(connector="vtex", credentials=vtex_creds())
+    response = admin_client.get(change_url(channel))
+    assert response.status_code == 200
+    inlines = [f.opts.__class__.__name__ for f in response.context["inline_admin_formsets"]]
+    assert inlines == [
+        "SyncSettingInline",
+        "CarrierServiceMappingInline",
+        "PaymentMethodMappingInline",
+        "OrderStatusMappingInline",
+        "StockLocationMappingInline",
+    ]
+    tools = [label for label, _url in response.context["channel_tools"]]
+    assert tools == [
+        "Product bindings",
+        "Test connection",
+        "Activate…",
+        "Activation history",
+        "Run now",
+    ]
+    actions = [
+        name
+        for name, _label in admin.site._registry[SalesChannel].get_action_choices(
+            response.wsgi_request
+        )
+        if name
+    ]
+    assert actions == [
+        "delete_selected",
+        "activate_integration",
+        "deactivate_integration",
+        "run_now",
+        "full_resync",
+    ]
+
+    # ready() again (as a test runner or a reload may do) keeps one of each.
+    before = [
+        list(registry)
+        for registry in (channel_admin.CHANNEL_INLINES, channel_admin.CHANNEL_OBJECT_TOOLS)
+    ]
+    apps.get_app_config("mappings").ready()
+    apps.get_app_config("sync").ready()
+    after = [
+        list(registry)
+        for registry in (channel_admin.CHANNEL_INLINES, channel_admin.CHANNEL_OBJECT_TOOLS)
+    ]
+    assert after == before

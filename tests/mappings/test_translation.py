@@ -36,9 +36,9 @@ def test_fallback_is_used_only_when_no_exact_row(channel, erp):
         requests=[LookupRequest(PAYMENT, "pix"), LookupRequest(PAYMENT, "bitcoin")],
     )
     assert result.get(PAYMENT, "pix") == erp.pix
-    assert not result.resolve(PAYMENT, "pix").via_fallback
+    assert not result.resolve(PAYMENT, "pix").mapping.is_fallback
     assert result.get(PAYMENT, "bitcoin") == erp.boleto
-    assert result.resolve(PAYMENT, "bitcoin").via_fallback
+    assert result.resolve(PAYMENT, "bitcoin").mapping.is_fallback
     assert result.missing == []
 
 

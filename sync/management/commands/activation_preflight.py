@@ -3,7 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from channels.models import SalesChannel
-from sync.activation.services import activation_preflight
+from sync.activation.preflight import activation_preflight
+from sync.activation.report import report_csv
 
 PROGRESS_EVERY = 1000
 
@@ -44,8 +45,6 @@ class Command(BaseCommand):
             for line in check.details:
                 self.stdout.write(f"        {line}")
         if csv_path and report.match is not None:
-            from sync.activation.services import report_csv
-
             with open(csv_path, "w", encoding="utf-8", newline="") as handle:
                 handle.write(report_csv(report.match))
             self.stdout.write(f"CSV report written to {csv_path}.")

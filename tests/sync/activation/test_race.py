@@ -12,7 +12,7 @@ from django_q.models import Schedule
 
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
 from sandbox.vtex import VtexEmulator
-from sync.activation import services
+from sync.activation import activate as activate_module
 from tests.sync.activation.builders import FAST, ready_channel
 
 ACCOUNT = "lojarace"
@@ -43,19 +43,21 @@ def test_two_concurrent_activations_on_one_account_exactly_one_succeeds(monkeypa
 
         # Both pass every vendor check, then enter the activation transaction together.
         barrier = threading.Barrier(2, timeout=30)
-        original = services._prepare_vendor
+        original = activate_module._prepare_vendor
 
         def prepare_then_wait(connector, channel):
             original(connector, channel)
             barrier.wait()
 
-        monkeypatch.setattr(services, "_prepare_vendor", prepare_then_wait)
-        outcomes: dict[int, services.ActivationOutcome] = {}
+        monkeypatch.setattr(activate_module, "_prepare_vendor", prepare_then_wait)
+        outcomes: dict[int, activate_module.ActivationOutcome] = {}
         errors: list[BaseException] = []
 
         def activate(channel):
             try:
-                outcomes[channel.pk] = services.activation_activate(channel=channel, user=None)
+                outcomes[channel.pk] = activate_module.activation_activate(
+                    channel=channel, user=None
+                )
             except BaseException as exc:  # reported below, not lost in the thread
                 errors.append(exc)
             finally:
@@ -72,7 +74,7 @@ def test_two_concurrent_activations_on_one_account_exactly_one_succeeds(monkeypa
         loser = next(o for o in outcomes.values() if not o.ok)
         assert (
             "already integrated through another active channel" in loser.message
-            or services.RACE_LOST in loser.message
+            or activate_module.RACE_LOST in loser.message
         ), loser.message
         active = SalesChannel.objects.filter(status=ChannelStatus.ACTIVE)
         assert active.count() == 1

@@ -17,15 +17,13 @@ from erp.gtin import gtin13_with_check_digit
 from mappings.models import Listing, MappingKind
 from mappings.services import mapping_create
 from sandbox.vtex import VtexEmulator
-from sync.activation import services
-from sync.activation.checks import Check, CheckStatus, erp_index, match_listings
-from sync.activation.services import (
-    RACE_LOST,
-    activation_activate,
-    activation_deactivate,
-    activation_preflight,
-    activation_test_connection,
-)
+from sync.activation import checks
+from sync.activation.activate import RACE_LOST, activation_activate, activation_deactivate
+from sync.activation.checks import Check, CheckStatus
+from sync.activation.connection import activation_test_connection
+from sync.activation.matching import erp_index, match_listings
+from sync.activation.preflight import activation_preflight
+from sync.activation.report import activation_report_csv
 from sync.models import PendingChange
 from tests.factories import (
     make_carrier_service,
@@ -326,7 +324,8 @@ def test_one_ean_on_two_erp_skus_blocks(ml):
 def test_erp_codes_differing_only_by_case_or_spaces_block():
     # The database refuses such codes today; rows loaded around save() (stale code_key)
     # can still hold them, so the check normalizes codes itself.
-    from sync.activation.checks import ErpIndex, ErpSkuRow, check_data
+    from sync.activation.checks import check_data
+    from sync.activation.matching import ErpIndex, ErpSkuRow
 
     index = ErpIndex()
     for pk, code in ((1, "AB 12"), (2, "ab12")):
@@ -411,7 +410,7 @@ def test_a_race_past_the_checks_is_stopped_by_the_constraint(ml, support_user, m
     SalesChannel.objects.filter(pk=other.pk).update(status="active", external_account_id=SELLER)
     # As if the other activation committed after both of our reads of it.
     monkeypatch.setattr(
-        services.checks,
+        checks,
         "check_same_account",
         lambda channel, account_id: Check("same_account", "t", CheckStatus.PASS, "ok"),
     )
@@ -450,7 +449,6 @@ def test_preflight_reports_progress_and_the_command_prints_it(ml, capsys):
     report = activation_preflight(channel=channel, progress=seen.append)
     assert seen == list(range(1, 26))
     assert report.match.fetched == 25
-    assert services.activation_progress(channel=channel) == {"fetched": 25, "done": True}
 
     call_command("activation_preflight", channel.pk)
     out = capsys.readouterr().out
@@ -469,7 +467,7 @@ def test_csv_report_lists_every_unmatched_listing_and_absent_sku(ml):
     check = check_of(report, "data")
     assert check.status == CheckStatus.WARN
     assert "… and 10 more (download the CSV report)." in check.details
-    text = services.activation_report_csv(channel=channel)
+    text = activation_report_csv(channel=channel)
     lines = text.strip().splitlines()
     assert len(lines) == 1 + 30 + 1
     assert sum("listing matches no ERP SKU" in line for line in lines) == 30

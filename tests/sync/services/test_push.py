@@ -268,3 +268,18 @@ def test_mercadolivre_stock_is_one_request_per_item_within_the_rate_limit(mercad
     assert mercadolivre.stats["429"] == 0
     assert run.rate_limited == 0
     assert mercadolivre.stock_of(item_ids[0]) == 3 and mercadolivre.stock_of(item_ids[-1]) == 3
+
+
+def test_every_push_flow_is_one_entry_of_the_table():
+    from erp.signals import ChangeKind
+    from mappings.services import PUSHED_COLUMNS
+    from sync.services.pending import FLOW_FOR_KIND
+    from sync.services.push import PUSH_PLANS
+    from vendors.spec import Flow
+
+    assert set(PUSH_PLANS) == set(Flow) - {Flow.ORDERS}
+    assert set(FLOW_FOR_KIND) == set(ChangeKind)
+    for flow, plan in PUSH_PLANS.items():
+        assert FLOW_FOR_KIND[plan.change_kind] == flow
+        assert plan.binding_field is None or plan.binding_field in PUSHED_COLUMNS
+        assert all(first in PUSH_PLANS and first != flow for first in plan.push_first)

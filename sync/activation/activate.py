@@ -1,0 +1,262 @@
+"""Activate and deactivate an integration (support only).
+
+Vendor calls never run inside a database transaction, so `activation_activate` works in two
+phases:
+
+1. the preflight (`sync.activation.preflight`), vendor calls included, outside any
+   transaction, then the vendor-side setup the first runs need;
+2. one transaction that locks the channel, re-runs the *database-side* blocking checks (the
+   account active elsewhere, credentials stored, flows and limits, ERP duplicates: state may
+   have changed since phase 1), then binds the listings matched in phase 1 — moments before,
+   in the same request — through `mappings.services.listings_bind_many`, sets the channel
+   Active, marks everything for a first push, reconciles its schedules and writes the
+   ActivationRecord and LogEntry.
+
+The check "no other channel active on this account" is also a partial unique constraint on
+SalesChannel: two activations racing past phase 2's re-check still cannot both commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
+from channels.services import channel_set_status
+from erpintegr.redaction import redact
+from mappings.services import listings_bind_many
+from sync.activation import checks
+from sync.activation.checks import Check, CheckStatus
+from sync.activation.matching import MatchResult, erp_index
+from sync.activation.preflight import PreflightReport, activation_preflight
+from sync.services.pending import pending_full_resync
+from sync.services.schedules import schedules_reconcile_channel
+from vendors.base import Connector
+from vendors.errors import ConnectorError
+
+logger = logging.getLogger("sync.activation")
+
+RACE_LOST = "Another channel was just activated on this vendor account; this one was not activated."
+
+
+@dataclass
+class ActivationOutcome:
+    channel: SalesChannel
+    ok: bool
+    message: str
+    report: PreflightReport | None = None
+    record: ActivationRecord | None = None
+    bindings_created: int = 0
+
+
+class _Blocked(Exception):
+    def __init__(self, blocking: list[Check]) -> None:
+        self.blocking = blocking
+        super().__init__("; ".join(c.message for c in blocking))
+
+
+def _blocked_message(channel: SalesChannel, blocking: Iterable[Check]) -> str:
+    return f"“{channel}” was not activated: " + " ".join(
+        f"{c.title}: {c.message}" for c in blocking
+    )
+
+
+def _prepare_vendor(connector: Connector, channel: SalesChannel) -> None:
+    """Vendor-side setup the first runs need (VTEX: the orders feed must exist before the
+    first fetch). Idempotent; HTTP, so called before the transaction."""
+    enabled = set(channel.sync_settings.filter(enabled=True).values_list("flow", flat=True))
+    connector.on_activate(enabled_flows=enabled)
+
+
+def _log(user, channel: SalesChannel, message: str) -> None:
+    if user is None or user.pk is None:
+        return
+    LogEntry.objects.log_actions(
+        user_id=user.pk,
+        queryset=[channel],
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )
+
+
+def activation_activate(
+    *,
+    channel: SalesChannel,
+    user,
+    confirmation: str = "",
+    connector: Connector | None = None,
+) -> ActivationOutcome:
+    """Preflight (vendor calls, outside any transaction), then activate in one transaction."""
+    channel.refresh_from_db()
+    if channel.status == ChannelStatus.ACTIVE:
+        return ActivationOutcome(channel, False, f"“{channel}” is already active.")
+    report = activation_preflight(channel=channel, confirmation=confirmation, connector=connector)
+    if report.blocking:
+        return ActivationOutcome(channel, False, _blocked_message(channel, report.blocking), report)
+    try:
+        _prepare_vendor(report.connector, channel)
+    except ConnectorError as exc:
+        return ActivationOutcome(
+            channel, False, f"“{channel}” was not activated: the vendor setup failed: {exc}", report
+        )
+    try:
+        with transaction.atomic():
+            record, created = _activate_locked(channel, user, report)
+    except _Blocked as exc:
+        return ActivationOutcome(channel, False, _blocked_message(channel, exc.blocking), report)
+    except IntegrityError as exc:
+        channel.refresh_from_db()
+        if _active_elsewhere(channel, report.account_id):
+            return ActivationOutcome(channel, False, f"“{channel}”: {RACE_LOST}", report)
+        logger.warning("Activation of channel %s refused by the database: %s", channel.pk, exc)
+        return ActivationOutcome(
+            channel,
+            False,
+            f"“{channel}” was not activated: the data changed during the activation "
+            "(a SKU or binding was changed meanwhile). Run the activation again.",
+            report,
+        )
+    return ActivationOutcome(
+        channel,
+        True,
+        f"“{channel}” is active on account {report.account_id}: {created} product binding(s) "
+        "created, schedules set, every bound SKU queued for a first push.",
+        report,
+        record,
+        created,
+    )
+
+
+def _active_elsewhere(channel: SalesChannel, account_id: str) -> bool:
+    return (
+        SalesChannel.objects.filter(
+            connector=channel.connector,
+            external_account_id=account_id,
+            status=ChannelStatus.ACTIVE,
+        )
+        .exclude(pk=channel.pk)
+        .exists()
+    )
+
+
+def _activate_locked(
+    channel: SalesChannel, user, report: PreflightReport
+) -> tuple[ActivationRecord, int]:
+    locked = SalesChannel.objects.select_for_update().select_related("company").get(pk=channel.pk)
+    if locked.status == ChannelStatus.ACTIVE:
+        raise _Blocked(
+            [Check("status", "Channel status", CheckStatus.BLOCK, "It was activated meanwhile.")]
+        )
+    # Database-side facts that may have changed since the preflight.
+    again = [
+        checks.check_credentials(locked),
+        checks.check_same_account(locked, report.account_id),
+        checks.check_settings(locked),
+    ]
+    duplicates = checks.check_erp_duplicates(erp_index(locked.company_id))
+    if duplicates is not None:
+        again.append(duplicates)
+    blocking = [c for c in again if c.blocks]
+    if blocking:
+        raise _Blocked(blocking)
+
+    locked.external_account_id = report.account_id
+    locked.verified_at = timezone.now()
+    locked.save(update_fields=["external_account_id", "verified_at", "updated_at"])
+    created = _create_bindings(locked, report.match)
+    # Saving status=ACTIVE is where the unique constraint bites if another channel won a race.
+    channel_set_status(channel=locked, status=ChannelStatus.ACTIVE)
+    pending_full_resync(channel=locked)
+    schedules_reconcile_channel(channel_id=locked.pk)
+    record = ActivationRecord.objects.create(
+        channel=locked,
+        action=ActivationAction.ACTIVATE,
+        user=user if getattr(user, "pk", None) else None,
+        account_id=report.account_id,
+        checks=report.checks_json(),
+        confirmation=report.confirmation,
+    )
+    _log(
+        user,
+        locked,
+        f"Activated the integration on account {report.account_id} "
+        f"({created} product binding(s) created).",
+    )
+    channel.refresh_from_db()
+    return record, created
+
+
+def _create_bindings(channel: SalesChannel, match: MatchResult | None) -> int:
+    """Bindings from the match. Existing bindings (a re-activation) are kept as they are."""
+    if match is None:
+        return 0
+    return listings_bind_many(
+        channel=channel,
+        refs=[
+            (sku_id, replace(remote.ref, seller_sku=remote.seller_sku or remote.ref.seller_sku))
+            for remote, sku_id, _by in match.matches
+        ],
+    )
+
+
+def activation_deactivate(*, channel: SalesChannel, user, reason: str = "") -> ActivationOutcome:
+    """Pause: schedules removed, bindings and de-para kept; recorded like an activation."""
+    with transaction.atomic():
+        locked = SalesChannel.objects.select_for_update().get(pk=channel.pk)
+        if locked.status not in (ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED):
+            return ActivationOutcome(
+                channel, False, f"“{locked}” is not active ({locked.get_status_display()})."
+            )
+        who = getattr(user, "get_username", lambda: "")() or "support"
+        channel_set_status(
+            channel=locked,
+            status=ChannelStatus.PAUSED,
+            reason=reason or f"Deactivated by {who}.",
+        )
+        schedules_reconcile_channel(channel_id=locked.pk)
+        record = ActivationRecord.objects.create(
+            channel=locked,
+            action=ActivationAction.DEACTIVATE,
+            user=user if getattr(user, "pk", None) else None,
+            account_id=locked.external_account_id,
+            checks=[],
+            confirmation=reason,
+        )
+        _log(user, locked, "Deactivated the integration (schedules removed, bindings kept).")
+    channel.refresh_from_db()
+    return ActivationOutcome(
+        channel,
+        True,
+        f"“{channel}” is paused: its schedules are removed; bindings and de-para are kept.",
+        record=record,
+    )
+
+
+def activation_activate_many(
+    *,
+    channels: Iterable[SalesChannel],
+    user,
+    confirmations: dict[int, str] | None = None,
+) -> list[ActivationOutcome]:
+    """Each channel on its own: one failing never stops or undoes another."""
+    confirmations = confirmations or {}
+    outcomes = []
+    for channel in channels:
+        try:
+            outcomes.append(
+                activation_activate(
+                    channel=channel, user=user, confirmation=confirmations.get(channel.pk, "")
+                )
+            )
+        except Exception as exc:  # one channel's bug must not hide the others' outcomes
+            logger.exception("Activation of channel %s failed", channel.pk)
+            outcomes.append(
+                ActivationOutcome(channel, False, f"“{channel}” was not activated: {redact(exc)}")
+            )
+    return outcomes

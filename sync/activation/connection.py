@@ -1,0 +1,70 @@
+"""Test connection: verify the credentials live, learn the account id (Draft → Ready).
+
+`verify_account` is the one place an activation asks the vendor who we are; the preflight
+uses it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from channels.models import ChannelStatus, SalesChannel
+from channels.services import channel_set_status
+from sync.services.connectors import build_connector
+from vendors.base import Connector
+from vendors.errors import ConnectorError
+
+
+@dataclass
+class ConnectionResult:
+    ok: bool
+    message: str
+    account_id: str = ""
+
+
+def verify_account(
+    channel: SalesChannel, connector: Connector | None = None
+) -> tuple[Connector | None, str, str]:
+    """(the adapter, the account id, what went wrong in words). HTTP: never call it inside a
+    transaction. ConnectorError strings are redacted, so the error may be shown as is."""
+    label = channel.vendor.label
+    try:
+        connector = connector or build_connector(channel)
+        account_id = str(connector.verify()).strip()
+    except ConnectorError as exc:
+        return connector, "", f"{label} refused the connection: {exc}"
+    if not account_id:
+        return connector, "", f"{label} answered without an account id."
+    return connector, account_id, ""
+
+
+def activation_test_connection(
+    *, channel: SalesChannel, connector: Connector | None = None
+) -> ConnectionResult:
+    """Verify the credentials live; store the account id; move a Draft channel to Ready."""
+    label = channel.vendor.label
+    _connector, account_id, error = verify_account(channel, connector)
+    if error:
+        return ConnectionResult(False, error)
+    channel.refresh_from_db(fields=["status", "external_account_id"])
+    if (
+        channel.status == ChannelStatus.ACTIVE
+        and channel.external_account_id
+        and channel.external_account_id != account_id
+    ):
+        # The engine pushes to whatever account the keys open: never switch an active
+        # integration to another store silently.
+        return ConnectionResult(
+            False,
+            f"These credentials open account {account_id}, but the channel is active on "
+            f"account {channel.external_account_id}. Deactivate it, then activate again.",
+            account_id,
+        )
+    channel.external_account_id = account_id
+    channel.verified_at = timezone.now()
+    channel.save(update_fields=["external_account_id", "verified_at", "updated_at"])
+    if channel.status == ChannelStatus.DRAFT:
+        channel_set_status(channel=channel, status=ChannelStatus.READY)
+    return ConnectionResult(True, f"Connected to {label}: account {account_id}.", account_id)

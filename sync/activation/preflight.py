@@ -1,0 +1,149 @@
+"""The preflight: run every check of an activation and say whether it may go ahead.
+
+All vendor calls of an activation happen here (verify, other applications, reference values,
+listings), outside any database transaction; the result is a `PreflightReport` the
+confirmation page shows and `sync.activation.activate` acts on. Writes nothing but the CSV
+report, kept in the cache for the download link.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from channels.models import SalesChannel
+from sync.activation import checks
+from sync.activation.checks import Check, CheckStatus
+from sync.activation.connection import verify_account
+from sync.activation.matching import MatchResult, erp_index, match_listings
+from sync.activation.report import report_keep
+from vendors.base import Connector
+from vendors.errors import ConnectorError, PermissionDeniedError
+
+logger = logging.getLogger("sync.activation")
+
+
+@dataclass
+class PreflightReport:
+    channel: SalesChannel
+    checks: list[Check]
+    account_id: str = ""
+    match: MatchResult | None = None
+    confirmation: str = ""
+    at: datetime = field(default_factory=timezone.now)
+    # The connector the preflight verified, reused for the vendor setup of the activation.
+    connector: Connector | None = field(default=None, repr=False)
+
+    @property
+    def blocking(self) -> list[Check]:
+        return [c for c in self.checks if c.blocks]
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [c for c in self.checks if c.status == CheckStatus.WARN]
+
+    @property
+    def can_activate(self) -> bool:
+        return not self.blocking
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return any(c.needs_confirmation for c in self.blocking)
+
+    @property
+    def can_activate_with_confirmation(self) -> bool:
+        """Nothing blocks but the confirmation support types on the same page."""
+        return all(c.needs_confirmation for c in self.blocking)
+
+    def checks_json(self) -> list[dict]:
+        return [c.as_dict() for c in self.checks]
+
+
+def activation_preflight(
+    *,
+    channel: SalesChannel,
+    confirmation: str = "",
+    connector: Connector | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PreflightReport:
+    """Run every check. Calls the vendor; writes nothing but the last CSV report (in the
+    cache). `progress(n)` is called for every listing fetched."""
+    label = channel.vendor.label
+    result: list[Check] = [checks.check_credentials(channel)]
+    account_id, connection_error = "", ""
+    if result[0].blocks:
+        connection_error = "Not checked: the credentials are incomplete."
+    else:
+        connector, account_id, connection_error = verify_account(channel, connector)
+    result.append(checks.check_connection(account_id, connection_error))
+    result.append(checks.check_same_account(channel, account_id))
+
+    match: MatchResult | None = None
+    if connection_error:
+        reason = "the connection is not verified."
+        result += [
+            checks.not_checked(
+                "other_back_office", "No other ERP connected to the account", reason
+            ),
+            checks.not_checked("de_para", "De-para complete", reason),
+            checks.not_checked("data", "Data compatible", reason),
+        ]
+    else:
+        result.append(_other_back_office(connector, label, confirmation))
+        try:
+            values = connector.reference_values()
+        except ConnectorError as exc:
+            result.append(
+                checks.check_de_para(channel, None, f"Could not read {label}'s values: {exc}")
+            )
+        else:
+            result.append(checks.check_de_para(channel, values))
+        try:
+            erp = erp_index(channel.company_id)
+            match = match_listings(connector.list_listings(), erp, progress=progress)
+        except ConnectorError as exc:
+            result.append(
+                checks.check_data(None, f"Could not read the listings from {label}: {exc}")
+            )
+        else:
+            result.append(checks.check_data(match))
+    result.append(checks.check_settings(channel))
+    report = PreflightReport(
+        channel=channel,
+        checks=result,
+        account_id=account_id,
+        match=match,
+        confirmation=confirmation.strip(),
+        connector=connector if not connection_error else None,
+    )
+    if match is not None:
+        report_keep(channel=channel, match=match)
+    return report
+
+
+def _other_back_office(connector: Connector, label: str, confirmation: str) -> Check:
+    try:
+        found = connector.other_integrations()
+        if found is None:
+            found = connector.probe_back_office()
+    except PermissionDeniedError as exc:
+        # The keys may not read the vendor's list (VTEX needs License Manager rights): the
+        # vendor then tells us nothing, and support's confirmation is what we have.
+        logger.info("Other integrations not readable for %s: %s", label, exc)
+        check = checks.check_other_back_office(label=label, found=None, confirmation=confirmation)
+        if check.blocks:
+            check.message = (
+                f"{label} refused to list the connected applications ({exc}); grant that "
+                "permission, or type the previous ERP (or “none”) and confirm it is "
+                "disconnected."
+            )
+        return check
+    except ConnectorError as exc:
+        return checks.check_other_back_office(
+            label=label, found=None, error=f"Could not ask {label} about other applications: {exc}"
+        )
+    return checks.check_other_back_office(label=label, found=found, confirmation=confirmation)
