@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from erpintegr.redaction import register_secret
+from erpintegr.redaction import redact_truncate, register_secret
 from vendors.errors import (
     AuthError,
     ConflictError,
@@ -198,19 +198,20 @@ class HttpClient:
 
     @staticmethod
     def _vendor_message(body: str) -> str:
-        """Pull the human sentence out of the common vendor error shapes."""
+        """Pull the human sentence out of the common vendor error shapes (redacted, then cut:
+        the other order would leave the start of an echoed secret in the message)."""
         try:
             data = jsonlib.loads(body)
         except ValueError:
-            return body[:200].strip() or "(empty body)"
+            return redact_truncate(body.strip(), 200) or "(empty body)"
         if isinstance(data, dict):
             inner = data.get("error")
             if isinstance(inner, dict):
-                return str(inner.get("message") or inner)[:200]
+                return redact_truncate(inner.get("message") or inner, 200)
             for key in ("message", "Message", "error_description", "error", "details"):
                 if data.get(key):
-                    return str(data[key])[:200]
-        return body[:200]
+                    return redact_truncate(data[key], 200)
+        return redact_truncate(body, 200)
 
     def json(self, method: str, path: str, **kwargs) -> Any:
         """Request and parse JSON; a 2xx with unreadable JSON is a MalformedResponseError,
@@ -225,7 +226,7 @@ class HttpClient:
             except ValueError:
                 error = MalformedResponseError(
                     f"{method} {self.url(path)} answered {response.status_code} with a body that "
-                    f"is not JSON: {response.text[:120]!r}",
+                    f"is not JSON: {redact_truncate(response.text, 120)!r}",
                     status=response.status_code,
                     body=response.text,
                     method=method,
