@@ -146,6 +146,11 @@ else:
 # (and workers) more often; the end-to-end tests do.
 SYNC_RUN_BUDGET_SECONDS = float(env.str("SYNC_RUN_BUDGET_SECONDS", default="") or 0) or None
 
+# Runs log retention: a daily task deletes older runs (the newest of each channel × flow stays).
+SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=30)
+if SYNC_RUN_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("SYNC_RUN_RETENTION_DAYS must be at least 1.")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

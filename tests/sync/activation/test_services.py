@@ -133,7 +133,11 @@ def test_activation_creates_bindings_schedules_and_record_warnings_do_not_block(
     assert bindings[ten40.pk].external_variation_id == str(variation_ids[1])
     assert outcome.bindings_created == 4
 
-    names = set(Schedule.objects.values_list("name", flat=True))
+    names = set(
+        Schedule.objects.filter(name__startswith="erpintegr:channel:").values_list(
+            "name", flat=True
+        )
+    )
     assert names == {
         f"erpintegr:channel:{channel.pk}:{flow}" for flow in (Flow.STOCK, Flow.PRICE, Flow.ORDERS)
     }

@@ -106,3 +106,49 @@ def test_saving_the_channel_in_the_admin_reconciles(
         response = admin_client.post(url, data)
     assert response.status_code == 302
     assert rows(channel)[schedule_name(channel.pk, "orders")][2] == 9
+
+
+# --- maintenance: the runs log stays bounded ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_prune_schedule_exists_once_after_migrate_and_reconcile():
+    from sync.services.schedules import MAINTENANCE, schedules_reconcile_all
+
+    (name,) = MAINTENANCE
+    # post_migrate created it for the test database already; reconciling twice adds nothing.
+    assert Schedule.objects.filter(name=name).count() == 1
+    Schedule.objects.create(name=name, func="sync.tasks.prune_sync_runs", minutes=5)
+    schedules_reconcile_all()
+    schedules_reconcile_all()
+    (schedule,) = Schedule.objects.filter(name=name)
+    assert (schedule.func, schedule.minutes) == ("sync.tasks.prune_sync_runs", 24 * 60)
+
+
+@pytest.mark.django_db
+def test_pruning_deletes_old_finished_runs_but_keeps_each_flows_newest_and_running_ones(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sync.models import RunState, SyncRun
+    from sync.tasks import prune_sync_runs
+
+    settings.SYNC_RUN_RETENTION_DAYS = 30
+    channel = make_channel()
+    old = timezone.now() - timedelta(days=31)
+
+    def run(flow, state, started_at):
+        created = SyncRun.objects.create(channel=channel, flow=flow, state=state)
+        SyncRun.objects.filter(pk=created.pk).update(started_at=started_at)
+        return created.pk
+
+    doomed = [run("stock", RunState.SUCCEEDED, old) for _ in range(3)]
+    stuck = run("stock", RunState.RUNNING, old)
+    recent = run("stock", RunState.SUCCEEDED, timezone.now() - timedelta(days=1))
+    only_orders_run = run("orders", RunState.FAILED, old)  # the newest orders run: kept
+
+    assert prune_sync_runs() == 3
+    kept = set(SyncRun.objects.values_list("pk", flat=True))
+    assert kept == {stuck, recent, only_orders_run}
+    assert not kept & set(doomed)
