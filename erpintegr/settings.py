@@ -118,6 +118,11 @@ USE_TZ = True
 # default of 1,000 fields would refuse a channel with more than ~150 rows.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=20_000)
 
+# De-para CSV imports are previewed in the request: bound the file so one upload cannot tie up
+# a web worker (larger tables are imported in several files).
+DE_PARA_IMPORT_MAX_BYTES = env.int("DE_PARA_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+DE_PARA_IMPORT_MAX_ROWS = env.int("DE_PARA_IMPORT_MAX_ROWS", default=5_000)
+
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".state" / "static")
 
