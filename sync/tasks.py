@@ -20,3 +20,9 @@ def prune_sync_runs():
     from sync.services.retention import sync_runs_prune
 
     return sync_runs_prune()
+
+
+def fail_dead_runs():
+    from sync.services.retention import sync_runs_fail_dead
+
+    return sync_runs_fail_dead()

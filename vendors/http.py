@@ -136,6 +136,7 @@ class HttpClient:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        timeout: float | tuple[float, float] | None = None,
     ) -> requests.Response:
         url = self.url(path)
         merged = {**self.headers, **(headers or {})}
@@ -152,7 +153,7 @@ class HttpClient:
                     json=json,
                     data=data,
                     headers=merged,
-                    timeout=self.timeout,
+                    timeout=timeout or self.timeout,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 error: ConnectorError = TransientError(

@@ -1,4 +1,9 @@
-"""Keep the runs log bounded: a year of 1-minute runs would otherwise grow SyncRun forever.
+"""Keep the runs log true and bounded.
+
+Runs left "running" by a worker that died (killed by django-q2's timeout, OOM, a machine gone)
+are marked failed by a frequent sweep: a run is alive only while its channel's lease is held.
+
+A year of 1-minute runs would otherwise grow SyncRun forever:
 
 Runs older than SYNC_RUN_RETENTION_DAYS are deleted by a daily maintenance task, in batches
 (short transactions, no long write lock on SQLite). The newest run of each channel × flow is
@@ -13,7 +18,25 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
-from sync.models import RunState, SyncRun
+from sync.models import ChannelLease, RunState, SyncRun
+
+DEAD_RUN_ERROR = (
+    "Stopped: the worker running it ended before finishing (killed by the task timeout, or "
+    "crashed). Nothing was lost: unfinished changes stayed pending for the next run."
+)
+
+
+def sync_runs_fail_dead() -> int:
+    """Mark failed every run still "running" whose channel lease nobody holds any more (the
+    one live run of a channel always holds an unexpired lease). Returns how many."""
+    now = timezone.now()
+    live = ChannelLease.objects.exclude(holder="").filter(expires_at__gte=now)
+    return (
+        SyncRun.objects.filter(state=RunState.RUNNING)
+        .exclude(channel_id__in=live.values("channel_id"))
+        .update(state=RunState.FAILED, finished_at=now, error=DEAD_RUN_ERROR)
+    )
+
 
 PRUNE_BATCH = 5_000
 

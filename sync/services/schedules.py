@@ -17,6 +17,7 @@ TASK = "sync.tasks.run_flow"
 # Housekeeping that belongs to no channel: name -> (task, minutes between runs).
 MAINTENANCE = {
     "erpintegr:maintenance:prune-sync-runs": ("sync.tasks.prune_sync_runs", 24 * 60),
+    "erpintegr:maintenance:fail-dead-runs": ("sync.tasks.fail_dead_runs", 5),
 }
 
 

@@ -115,7 +115,8 @@ def test_saving_the_channel_in_the_admin_reconciles(
 def test_the_prune_schedule_exists_once_after_migrate_and_reconcile():
     from sync.services.schedules import MAINTENANCE, schedules_reconcile_all
 
-    (name,) = MAINTENANCE
+    name = "erpintegr:maintenance:prune-sync-runs"
+    assert name in MAINTENANCE
     # post_migrate created it for the test database already; reconciling twice adds nothing.
     assert Schedule.objects.filter(name=name).count() == 1
     Schedule.objects.create(name=name, func="sync.tasks.prune_sync_runs", minutes=5)
@@ -152,3 +153,32 @@ def test_pruning_deletes_old_finished_runs_but_keeps_each_flows_newest_and_runni
     kept = set(SyncRun.objects.values_list("pk", flat=True))
     assert kept == {stuck, recent, only_orders_run}
     assert not kept & set(doomed)
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_by_a_killed_worker_is_marked_failed_by_the_sweep():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sync.models import ChannelLease, RunState, SyncRun
+    from sync.services.lease import lease_claim
+    from sync.tasks import fail_dead_runs
+
+    dead_channel, live_channel = make_channel(), make_channel(name="Live")
+    # A worker killed by django-q2's timeout: its run says "running", its lease expired.
+    dead = SyncRun.objects.create(channel=dead_channel, flow="stock")
+    assert lease_claim(channel_id=dead_channel.pk, flow="stock") is not None
+    ChannelLease.objects.filter(channel=dead_channel).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    # A live run holds its lease: left alone.
+    live = SyncRun.objects.create(channel=live_channel, flow="stock")
+    assert lease_claim(channel_id=live_channel.pk, flow="stock") is not None
+
+    assert fail_dead_runs() == 1
+    dead.refresh_from_db()
+    live.refresh_from_db()
+    assert dead.state == RunState.FAILED and "task timeout" in dead.error
+    assert dead.finished_at is not None
+    assert live.state == RunState.RUNNING
