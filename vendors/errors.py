@@ -84,3 +84,10 @@ class MalformedResponseError(ConnectorError):
 
     kind = "malformed"
     retryable = True
+
+
+class RedirectRefusedError(ConnectorError):
+    """The vendor answered 3xx. Redirects are never followed: the credentials would be sent
+    to the address the answer names. Not retryable: the base URL needs fixing."""
+
+    kind = "redirect"

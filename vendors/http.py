@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -28,6 +29,7 @@ from vendors.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RedirectRefusedError,
     TransientError,
     ValidationFailedError,
 )
@@ -37,6 +39,13 @@ logger = logging.getLogger("vendors.http")
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 SECRET_HEADER_WORDS = ("token", "key", "authorization", "secret", "password")
+
+
+def _host_of(location: str) -> str:
+    """Where a redirect points, as scheme://host only (a Location may carry a token in its
+    query)."""
+    parts = urlsplit(location)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "another path"
 
 
 def error_for_status(status: int) -> type[ConnectorError]:
@@ -154,12 +163,25 @@ class HttpClient:
                     data=data,
                     headers=merged,
                     timeout=timeout or self.timeout,
+                    # Never follow a redirect: requests would resend the vendor's key headers
+                    # (VTEX app key/token, gumgaToken) to whatever host the answer names.
+                    allow_redirects=False,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 error: ConnectorError = TransientError(
                     f"{method} {url} failed: {type(exc).__name__}: {exc}", method=method, url=url
                 )
             else:
+                if 300 <= response.status_code < 400:
+                    raise RedirectRefusedError(
+                        f"{method} {url} answered {response.status_code} redirecting to "
+                        f"{_host_of(response.headers.get('Location', ''))}; erpintegr does not "
+                        "follow redirects (the credentials would go to that address). Check the "
+                        "channel's API base URL.",
+                        status=response.status_code,
+                        method=method,
+                        url=url,
+                    )
                 if response.status_code < 400:
                     if self.rate_limiter is not None:
                         self.rate_limiter.on_success()
