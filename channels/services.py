@@ -160,10 +160,10 @@ def channel_announce_changed(*, channel: SalesChannel) -> None:
 @transaction.atomic
 def channel_set_status(*, channel: SalesChannel, status: str, reason: str = "") -> SalesChannel:
     """Move a channel to `status` (with the reason shown on its page) and announce it."""
-    from erpintegr.redaction import redact
+    from erpintegr.redaction import redact_truncate
 
     channel.status = status
-    channel.status_reason = redact(reason)[:2000]
+    channel.status_reason = redact_truncate(reason, 2000)
     channel.save(update_fields=["status", "status_reason", "updated_at"])
     channel_announce_changed(channel=channel)
     return channel

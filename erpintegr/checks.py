@@ -54,3 +54,36 @@ def check_q_cluster(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.database)
+def check_lock_wait_outlasts_locked_vendor_calls(app_configs=None, **kwargs):
+    """A vendor call made under the credential lock (ML's single-use token refresh) must end
+    before another writer's wait for that lock does, or that writer fails with "database is
+    locked" (SQLite: the lock is the whole database's)."""
+    return lock_wait_errors(settings.DATABASES["default"])
+
+
+def lock_wait_errors(database: dict) -> list[Error]:
+    from vendors.registry import VENDORS, get_spec
+
+    if "sqlite" not in database.get("ENGINE", ""):
+        return []
+    busy_timeout = float(database.get("OPTIONS", {}).get("timeout", 5))
+    errors = []
+    for key in VENDORS:
+        spec = get_spec(key)
+        if spec.locked_call_timeout is None:
+            continue
+        longest = sum(spec.locked_call_timeout)
+        if longest >= busy_timeout:
+            errors.append(
+                Error(
+                    f"{spec.label}'s token refresh may hold the database lock for {longest:g} s, "
+                    f"but other writers wait only {busy_timeout:g} s for it.",
+                    hint="Raise the SQLite timeout in DATABASES OPTIONS above that, or use "
+                    "PostgreSQL (row locks).",
+                    id="erpintegr.E005",
+                )
+            )
+    return errors

@@ -2,14 +2,16 @@
 
 With no environment and no `.env` file the project runs on the embedded default: SQLite,
 the django-q2 ORM broker on the same database, one worker, DEBUG on. Production is switched
-by environment variables only (see `.env.example`); the system checks in `erpintegr.checks`
-refuse to start a non-DEBUG process that lacks its secrets.
+by environment variables only (see `.env.example`). With DEBUG off, importing these settings
+raises ImproperlyConfigured when SECRET_KEY or FERNET_KEYS is missing or a development value,
+so every entry point (gunicorn/wsgi, asgi, qcluster, manage.py) refuses to start unsafely.
 """
 
 import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -116,6 +118,11 @@ USE_TZ = True
 # default of 1,000 fields would refuse a channel with more than ~150 rows.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=20_000)
 
+# De-para CSV imports are previewed in the request: bound the file so one upload cannot tie up
+# a web worker (larger tables are imported in several files).
+DE_PARA_IMPORT_MAX_BYTES = env.int("DE_PARA_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+DE_PARA_IMPORT_MAX_ROWS = env.int("DE_PARA_IMPORT_MAX_ROWS", default=5_000)
+
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".state" / "static")
 
@@ -144,6 +151,11 @@ else:
 # (and workers) more often; the end-to-end tests do.
 SYNC_RUN_BUDGET_SECONDS = float(env.str("SYNC_RUN_BUDGET_SECONDS", default="") or 0) or None
 
+# Runs log retention: a daily task deletes older runs (the newest of each channel × flow stays).
+SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=30)
+if SYNC_RUN_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("SYNC_RUN_RETENTION_DAYS must be at least 1.")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -164,5 +176,34 @@ ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
 ADMIN_EMAIL = env.str("ADMIN_EMAIL", default="admin@example.com")
 
 if not DEBUG:
+    # Refuse here, at import, not only in a system check: system checks run under manage.py,
+    # while gunicorn (erpintegr.wsgi) would otherwise serve the admin signed with the public
+    # development key — which is also the credentials' encryption key without FERNET_KEYS.
+    if SECRET_KEY == DEV_SECRET_KEY or not SECRET_KEY.strip():
+        raise ImproperlyConfigured(
+            "DEBUG is off but SECRET_KEY is missing or the development default: set SECRET_KEY "
+            "in the environment (a long random string)."
+        )
+    if not FERNET_KEYS_FROM_ENV or any(
+        key in (SECRET_KEY, DEV_SECRET_KEY) for key in FERNET_KEYS_FROM_ENV
+    ):
+        raise ImproperlyConfigured(
+            "DEBUG is off but FERNET_KEYS is missing or reuses SECRET_KEY: set FERNET_KEYS "
+            "(comma-separated Fernet keys, newest first) kept apart from SECRET_KEY."
+        )
+    # HTTPS only. Behind a proxy that terminates TLS, tell Django which header says so, e.g.
+    # SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https (only if the proxy always sets it).
+    _proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+    if _proxy_header:
+        if len(_proxy_header) != 2:
+            raise ImproperlyConfigured(
+                "SECURE_PROXY_SSL_HEADER must be two comma-separated values: "
+                "HTTP_X_FORWARDED_PROTO,https"
+            )
+        SECURE_PROXY_SSL_HEADER = tuple(_proxy_header)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)

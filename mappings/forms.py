@@ -4,6 +4,7 @@ channel-scoped CSV import/export forms."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.forms.models import BaseInlineFormSet
 from import_export.forms import ConfirmImportForm, ImportForm, SelectableFieldsExportForm
@@ -148,6 +149,25 @@ class ChannelImportForm(ImportForm):
         queryset=SalesChannel.objects.none(), label="Sales channel", help_text=_CHANNEL_HELP
     )
     field_order = ["channel", "resource", "import_file", "format"]
+
+    def clean_import_file(self):
+        """Refuse files too big to preview in one request, before anything reads them."""
+        upload = self.cleaned_data["import_file"]
+        max_bytes = settings.DE_PARA_IMPORT_MAX_BYTES
+        max_rows = settings.DE_PARA_IMPORT_MAX_ROWS
+        if upload.size > max_bytes:
+            raise forms.ValidationError(
+                f"The file has {upload.size:,} bytes; at most {max_bytes:,} bytes can be "
+                "imported at once. Split it into smaller files."
+            )
+        lines = sum(chunk.count(b"\n") for chunk in upload.chunks())
+        upload.seek(0)
+        if lines - 1 > max_rows:  # the header line is not a row
+            raise forms.ValidationError(
+                f"The file has about {lines - 1:,} rows; at most {max_rows:,} can be imported "
+                "at once. Split it into smaller files."
+            )
+        return upload
 
 
 class ChannelConfirmImportForm(ConfirmImportForm):

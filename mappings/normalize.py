@@ -15,7 +15,12 @@ def normalize_code(value: object) -> str:
     and "SEDEX 10" are one value; punctuation is kept ("me-2" is not "me2").
     """
     text = unicodedata.normalize("NFKD", "" if value is None else str(value))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    # Format characters (category Cf: zero-width space/joiner, BOM, soft hyphen, bidi marks)
+    # are invisible in the admin and in vendor payloads: "ECT\u200b" must be "ECT", or a
+    # de-para row that looks right never matches and a second, invisible "duplicate" fits.
+    text = "".join(
+        ch for ch in text if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     return " ".join(text.casefold().split())
 
 

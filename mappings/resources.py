@@ -17,6 +17,7 @@ from import_export import resources, widgets
 from import_export.fields import Field
 
 from erp.models import CarrierService, OrderStatus, PaymentMethod, Warehouse
+from erpintegr.csvsafe import escape_formula, unescape_formula
 from mappings.models import (
     CarrierServiceMapping,
     ChannelMapping,
@@ -48,7 +49,9 @@ class YesNoWidget(widgets.Widget):
 
 def _text(row, column: str) -> str:
     value = row.get(column)
-    return "" if value is None else str(value).strip()
+    # Our exports prefix formula-like cells with an apostrophe (erpintegr.csvsafe); take it
+    # off so an exported file imports back to the same codes.
+    return "" if value is None else unescape_formula(str(value)).strip()
 
 
 class MappingResource(resources.ModelResource):
@@ -66,6 +69,10 @@ class MappingResource(resources.ModelResource):
     def __init__(self, channel=None, **kwargs):
         super().__init__(**kwargs)
         self.channel = channel
+
+    def export_field(self, field, instance, **kwargs):
+        # Codes and labels come from vendors and users: never a live formula in a spreadsheet.
+        return escape_formula(super().export_field(field, instance, **kwargs))
 
     # --- what subclasses provide ------------------------------------------------------------
 

@@ -37,6 +37,7 @@ STATE_COLORS = {
     RunState.PARTIAL: "#9a6700",
     RunState.FAILED: "#cf222e",
     RunState.SKIPPED: "#777",
+    RunState.STOPPED: "#777",
 }
 ERROR_SHORT = 80
 

@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_maintenance_schedules(sender, using="default", **kwargs) -> None:
+    """After every migrate (make run, each release): the daily housekeeping schedules exist."""
+    from sync.services.schedules import schedules_reconcile_maintenance
+
+    schedules_reconcile_maintenance()
 
 
 class SyncConfig(AppConfig):
@@ -14,6 +22,9 @@ class SyncConfig(AppConfig):
         skus_changed.connect(receivers.on_skus_changed, dispatch_uid="sync.pending")
         channel_changed.connect(receivers.on_channel_changed, dispatch_uid="sync.schedules")
         mapping_created.connect(receivers.on_mapping_created, dispatch_uid="sync.held_orders")
+        post_migrate.connect(
+            _ensure_maintenance_schedules, sender=self, dispatch_uid="sync.maintenance"
+        )
 
         # After MappingsConfig.ready() (INSTALLED_APPS order): see channels/admin.py.
         from sync.admin import register_channel_hooks

@@ -18,6 +18,7 @@ class RunState(models.TextChoices):
     PARTIAL = "partial", "Finished with item errors"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
+    STOPPED = "stopped", "Stopped (channel paused or deactivated meanwhile)"
 
 
 class RunTrigger(models.TextChoices):

@@ -14,3 +14,15 @@ def reprocess_held_orders(channel_id: int):
     from sync.services.orders import held_orders_reprocess
 
     return held_orders_reprocess(channel_id=channel_id)
+
+
+def prune_sync_runs():
+    from sync.services.retention import sync_runs_prune
+
+    return sync_runs_prune()
+
+
+def fail_dead_runs():
+    from sync.services.retention import sync_runs_fail_dead
+
+    return sync_runs_fail_dead()

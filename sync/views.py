@@ -1,6 +1,7 @@
 """The sync health page: every channel's freshness on one screen (staff only)."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -11,7 +12,11 @@ from vendors.spec import Flow
 
 
 def sync_health(request: HttpRequest) -> HttpResponse:
-    """Wrapped in admin.site.admin_view in erpintegr/urls.py: active staff only."""
+    """Wrapped in admin.site.admin_view in erpintegr/urls.py (active staff); the page lists
+    every channel, its errors and its vendor accounts, so it asks what the channel list asks:
+    permission to view sales channels."""
+    if not request.user.has_perm("channels.view_saleschannel"):
+        raise PermissionDenied
     rows = channels_health()
     try:
         runs_url = reverse("admin:sync_syncrun_changelist")

@@ -74,3 +74,14 @@ def test_log_filter_redacts_arguments_and_exception_text():
     RedactSecretsFilter().filter(record)
     assert "another-secret-777" not in record.getMessage()
     assert "boom" in record.getMessage()
+
+
+def test_sqlite_lock_wait_must_outlast_a_token_refresh_under_the_lock(settings):
+    from erpintegr.checks import check_lock_wait_outlasts_locked_vendor_calls, lock_wait_errors
+    from vendors.registry import get_spec
+
+    assert sum(get_spec("mercadolivre").locked_call_timeout) < 20
+    assert check_lock_wait_outlasts_locked_vendor_calls() == []  # the shipped settings
+    sqlite = {"ENGINE": "erpintegr.db.sqlite3", "OPTIONS": {"timeout": 5}}
+    assert ids(lock_wait_errors(sqlite)) == ["erpintegr.E005"]
+    assert lock_wait_errors({"ENGINE": "django.db.backends.postgresql"}) == []

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from erpintegr.redaction import redact
+from erpintegr.redaction import redact, redact_truncate
 
 MAX_BODY_IN_ERROR = 500
 
@@ -32,7 +32,8 @@ class ConnectorError(Exception):
         url: str = "",
     ) -> None:
         self.status = status
-        self.body = redact(body[:MAX_BODY_IN_ERROR]) if body else ""
+        # Redact before cutting: a secret cut in half would no longer match and leak its start.
+        self.body = redact_truncate(body, MAX_BODY_IN_ERROR) if body else ""
         self.request_id = request_id
         self.method = method
         self.url = redact(url)
@@ -83,3 +84,10 @@ class MalformedResponseError(ConnectorError):
 
     kind = "malformed"
     retryable = True
+
+
+class RedirectRefusedError(ConnectorError):
+    """The vendor answered 3xx. Redirects are never followed: the credentials would be sent
+    to the address the answer names. Not retryable: the base URL needs fixing."""
+
+    kind = "redirect"

@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from erpintegr.redaction import register_secret
+from erpintegr.redaction import redact_truncate, register_secret
 from vendors.errors import (
     AuthError,
     ConflictError,
@@ -28,6 +29,7 @@ from vendors.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RedirectRefusedError,
     TransientError,
     ValidationFailedError,
 )
@@ -37,6 +39,13 @@ logger = logging.getLogger("vendors.http")
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read (seconds)
 SECRET_HEADER_WORDS = ("token", "key", "authorization", "secret", "password")
+
+
+def _host_of(location: str) -> str:
+    """Where a redirect points, as scheme://host only (a Location may carry a token in its
+    query)."""
+    parts = urlsplit(location)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "another path"
 
 
 def error_for_status(status: int) -> type[ConnectorError]:
@@ -136,6 +145,7 @@ class HttpClient:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        timeout: float | tuple[float, float] | None = None,
     ) -> requests.Response:
         url = self.url(path)
         merged = {**self.headers, **(headers or {})}
@@ -152,13 +162,26 @@ class HttpClient:
                     json=json,
                     data=data,
                     headers=merged,
-                    timeout=self.timeout,
+                    timeout=timeout or self.timeout,
+                    # Never follow a redirect: requests would resend the vendor's key headers
+                    # (VTEX app key/token, gumgaToken) to whatever host the answer names.
+                    allow_redirects=False,
                 )
             except (requests.Timeout, requests.ConnectionError) as exc:
                 error: ConnectorError = TransientError(
                     f"{method} {url} failed: {type(exc).__name__}: {exc}", method=method, url=url
                 )
             else:
+                if 300 <= response.status_code < 400:
+                    raise RedirectRefusedError(
+                        f"{method} {url} answered {response.status_code} redirecting to "
+                        f"{_host_of(response.headers.get('Location', ''))}; erpintegr does not "
+                        "follow redirects (the credentials would go to that address). Check the "
+                        "channel's API base URL.",
+                        status=response.status_code,
+                        method=method,
+                        url=url,
+                    )
                 if response.status_code < 400:
                     if self.rate_limiter is not None:
                         self.rate_limiter.on_success()
@@ -198,19 +221,20 @@ class HttpClient:
 
     @staticmethod
     def _vendor_message(body: str) -> str:
-        """Pull the human sentence out of the common vendor error shapes."""
+        """Pull the human sentence out of the common vendor error shapes (redacted, then cut:
+        the other order would leave the start of an echoed secret in the message)."""
         try:
             data = jsonlib.loads(body)
         except ValueError:
-            return body[:200].strip() or "(empty body)"
+            return redact_truncate(body.strip(), 200) or "(empty body)"
         if isinstance(data, dict):
             inner = data.get("error")
             if isinstance(inner, dict):
-                return str(inner.get("message") or inner)[:200]
+                return redact_truncate(inner.get("message") or inner, 200)
             for key in ("message", "Message", "error_description", "error", "details"):
                 if data.get(key):
-                    return str(data[key])[:200]
-        return body[:200]
+                    return redact_truncate(data[key], 200)
+        return redact_truncate(body, 200)
 
     def json(self, method: str, path: str, **kwargs) -> Any:
         """Request and parse JSON; a 2xx with unreadable JSON is a MalformedResponseError,
@@ -225,7 +249,7 @@ class HttpClient:
             except ValueError:
                 error = MalformedResponseError(
                     f"{method} {self.url(path)} answered {response.status_code} with a body that "
-                    f"is not JSON: {response.text[:120]!r}",
+                    f"is not JSON: {redact_truncate(response.text, 120)!r}",
                     status=response.status_code,
                     body=response.text,
                     method=method,

@@ -96,6 +96,10 @@ class VendorSpec:
     capabilities: frozenset[str] = frozenset()
     # flow -> reason shown in the admin when the vendor offers no API for it.
     unsupported_flows: Mapping[str, str] = field(default_factory=dict)
+    # (connect, read) timeout of a call made while holding the credential store's lock (a
+    # single-use token refresh). It must end before other writers give up waiting for that
+    # lock: on SQLite the lock is the whole database's (system check erpintegr.E005).
+    locked_call_timeout: tuple[float, float] | None = None
 
     def supported_flows(self) -> list[str]:
         return [flow for flow in Flow.values if flow not in self.unsupported_flows]

@@ -10,6 +10,7 @@ import io
 from django.core.cache import cache
 
 from channels.models import SalesChannel
+from erpintegr.csvsafe import escape_formula
 from sync.activation.matching import MatchResult, erp_index, match_listings
 from sync.services.connectors import build_connector
 
@@ -28,9 +29,8 @@ class _SafeWriter:
         self.writer = csv.writer(out)
 
     def writerow(self, row: list) -> None:
-        self.writer.writerow(
-            ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "@") else c for c in row]
-        )
+        # The same rule as the de-para exports: = + - @ tab CR (erpintegr.csvsafe).
+        self.writer.writerow([escape_formula(cell) for cell in row])
 
 
 def report_csv(match: MatchResult) -> str:

@@ -3,7 +3,7 @@
 import time
 from dataclasses import dataclass, field
 
-from channels.models import SalesChannel
+from channels.models import ChannelStatus, SalesChannel
 from sync.models import SyncRun
 from sync.services.lease import Lease
 
@@ -12,6 +12,10 @@ CHECKPOINT_SECONDS = 5.0
 
 class LeaseLost(Exception):
     """The run's lease expired and was taken by another run."""
+
+
+class ChannelStopped(Exception):
+    """Support paused or deactivated the channel while this run was in progress."""
 
 
 MAX_REPORTED = 20  # first rows kept in SyncRun.detail for each kind of issue
@@ -64,4 +68,11 @@ class RunContext:
             raise LeaseLost(
                 "This run lost its lease (it stalled past its expiry) and stopped so that it "
                 "would not overlap the run that took over; its unfinished work stays pending."
+            )
+        if not SalesChannel.objects.filter(
+            pk=self.channel.pk, status=ChannelStatus.ACTIVE
+        ).exists():
+            raise ChannelStopped(
+                "The channel was paused or deactivated while this run was in progress; the run "
+                "stopped there. Unfinished work stays pending for when it is active again."
             )

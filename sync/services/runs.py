@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from channels.models import ChannelStatus, SalesChannel
@@ -12,7 +13,7 @@ from channels.services import channel_set_status
 from erpintegr.redaction import redact
 from sync.models import PendingChange, RunState, RunTrigger, SyncRun
 from sync.services.connectors import build_connector
-from sync.services.context import LeaseLost, RunContext
+from sync.services.context import ChannelStopped, LeaseLost, RunContext
 from sync.services.lease import Lease, lease_claim, lease_limiter_state
 from sync.services.push import PUSH_PLANS, ChannelConfigError, push_pending
 from vendors.errors import (
@@ -78,10 +79,25 @@ def _skip(channel_id: int, flow: str, trigger: str, reason: str) -> SyncRun:
     )
 
 
-def channel_suspend(*, channel: SalesChannel, reason: str) -> None:
-    """The vendor refused us (revoked access, integration disabled): stop and say why."""
-    channel_set_status(channel=channel, status=ChannelStatus.SUSPENDED, reason=reason)
+def channel_suspend(*, channel: SalesChannel, reason: str) -> bool:
+    """The vendor refused us (revoked access, integration disabled): stop and say why.
+
+    Only an Active channel is suspended, checked under the channel's row lock: support may have
+    paused or deactivated it while this run was talking to the vendor, and their decision
+    stands (a paused channel must not come back as "suspended by the vendor")."""
+    with transaction.atomic():
+        status = (
+            SalesChannel.objects.select_for_update()
+            .filter(pk=channel.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status != ChannelStatus.ACTIVE:
+            logger.info("Channel %s is %s now; not suspending it: %s", channel.pk, status, reason)
+            return False
+        channel_set_status(channel=channel, status=ChannelStatus.SUSPENDED, reason=reason)
     logger.warning("Channel %s suspended: %s", channel.pk, reason)
+    return True
 
 
 def run_flow(
@@ -142,6 +158,9 @@ def run_flow(
     except ConnectorError as exc:
         run.state = RunState.FAILED
         run.error = redact(str(exc))
+    except ChannelStopped as exc:
+        run.state = RunState.STOPPED
+        run.error = str(exc)
     except (ChannelConfigError, LeaseLost) as exc:
         run.state = RunState.FAILED
         run.error = str(exc)

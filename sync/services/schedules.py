@@ -14,6 +14,11 @@ from channels.models import ChannelStatus, SalesChannel
 
 PREFIX = "erpintegr:channel:"
 TASK = "sync.tasks.run_flow"
+# Housekeeping that belongs to no channel: name -> (task, minutes between runs).
+MAINTENANCE = {
+    "erpintegr:maintenance:prune-sync-runs": ("sync.tasks.prune_sync_runs", 24 * 60),
+    "erpintegr:maintenance:fail-dead-runs": ("sync.tasks.fail_dead_runs", 5),
+}
 
 
 def schedule_name(channel_id: int, flow: str) -> str:
@@ -69,9 +74,37 @@ def schedules_reconcile_channel(*, channel_id: int) -> dict[str, int]:
     return counts
 
 
+@transaction.atomic
+def schedules_reconcile_maintenance() -> dict[str, int]:
+    """Exactly one schedule per maintenance task (names are not unique in django-q2)."""
+    counts = {"created": 0, "updated": 0, "deleted": 0}
+    for name, (func, minutes) in MAINTENANCE.items():
+        existing = list(Schedule.objects.select_for_update().filter(name=name).order_by("pk"))
+        for duplicate in existing[1:]:
+            duplicate.delete()
+            counts["deleted"] += 1
+        if not existing:
+            Schedule.objects.create(
+                name=name,
+                func=func,
+                schedule_type=Schedule.MINUTES,
+                minutes=minutes,
+                repeats=-1,
+                next_run=timezone.now(),
+            )
+            counts["created"] += 1
+        elif (existing[0].func, existing[0].minutes) != (func, minutes):
+            existing[0].func, existing[0].minutes = func, minutes
+            existing[0].schedule_type = Schedule.MINUTES
+            existing[0].save()
+            counts["updated"] += 1
+    return counts
+
+
 def schedules_reconcile_all() -> dict[str, int]:
-    """Every channel, plus schedules left by channels that no longer exist."""
-    totals = {"created": 0, "updated": 0, "deleted": 0}
+    """Every channel, plus schedules left by channels that no longer exist, plus the
+    maintenance schedules."""
+    totals = schedules_reconcile_maintenance()
     channel_ids = set(SalesChannel.objects.values_list("pk", flat=True))
     for name in Schedule.objects.filter(name__startswith=PREFIX).values_list("name", flat=True):
         try:

@@ -256,3 +256,46 @@ def test_resource_without_a_channel_refuses_to_import():
     result = CarrierServiceMappingResource().import_data(dataset, dry_run=True)
     assert result.has_errors()
     assert "Choose the sales channel" in str(result.base_errors[0].error)
+
+
+# --- hostile files -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_export_defuses_formulae_and_the_file_imports_back_unchanged(
+    admin_client, channel, erp, start
+):
+    code = f'{start}HYPERLINK("http://evil.example/")'
+    mapping_create(
+        channel=channel, kind=MappingKind.PAYMENT_METHOD, code=code, label="@SUM(1)", target=erp.pix
+    )
+    exported = _export(admin_client, PaymentMethodMapping, channel)
+    cells = [cell for line in exported.splitlines()[1:] for cell in line.split(",")]
+    assert not any(cell.lstrip('"').startswith(("=", "+", "-", "@", "\t")) for cell in cells), (
+        exported
+    )
+
+    copy = make_channel(erp.company, "mercadolivre", name="Copy")
+    preview = _upload(admin_client, PaymentMethodMapping, copy, exported)
+    _confirm(admin_client, PaymentMethodMapping, preview)
+    (row,) = PaymentMethodMapping.objects.filter(channel=copy)
+    assert (row.code, row.label) == (code.strip(), "@SUM(1)")
+
+
+def test_too_big_or_too_long_files_are_refused_with_a_clear_error(admin_client, channel, settings):
+    settings.DE_PARA_IMPORT_MAX_ROWS = 3
+    rows = "".join(f"C{i},Carrier {i},,,,Correios,SEDEX\n" for i in range(4))
+    response = _upload(admin_client, CarrierServiceMapping, channel, CARRIER_CSV[:95] + rows)
+    assert "at most 3 can be imported at once" in response.content.decode()
+    settings.DE_PARA_IMPORT_MAX_BYTES = 100
+    response = _upload(admin_client, CarrierServiceMapping, channel, CARRIER_CSV)
+    assert "at most 100 bytes can be imported at once" in response.content.decode()
+    assert not CarrierServiceMapping.objects.filter(channel=channel).exists()
+
+
+def test_a_malformed_file_gets_an_error_without_traceback_or_server_paths(admin_client, channel):
+    response = _upload(admin_client, CarrierServiceMapping, channel, "\x00\xff\xfe garbage")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Traceback" not in html and "site-packages" not in html and "/work/" not in html
+    assert not CarrierServiceMapping.objects.filter(channel=channel).exists()

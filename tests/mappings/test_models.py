@@ -22,6 +22,20 @@ def test_normalization_folds_case_accents_and_surrounding_spaces(raw):
     assert normalize_code(raw) == "ect"
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200d", "\ufeff", "\u00ad", "\u200e"])
+def test_invisible_format_characters_are_removed(invisible):
+    # Zero-width space/joiner, BOM, soft hyphen, left-to-right mark (Unicode category Cf).
+    assert normalize_code(f"E{invisible}CT{invisible}") == "ect"
+
+
+def test_an_invisible_duplicate_of_a_code_is_refused(channel, erp):
+    mapping_create(channel=channel, kind=MappingKind.PAYMENT_METHOD, code="PIX", target=erp.pix)
+    with pytest.raises(ValidationError):
+        mapping_create(
+            channel=channel, kind=MappingKind.PAYMENT_METHOD, code="PI\u200bX", target=erp.credit
+        )
+
+
 def test_normalization_keeps_inner_meaning():
     assert normalize_code("  Cartão   de  Crédito ") == "cartao de credito"
     assert normalize_code("SEDEX 10") != normalize_code("SEDEX10")

@@ -180,7 +180,7 @@ def test_reconcile_schedules_prints_counts():
         "Schedules reconciled: 3 created, 0 updated, 1 deleted; 3 channel schedule(s) in place."
         in out.getvalue()
     )
-    names = set(Schedule.objects.values_list("name", flat=True))
+    names = set(Schedule.objects.filter(name__startswith=PREFIX).values_list("name", flat=True))
     assert names == {schedule_name(channel.pk, f) for f in ("stock", "price", "orders")}
 
     SyncSetting.objects.filter(channel=channel, flow="stock").update(interval_minutes=30)

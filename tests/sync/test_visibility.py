@@ -466,6 +466,22 @@ def test_full_resync_marks_every_listing_pending_for_enabled_push_flows(admin_cl
 # --- health page ----------------------------------------------------------------------------
 
 
+@pytest.mark.django_db
+def test_health_page_needs_permission_to_view_sales_channels(client):
+    channel = active_channel(make_company())
+    channel.name = "Loja secreta"
+    channel.save(update_fields=["name"])
+    staff = User.objects.create_user("staff-only", password="pw-staff-1", is_staff=True)
+    client.force_login(staff)
+    response = client.get(reverse("sync_health"))
+    assert response.status_code == 403
+    assert b"Loja secreta" not in response.content
+    staff.user_permissions.add(Permission.objects.get(codename="view_saleschannel"))
+    staff = User.objects.get(pk=staff.pk)  # drop the permission cache
+    client.force_login(staff)
+    assert b"Loja secreta" in client.get(reverse("sync_health")).content
+
+
 def health_row(html: str, channel) -> str:
     start = html.index(f'data-channel="{channel.pk}"')
     return html[html.rindex("<tr", 0, start) : html.index("</tr>", start)]

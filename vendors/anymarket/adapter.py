@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+from erpintegr.redaction import redact_truncate
 from vendors.anymarket.spec import SPEC
 from vendors.base import Connector
 from vendors.errors import (
@@ -504,8 +505,8 @@ def _vendor_error(exc: ConnectorError) -> str:
         details = data.get("details")
         if details:
             message = f"{message} ({details})"
-        return f"{exc.status}: {message}"[:500]
-    return str(exc)[:500]
+        return redact_truncate(f"{exc.status}: {message}", 500)
+    return redact_truncate(exc, 500)
 
 
 def _money(value: Decimal) -> float:
@@ -554,7 +555,7 @@ def _error_message(body: str) -> str:
     except ValueError:
         return ""
     if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])[:300]
+        return redact_truncate(data["message"], 300)
     return ""
 
 

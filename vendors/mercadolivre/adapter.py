@@ -194,7 +194,13 @@ class MercadoLivreConnector(Connector):
             # No automatic retries here: this runs under the channel lock (on SQLite, the whole
             # database's write lock), so it must end after one request timeout. A transient
             # failure fails this run; the next scheduled run refreshes.
-            data = self.http.post("/oauth/token", data=form, headers=FORM_HEADERS, retry=False)
+            data = self.http.post(
+                "/oauth/token",
+                data=form,
+                headers=FORM_HEADERS,
+                retry=False,
+                timeout=self.spec.locked_call_timeout,
+            )
         except (ValidationFailedError, AuthError, PermissionDeniedError, NotFoundError) as exc:
             code = _oauth_error_code(exc.body)
             if code == "invalid_grant":

@@ -14,6 +14,9 @@ from vendors.spec import (
 PRODUCTION_BASE_URL = "https://api.mercadolibre.com"
 
 SPEC = VendorSpec(
+    # The token refresh runs under the channel's row lock (on SQLite, the database's write
+    # lock, which other writers wait 20 s for): 3 s to connect + 10 s to answer at most.
+    locked_call_timeout=(3.0, 10.0),
     key="mercadolivre",
     label="Mercado Livre",
     category=Category.MARKETPLACE,

@@ -131,7 +131,11 @@ def test_activation_creates_bindings_schedules_and_record_warnings_do_not_block(
     assert bindings[ten40.pk].external_variation_id == str(variation_ids[1])
     assert outcome.bindings_created == 4
 
-    names = set(Schedule.objects.values_list("name", flat=True))
+    names = set(
+        Schedule.objects.filter(name__startswith="erpintegr:channel:").values_list(
+            "name", flat=True
+        )
+    )
     assert names == {
         f"erpintegr:channel:{channel.pk}:{flow}" for flow in (Flow.STOCK, Flow.PRICE, Flow.ORDERS)
     }
@@ -472,3 +476,13 @@ def test_csv_report_lists_every_unmatched_listing_and_absent_sku(ml):
     assert len(lines) == 1 + 30 + 1
     assert sum("listing matches no ERP SKU" in line for line in lines) == 30
     assert any(line.startswith("ERP SKU not on the channel,ERP-ONLY") for line in lines)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_csv_report_defuses_vendor_titles_that_a_spreadsheet_would_run(ml, start):
+    channel = ready_channel(ml, "mercadolivre")
+    ml.add_listing(seller_sku="ML-EVIL", title=f'{start}HYPERLINK("http://evil.example")')
+    text = activation_report_csv(channel=channel)
+    (line,) = [line for line in text.splitlines() if "ML-EVIL" in line]
+    assert f"'{start}HYPERLINK" in line

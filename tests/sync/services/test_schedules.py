@@ -106,3 +106,79 @@ def test_saving_the_channel_in_the_admin_reconciles(
         response = admin_client.post(url, data)
     assert response.status_code == 302
     assert rows(channel)[schedule_name(channel.pk, "orders")][2] == 9
+
+
+# --- maintenance: the runs log stays bounded ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_prune_schedule_exists_once_after_migrate_and_reconcile():
+    from sync.services.schedules import MAINTENANCE, schedules_reconcile_all
+
+    name = "erpintegr:maintenance:prune-sync-runs"
+    assert name in MAINTENANCE
+    # post_migrate created it for the test database already; reconciling twice adds nothing.
+    assert Schedule.objects.filter(name=name).count() == 1
+    Schedule.objects.create(name=name, func="sync.tasks.prune_sync_runs", minutes=5)
+    schedules_reconcile_all()
+    schedules_reconcile_all()
+    (schedule,) = Schedule.objects.filter(name=name)
+    assert (schedule.func, schedule.minutes) == ("sync.tasks.prune_sync_runs", 24 * 60)
+
+
+@pytest.mark.django_db
+def test_pruning_deletes_old_finished_runs_but_keeps_each_flows_newest_and_running_ones(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sync.models import RunState, SyncRun
+    from sync.tasks import prune_sync_runs
+
+    settings.SYNC_RUN_RETENTION_DAYS = 30
+    channel = make_channel()
+    old = timezone.now() - timedelta(days=31)
+
+    def run(flow, state, started_at):
+        created = SyncRun.objects.create(channel=channel, flow=flow, state=state)
+        SyncRun.objects.filter(pk=created.pk).update(started_at=started_at)
+        return created.pk
+
+    doomed = [run("stock", RunState.SUCCEEDED, old) for _ in range(3)]
+    stuck = run("stock", RunState.RUNNING, old)
+    recent = run("stock", RunState.SUCCEEDED, timezone.now() - timedelta(days=1))
+    only_orders_run = run("orders", RunState.FAILED, old)  # the newest orders run: kept
+
+    assert prune_sync_runs() == 3
+    kept = set(SyncRun.objects.values_list("pk", flat=True))
+    assert kept == {stuck, recent, only_orders_run}
+    assert not kept & set(doomed)
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_by_a_killed_worker_is_marked_failed_by_the_sweep():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sync.models import ChannelLease, RunState, SyncRun
+    from sync.services.lease import lease_claim
+    from sync.tasks import fail_dead_runs
+
+    dead_channel, live_channel = make_channel(), make_channel(name="Live")
+    # A worker killed by django-q2's timeout: its run says "running", its lease expired.
+    dead = SyncRun.objects.create(channel=dead_channel, flow="stock")
+    assert lease_claim(channel_id=dead_channel.pk, flow="stock") is not None
+    ChannelLease.objects.filter(channel=dead_channel).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    # A live run holds its lease: left alone.
+    live = SyncRun.objects.create(channel=live_channel, flow="stock")
+    assert lease_claim(channel_id=live_channel.pk, flow="stock") is not None
+
+    assert fail_dead_runs() == 1
+    dead.refresh_from_db()
+    live.refresh_from_db()
+    assert dead.state == RunState.FAILED and "task timeout" in dead.error
+    assert dead.finished_at is not None
+    assert live.state == RunState.RUNNING

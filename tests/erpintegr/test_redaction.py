@@ -1,0 +1,86 @@
+"""Redaction: first mask, then cut; encoded echoes and cut-off secrets are masked too."""
+
+import json
+from urllib.parse import quote
+
+import pytest
+import responses
+
+from erpintegr.redaction import MASK, redact, redact_truncate, register_secret
+from vendors.errors import ValidationFailedError
+from vendors.http import HttpClient
+
+# Shaped like real keys: long, mixed, with characters that encoding changes.
+SECRET = 'Zq9/pL+4mN8=vT2&xW7"kR5sJ1hG6dF3aS0'
+
+
+@pytest.fixture(autouse=True)
+def _registered():
+    register_secret(SECRET)
+
+
+def assert_no_piece_of(secret: str, text: str) -> None:
+    for start in range(len(secret) - 7):
+        assert secret[start : start + 8] not in text, (secret[start : start + 8], text)
+
+
+def test_a_secret_cut_by_truncation_leaks_nothing():
+    text = "x" * 190 + SECRET + " trailing words"
+    cut = redact_truncate(text, 200)
+    assert len(cut) <= 200
+    assert_no_piece_of(SECRET, cut)
+
+
+def test_a_cut_off_start_of_a_secret_at_the_end_of_a_text_is_masked():
+    # A vendor that truncates its own echo: the text ends inside the secret.
+    for kept in (8, 12, len(SECRET) - 1):
+        assert redact(f"invalid key {SECRET[:kept]}") == f"invalid key {MASK}"
+        assert redact(f"invalid key {SECRET[:kept]}…") == f"invalid key {MASK}…"
+    # Fewer than 8 characters are not a secret's start we can tell from a word.
+    assert redact(f"code {SECRET[:5]}") == f"code {SECRET[:5]}"
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        quote(SECRET, safe=""),  # in a URL or form body
+        quote(SECRET, safe="").replace("%2F", "/"),  # partially encoded (path-safe)
+        json.dumps(SECRET)[1:-1],  # inside a JSON string
+    ],
+    ids=["percent-encoded", "path-encoded", "json-escaped"],
+)
+def test_encoded_echoes_of_a_registered_secret_are_masked(echo):
+    register_secret(SECRET)
+    assert MASK in redact(f"refused credential {echo} for account")
+    assert echo not in redact(f"refused credential {echo} for account")
+
+
+def test_token_followed_by_a_value_without_separator_is_masked():
+    assert redact("gumgaToken 9f8e7d6c5b4a39281706 is invalid") == (f"gumgaToken {MASK} is invalid")
+    # Ordinary sentences stay readable.
+    assert redact("the refresh token was refused; re-authorize") == (
+        "the refresh token was refused; re-authorize"
+    )
+
+
+@responses.activate
+def test_vendor_error_bodies_are_redacted_before_they_are_cut():
+    body = json.dumps({"message": "y" * 180 + "bad token " + SECRET})
+    responses.add(responses.PUT, "https://vendor.test/stocks", body=body, status=422)
+    client = HttpClient(base_url="https://vendor.test", sleep=lambda s: None)
+    with pytest.raises(ValidationFailedError) as caught:
+        client.put("/stocks", json=[])
+    assert_no_piece_of(SECRET, str(caught.value))
+    assert_no_piece_of(SECRET, caught.value.body)
+
+
+@pytest.mark.django_db
+def test_status_reason_keeps_no_piece_of_a_secret():
+    from channels.services import channel_set_status
+    from tests.factories import make_channel
+
+    channel = make_channel(connector="anymarket", credentials={"gumga_token": "tok-abc-123456"})
+    channel_set_status(channel=channel, status="suspended", reason="z" * 1995 + SECRET)
+    channel.refresh_from_db()
+    assert len(channel.status_reason) <= 2000
+    assert_no_piece_of(SECRET, channel.status_reason)
