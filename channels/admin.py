@@ -5,10 +5,11 @@ from django.db import transaction
 from django.utils.html import format_html
 
 from channels.forms import CREDENTIAL_PREFIX, SalesChannelForm
-from channels.models import SalesChannel, SyncSetting
+from channels.models import AccessChange, SalesChannel, SyncSetting
 from channels.services import (
     channel_announce_changed,
     channel_ensure_sync_settings,
+    channel_record_access_change,
     channel_set_credentials,
 )
 from vendors.spec import Flow
@@ -16,7 +17,7 @@ from vendors.spec import Flow
 # Other apps extend the channel page through these hooks, keeping the dependency direction
 # sync → mappings → channels. Each app registers from its AppConfig.ready(), never at import
 # time, so the page's order is the order Django calls ready(): INSTALLED_APPS order.
-# channels' own SyncSettingInline comes first, then
+# channels' own SyncSettingInline comes first (its AccessChangeInline, the audit trail, last), then
 #   1. mappings (MappingsConfig.ready → mappings.admin.register_channel_hooks):
 #      inlines carrier + service, payment method, order status, stock location;
 #      button "Product bindings";
@@ -91,6 +92,33 @@ class SyncSettingInline(admin.TabularInline):
         return super().get_queryset(request).select_related("channel")
 
 
+class AccessChangeInline(admin.TabularInline):
+    """Who changed the credentials or the API address, and when (names and hosts only)."""
+
+    model = AccessChange
+    verbose_name_plural = "Changes of authentication and API address"
+    fields = ["at", "user", "credential_fields", "address_change"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="API address")
+    def address_change(self, change: AccessChange) -> str:
+        if not (change.old_host or change.new_host):
+            return "—"
+        return f"{change.old_host or 'vendor default'} → {change.new_host or 'vendor default'}"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
 @admin.register(SalesChannel)
 class SalesChannelAdmin(admin.ModelAdmin):
     form = SalesChannelForm
@@ -146,6 +174,8 @@ class SalesChannelAdmin(admin.ModelAdmin):
         fields = ["status", "status_reason", "external_account_id", "verified_at"]
         if obj is not None:
             fields = ["connector", "category", "company", *fields]
+        if not self.can_edit_credentials(request):
+            fields.append("api_base_url")  # where credentials go is a credentials change
         return fields
 
     def get_fieldsets(self, request, obj=None):
@@ -157,7 +187,9 @@ class SalesChannelAdmin(admin.ModelAdmin):
             integration += self._credential_field_names(obj)
         description = (
             "Authentication: keys are stored encrypted and never shown again. "
-            "A key belongs to one company and one environment."
+            "A key belongs to one company and one environment. Changing a key or the API "
+            "address of an Active channel moves it back to Ready: test the connection and "
+            "activate again."
             if self.can_edit_credentials(request)
             else "Authentication is visible only to users allowed to change credentials."
         )
@@ -189,17 +221,30 @@ class SalesChannelAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         if obj is None:
             return []  # rows are created with the connector's defaults on first save
-        return [SyncSettingInline, *CHANNEL_INLINES]
+        return [SyncSettingInline, *CHANNEL_INLINES, AccessChangeInline]
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):
+        old_base_url = (
+            SalesChannel.objects.filter(pk=obj.pk).values_list("api_base_url", flat=True).first()
+            if change
+            else ""
+        ) or ""
         super().save_model(request, obj, form, change)
         channel_ensure_sync_settings(channel=obj)
+        written: list[str] = []
         if form.credentials_editable:
             written = channel_set_credentials(channel=obj, values=form.credential_values())
             if written:
                 # Names only, never values, in the admin history.
                 form.changed_data.append(f"credentials ({', '.join(written)})")
+        channel_record_access_change(
+            channel=obj,
+            user=request.user,
+            credential_fields=written,
+            old_base_url=old_base_url,
+            new_base_url=obj.api_base_url,
+        )
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -63,6 +63,11 @@ class SalesChannelForm(forms.ModelForm):
                 "company"
             )
         if not self.credentials_editable:
+            # Where the credentials are sent is part of the credentials: without
+            # channels.change_credentials the address is shown read-only and never accepted
+            # from a POST (a declared form field would otherwise be saved even when the admin
+            # lists it as read-only).
+            self.fields.pop("api_base_url", None)
             return
         instance = self.instance
         if instance.pk:

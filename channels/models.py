@@ -1,5 +1,7 @@
 """The sales channel screen: SalesChannel, its encrypted credentials and its sync settings."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -10,6 +12,42 @@ from fernet_fields import EncryptedTextField
 from erp.models import Company, PriceList, Warehouse
 from vendors.registry import UnknownVendor, get_spec, vendor_choices
 from vendors.spec import Category, Environment, Flow, VendorSpec
+
+
+def _host_allowed(host: str, allowed: list[str]) -> bool:
+    host = host.lower().rstrip(".")
+    for entry in allowed:
+        entry = entry.strip().lower().rstrip(".")
+        if entry.startswith("*.") and host.endswith(entry[1:]) and host != entry[2:]:
+            return True
+        if host == entry:
+            return True
+    return False
+
+
+def base_url_problem(environment: str, url: str) -> str:
+    """Why `url` may not receive a channel's credentials, or "" when it may.
+
+    The credentials go wherever this address points, so in production an override must be
+    https on a host the operator allowed (CHANNEL_BASE_URL_ALLOWED_HOSTS; empty = none).
+    Sandbox channels may point anywhere: the emulators are plain http on loopback."""
+    if not url or environment != Environment.PRODUCTION:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "In production the API address must use https (the credentials travel with it)."
+    allowed = list(getattr(settings, "CHANNEL_BASE_URL_ALLOWED_HOSTS", []))
+    if not _host_allowed(parts.hostname or "", allowed):
+        if not allowed:
+            return (
+                "Production channels use the vendor's own address: no override is allowed "
+                "(the operator allows hosts with CHANNEL_BASE_URL_ALLOWED_HOSTS)."
+            )
+        return (
+            f"{parts.hostname} is not an allowed API host for production channels "
+            f"(allowed: {', '.join(allowed)})."
+        )
+    return ""
 
 
 class ChannelStatus(models.TextChoices):
@@ -65,8 +103,11 @@ class SalesChannel(models.Model):
     api_base_url = models.URLField(
         "API base URL override",
         blank=True,
-        help_text="Leave blank for the vendor's own address. Set it to point the channel at a "
-        "sandbox emulator.",
+        help_text="Leave blank for the vendor's own address. The credentials are sent to this "
+        "address: in production it must be https and on the operator's allow-list "
+        "(CHANNEL_BASE_URL_ALLOWED_HOSTS); sandbox channels may point at an emulator. "
+        "Changing it on an Active channel moves it back to Ready (test the connection and "
+        "activate again).",
     )
     external_account_id = models.CharField(
         "vendor account id",
@@ -130,6 +171,9 @@ class SalesChannel(models.Model):
         if self.company_id and self.price_list_id:
             if self.price_list.company_id != self.company_id:
                 errors["price_list"] = "The price list belongs to another company."
+        base_url_error = base_url_problem(self.environment, self.api_base_url)
+        if base_url_error:
+            errors["api_base_url"] = base_url_error
         if errors:
             raise ValidationError(errors)
 
@@ -271,3 +315,34 @@ class ActivationRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} — {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AccessChange(models.Model):
+    """Who changed where a channel's credentials go or what they are (never the values).
+
+    Recorded for every change made by a person: credential fields typed in, and the API base
+    URL (old host → new host). Tokens the vendor rotates by itself are not recorded."""
+
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, related_name="access_changes"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField("when", default=timezone.now, db_index=True)
+    credential_fields = models.JSONField(
+        "credential fields changed", default=list, blank=True, help_text="Names only."
+    )
+    old_host = models.CharField("API address before", max_length=255, blank=True)
+    new_host = models.CharField("API address after", max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "access change"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} at {self.at:%Y-%m-%d %H:%M}"

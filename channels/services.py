@@ -3,12 +3,20 @@
 import hashlib
 import hmac
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from channels.models import Credential, SalesChannel, SyncSetting
+from channels.models import (
+    AccessChange,
+    ChannelStatus,
+    Credential,
+    SalesChannel,
+    SyncSetting,
+    base_url_problem,
+)
 from erpintegr.redaction import register_secret
 from vendors.spec import Flow
 
@@ -167,3 +175,52 @@ def channel_set_status(*, channel: SalesChannel, status: str, reason: str = "") 
     channel.save(update_fields=["status", "status_reason", "updated_at"])
     channel_announce_changed(channel=channel)
     return channel
+
+
+def url_host(url: str) -> str:
+    """scheme://host[:port] of an address, never its path or query (they may carry a token).
+    Blank means the vendor's own address."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+@transaction.atomic
+def channel_record_access_change(
+    *,
+    channel: SalesChannel,
+    user,
+    credential_fields: list[str],
+    old_base_url: str,
+    new_base_url: str,
+) -> AccessChange | None:
+    """Record a person's change of credentials or API address, and send an Active channel
+    back to Ready: what was verified and activated is no longer what runs."""
+    base_url_changed = (old_base_url or "") != (new_base_url or "")
+    if not credential_fields and not base_url_changed:
+        return None
+    change = AccessChange.objects.create(
+        channel=channel,
+        user=user,
+        credential_fields=sorted(credential_fields),
+        old_host=url_host(old_base_url) if base_url_changed else "",
+        new_host=url_host(new_base_url) if base_url_changed else "",
+    )
+    if channel.status == ChannelStatus.ACTIVE:
+        channel_set_status(
+            channel=channel,
+            status=ChannelStatus.READY,
+            reason="The credentials or the API address changed: test the connection and "
+            "activate again.",
+        )
+    return change
+
+
+def channel_base_url(*, channel: SalesChannel) -> str | None:
+    """The override the channel's credentials may be sent to (None = the vendor's own), checked
+    again at use: the allow-list may have changed since the channel was saved."""
+    problem = base_url_problem(channel.environment, channel.api_base_url)
+    if problem:
+        raise ValidationError({"api_base_url": problem})
+    return channel.api_base_url or None

@@ -28,6 +28,10 @@ SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# Hosts a production channel's "API base URL override" may point at (its credentials go there):
+# exact names or "*.example.com"; empty = production channels always use the vendor's address.
+CHANNEL_BASE_URL_ALLOWED_HOSTS = env.list("CHANNEL_BASE_URL_ALLOWED_HOSTS", default=[])
+
 # Credentials are encrypted with django-fernet-fields-v2. FERNET_KEYS is comma-separated,
 # newest first: new values are written with the first key, every key can decrypt.
 FERNET_KEYS_FROM_ENV = env.list("FERNET_KEYS", default=[])

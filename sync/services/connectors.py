@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from channels.models import SalesChannel
-from channels.services import channel_credentials, channel_set_credentials
+from channels.services import channel_base_url, channel_credentials, channel_set_credentials
 from vendors.base import Connector
+from vendors.errors import ConnectorError
 from vendors.registry import get_adapter_class
 
 
@@ -46,10 +48,15 @@ def build_connector(channel: SalesChannel, **options) -> Connector:
     """A ready adapter for `channel`: decrypted credentials, base URL, a credential store, and
     the options passed on (session, sleep, rate_limiter, timeout) for tests and the engine."""
     cls = get_adapter_class(channel.connector)
+    try:
+        base_url = channel_base_url(channel=channel)
+    except ValidationError as exc:
+        # Nothing is sent: the credentials would go to an address production does not allow.
+        raise ConnectorError(" ".join(exc.message_dict["api_base_url"])) from None
     return cls(
         credentials=channel_credentials(channel=channel),
         environment=channel.environment,
-        base_url=channel.api_base_url or None,
+        base_url=base_url,
         store=ChannelCredentialStore(channel.pk) if channel.pk is not None else None,
         **options,
     )
