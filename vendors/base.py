@@ -59,6 +59,7 @@ class Connector:
         sleep: Callable[[float], None] | None = None,
         rate_limiter=None,
         timeout=None,
+        deadline: Callable[[], float] | None = None,
     ) -> None:
         self.credentials = dict(credentials)
         self.environment = environment
@@ -71,6 +72,8 @@ class Connector:
         self.sleep = sleep
         self.rate_limiter = rate_limiter
         self.timeout = timeout
+        # time.monotonic() value past which no retry waits (the engine's run budget).
+        self.deadline = deadline
         self._clients: list[HttpClient] = []
 
     # --- plumbing shared by every adapter -------------------------------------------------
@@ -91,6 +94,7 @@ class Connector:
             sleep=self.sleep or time.sleep,
             rate_limiter=self.rate_limiter,
             secrets=secrets,
+            deadline=self.deadline,
         )
         self._clients.append(client)
         return client

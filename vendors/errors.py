@@ -91,3 +91,11 @@ class RedirectRefusedError(ConnectorError):
     to the address the answer names. Not retryable: the base URL needs fixing."""
 
     kind = "redirect"
+
+
+class RetryPastDeadlineError(TransientError):
+    """A retry (its backoff or the vendor's Retry-After) would wait past the caller's deadline
+    (the run's time budget): given up now instead of sleeping through the budget and the
+    lease. Transient: the next run tries again."""
+
+    kind = "deadline"

@@ -30,6 +30,7 @@ from vendors.errors import (
     PermissionDeniedError,
     RateLimitedError,
     RedirectRefusedError,
+    RetryPastDeadlineError,
     TransientError,
     ValidationFailedError,
 )
@@ -100,6 +101,8 @@ class HttpClient:
         random: Callable[[], float] = _random.random,
         rate_limiter: TokenBucket | None = None,
         secrets: Iterable[str] = (),
+        deadline: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
@@ -111,6 +114,9 @@ class HttpClient:
         self.sleep = sleep
         self.random = random
         self.rate_limiter = rate_limiter
+        # A time.monotonic() value no retry may wait past (the engine's run budget).
+        self.deadline = deadline
+        self.clock = clock
         for secret in secrets:
             register_secret(secret)
         for name, value in self.headers.items():
@@ -197,10 +203,28 @@ class HttpClient:
                 )
                 raise error
             delay = self.backoff(attempt, getattr(error, "retry_after", None))
+            self._check_deadline(delay, error)
             logger.info("%s %s: %s; retrying in %.2f s", method, url, error, delay)
             self.retries += 1
             attempt += 1
             self.sleep(delay)
+
+    def _check_deadline(self, delay: float, error: ConnectorError) -> None:
+        """Never sleep past the caller's deadline: a Retry-After of minutes would otherwise
+        keep a run asleep past its budget and its lease."""
+        if self.deadline is None:
+            return
+        remaining = self.deadline() - self.clock()
+        if delay > remaining:
+            raise RetryPastDeadlineError(
+                f"{error} — not retried: waiting {delay:.0f} s would pass this run's time "
+                f"budget ({max(remaining, 0):.0f} s left); the next run carries on.",
+                status=error.status,
+                body=error.body,
+                request_id=error.request_id,
+                method=error.method,
+                url=error.url,
+            )
 
     def _error_from_response(self, method: str, url: str, response: requests.Response):
         status = response.status_code
@@ -257,8 +281,10 @@ class HttpClient:
                 )
             if not kwargs.get("retry", True) or attempt >= self.max_retries:
                 raise error
+            delay = self.backoff(attempt, None)
+            self._check_deadline(delay, error)
             self.retries += 1
-            self.sleep(self.backoff(attempt, None))
+            self.sleep(delay)
             attempt += 1
 
     def get(self, path: str, **kwargs) -> Any:

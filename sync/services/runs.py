@@ -67,6 +67,25 @@ def rate_limiter_for(channel: SalesChannel) -> TokenBucket:
     return bucket
 
 
+# A retry wait at least this long first renews the lease and saves progress (a checkpoint),
+# so a vendor's Retry-After never outlives the lease; the HTTP client caps every wait by the
+# run's deadline.
+LONG_WAIT_SECONDS = 5.0
+
+
+class _BudgetedWait:
+    """The sleep an adapter's retries use during a run."""
+
+    def __init__(self, sleep) -> None:
+        self.sleep = sleep
+        self.ctx: RunContext | None = None
+
+    def __call__(self, seconds: float) -> None:
+        if self.ctx is not None and seconds >= LONG_WAIT_SECONDS:
+            self.ctx.checkpoint(force=True)
+        self.sleep(seconds)
+
+
 def _skip(channel_id: int, flow: str, trigger: str, reason: str) -> SyncRun:
     now = timezone.now()
     return SyncRun.objects.create(
@@ -135,14 +154,20 @@ def run_flow(
     run = SyncRun.objects.create(channel=channel, flow=flow, trigger=trigger)
     ctx = None
     try:
-        connector = build_connector(channel, rate_limiter=limiter, **(connector_options or {}))
+        options = dict(connector_options or {})
+        deadline = time.monotonic() + budget
+        waits = _BudgetedWait(options.pop("sleep", time.sleep))
+        connector = build_connector(
+            channel, rate_limiter=limiter, sleep=waits, deadline=lambda: deadline, **options
+        )
         ctx = RunContext(
             run=run,
             channel=channel,
             connector=connector,
             lease=lease,
-            deadline=time.monotonic() + budget,
+            deadline=deadline,
         )
+        waits.ctx = ctx
         _execute(ctx, flow=flow, limit=setting.batch_size)
         issues = ctx.counts.get("rejected") or ctx.counts.get("deferred")
         run.state = RunState.PARTIAL if issues else RunState.SUCCEEDED

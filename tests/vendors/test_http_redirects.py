@@ -29,3 +29,23 @@ def test_a_redirect_is_refused_and_no_key_header_reaches_the_other_host():
     assert "https://attacker.test" in str(caught.value)
     assert "abc123" not in str(caught.value)
     assert client.requests_sent == 1  # not retried
+
+
+@responses.activate
+def test_a_retry_never_waits_past_the_deadline():
+    from vendors.errors import RetryPastDeadlineError
+
+    responses.add(
+        responses.GET, "https://vendor.test/x", status=429, headers={"Retry-After": "120"}
+    )
+    slept = []
+    now = [1000.0]
+    client = HttpClient(
+        base_url="https://vendor.test",
+        sleep=slept.append,
+        deadline=lambda: 1010.0,
+        clock=lambda: now[0],
+    )
+    with pytest.raises(RetryPastDeadlineError, match="time budget"):
+        client.get("/x")
+    assert slept == [] and len(responses.calls) == 1

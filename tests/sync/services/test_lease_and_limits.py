@@ -142,3 +142,77 @@ def test_lease_ttl_is_bounded_whatever_the_budget():
     assert lease_ttl(2).total_seconds() == 60
     assert lease_ttl(100).total_seconds() == 150
     assert lease_ttl(480).total_seconds() == 300
+
+
+def _throttled_world(emulator, declared_rate, active_channel, anymarket_catalog, set_stock):
+    """Our client may send fast, the vendor's bucket is nearly empty: a 429 whose Retry-After
+    is about 100 s."""
+    vendor = emulator("anymarket", rate=0.01, burst=1)
+    channel = active_channel("anymarket", vendor)
+    skus = anymarket_catalog(vendor, channel, ["T-1"])
+    set_stock(channel.warehouses.get(), [(skus[0], 2)])
+    return vendor, channel
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_after_longer_than_the_budget_ends_the_run_instead_of_sleeping_through_it(
+    emulator,
+):
+    from sync.models import PendingChange, RunState
+    from sync.services.runs import run_flow
+    from tests.sync.engine import active_channel, anymarket_catalog, declared_rate, set_stock
+    from vendors.anymarket.adapter import AnymarketConnector
+
+    slept = []
+    with declared_rate(AnymarketConnector, rate=100, burst=10):
+        vendor, channel = _throttled_world(
+            emulator, declared_rate, active_channel, anymarket_catalog, set_stock
+        )
+        vendor.rate_limit.take()  # the vendor's one token is spent: the next call gets 429
+        run = run_flow(
+            channel_id=channel.pk,
+            flow="stock",
+            budget_seconds=5,
+            connector_options={"sleep": slept.append},
+        )
+    assert run.state == RunState.FAILED
+    assert "time budget" in run.error
+    assert not [s for s in slept if s >= 5]  # never asleep past the budget
+    assert PendingChange.objects.filter(channel=channel).count() == 1  # nothing lost
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_wait_within_the_budget_renews_the_lease_first(emulator, monkeypatch):
+    from sync.services import lease as lease_module
+    from sync.services.runs import run_flow
+    from tests.sync.engine import active_channel, anymarket_catalog, declared_rate, set_stock
+    from vendors.anymarket.adapter import AnymarketConnector
+
+    events = []
+    real_renew = lease_module.Lease.renew
+
+    def counting_renew(self):
+        events.append("renew")
+        return real_renew(self)
+
+    monkeypatch.setattr(lease_module.Lease, "renew", counting_renew)
+    with declared_rate(AnymarketConnector, rate=100, burst=10):
+        vendor, channel = _throttled_world(
+            emulator, declared_rate, active_channel, anymarket_catalog, set_stock
+        )
+        vendor.rate_limit.take()
+
+        def sleep(seconds):
+            events.append(seconds)
+            if seconds >= 5:
+                vendor.rate_limit.tokens = vendor.rate_limit.burst  # the vendor refilled
+
+        run_flow(
+            channel_id=channel.pk,
+            flow="stock",
+            budget_seconds=600,
+            connector_options={"sleep": sleep},
+        )
+    long_waits = [i for i, e in enumerate(events) if e != "renew" and e >= 5]
+    assert long_waits, events
+    assert all(events[i - 1] == "renew" for i in long_waits), events
