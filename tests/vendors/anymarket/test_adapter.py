@@ -13,13 +13,8 @@ from vendors.anymarket.adapter import AnymarketConnector
 from vendors.anymarket.spec import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
 from vendors.errors import (
     AuthError,
-    ConflictError,
     ConnectorError,
-    NotFoundError,
     PermissionDeniedError,
-    RateLimitedError,
-    TransientError,
-    ValidationFailedError,
 )
 from vendors.spec import (
     Capability,
@@ -190,35 +185,7 @@ def test_verify_refuses_an_account_without_stock_locations():
 # --- error mapping and retries -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "error", "attempts"),
-    [
-        (400, ValidationFailedError, 1),
-        (401, AuthError, 1),
-        (403, PermissionDeniedError, 1),
-        (404, NotFoundError, 1),
-        (409, ConflictError, 1),
-        (422, ValidationFailedError, 1),
-        (429, RateLimitedError, 5),
-        (500, TransientError, 5),
-        (503, TransientError, 5),
-    ],
-)
-@responses.activate
-@pytest.mark.django_db
-def test_each_error_status_maps_to_its_error(status, error, attempts):
-    responses.get(
-        f"{BASE}/stocks/locals",
-        status=status,
-        json={"code": str(status), "message": "mensagem do fornecedor", "details": "x"},
-    )
-    sleep = RecordingSleep()
-    with pytest.raises(error) as exc:
-        connector(sleep=sleep).verify()
-    assert exc.value.status == status
-    assert "mensagem do fornecedor" in str(exc.value)
-    assert len(responses.calls) == attempts
-    assert len(sleep.calls) == attempts - 1  # retried only 429/5xx, sleeping between tries
+# The status → error table is HttpClient's, tested once in tests/vendors/test_http.py.
 
 
 @responses.activate

@@ -14,12 +14,8 @@ from sync.services.connectors import build_connector
 from tests.factories import make_channel
 from vendors.errors import (
     AuthError,
-    ConflictError,
     NotFoundError,
     PermissionDeniedError,
-    RateLimitedError,
-    TransientError,
-    ValidationFailedError,
 )
 from vendors.types import (
     ExternalRef,
@@ -634,30 +630,7 @@ def test_reference_values_come_from_shipping_policies_statuses_and_warehouses():
 # --- errors, retries, secrets -------------------------------------------------------------
 
 
-@pytest.mark.django_db
-@responses.activate
-@pytest.mark.parametrize(
-    ("status", "error", "attempts"),
-    [
-        (400, ValidationFailedError, 1),
-        (401, AuthError, 1),
-        (403, PermissionDeniedError, 1),
-        (404, NotFoundError, 1),
-        (409, ConflictError, 1),
-        (423, TransientError, 5),
-        (429, RateLimitedError, 5),
-        (500, TransientError, 5),
-        (503, TransientError, 5),
-    ],
-)
-def test_each_error_status_maps_to_its_error_class(status, error, attempts):
-    responses.get(WAREHOUSES, status=status, json={"error": {"message": f"status {status}"}})
-    sleeps = []
-    with pytest.raises(error) as caught:
-        make_connector(sleeps).verify()
-    assert caught.value.status == status
-    assert len(responses.calls) == attempts
-    assert len(sleeps) == attempts - 1
+# The status → error table is HttpClient's, tested once in tests/vendors/test_http.py.
 
 
 @pytest.mark.django_db
