@@ -1,12 +1,13 @@
 """The one parsing policy for vendor data (vendors/parsing.py), table by table."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from vendors import parsing
+from vendors.base import Connector
 from vendors.errors import ConnectorError, InvalidVendorData
 from vendors.parsing import (
     LINE_AMOUNT_DIGITS,
@@ -20,6 +21,7 @@ from vendors.parsing import (
     parse_text,
     parse_timestamp,
 )
+from vendors.registry import VENDORS, get_adapter_class
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
@@ -346,15 +348,13 @@ def test_optional_fields_take_the_default_the_caller_names():
     assert r.objects(None, "payments", default=[]) == []
     assert r.flag(None, "active", default=True) is True
     # …but a present value is parsed all the same: a default never hides a bad value.
-    with pytest.raises(InvalidVendorData, match="shipping is \"x\", not an amount"):
+    with pytest.raises(InvalidVendorData, match='shipping is "x", not an amount'):
         r.money("x", "shipping", default=Decimal("0"))
 
 
 def test_the_reader_reads_timestamps_in_its_vendor_zone():
     r = Reader(vendor="ANYMARKET", subject="order 1", zone=SAO_PAULO)
-    assert r.timestamp("2026-01-05T07:00:00", "createdAt") == datetime(
-        2026, 1, 5, 10, tzinfo=UTC
-    )
+    assert r.timestamp("2026-01-05T07:00:00", "createdAt") == datetime(2026, 1, 5, 10, tzinfo=UTC)
 
 
 def test_codes_are_bounded_by_the_de_para_column():
@@ -397,3 +397,20 @@ def test_the_declared_bounds_are_the_database_columns():
     assert Order._meta.get_field("customer_name").max_length == parsing.TEXT_MAX_LENGTH
     assert Order._meta.get_field("customer_email").max_length == parsing.EMAIL_MAX_LENGTH
     assert Sku._meta.get_field("ean").max_length == parsing.EAN_MAX_LENGTH
+
+
+# --- every adapter reads through this policy, the same way -------------------------------------
+
+
+@pytest.mark.parametrize("key", sorted(VENDORS))
+def test_every_adapter_declares_its_zone_and_normalizes_orders_with_one_method(key):
+    import inspect
+
+    adapter = get_adapter_class(key)
+    assert isinstance(adapter.data_timezone, tzinfo)
+    assert datetime(2026, 1, 5, tzinfo=adapter.data_timezone).utcoffset() is not None
+    # A public instance method overriding Connector's, not a classmethod or module function.
+    assert adapter.normalize_order is not Connector.normalize_order
+    assert inspect.isfunction(inspect.getattr_static(adapter, "normalize_order"))
+    first = list(inspect.signature(adapter.normalize_order).parameters)[:2]
+    assert first == ["self", "payload"]
