@@ -875,8 +875,9 @@ def _oauth_error_code(body: str) -> str:
 
 
 def _parse_datetime(value: object) -> datetime | None:
-    """The cursor's and the token expiry's own dates (written by us): None when unreadable,
-    which restarts from what is known rather than failing the run."""
+    """Dates the cursor and the token expiry keep (ours, or an order's last_updated that
+    normalize_order reads strictly): None when unreadable, which restarts from what is known
+    rather than failing the run."""
     try:
         return parse_timestamp(value, zone=UTC)
     except Unparseable:

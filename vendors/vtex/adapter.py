@@ -458,7 +458,10 @@ class VtexConnector(Connector):
             totals.setdefault(name, (f"totals[{index}].value", entry.get("value")))
         items_path, items_value = totals.get("Items", ("totals[Items].value", None))
         shipping_path, shipping_value = totals.get("Shipping", ("totals[Shipping].value", None))
-        lines_sum = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+        items_total = read.money(items_value, items_path, cents=True, default=None)
+        if items_total is None:
+            lines_sum = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+            items_total = read.money(lines_sum, "items (sum of the lines)")
 
         profile = read.obj(payload.get("clientProfileData"), "clientProfileData", default={})
         if read.flag(profile.get("isCorporate"), "clientProfileData.isCorporate", default=False):
@@ -497,7 +500,7 @@ class VtexConnector(Connector):
                     profile.get("email"), "clientProfileData.email", max_length=EMAIL_MAX_LENGTH
                 ),
             ),
-            items_total=read.money(items_value, items_path, cents=True, default=lines_sum),
+            items_total=items_total,
             shipping_total=read.money(
                 shipping_value, shipping_path, cents=True, default=Decimal("0")
             ),

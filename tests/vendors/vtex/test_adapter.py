@@ -484,8 +484,11 @@ def test_normalize_order_dates_are_aware_and_offset_less_ones_are_utc():
 
 @pytest.mark.django_db
 def test_without_an_items_total_the_lines_are_summed_and_without_shipping_it_is_zero():
-    order = make_connector().normalize_order(order_document(totals=[]))
+    connector = make_connector()
+    order = connector.normalize_order(order_document(totals=[]))
     assert (order.items_total, order.shipping_total) == (Decimal("238.80"), Decimal("0"))
+    zero = connector.normalize_order(order_document(totals=[{"id": "Items", "value": 0}]))
+    assert zero.items_total == Decimal("0")  # a total of zero is a value, not an absence
 
 
 @pytest.mark.django_db
