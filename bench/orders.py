@@ -134,8 +134,9 @@ def _end_to_end(count: int, n: int) -> dict:
 
 def _store_only(count: int, n: int) -> dict:
     from erp.models import Order
+    from sync.services.connectors import build_connector
     from sync.services.orders import orders_store_page
-    from vendors.anymarket.adapter import AnymarketConnector, normalize_order
+    from vendors.anymarket.adapter import AnymarketConnector
 
     emulator = VENDORS["anymarket"].emulator(n)  # never started: its data only
     channel, codes = order_shop(
@@ -145,7 +146,8 @@ def _store_only(count: int, n: int) -> dict:
     raw_orders = [dict(order) for order in emulator.orders.values()]
     page_size = AnymarketConnector.spec.limits.for_flow("orders").max_items_per_request
     started = time.monotonic()
-    normalized = [normalize_order(raw) for raw in raw_orders]
+    connector = build_connector(channel)  # no request: normalize_order only parses
+    normalized = [connector.normalize_order(raw) for raw in raw_orders]
     normalize_seconds = time.monotonic() - started
     progress(f"orders: storing {fmt_int(count)} pre-fetched orders, pages of {page_size}")
     started = time.monotonic()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import tzinfo
 from typing import Any, ClassVar, Protocol
 
 from vendors.http import DEFAULT_TIMEOUT, HttpClient
+from vendors.parsing import Reader
 from vendors.spec import VendorSpec
 from vendors.types import (
     CatalogUpdate,
@@ -47,6 +49,9 @@ class Connector:
     `spec`, its declaration (key, label, limits…)."""
 
     spec: ClassVar[VendorSpec]
+    # The zone the vendor documents for timestamps sent without an offset. Every adapter sets
+    # it explicitly (there is no default to fall back on silently).
+    data_timezone: ClassVar[tzinfo]
 
     def __init__(
         self,
@@ -99,6 +104,11 @@ class Connector:
         self._clients.append(client)
         return client
 
+    def reader(self, subject: str) -> Reader:
+        """How this adapter reads a vendor document (`subject`: "order 9001", "item MLB1"):
+        the one parsing policy of `vendors.parsing`, with errors naming this vendor."""
+        return Reader(vendor=self.spec.label, subject=subject, zone=self.data_timezone)
+
     def request_stats(self) -> dict[str, int]:
         """Requests, retries and 429s of every HTTP client this adapter built (for SyncRun)."""
         totals = {"requests": 0, "retries": 0, "rate_limited": 0}
@@ -126,8 +136,12 @@ class Connector:
         raise NotImplementedError
 
     def normalize_order(self, payload: Mapping[str, Any], **extra: Any) -> NormalizedOrder:
-        """One vendor order payload as a NormalizedOrder; raises InvalidVendorData naming the
-        field when a value cannot be parsed."""
+        """One vendor order document as a NormalizedOrder, read through `self.reader()`.
+
+        Raises InvalidVendorData naming the order and the field when a value cannot be read.
+        `extra` holds companion documents a vendor keeps apart from the order (Mercado Livre's
+        `shipment=`); a vendor without any takes none. `normalize_order(payload)` works on
+        every vendor."""
         raise NotImplementedError
 
     def on_activate(self, *, enabled_flows: set[str]) -> None:

@@ -4,8 +4,9 @@
 - PermissionDeniedError: the credentials work but may not do this (403).
 - RateLimitedError / TransientError / MalformedResponseError: retryable transport problems.
 - ValidationFailedError / NotFoundError / ConflictError: the vendor refused the request.
-- InvalidVendorData: a value the vendor sent cannot be parsed (names the field); it concerns one
-  order or item, never the whole run.
+- InvalidVendorData: a value the vendor sent cannot be parsed (`vendors.parsing`). Its message
+  names the vendor, the order or item and the field path. Not retryable: reading the same
+  document again gives the same value.
 """
 
 from __future__ import annotations
@@ -99,3 +100,36 @@ class RetryPastDeadlineError(TransientError):
     lease. Transient: the next run tries again."""
 
     kind = "deadline"
+
+
+class InvalidVendorData(ConnectorError):
+    """A value in a vendor document cannot be used: a price that is not an amount, a quantity of
+    2.5, a date without meaning, an id longer than its column.
+
+    Message: `<vendor> <subject>: <field path> is <value>, <problem>`, e.g.
+    `ANYMARKET order 9001: items[0].unit is "12,3x", not an amount`.
+
+    A ConnectorError, so everything that records a failed vendor call (the run log, the
+    activation checks) records this one with its message; `retryable` is False, unlike
+    MalformedResponseError: the vendor answered fine, and asking again returns the same data.
+    It is raised by the adapters after HttpClient returned, never inside its retry loop.
+    """
+
+    kind = "invalid_data"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str = "",
+        subject: str = "",
+        path: str = "",
+        value: str | None = None,
+        **kwargs,
+    ) -> None:
+        self.vendor = vendor
+        self.subject = subject  # "order 9001", "SKU 31"
+        self.path = path  # "items[0].unit"
+        self.value = value  # as shown in the message (shortened); None when missing
+        super().__init__(message, **kwargs)

@@ -19,6 +19,7 @@ from sync.services.push import PUSH_PLANS, ChannelConfigError, push_pending
 from vendors.errors import (
     AuthError,
     ConnectorError,
+    InvalidVendorData,
     PermissionDeniedError,
 )
 from vendors.ratelimit import TokenBucket
@@ -180,6 +181,17 @@ def run_flow(
             f"({exc.status}): {exc}. Check the credentials, test the connection and "
             "reactivate.",
         )
+    except InvalidVendorData as exc:
+        # A value the vendor sent cannot be read (vendors/parsing.py). The page holding it was
+        # neither stored nor acknowledged and the cursor stayed before it, so nothing is lost;
+        # the next run reads it again and stops at the same field until the vendor's data is
+        # corrected. Not retried within the run: the same read gives the same value.
+        run.state = RunState.FAILED
+        run.error = redact(
+            f"{exc}. Nothing from the vendor's answer holding it was stored or acknowledged "
+            "(the order cursor or feed stays before it); the next run reads it again."
+        )
+        logger.warning("Run %s of channel %s: %s", run.pk, channel_id, run.error)
     except ConnectorError as exc:
         run.state = RunState.FAILED
         run.error = redact(str(exc))

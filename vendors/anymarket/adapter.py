@@ -7,7 +7,11 @@ somosyampi/anymarket-php-sdk):
 - collections are paged with `offset`/`limit` and answer `{links, content, page:{size,
   totalElements, totalPages, number}}`;
 - errors answer `{"code", "message", "details"}`; 422 is a validation error; 429 past
-  5,000 requests/hour per token.
+  5,000 requests/hour per token;
+- dates carry an offset in every documented example ("2018-01-02T09:01:08-03:00"); one sent
+  without an offset is read as Brasília time (America/Sao_Paulo), the zone ANYMARKET works in.
+
+Every value of an order, SKU or location is read through `vendors.parsing` (`self.reader`).
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from erpintegr.redaction import redact_truncate
 from vendors.anymarket.spec import SPEC
@@ -31,6 +36,7 @@ from vendors.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from vendors.parsing import EAN_MAX_LENGTH, EMAIL_MAX_LENGTH, LINE_AMOUNT_DIGITS, Reader
 from vendors.spec import (
     Flow,
 )
@@ -77,6 +83,7 @@ SKU_FIELDS_NOT_OURS = ("amount",)
 
 class AnymarketConnector(Connector):
     spec = SPEC
+    data_timezone = ZoneInfo("America/Sao_Paulo")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -141,8 +148,8 @@ class AnymarketConnector(Connector):
                 "ANYMARKET answered with no stock location, so the account cannot be "
                 "identified; create a stock location in ANYMARKET and verify again."
             )
-        oldest = min(locations, key=lambda loc: _sort_key(loc["id"]))
-        return f"stock-local:{oldest['id']}"
+        oldest_id, _name = locations[0]
+        return f"stock-local:{oldest_id}"
 
     def other_integrations(self) -> None:
         # ANYMARKET does not list the applications connected to an account. Its rule is
@@ -234,11 +241,13 @@ class AnymarketConnector(Connector):
         if not isinstance(feed, list):
             raise MalformedResponseError("GET orders/feeds did not answer a list.")
         latest: dict[str, str] = {}
-        for entry in feed:
+        read = self.reader("order feed")
+        for index, entry in enumerate(feed):
             if not isinstance(entry, Mapping) or entry.get("id") is None or not entry.get("token"):
                 raise MalformedResponseError("GET orders/feeds answered an item without id/token.")
             # One entry per order; if the vendor ever repeats an id, its newest token wins.
-            latest[str(entry["id"])] = str(entry["token"])
+            order_id = read.identifier(entry["id"], f"[{index}].id")
+            latest[order_id] = str(entry["token"])
         selected = list(latest.items())[: max(limit, 0)]
         orders: list[NormalizedOrder] = []
         tokens: list[str] = []
@@ -253,7 +262,7 @@ class AnymarketConnector(Connector):
                 continue
             if not isinstance(raw, Mapping):
                 raise MalformedResponseError(f"GET orders/{order_id} did not answer an order.")
-            orders.append(normalize_order(raw))
+            orders.append(self.normalize_order(raw))
             tokens.append(f"{order_id}:{token}")
         # The feed returns a page of pending items (size not documented (?)): we know there
         # is more when we left items out, and suspect it when the page was full.
@@ -292,11 +301,14 @@ class AnymarketConnector(Connector):
             page = self.http.get("products", params={"offset": offset, "limit": LISTING_PAGE_SIZE})
             if not isinstance(page, Mapping) or not isinstance(page.get("content"), list):
                 raise MalformedResponseError("GET products did not answer a page with content.")
-            content = page["content"]
-            for product in content:
-                for sku in product.get("skus") or []:
-                    yield _listing(sku, product)
-            total = _int_or_none((page.get("page") or {}).get("totalElements"))
+            read = self.reader(f"product page at offset {offset}")
+            content = read.objects(page["content"], "content")
+            for index, product in enumerate(content):
+                yield from self._listings_of(product, path=f"content[{index}]")
+            paging = read.obj(page.get("page"), "page", default={})
+            total = read.quantity(
+                paging.get("totalElements"), "page.totalElements", minimum=0, default=None
+            )
             offset += len(content)
             if not content or (total is not None and offset >= total):
                 return
@@ -316,7 +328,41 @@ class AnymarketConnector(Connector):
             return None
         if not isinstance(sku, Mapping):
             raise MalformedResponseError("GET skus/partnerId did not answer a SKU.")
-        return _listing(sku, sku.get("product") or {})
+        read = self.reader(f"SKU with partnerId {partner_id}")
+        product = read.obj(sku.get("product"), "product", default={})
+        return self._listing(read, sku, product, sku_path="", product_path="product")
+
+    def _listings_of(self, product: Mapping, *, path: str) -> list[RemoteListing]:
+        read = self.reader("product")
+        product_id = read.identifier(product.get("id"), f"{path}.id")
+        read = read.about(f"product {product_id}")
+        skus = read.objects(product.get("skus"), "skus", default=[])
+        return [
+            self._listing(read, sku, product, sku_path=f"skus[{index}]", product_path="")
+            for index, sku in enumerate(skus)
+        ]
+
+    @staticmethod
+    def _listing(
+        read: Reader, sku: Mapping, product: Mapping, *, sku_path: str, product_path: str
+    ) -> RemoteListing:
+        def at(base: str, name: str) -> str:
+            return f"{base}.{name}" if base else name
+
+        partner_id = read.identifier(sku.get("partnerId"), at(sku_path, "partnerId"), default="")
+        return RemoteListing(
+            ref=ExternalRef(
+                item_id=read.identifier(product.get("id"), at(product_path, "id"), default=""),
+                sku_id=read.identifier(sku.get("id"), at(sku_path, "id")),
+                seller_sku=partner_id,
+            ),
+            seller_sku=partner_id,
+            ean=read.identifier(
+                sku.get("ean"), at(sku_path, "ean"), default="", max_length=EAN_MAX_LENGTH
+            ),
+            title=read.text(sku.get("title"), at(sku_path, "title"))
+            or read.text(product.get("title"), at(product_path, "title")),
+        )
 
     # --- de-para ---------------------------------------------------------------------------
     def reference_values(self) -> list[ReferenceValue]:
@@ -325,12 +371,8 @@ class AnymarketConnector(Connector):
         endpoint that lists those, so anything not in the sample is queued as an unmapped
         value when an order first brings it."""
         values = [
-            ReferenceValue(
-                "stock_location",
-                str(loc["id"]),
-                str(loc.get("name") or ""),
-            )
-            for loc in sorted(self._stock_locations(), key=lambda loc: _sort_key(loc["id"]))
+            ReferenceValue("stock_location", location_id, name)
+            for location_id, name in self._stock_locations()
         ]
         values += [
             ReferenceValue("order_status", code, label) for code, label in ORDER_STATUSES.items()
@@ -341,7 +383,11 @@ class AnymarketConnector(Connector):
         for raw in content or []:
             if not isinstance(raw, Mapping):
                 continue
-            order = normalize_order(raw)
+            # Only the de-para values are read from the sample: a bad price in some old order
+            # must not keep support from seeing the carriers and payments.
+            read = self.reader("order")
+            read = read.about(f"order {read.identifier(raw.get('id'), 'id')}")
+            order = _de_para_values(read, raw, read.objects(raw.get("items"), "items", default=[]))
             if order.service_code or order.carrier_code:
                 key = ("carrier_service", order.service_code, order.carrier_code)
                 if key not in seen:
@@ -363,7 +409,8 @@ class AnymarketConnector(Connector):
                     )
         return values
 
-    def _stock_locations(self) -> list[Mapping]:
+    def _stock_locations(self) -> list[tuple[str, str]]:
+        """(id, name) of every stock location, oldest (lowest id) first."""
         data = self.http.get("stocks/locals")
         if isinstance(data, Mapping) and isinstance(data.get("content"), list):
             data = data["content"]  # tolerate the paged envelope as well as a bare list
@@ -371,85 +418,144 @@ class AnymarketConnector(Connector):
             not isinstance(loc, Mapping) or loc.get("id") is None for loc in data
         ):
             raise MalformedResponseError("GET stocks/locals did not answer a list of locations.")
-        return data
-
-
-# --- parsing at the edge ------------------------------------------------------------------
-
-
-def normalize_order(raw: Mapping) -> NormalizedOrder:
-    """An ANYMARKET order (GET /v2/orders/{id}) as the engine sees it.
-
-    Carrier and payment codes prefer ANYMARKET's normalized fields
-    (`shippingCarrierNormalized`, `paymentMethodNormalized`): one vocabulary across every
-    marketplace the account sells on, so fewer de-para rows; the raw marketplace value is
-    the fallback. Which marketplace sold it (`marketPlace`) stays in `raw`.
-    """
-    items = [item for item in raw.get("items") or [] if isinstance(item, Mapping)]
-    shipping: Mapping = {}
-    for item in items:
-        shippings = [s for s in item.get("shippings") or [] if isinstance(s, Mapping)]
-        if shippings:
-            shipping = shippings[0]
-            break
-    tracking = raw.get("tracking") if isinstance(raw.get("tracking"), Mapping) else {}
-    carrier_code = _text(shipping.get("shippingCarrierNormalized")) or _text(
-        tracking.get("carrier")
-    )
-    carrier_label = _text(tracking.get("carrier")) or carrier_code
-    service_code = _text(shipping.get("shippingtype")) or _text(tracking.get("deliveryMethodName"))
-    service_label = _text(tracking.get("deliveryMethodName")) or service_code
-
-    payments = [p for p in raw.get("payments") or [] if isinstance(p, Mapping)]
-    payment = max(payments, key=lambda p: _decimal(p.get("value")), default={})
-    payment_code = _text(payment.get("paymentMethodNormalized")) or _text(payment.get("method"))
-    payment_label = _text(payment.get("method")) or payment_code
-
-    lines = []
-    items_total = Decimal("0")
-    for item in items:
-        sku = item.get("sku") if isinstance(item.get("sku"), Mapping) else {}
-        product = item.get("product") if isinstance(item.get("product"), Mapping) else {}
-        quantity = int(_decimal(item.get("amount")))
-        unit_price = _decimal(item.get("unit"))
-        lines.append(
-            OrderLine(
-                seller_sku=_text(sku.get("partnerId")),
-                quantity=quantity,
-                unit_price=unit_price,
-                item_id=_text(product.get("id")),
-                sku_id=_text(sku.get("id")),
-                title=_text(sku.get("title")) or _text(product.get("title")),
+        read = self.reader("stock locations")
+        locations = [
+            (
+                read.code(loc["id"], f"[{index}].id"),
+                read.text(loc.get("name"), f"[{index}].name"),
             )
-        )
-        line_total = item.get("total")
-        items_total += _decimal(line_total) if line_total is not None else unit_price * quantity
+            for index, loc in enumerate(data)
+        ]
+        return sorted(locations, key=lambda location: _sort_key(location[0]))
 
-    buyer = raw.get("buyer") if isinstance(raw.get("buyer"), Mapping) else {}
-    document = _text(buyer.get("documentNumberNormalized")) or _text(buyer.get("document"))
-    status = _text(raw.get("status"))
-    return NormalizedOrder(
-        external_id=_text(raw.get("id")),
-        status_code=status,
-        status_label=ORDER_STATUSES.get(status, _text(raw.get("marketPlaceStatus"))),
+    # --- parsing at the edge ------------------------------------------------------------------
+    def normalize_order(self, payload: Mapping[str, Any]) -> NormalizedOrder:
+        """An ANYMARKET order (GET /v2/orders/{id}) as the engine sees it.
+
+        Carrier and payment codes prefer ANYMARKET's normalized fields
+        (`shippingCarrierNormalized`, `paymentMethodNormalized`): one vocabulary across every
+        marketplace the account sells on, so fewer de-para rows; the raw marketplace value is
+        the fallback. Which marketplace sold it (`marketPlace`) stays in `raw`.
+
+        Required: id, status, total, and each item's amount and unit. Optional: freight (absent
+        is no freight), an item's total (absent is unit × amount), the dates (absent is None).
+        """
+        read = self.reader("order")
+        order_id = read.identifier(payload.get("id"), "id")
+        read = read.about(f"order {order_id}")
+        items = read.objects(payload.get("items"), "items", default=[])
+        de_para = _de_para_values(read, payload, items)
+
+        lines = []
+        items_total = Decimal("0")
+        for index, item in enumerate(items):
+            at = f"items[{index}]"
+            sku = read.obj(item.get("sku"), f"{at}.sku", default={})
+            product = read.obj(item.get("product"), f"{at}.product", default={})
+            quantity = read.quantity(item.get("amount"), f"{at}.amount")
+            unit_price = read.money(item.get("unit"), f"{at}.unit", digits=LINE_AMOUNT_DIGITS)
+            lines.append(
+                OrderLine(
+                    seller_sku=read.identifier(
+                        sku.get("partnerId"), f"{at}.sku.partnerId", default=""
+                    ),
+                    quantity=quantity,
+                    unit_price=unit_price,
+                    item_id=read.identifier(product.get("id"), f"{at}.product.id", default=""),
+                    sku_id=read.identifier(sku.get("id"), f"{at}.sku.id", default=""),
+                    title=read.text(sku.get("title"), f"{at}.sku.title")
+                    or read.text(product.get("title"), f"{at}.product.title"),
+                )
+            )
+            items_total += read.money(
+                item.get("total"), f"{at}.total", default=unit_price * quantity
+            )
+
+        buyer = read.obj(payload.get("buyer"), "buyer", default={})
+        document = read.text(
+            buyer.get("documentNumberNormalized"), "buyer.documentNumberNormalized"
+        ) or read.text(buyer.get("document"), "buyer.document")
+        status = read.code(payload.get("status"), "status")
+        return NormalizedOrder(
+            external_id=order_id,
+            status_code=status,
+            status_label=ORDER_STATUSES.get(status)
+            or read.text(payload.get("marketPlaceStatus"), "marketPlaceStatus"),
+            carrier_code=de_para.carrier_code,
+            carrier_label=de_para.carrier_label,
+            service_code=de_para.service_code,
+            service_label=de_para.service_label,
+            payment_code=de_para.payment_code,
+            payment_label=de_para.payment_label,
+            lines=tuple(lines),
+            customer=Customer(
+                name=read.text(buyer.get("name"), "buyer.name"),
+                document="".join(ch for ch in document if ch.isdigit()),
+                email=read.text(buyer.get("email"), "buyer.email", max_length=EMAIL_MAX_LENGTH),
+            ),
+            items_total=read.money(items_total, "items (sum of items[].total)"),
+            shipping_total=read.money(payload.get("freight"), "freight", default=Decimal("0")),
+            total=read.money(payload.get("total"), "total"),
+            placed_at=read.timestamp(payload.get("createdAt"), "createdAt", default=None),
+            updated_at=read.timestamp(payload.get("updatedAt"), "updatedAt", default=None),
+            raw=dict(payload),
+        )
+
+
+# --- parsing helpers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DeParaValues:
+    carrier_code: str
+    carrier_label: str
+    service_code: str
+    service_label: str
+    payment_code: str
+    payment_label: str
+
+
+def _de_para_values(read: Reader, raw: Mapping, items: list[Mapping]) -> _DeParaValues:
+    """Carrier, service and payment of an order: the first item's first shipping, the largest
+    payment."""
+    shipping: Mapping = {}
+    shipping_path = ""
+    for index, item in enumerate(items):
+        shippings = read.objects(item.get("shippings"), f"items[{index}].shippings", default=[])
+        if shippings:
+            shipping, shipping_path = shippings[0], f"items[{index}].shippings[0]"
+            break
+    tracking = read.obj(raw.get("tracking"), "tracking", default={})
+    carrier_code = read.code(
+        shipping.get("shippingCarrierNormalized"),
+        f"{shipping_path}.shippingCarrierNormalized",
+        default="",
+    ) or read.code(tracking.get("carrier"), "tracking.carrier", default="")
+    service_code = read.code(
+        shipping.get("shippingtype"), f"{shipping_path}.shippingtype", default=""
+    ) or read.code(tracking.get("deliveryMethodName"), "tracking.deliveryMethodName", default="")
+
+    payments = read.objects(raw.get("payments"), "payments", default=[])
+    payment: Mapping = {}
+    payment_path = ""
+    largest = None
+    for index, candidate in enumerate(payments):
+        value = read.money(candidate.get("value"), f"payments[{index}].value", default=Decimal("0"))
+        if largest is None or value > largest:
+            largest, payment, payment_path = value, candidate, f"payments[{index}]"
+    payment_code = read.code(
+        payment.get("paymentMethodNormalized"),
+        f"{payment_path}.paymentMethodNormalized",
+        default="",
+    ) or read.code(payment.get("method"), f"{payment_path}.method", default="")
+    return _DeParaValues(
         carrier_code=carrier_code,
-        carrier_label=carrier_label,
+        carrier_label=read.text(tracking.get("carrier"), "tracking.carrier") or carrier_code,
         service_code=service_code,
-        service_label=service_label,
+        service_label=read.text(tracking.get("deliveryMethodName"), "tracking.deliveryMethodName")
+        or service_code,
         payment_code=payment_code,
-        payment_label=payment_label,
-        lines=tuple(lines),
-        customer=Customer(
-            name=_text(buyer.get("name")),
-            document="".join(ch for ch in document if ch.isdigit()),
-            email=_text(buyer.get("email")),
-        ),
-        items_total=items_total,
-        shipping_total=_decimal(raw.get("freight")),
-        total=_decimal(raw.get("total")),
-        placed_at=_datetime(raw.get("createdAt")),
-        updated_at=_datetime(raw.get("updatedAt")),
-        raw=dict(raw),
+        payment_label=read.text(payment.get("method"), f"{payment_path}.method") or payment_code,
     )
 
 
@@ -472,18 +578,6 @@ def _stock_entry(item: StockUpdate) -> dict | str:
             )
         entry["stockLocalId"] = int(item.location)
     return entry
-
-
-def _listing(sku: Mapping, product: Mapping) -> RemoteListing:
-    partner_id = _text(sku.get("partnerId"))
-    return RemoteListing(
-        ref=ExternalRef(
-            item_id=_text(product.get("id")), sku_id=_text(sku.get("id")), seller_sku=partner_id
-        ),
-        seller_sku=partner_id,
-        ean=_text(sku.get("ean")),
-        title=_text(sku.get("title")) or _text(product.get("title")),
-    )
 
 
 def _refuses_items(exc: ConnectorError) -> bool:
@@ -512,35 +606,6 @@ def _vendor_error(exc: ConnectorError) -> str:
 def _money(value: Decimal) -> float:
     # The API takes JSON numbers; two decimal places are exact enough in a float.
     return float(value.quantize(Decimal("0.01")))
-
-
-def _decimal(value: object) -> Decimal:
-    if value is None or value == "" or isinstance(value, bool):
-        return Decimal("0")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MalformedResponseError(f"ANYMARKET sent {value!r} where a number belongs.") from None
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _datetime(value: object) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _sort_key(value: object) -> tuple[int, int, str]:

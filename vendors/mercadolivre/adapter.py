@@ -14,6 +14,11 @@ What this connector relies on (checked against the vendor's public documentation
 - `GET /orders/search?seller=&order.date_last_updated.from=&sort=date_asc&offset=&limit=`;
   `GET /shipments/{id}` with the header `x-format-new: true`.
 - `GET /users/{id}/applications` lists the apps the seller authorized.
+- Dates carry an offset ("2015-07-01T00:00:00.000-04:00"); one without (not documented) is read
+  as UTC, the zone of the cursor's own dates.
+
+Every value of an order, item or reference list is read through `vendors.parsing`
+(`self.reader`); the OAuth answer is not (see `_request_token`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from erpintegr.redaction import register_secret
@@ -36,6 +41,14 @@ from vendors.errors import (
     ValidationFailedError,
 )
 from vendors.mercadolivre.spec import SPEC
+from vendors.parsing import (
+    EAN_MAX_LENGTH,
+    ID_MAX_LENGTH,
+    LINE_AMOUNT_DIGITS,
+    Reader,
+    Unparseable,
+    parse_timestamp,
+)
 from vendors.spec import (
     Flow,
 )
@@ -88,6 +101,7 @@ FORM_HEADERS = {"Accept": "application/json", "Content-Type": "application/x-www
 
 class MercadoLivreConnector(Connector):
     spec = SPEC
+    data_timezone = UTC
 
     # Injectable clock (tests freeze it); aware UTC datetimes.
     clock: Callable[[], datetime] = staticmethod(lambda: datetime.now(UTC))
@@ -390,7 +404,7 @@ class MercadoLivreConnector(Connector):
                 "Mercado Livre's /orders/search answer has no results list.", url="/orders/search"
             )
         results = data["results"]
-        total = _int((data.get("paging") or {}).get("total"), 0)
+        total = _paging_total(self.reader("order search"), data)
         orders = []
         for raw in results:
             if not isinstance(raw, dict) or raw.get("id") is None:
@@ -399,7 +413,7 @@ class MercadoLivreConnector(Connector):
                 )
             if not state.note(str(raw["id"]), str(raw.get("last_updated") or "")):
                 continue  # this version of the order was delivered by an earlier sweep
-            orders.append(self._normalize_order(raw, self._shipment(raw)))
+            orders.append(self.normalize_order(raw, shipment=self._shipment(raw)))
         next_offset = state.offset + len(results)
         has_more = bool(results) and next_offset < total
         if has_more:
@@ -423,69 +437,123 @@ class MercadoLivreConnector(Connector):
             return None
         return data if isinstance(data, dict) else None
 
-    def _normalize_order(self, order: dict, shipment: dict | None) -> NormalizedOrder:
+    def normalize_order(
+        self, payload: Mapping[str, Any], *, shipment: Mapping[str, Any] | None = None
+    ) -> NormalizedOrder:
+        """An order of /orders/search, with its shipment (GET /shipments/{id}, read apart; None
+        for orders without one), as the engine sees it.
+
+        Required: id, status, total_amount (or paid_amount), and each line's quantity and
+        unit_price. Optional: shipping costs (absent is none), the dates (absent is None).
+        Field paths of the shipment start with `shipment.`.
+        """
+        read = self.reader("order")
+        order_id = read.identifier(payload.get("id"), "id")
+        read = read.about(f"order {order_id}")
         lines = []
-        for entry in order.get("order_items") or []:
-            item = entry.get("item") or {}
+        entries = read.objects(payload.get("order_items"), "order_items", default=[])
+        for index, entry in enumerate(entries):
+            at = f"order_items[{index}]"
+            item = read.obj(entry.get("item"), f"{at}.item", default={})
             seller_sku = (
-                item.get("seller_sku")
-                or item.get("seller_custom_field")
-                or _attribute(item.get("variation_attributes"), "SELLER_SKU")
-                or ""
+                read.identifier(item.get("seller_sku"), f"{at}.item.seller_sku", default="")
+                or read.identifier(
+                    item.get("seller_custom_field"), f"{at}.item.seller_custom_field", default=""
+                )
+                or _attribute(
+                    read,
+                    item.get("variation_attributes"),
+                    "SELLER_SKU",
+                    f"{at}.item.variation_attributes",
+                )
             )
             lines.append(
                 OrderLine(
-                    seller_sku=str(seller_sku).strip(),
-                    quantity=_int(entry.get("quantity"), 0),
-                    unit_price=_decimal(entry.get("unit_price")),
-                    item_id=str(item.get("id") or ""),
-                    variation_id=str(item.get("variation_id") or ""),
-                    title=str(item.get("title") or ""),
+                    seller_sku=seller_sku,
+                    quantity=read.quantity(entry.get("quantity"), f"{at}.quantity"),
+                    unit_price=read.money(
+                        entry.get("unit_price"), f"{at}.unit_price", digits=LINE_AMOUNT_DIGITS
+                    ),
+                    item_id=read.identifier(item.get("id"), f"{at}.item.id", default=""),
+                    variation_id=read.identifier(
+                        item.get("variation_id"), f"{at}.item.variation_id", default=""
+                    ),
+                    title=read.text(item.get("title"), f"{at}.item.title"),
                 )
             )
-        payments = [p for p in order.get("payments") or [] if isinstance(p, dict)]
-        payment = next((p for p in payments if p.get("status") == "approved"), None) or (
-            payments[0] if payments else {}
+        payments = read.objects(payload.get("payments"), "payments", default=[])
+        approved = [index for index, p in enumerate(payments) if p.get("status") == "approved"]
+        chosen = approved[0] if approved else (0 if payments else None)
+        payment = payments[chosen] if chosen is not None else {}
+        shipment = read.obj(shipment, "shipment", default={})
+        lead_time = read.obj(shipment.get("lead_time"), "shipment.lead_time", default={})
+        method = read.obj(
+            lead_time.get("shipping_method"), "shipment.lead_time.shipping_method", default={}
         )
-        shipment = shipment or {}
-        method = (shipment.get("lead_time") or {}).get("shipping_method") or {}
-        logistic = shipment.get("logistic") or {}
-        carrier = str(shipment.get("tracking_method") or logistic.get("mode") or "")
-        buyer = order.get("buyer") or {}
+        logistic = read.obj(shipment.get("logistic"), "shipment.logistic", default={})
+        carrier = read.code(
+            shipment.get("tracking_method"), "shipment.tracking_method", default=""
+        ) or read.code(logistic.get("mode"), "shipment.logistic.mode", default="")
+        logistic_type = read.code(logistic.get("type"), "shipment.logistic.type", default="")
+        buyer = read.obj(payload.get("buyer"), "buyer", default={})
         name = " ".join(
-            part for part in (buyer.get("first_name"), buyer.get("last_name")) if part
-        ) or str(buyer.get("nickname") or "")
+            part
+            for part in (
+                read.text(buyer.get("first_name"), "buyer.first_name"),
+                read.text(buyer.get("last_name"), "buyer.last_name"),
+            )
+            if part
+        )
+        name = read.text(name, "buyer.first_name + last_name") or read.text(
+            buyer.get("nickname"), "buyer.nickname"
+        )
         items_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
         shipping_total = sum(
-            (_decimal(p.get("shipping_cost")) for p in payments if p.get("status") == "approved"),
+            (
+                read.money(
+                    payments[index].get("shipping_cost"),
+                    f"payments[{index}].shipping_cost",
+                    default=Decimal("0"),
+                )
+                for index in approved
+            ),
             Decimal("0"),
         )
-        total = (
-            _decimal(order["paid_amount"])
-            if order.get("paid_amount") not in (None, "")
-            else _decimal(order.get("total_amount")) + shipping_total
-        )
-        status = str(order.get("status") or "")
+        if payload.get("paid_amount") not in (None, ""):
+            total = read.money(payload["paid_amount"], "paid_amount")
+        else:
+            total = read.money(payload.get("total_amount"), "total_amount") + shipping_total
+        status = read.code(payload.get("status"), "status")
         return NormalizedOrder(
-            external_id=str(order["id"]),
+            external_id=order_id,
             status_code=status,
             status_label=_STATUS_LABELS.get(status, status),
             carrier_code=carrier,
             carrier_label=carrier,
-            service_code=str(method.get("id") or logistic.get("type") or ""),
-            service_label=str(method.get("name") or logistic.get("type") or ""),
-            payment_code=str(payment.get("payment_method_id") or ""),
-            payment_label=str(payment.get("payment_type") or ""),
+            service_code=read.code(
+                method.get("id"), "shipment.lead_time.shipping_method.id", default=""
+            )
+            or logistic_type,
+            service_label=read.text(method.get("name"), "shipment.lead_time.shipping_method.name")
+            or logistic_type,
+            payment_code=read.code(
+                payment.get("payment_method_id"),
+                f"payments[{chosen}].payment_method_id",
+                default="",
+            ),
+            payment_label=read.text(
+                payment.get("payment_type"), f"payments[{chosen}].payment_type"
+            ),
             lines=tuple(lines),
             # Mercado Livre masks the buyer's e-mail and keeps the CPF/CNPJ in a separate
             # billing resource; only the name is part of the order.
             customer=Customer(name=name),
-            items_total=items_total,
-            shipping_total=shipping_total,
-            total=total,
-            placed_at=_parse_datetime(order.get("date_created")),
-            updated_at=_parse_datetime(order.get("last_updated")),
-            raw={"order": order, "shipment": shipment or None},
+            items_total=read.money(items_total, "order_items (sum of unit_price × quantity)"),
+            shipping_total=read.money(shipping_total, "payments (sum of shipping_cost)"),
+            total=read.money(total, "total_amount + shipping"),
+            placed_at=read.timestamp(payload.get("date_created"), "date_created", default=None),
+            updated_at=read.timestamp(payload.get("last_updated"), "last_updated", default=None),
+            raw={"order": payload, "shipment": shipment or None},
         )
 
     # --- listings -------------------------------------------------------------------------
@@ -493,8 +561,8 @@ class MercadoLivreConnector(Connector):
         path = f"/users/{self._seller_id()}/items/search"
         pending: list[str] = []
         page = self._api("GET", path, params={"offset": 0, "limit": ITEMS_SEARCH_PAGE})
-        ids = _id_list(page)
-        total = _int((page.get("paging") or {}).get("total"), 0)
+        ids = self._id_list(page)
+        total = _paging_total(self.reader("item search"), page)
         if total <= ITEMS_OFFSET_CAP:
             offset = 0
             while True:
@@ -506,7 +574,7 @@ class MercadoLivreConnector(Connector):
                 if not ids or offset >= total:
                     break
                 page = self._api("GET", path, params={"offset": offset, "limit": ITEMS_SEARCH_PAGE})
-                ids = _id_list(page)
+                ids = self._id_list(page)
         else:
             # Offset paging cannot go past 1000; scan mode restarts from the first item, so
             # the first page above is simply not used.
@@ -516,7 +584,7 @@ class MercadoLivreConnector(Connector):
                 if scroll_id:
                     params["scroll_id"] = scroll_id
                 page = self._api("GET", path, params=params)
-                ids = _id_list(page)
+                ids = self._id_list(page)
                 if not ids:
                     break
                 pending.extend(ids)
@@ -549,7 +617,77 @@ class MercadoLivreConnector(Connector):
                     entry.get("code") if isinstance(entry, dict) else "?",
                 )
                 continue
-            yield from _listings_of(body)
+            yield from self._listings_of(body)
+
+    def _id_list(self, page: object) -> list[str]:
+        if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+            raise MalformedResponseError(
+                "Mercado Livre's item search answer has no results list.",
+                url="/users/{id}/items/search",
+            )
+        read = self.reader("item search")
+        return [
+            read.identifier(item_id, f"results[{index}]")
+            for index, item_id in enumerate(page["results"])
+            if item_id
+        ]
+
+    def _listings_of(self, item: Mapping[str, Any]) -> list[RemoteListing]:
+        read = self.reader("item")
+        item_id = read.identifier(item.get("id"), "id")
+        read = read.about(f"item {item_id}")
+        title = read.text(item.get("title"), "title")
+        active = read.code(item.get("status"), "status", default="active") == "active"
+        attributes = item.get("attributes")
+        variations = read.objects(item.get("variations"), "variations", default=[])
+        if not variations:
+            seller_sku = _attribute(read, attributes, "SELLER_SKU", "attributes") or (
+                read.identifier(item.get("seller_custom_field"), "seller_custom_field", default="")
+            )
+            return [
+                RemoteListing(
+                    ref=ExternalRef(item_id=item_id, seller_sku=seller_sku),
+                    seller_sku=seller_sku,
+                    ean=_attribute(read, attributes, "GTIN", "attributes"),
+                    title=title,
+                    active=active,
+                )
+            ]
+        listings = []
+        for index, variation in enumerate(variations):
+            at = f"variations[{index}]"
+            own = variation.get("attributes")
+            seller_sku = _attribute(read, own, "SELLER_SKU", f"{at}.attributes") or (
+                read.identifier(
+                    variation.get("seller_custom_field"), f"{at}.seller_custom_field", default=""
+                )
+            )
+            combinations = read.objects(
+                variation.get("attribute_combinations"), f"{at}.attribute_combinations", default=[]
+            )
+            combination = " / ".join(
+                value
+                for number, c in enumerate(combinations)
+                if (
+                    value := read.text(
+                        c.get("value_name"), f"{at}.attribute_combinations[{number}].value_name"
+                    )
+                )
+            )
+            listings.append(
+                RemoteListing(
+                    ref=ExternalRef(
+                        item_id=item_id,
+                        variation_id=read.identifier(variation.get("id"), f"{at}.id"),
+                        seller_sku=seller_sku,
+                    ),
+                    seller_sku=seller_sku,
+                    ean=_attribute(read, own, "GTIN", f"{at}.attributes"),
+                    title=read.text(f"{title} — {combination}" if combination else title, "title"),
+                    active=active,
+                )
+            )
+        return listings
 
     # --- activation support ---------------------------------------------------------------
     def other_integrations(self) -> list[OtherIntegration]:
@@ -586,17 +724,21 @@ class MercadoLivreConnector(Connector):
 
     def reference_values(self) -> list[ReferenceValue]:
         values = [ReferenceValue("order_status", code, label) for code, label in ORDER_STATUSES]
-        site = str(self._me().get("site_id") or "MLB")
-        for method in self._api("GET", f"/sites/{site}/payment_methods") or []:
+        site = self.reader("user").code(self._me().get("site_id"), "site_id", default="MLB")
+        read = self.reader(f"site {site} payment methods")
+        for index, method in enumerate(self._api("GET", f"/sites/{site}/payment_methods") or []):
             if isinstance(method, dict) and method.get("id"):
                 values.append(
                     ReferenceValue(
-                        "payment_method", str(method["id"]), str(method.get("name") or "")
+                        "payment_method",
+                        read.code(method["id"], f"[{index}].id"),
+                        read.text(method.get("name"), f"[{index}].name"),
                     )
                 )
         # Orders carry the shipping method id (service) and the shipment's tracking_method
         # (carrier); the site's shipping methods list both, company_name being the carrier.
-        for method in self._api("GET", f"/sites/{site}/shipping_methods") or []:
+        read = self.reader(f"site {site} shipping methods")
+        for index, method in enumerate(self._api("GET", f"/sites/{site}/shipping_methods") or []):
             if not isinstance(method, dict) or not method.get("id"):
                 continue
             if method.get("status") not in (None, "active"):
@@ -604,9 +746,11 @@ class MercadoLivreConnector(Connector):
             values.append(
                 ReferenceValue(
                     "carrier_service",
-                    str(method["id"]),
-                    str(method.get("name") or ""),
-                    parent_code=str(method.get("company_name") or ""),
+                    read.code(method["id"], f"[{index}].id"),
+                    read.text(method.get("name"), f"[{index}].name"),
+                    parent_code=read.code(
+                        method.get("company_name"), f"[{index}].company_name", default=""
+                    ),
                 )
             )
         return values
@@ -737,13 +881,13 @@ def _oauth_error_code(body: str) -> str:
 
 
 def _parse_datetime(value: object) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
+    """Dates the cursor and the token expiry keep (ours, or an order's last_updated that
+    normalize_order reads strictly): None when unreadable, which restarts from what is known
+    rather than failing the run."""
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return parse_timestamp(value, zone=UTC)
+    except Unparseable:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _format_vendor_datetime(moment: datetime) -> str:
@@ -751,15 +895,6 @@ def _format_vendor_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.astimezone(UTC).microsecond // 1000:03d}-00:00"
     )
-
-
-def _decimal(value: object) -> Decimal:
-    if value in (None, ""):
-        return Decimal("0")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal("0")
 
 
 def _int(value: object, default: int) -> int:
@@ -774,67 +909,22 @@ def _json_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def _id_list(page: object) -> list[str]:
-    if not isinstance(page, dict) or not isinstance(page.get("results"), list):
-        raise MalformedResponseError(
-            "Mercado Livre's item search answer has no results list.",
-            url="/users/{id}/items/search",
-        )
-    return [str(i) for i in page["results"] if i]
+def _paging_total(read: Reader, page: Mapping[str, Any]) -> int:
+    paging = read.obj(page.get("paging"), "paging")
+    return read.quantity(paging.get("total"), "paging.total", minimum=0)
 
 
-def _attribute(attributes: object, attribute_id: str) -> str:
-    for attribute in attributes or []:
-        if isinstance(attribute, dict) and attribute.get("id") == attribute_id:
-            return str(attribute.get("value_name") or "").strip()
+def _attribute(read: Reader, attributes: object, attribute_id: str, path: str) -> str:
+    """The value_name of attribute `attribute_id` (SELLER_SKU, GTIN) in an attribute list."""
+    for index, attribute in enumerate(read.objects(attributes, path, default=[])):
+        if attribute.get("id") == attribute_id:
+            return read.identifier(
+                attribute.get("value_name"),
+                f"{path}[{index}].value_name",
+                default="",
+                max_length=EAN_MAX_LENGTH if attribute_id == "GTIN" else ID_MAX_LENGTH,
+            )
     return ""
-
-
-def _listings_of(item: dict) -> list[RemoteListing]:
-    item_id = str(item.get("id") or "")
-    title = str(item.get("title") or "")
-    active = item.get("status", "active") == "active"
-    attributes = item.get("attributes") or []
-    variations = item.get("variations") or []
-    if not variations:
-        seller_sku = (
-            _attribute(attributes, "SELLER_SKU")
-            or str(item.get("seller_custom_field") or "").strip()
-        )
-        return [
-            RemoteListing(
-                ref=ExternalRef(item_id=item_id, seller_sku=seller_sku),
-                seller_sku=seller_sku,
-                ean=_attribute(attributes, "GTIN"),
-                title=title,
-                active=active,
-            )
-        ]
-    listings = []
-    for variation in variations:
-        own = variation.get("attributes") or []
-        seller_sku = (
-            _attribute(own, "SELLER_SKU") or str(variation.get("seller_custom_field") or "").strip()
-        )
-        combination = " / ".join(
-            str(c.get("value_name"))
-            for c in variation.get("attribute_combinations") or []
-            if isinstance(c, dict) and c.get("value_name")
-        )
-        listings.append(
-            RemoteListing(
-                ref=ExternalRef(
-                    item_id=item_id,
-                    variation_id=str(variation.get("id") or ""),
-                    seller_sku=seller_sku,
-                ),
-                seller_sku=seller_sku,
-                ean=_attribute(own, "GTIN"),
-                title=f"{title} — {combination}" if combination else title,
-                active=active,
-            )
-        )
-    return listings
 
 
 Adapter = MercadoLivreConnector

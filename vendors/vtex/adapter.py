@@ -15,6 +15,10 @@ Endpoints used, each checked against the spec files named in brackets:
 - reference values  GET  /api/logistics/pvt/shipping-policies?page=&perPage=,
                     GET  /api/logistics/pvt/configuration/warehouses             [logistics]
 
+Dates: the orders spec documents ISO 8601 with an offset; VTEX's guides say its dates follow UTC,
+so a date sent without an offset (the spec has such examples) is read as UTC. Money in orders is
+in cents. Every value of an order or SKU is read through `vendors.parsing` (`self.reader`).
+
 Two deliberate departures from shared/channel-apis.md, both because of the spec:
 - Stock uses the PATCH `.../quantity` route, not `PUT .../warehouses/{warehouseId}`: the PUT
   requires `leadTime` and documents that leaving it out resets the SKU's lead time to 0, which
@@ -30,8 +34,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC
+from decimal import Decimal
 from typing import Any
 
 from vendors.base import Connector
@@ -44,6 +48,7 @@ from vendors.errors import (
     RateLimitedError,
     TransientError,
 )
+from vendors.parsing import EAN_MAX_LENGTH, EMAIL_MAX_LENGTH, LINE_AMOUNT_DIGITS, Reader
 from vendors.spec import (
     Flow,
 )
@@ -111,6 +116,7 @@ _CENTS = Decimal("0.01")
 
 class VtexConnector(Connector):
     spec = SPEC
+    data_timezone = UTC
 
     def __init__(self, *, credentials: Mapping[str, str], **kwargs: Any) -> None:
         """Raises AuthError when the credentials are incomplete or the account name is not a
@@ -335,7 +341,7 @@ class VtexConnector(Connector):
                     f"VTEX sent a feed item without handle or orderId: {str(item)[:120]!r}"
                 )
             tokens.append(str(item["handle"]))
-            order_id = str(item["orderId"])
+            order_id = self.reader("orders feed").identifier(item["orderId"], "orderId")
             if order_id in seen:
                 continue
             seen.add(order_id)
@@ -364,76 +370,122 @@ class VtexConnector(Connector):
             raise MalformedResponseError(f"VTEX answered order {order_id} with a non-object body.")
         return data
 
-    @classmethod
-    def normalize_order(cls, data: Mapping) -> NormalizedOrder:
-        """An OMS order document -> NormalizedOrder. Money in VTEX orders is in cents."""
-        order_id = str(data.get("orderId") or "")
-        if not order_id:
-            raise MalformedResponseError("VTEX order without orderId.")
+    def normalize_order(self, payload: Mapping[str, Any]) -> NormalizedOrder:
+        """An OMS order document -> NormalizedOrder. Money in VTEX orders is in cents.
+
+        Required: orderId, status, value, and each item's quantity and sellingPrice (or price).
+        Optional: the "Items" total (absent is the sum of the lines), the "Shipping" total
+        (absent is no shipping), the dates (absent is None).
+        """
+        read = self.reader("order")
+        order_id = read.identifier(payload.get("orderId"), "orderId")
+        read = read.about(f"order {order_id}")
+
         carrier_code = carrier_label = service_code = service_label = ""
-        for info in _list(data.get("shippingData"), "logisticsInfo"):
-            sla = info.get("selectedSla") or ""
+        shipping_data = read.obj(payload.get("shippingData"), "shippingData", default={})
+        logistics = read.objects(
+            shipping_data.get("logisticsInfo"), "shippingData.logisticsInfo", default=[]
+        )
+        for index, info in enumerate(logistics):
+            at = f"shippingData.logisticsInfo[{index}]"
+            sla = read.code(info.get("selectedSla"), f"{at}.selectedSla", default="")
             if not sla:
                 continue
-            courier = next(
-                (
-                    d.get("courierName")
-                    for d in info.get("deliveryIds") or []
-                    if d.get("courierName")
-                ),
-                "",
-            )
-            carrier_code = courier or info.get("deliveryCompany") or ""
-            carrier_label = carrier_code
-            service_code = sla
-            service_label = next(
-                (
-                    s.get("name")
-                    for s in info.get("slas") or []
-                    if s.get("id") == sla and s.get("name")
-                ),
-                sla,
-            )
-            break  # one shipment per order in the ERP; the first item's SLA stands for it
-        payment_code = payment_label = ""
-        for transaction in _list(data.get("paymentData"), "transactions"):
-            payment = next(iter(transaction.get("payments") or []), None)
-            if payment:
-                payment_code = payment.get("paymentSystemName") or str(
-                    payment.get("paymentSystem") or ""
+            courier = ""
+            deliveries = read.objects(info.get("deliveryIds"), f"{at}.deliveryIds", default=[])
+            for number, delivery in enumerate(deliveries):
+                courier = read.code(
+                    delivery.get("courierName"),
+                    f"{at}.deliveryIds[{number}].courierName",
+                    default="",
                 )
-                group = payment.get("group") or ""
+                if courier:
+                    break
+            carrier_code = courier or read.code(
+                info.get("deliveryCompany"), f"{at}.deliveryCompany", default=""
+            )
+            carrier_label = carrier_code
+            service_code = service_label = sla
+            for number, option in enumerate(
+                read.objects(info.get("slas"), f"{at}.slas", default=[])
+            ):
+                name = read.text(option.get("name"), f"{at}.slas[{number}].name")
+                if option.get("id") == sla and name:
+                    service_label = name
+                    break
+            break  # one shipment per order in the ERP; the first item's SLA stands for it
+
+        payment_code = payment_label = ""
+        payment_data = read.obj(payload.get("paymentData"), "paymentData", default={})
+        transactions = read.objects(
+            payment_data.get("transactions"), "paymentData.transactions", default=[]
+        )
+        for index, transaction in enumerate(transactions):
+            at = f"paymentData.transactions[{index}].payments"
+            payments = read.objects(transaction.get("payments"), at, default=[])
+            if payments:
+                payment = payments[0]
+                payment_code = read.code(
+                    payment.get("paymentSystemName"), f"{at}[0].paymentSystemName", default=""
+                ) or read.code(payment.get("paymentSystem"), f"{at}[0].paymentSystem", default="")
+                group = read.text(payment.get("group"), f"{at}[0].group")
                 payment_label = f"{payment_code} ({group})" if group else payment_code
                 break
+
         lines = []
-        for item in data.get("items") or []:
-            cents = item.get("sellingPrice")
-            if cents is None:
-                cents = item.get("price")
+        for index, item in enumerate(read.objects(payload.get("items"), "items", default=[])):
+            at = f"items[{index}]"
+            price_field = "sellingPrice" if item.get("sellingPrice") is not None else "price"
             lines.append(
                 OrderLine(
-                    seller_sku=str(item.get("refId") or ""),
-                    quantity=int(item.get("quantity") or 0),
-                    unit_price=_cents(cents),
-                    item_id=str(item.get("productId") or ""),
-                    sku_id=str(item.get("id") or ""),
-                    title=str(item.get("name") or ""),
+                    seller_sku=read.identifier(item.get("refId"), f"{at}.refId", default=""),
+                    quantity=read.quantity(item.get("quantity"), f"{at}.quantity"),
+                    unit_price=read.money(
+                        item.get(price_field),
+                        f"{at}.{price_field}",
+                        cents=True,
+                        digits=LINE_AMOUNT_DIGITS,
+                    ),
+                    item_id=read.identifier(item.get("productId"), f"{at}.productId", default=""),
+                    sku_id=read.identifier(item.get("id"), f"{at}.id", default=""),
+                    title=read.text(item.get("name"), f"{at}.name"),
                 )
             )
-        totals = {
-            t.get("id"): t.get("value") for t in data.get("totals") or [] if isinstance(t, dict)
-        }
-        profile = data.get("clientProfileData") or {}
-        if profile.get("isCorporate"):
-            name = profile.get("corporateName") or ""
-            document = profile.get("corporateDocument") or ""
+
+        totals: dict[str, tuple[str, Any]] = {}
+        for index, entry in enumerate(read.objects(payload.get("totals"), "totals", default=[])):
+            name = read.text(entry.get("id"), f"totals[{index}].id")
+            totals.setdefault(name, (f"totals[{index}].value", entry.get("value")))
+        items_path, items_value = totals.get("Items", ("totals[Items].value", None))
+        shipping_path, shipping_value = totals.get("Shipping", ("totals[Shipping].value", None))
+        items_total = read.money(items_value, items_path, cents=True, default=None)
+        if items_total is None:
+            lines_sum = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+            items_total = read.money(lines_sum, "items (sum of the lines)")
+
+        profile = read.obj(payload.get("clientProfileData"), "clientProfileData", default={})
+        if read.flag(profile.get("isCorporate"), "clientProfileData.isCorporate", default=False):
+            name = read.text(profile.get("corporateName"), "clientProfileData.corporateName")
+            document = read.text(
+                profile.get("corporateDocument"), "clientProfileData.corporateDocument"
+            )
         else:
-            name = " ".join(p for p in (profile.get("firstName"), profile.get("lastName")) if p)
-            document = profile.get("document") or ""
+            name = read.text(
+                " ".join(
+                    part
+                    for part in (
+                        read.text(profile.get("firstName"), "clientProfileData.firstName"),
+                        read.text(profile.get("lastName"), "clientProfileData.lastName"),
+                    )
+                    if part
+                ),
+                "clientProfileData.firstName + lastName",
+            )
+            document = read.text(profile.get("document"), "clientProfileData.document")
         return NormalizedOrder(
             external_id=order_id,
-            status_code=str(data.get("status") or ""),
-            status_label=str(data.get("statusDescription") or ""),
+            status_code=read.code(payload.get("status"), "status"),
+            status_label=read.text(payload.get("statusDescription"), "statusDescription"),
             carrier_code=carrier_code,
             carrier_label=carrier_label,
             service_code=service_code,
@@ -443,15 +495,19 @@ class VtexConnector(Connector):
             lines=tuple(lines),
             customer=Customer(
                 name=name,
-                document=re.sub(r"\D", "", str(document)),
-                email=str(profile.get("email") or ""),
+                document=re.sub(r"\D", "", document),
+                email=read.text(
+                    profile.get("email"), "clientProfileData.email", max_length=EMAIL_MAX_LENGTH
+                ),
             ),
-            items_total=_cents(totals.get("Items")),
-            shipping_total=_cents(totals.get("Shipping")),
-            total=_cents(data.get("value")),
-            placed_at=_parse_datetime(data.get("creationDate")),
-            updated_at=_parse_datetime(data.get("lastChange")),
-            raw=data,
+            items_total=items_total,
+            shipping_total=read.money(
+                shipping_value, shipping_path, cents=True, default=Decimal("0")
+            ),
+            total=read.money(payload.get("value"), "value", cents=True),
+            placed_at=read.timestamp(payload.get("creationDate"), "creationDate", default=None),
+            updated_at=read.timestamp(payload.get("lastChange"), "lastChange", default=None),
+            raw=payload,
         )
 
     # --- listings -----------------------------------------------------------------------------
@@ -469,26 +525,16 @@ class VtexConnector(Connector):
                 ids = []
             if not isinstance(ids, list):
                 raise MalformedResponseError("VTEX answered the SKU id list with a non-list body.")
-            for sku_id in ids:
+            page_reader = self.reader(f"SKU id list page {page}")
+            for index, raw_id in enumerate(ids):
+                sku_id = page_reader.identifier(raw_id, f"[{index}]")
                 try:
                     sku = self._get(f"/api/catalog_system/pvt/sku/stockkeepingunitbyid/{sku_id}")
                 except NotFoundError:
                     continue
                 if not isinstance(sku, dict):
                     raise MalformedResponseError(f"VTEX answered SKU {sku_id} with a non-object.")
-                alternate = sku.get("AlternateIds") or {}
-                ref_id = str(alternate.get("RefId") or "")
-                yield RemoteListing(
-                    ref=ExternalRef(
-                        sku_id=str(sku.get("Id") or sku_id),
-                        item_id=str(sku.get("ProductId") or ""),
-                        seller_sku=ref_id,
-                    ),
-                    seller_sku=ref_id,
-                    ean=str(alternate.get("Ean") or ""),
-                    title=str(sku.get("NameComplete") or sku.get("SkuName") or ""),
-                    active=bool(sku.get("IsActive", True)),
-                )
+                yield _listing(self.reader(f"SKU {sku_id}"), sku, sku_id)
             if len(ids) < SKU_IDS_PAGE_SIZE:
                 return
             page += 1
@@ -505,7 +551,11 @@ class VtexConnector(Connector):
                 continue
             if not isinstance(data, dict):
                 raise MalformedResponseError("VTEX answered the RefId lookup with a non-object.")
-            found.update({str(k): str(v) for k, v in data.items() if v not in (None, "")})
+            read = self.reader("RefId lookup")
+            for ref_id, sku_id in data.items():
+                parsed = read.identifier(sku_id, str(ref_id), default="")
+                if parsed:
+                    found[str(ref_id)] = parsed
         return found
 
     # --- activation checks --------------------------------------------------------------------
@@ -543,10 +593,11 @@ class VtexConnector(Connector):
         values: list[ReferenceValue] = []
         seen: set[tuple[str, str]] = set()
         for policy in self._shipping_policies():
-            if policy.get("isActive") is False:
+            read = self.reader(f"shipping policy {policy.get('id') or '?'}")
+            if not read.flag(policy.get("isActive"), "isActive", default=True):
                 continue
-            carrier = str(policy.get("name") or "")
-            service = str(policy.get("shippingMethod") or "")
+            carrier = read.code(policy.get("name"), "name", default="")
+            service = read.code(policy.get("shippingMethod"), "shippingMethod", default="")
             if not carrier or not service or (carrier, service) in seen:
                 continue
             seen.add((carrier, service))
@@ -562,14 +613,15 @@ class VtexConnector(Connector):
         warehouses = self._get("/api/logistics/pvt/configuration/warehouses")
         if not isinstance(warehouses, list):
             raise MalformedResponseError("VTEX answered the warehouse list with a non-list body.")
-        for warehouse in warehouses:
-            if not isinstance(warehouse, dict) or warehouse.get("isActive") is False:
+        read = self.reader("warehouses")
+        for index, warehouse in enumerate(read.objects(warehouses, "")):
+            if not read.flag(warehouse.get("isActive"), f"[{index}].isActive", default=True):
                 continue
             values.append(
                 ReferenceValue(
                     kind="stock_location",
-                    code=str(warehouse.get("id") or ""),
-                    label=str(warehouse.get("name") or ""),
+                    code=read.code(warehouse.get("id"), f"[{index}].id"),
+                    label=read.text(warehouse.get("name"), f"[{index}].name"),
                 )
             )
         return values
@@ -583,42 +635,37 @@ class VtexConnector(Connector):
             )
             if not isinstance(data, dict) or not isinstance(data.get("items", []), list):
                 raise MalformedResponseError("VTEX answered the shipping policies oddly.")
-            yield from (p for p in data.get("items") or [] if isinstance(p, dict))
-            pages = (data.get("paging") or {}).get("pages") or 1
-            if page >= int(pages) or not data.get("items"):
+            read = self.reader(f"shipping policies page {page}")
+            yield from read.objects(data.get("items"), "items", default=[])
+            paging = read.obj(data.get("paging"), "paging", default={})
+            pages = read.quantity(paging.get("pages"), "paging.pages", minimum=0, default=1)
+            if page >= pages or not data.get("items"):
                 return
             page += 1
 
 
-def _list(container: Any, key: str) -> list[dict]:
-    if not isinstance(container, dict):
-        return []
-    return [x for x in container.get(key) or [] if isinstance(x, dict)]
-
-
-def _cents(value: Any) -> Decimal:
-    if value in (None, ""):
-        return Decimal("0.00")
-    try:
-        return (Decimal(str(value)) / 100).quantize(_CENTS)
-    except InvalidOperation:
-        raise MalformedResponseError(
-            f"VTEX sent a money value that is not a number: {value!r}"
-        ) from None
+def _listing(read: Reader, sku: Mapping, sku_id: str) -> RemoteListing:
+    alternate = read.obj(sku.get("AlternateIds"), "AlternateIds", default={})
+    ref_id = read.identifier(alternate.get("RefId"), "AlternateIds.RefId", default="")
+    return RemoteListing(
+        ref=ExternalRef(
+            sku_id=read.identifier(sku.get("Id"), "Id", default=sku_id),
+            item_id=read.identifier(sku.get("ProductId"), "ProductId", default=""),
+            seller_sku=ref_id,
+        ),
+        seller_sku=ref_id,
+        ean=read.identifier(
+            alternate.get("Ean"), "AlternateIds.Ean", default="", max_length=EAN_MAX_LENGTH
+        ),
+        title=read.text(sku.get("NameComplete"), "NameComplete")
+        or read.text(sku.get("SkuName"), "SkuName"),
+        active=read.flag(sku.get("IsActive"), "IsActive", default=True),
+    )
 
 
 def _decimal_to_json(value: Decimal) -> float:
     # requests' JSON encoder cannot write Decimal; two places is what the price list holds.
     return float(Decimal(value).quantize(_CENTS))
-
-
-def _parse_datetime(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
 
 
 Adapter = VtexConnector

@@ -2,6 +2,7 @@
 
 import json
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,13 +14,9 @@ from vendors.anymarket.adapter import AnymarketConnector
 from vendors.anymarket.spec import PRODUCTION_BASE_URL, SANDBOX_BASE_URL
 from vendors.errors import (
     AuthError,
-    ConflictError,
     ConnectorError,
-    NotFoundError,
+    InvalidVendorData,
     PermissionDeniedError,
-    RateLimitedError,
-    TransientError,
-    ValidationFailedError,
 )
 from vendors.spec import (
     Capability,
@@ -190,35 +187,7 @@ def test_verify_refuses_an_account_without_stock_locations():
 # --- error mapping and retries -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "error", "attempts"),
-    [
-        (400, ValidationFailedError, 1),
-        (401, AuthError, 1),
-        (403, PermissionDeniedError, 1),
-        (404, NotFoundError, 1),
-        (409, ConflictError, 1),
-        (422, ValidationFailedError, 1),
-        (429, RateLimitedError, 5),
-        (500, TransientError, 5),
-        (503, TransientError, 5),
-    ],
-)
-@responses.activate
-@pytest.mark.django_db
-def test_each_error_status_maps_to_its_error(status, error, attempts):
-    responses.get(
-        f"{BASE}/stocks/locals",
-        status=status,
-        json={"code": str(status), "message": "mensagem do fornecedor", "details": "x"},
-    )
-    sleep = RecordingSleep()
-    with pytest.raises(error) as exc:
-        connector(sleep=sleep).verify()
-    assert exc.value.status == status
-    assert "mensagem do fornecedor" in str(exc.value)
-    assert len(responses.calls) == attempts
-    assert len(sleep.calls) == attempts - 1  # retried only 429/5xx, sleeping between tries
+# The status → error table is HttpClient's, tested once in tests/vendors/test_http.py.
 
 
 @responses.activate
@@ -450,6 +419,87 @@ def test_fallbacks_when_normalized_fields_are_missing():
     assert order.status_label == "Cancelado"
 
 
+def with_item(order, **changes):
+    return {**order, "items": [{**order["items"][0], **changes}]}
+
+
+@responses.activate
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [
+        ("12,3x", '"12,3x"'),
+        (float("nan"), "NaN"),
+        ({"value": 79.9}, '{"value": 79.9}'),
+        (True, "true"),
+    ],
+)
+def test_an_unreadable_unit_price_refuses_the_order_naming_the_field(bad, shown):
+    responses.get(f"{BASE}/orders/feeds", json=[{"id": 9001, "token": "tok-a"}])
+    responses.get(f"{BASE}/orders/9001", json=with_item(ORDER, unit=bad))
+
+    with pytest.raises(InvalidVendorData) as caught:
+        connector().fetch_orders(None, 50)
+
+    assert str(caught.value) == f"ANYMARKET order 9001: items[0].unit is {shown}, not an amount"
+    assert caught.value.retryable is False
+    assert [c.request.method for c in responses.calls] == ["GET", "GET"]  # nothing acknowledged
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        # int(Decimal("2.5")) used to make it 2.
+        (with_item(ORDER, amount=2.5), "items[0].amount is 2.5, not a whole number"),
+        (with_item(ORDER, amount=None), "items[0].amount is missing"),
+        ({**ORDER, "total": None}, "total is missing"),  # was a silent 0
+        ({**ORDER, "freight": "19,90"}, 'freight is "19,90", not an amount'),
+        ({**ORDER, "createdAt": "05/01/2026"}, 'createdAt is "05/01/2026", not an ISO'),
+        ({**ORDER, "items": [ORDER["items"][0], "x"]}, 'items[1] is "x", not an object'),
+        (
+            {**ORDER, "payments": [{"method": "Pix", "value": "dez"}]},
+            'payments[0].value is "dez", not an amount',
+        ),
+        (
+            with_item(ORDER, sku={"id": 20, "partnerId": "P" * 81}),
+            "items[0].sku.partnerId is",
+        ),
+    ],
+)
+def test_normalize_order_names_each_unreadable_field(order, message):
+    with pytest.raises(InvalidVendorData) as caught:
+        connector().normalize_order(order)
+    assert str(caught.value).startswith(f"ANYMARKET order 9001: {message}")
+
+
+@pytest.mark.django_db
+def test_an_order_without_an_id_is_refused_before_anything_else():
+    with pytest.raises(InvalidVendorData, match="^ANYMARKET order: id is missing$"):
+        connector().normalize_order({**ORDER, "id": None})
+
+
+@pytest.mark.django_db
+def test_dates_are_aware_and_an_offset_less_one_is_brasilia_time():
+    order = connector().normalize_order(
+        {**ORDER, "createdAt": "2026-01-05T07:00:00", "updatedAt": "2026-01-05T08:00:00-03:00"}
+    )
+    assert order.placed_at == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    assert order.updated_at == datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_without_an_item_total_the_line_is_unit_times_amount_and_without_freight_zero():
+    order = connector().normalize_order(
+        {**with_item(ORDER, total=None), "freight": None, "total": "159.80"}
+    )
+    assert (order.items_total, order.shipping_total, order.total) == (
+        Decimal("159.80"),
+        Decimal("0"),
+        Decimal("159.80"),
+    )
+
+
 @responses.activate
 @pytest.mark.django_db
 def test_ack_puts_each_token_and_a_stale_one_does_not_stop_the_rest(caplog):
@@ -578,3 +628,29 @@ def test_reference_values_lists_locations_statuses_and_what_orders_show():
         ("credit_card", "Cartão de Crédito")
     ]
     assert responses.calls[1].request.params == {"offset": "0", "limit": "50"}
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_a_bad_price_in_a_sample_order_does_not_hide_its_carrier_and_payment():
+    # The sample is read for de-para values only: a price support cannot fix must not keep
+    # the carriers and payments from the activation page.
+    responses.get(f"{BASE}/stocks/locals", json=[{"id": 77, "name": "Depósito"}])
+    responses.get(
+        f"{BASE}/orders",
+        json={"content": [with_item(ORDER, unit="12,3x")], "page": {"totalElements": 1}},
+    )
+    values = connector().reference_values()
+    assert ("carrier_service", "SEDEX", "Correios") in {
+        (v.kind, v.code, v.parent_code) for v in values
+    }
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_a_sku_without_id_fails_the_listing_scan_naming_product_and_field():
+    products = [{"id": 50, "title": "Camiseta", "skus": [{"partnerId": "CAM-P"}]}]
+    responses.get(f"{BASE}/products", json=products_page(products, 1))
+    with pytest.raises(InvalidVendorData) as caught:
+        list(connector().list_listings())
+    assert str(caught.value) == "ANYMARKET product 50: skus[0].id is missing"

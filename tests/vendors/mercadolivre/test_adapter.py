@@ -19,6 +19,7 @@ from sync.services.connectors import build_connector
 from tests.factories import make_channel
 from vendors.errors import (
     AuthError,
+    InvalidVendorData,
     PermissionDeniedError,
     RateLimitedError,
     TransientError,
@@ -600,6 +601,75 @@ def test_an_order_updated_again_is_delivered_again(rsps):
     assert [o.status_code for o in first.orders + second.orders] == ["paid", "cancelled"]
 
 
+# --- unreadable order data (vendors/parsing.py) -------------------------------------------------
+
+
+def with_line(order, **changes):
+    line = {**order["order_items"][0], **changes}
+    return {**order, "order_items": [line]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [
+        ("12,3x", '"12,3x"'),
+        (float("nan"), "NaN"),
+        ({"amount": 59.9}, '{"amount": 59.9}'),
+        (True, "true"),
+        ("-59.90", '"-59.90"'),
+    ],
+)
+def test_an_unreadable_unit_price_refuses_the_order_naming_the_field(rsps, bad, shown):
+    # Before vendors/parsing.py, Mercado Livre turned these into a silent price of 0.
+    channel = ml_channel()
+    me(rsps)
+    order = with_line(ml_order(2000012345, "2025-01-10T09:00:00.000-03:00"), unit_price=bad)
+    rsps.get(f"{BASE}/orders/search", json=orders_page([order], total=1))
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+
+    with pytest.raises(InvalidVendorData) as caught:
+        ml_connector(channel).fetch_orders(None, limit=50)
+
+    message = str(caught.value)
+    assert message.startswith("Mercado Livre order 2000012345: order_items[0].unit_price is ")
+    assert shown in message
+    assert caught.value.path == "order_items[0].unit_price"
+    assert caught.value.retryable is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"quantity": 2.5}, "order_items[0].quantity is 2.5, not a whole number"),
+        ({"quantity": None}, "order_items[0].quantity is missing"),  # was a silent 0
+        ({"quantity": 0}, "order_items[0].quantity is 0, less than 1"),
+    ],
+)
+def test_an_unreadable_quantity_refuses_the_order(changes, message):
+    channel = ml_channel()
+    order = with_line(ml_order(7, "2025-01-10T09:00:00.000-03:00"), **changes)
+    with pytest.raises(InvalidVendorData) as caught:
+        ml_connector(channel).normalize_order(order, shipment=SHIPMENT)
+    assert str(caught.value) == f"Mercado Livre order 7: {message}"
+
+
+@pytest.mark.django_db
+def test_normalize_order_reads_dates_aware_and_names_a_bad_shipment_field():
+    connector = ml_connector(ml_channel())
+    order = ml_order(8, "2025-01-10T09:00:00")  # no offset: read as UTC
+    normalized = connector.normalize_order(order, shipment=None)
+    assert normalized.updated_at == datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
+    assert normalized.placed_at == datetime(2025, 1, 10, 11, 0, tzinfo=UTC)  # -03:00
+    assert (normalized.carrier_code, normalized.service_code) == ("", "")  # no shipment
+
+    with pytest.raises(InvalidVendorData, match=r"order 8: date_created is \"ontem\""):
+        connector.normalize_order({**order, "date_created": "ontem"})
+    with pytest.raises(InvalidVendorData, match=r"order 8: shipment.logistic is \[\]"):
+        connector.normalize_order(order, shipment={**SHIPMENT, "logistic": []})
+
+
 # --- listings ---------------------------------------------------------------------------------
 
 
@@ -668,6 +738,21 @@ def test_list_listings_searches_the_seller_items_and_multigets_them_with_attribu
     assert (blue.ref.item_id, blue.ref.variation_id, blue.ean) == ("MLB3", "1801", "7891000000022")
     assert blue.title == "Produto MLB3 — Azul"
     assert by_sku["CAM-VD"].ref.variation_id == "1802"
+
+
+@pytest.mark.django_db
+def test_a_listing_with_an_unusable_id_fails_the_scan_naming_item_and_field(rsps):
+    channel = ml_channel()
+    me(rsps)
+    rsps.get(
+        f"{BASE}/users/{SELLER}/items/search",
+        json={"results": ["MLB1"], "paging": {"total": 1, "offset": 0, "limit": 50}},
+    )
+    variation = {"id": None, "attributes": [{"id": "SELLER_SKU", "value_name": "CAM-AZ"}]}
+    rsps.get(f"{BASE}/items", json=[{"code": 200, "body": ml_item("MLB1", variations=[variation])}])
+    with pytest.raises(InvalidVendorData) as caught:
+        list(ml_connector(channel).list_listings())
+    assert str(caught.value) == "Mercado Livre item MLB1: variations[0].id is missing"
 
 
 @pytest.mark.django_db

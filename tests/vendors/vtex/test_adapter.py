@@ -3,6 +3,7 @@ retries without real sleeps, and secrets kept out of errors and logs."""
 
 import json
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,12 +15,9 @@ from sync.services.connectors import build_connector
 from tests.factories import make_channel
 from vendors.errors import (
     AuthError,
-    ConflictError,
+    InvalidVendorData,
     NotFoundError,
     PermissionDeniedError,
-    RateLimitedError,
-    TransientError,
-    ValidationFailedError,
 )
 from vendors.types import (
     ExternalRef,
@@ -424,6 +422,75 @@ def test_fetch_orders_reads_the_feed_then_each_order_once_and_normalizes_it():
     )
 
 
+def with_first_item(document, **changes):
+    return {**document, "items": [{**document["items"][0], **changes}, *document["items"][1:]]}
+
+
+@pytest.mark.django_db
+@responses.activate
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [
+        ("12,3x", '"12,3x"'),
+        (float("nan"), "NaN"),
+        ({"value": 7990}, '{"value": 7990}'),
+        (False, "false"),
+    ],
+)
+def test_an_unreadable_price_refuses_the_order_naming_the_field(bad, shown):
+    responses.get(FEED, json=[feed_item("h1", "1400000000001-01")])
+    responses.get(
+        f"{HOST}/api/oms/pvt/orders/1400000000001-01",
+        json=with_first_item(order_document(), sellingPrice=bad),
+    )
+
+    with pytest.raises(InvalidVendorData) as caught:
+        make_connector().fetch_orders(cursor=None, limit=10)
+
+    assert str(caught.value) == (
+        f"VTEX order 1400000000001-01: items[0].sellingPrice is {shown}, not an amount"
+    )
+    assert caught.value.retryable is False
+    assert not any(c.request.method == "POST" for c in responses.calls)  # nothing acknowledged
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        # Was a silent quantity of 0.
+        (with_first_item(order_document(), quantity=None), "items[0].quantity is missing"),
+        (with_first_item(order_document(), quantity="1.5"), 'items[0].quantity is "1.5", '),
+        (order_document(value="258,70"), 'value is "258,70", not an amount'),
+        (order_document(creationDate="28/11/2025"), 'creationDate is "28/11/2025", not an ISO'),
+        (order_document(status=None), "status is missing"),
+        (order_document(items={"0": {}}), 'items is {"0": {}}, not a list'),
+    ],
+)
+def test_normalize_order_names_each_unreadable_field(document, message):
+    with pytest.raises(InvalidVendorData) as caught:
+        make_connector().normalize_order(document)
+    assert str(caught.value).startswith(f"VTEX order 1400000000001-01: {message}")
+
+
+@pytest.mark.django_db
+def test_normalize_order_dates_are_aware_and_offset_less_ones_are_utc():
+    order = make_connector().normalize_order(
+        order_document(creationDate="2019-12-11T17:02:34", lastChange="2019-12-11T18:00:00Z")
+    )
+    assert order.placed_at == datetime(2019, 12, 11, 17, 2, 34, tzinfo=UTC)
+    assert order.updated_at == datetime(2019, 12, 11, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_without_an_items_total_the_lines_are_summed_and_without_shipping_it_is_zero():
+    connector = make_connector()
+    order = connector.normalize_order(order_document(totals=[]))
+    assert (order.items_total, order.shipping_total) == (Decimal("238.80"), Decimal("0"))
+    zero = connector.normalize_order(order_document(totals=[{"id": "Items", "value": 0}]))
+    assert zero.items_total == Decimal("0")  # a total of zero is a value, not an absence
+
+
 @pytest.mark.django_db
 @responses.activate
 def test_a_full_lot_says_there_may_be_more_and_maxlot_follows_the_limit():
@@ -520,6 +587,21 @@ def test_list_listings_pages_the_sku_ids_and_reads_each_sku(monkeypatch):
         ("3", "503", "REF-3", "REF-3", "", "Produto 3"),
     ]
     assert len(responses.calls) == 5
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_a_sku_flag_that_is_not_a_boolean_fails_the_scan_naming_sku_and_field():
+    # bool("false") is True: such a SKU used to be listed as active.
+    ids_url = f"{HOST}/api/catalog_system/pvt/sku/stockkeepingunitids"
+    responses.get(ids_url, json=[7])
+    responses.get(
+        f"{HOST}/api/catalog_system/pvt/sku/stockkeepingunitbyid/7",
+        json={**sku_detail(7, "REF-7", ""), "IsActive": "false"},
+    )
+    with pytest.raises(InvalidVendorData) as caught:
+        list(make_connector().list_listings())
+    assert str(caught.value) == 'VTEX SKU 7: IsActive is "false", not true or false'
 
 
 def test_the_declared_page_sizes_stay_within_the_spec():
@@ -634,30 +716,7 @@ def test_reference_values_come_from_shipping_policies_statuses_and_warehouses():
 # --- errors, retries, secrets -------------------------------------------------------------
 
 
-@pytest.mark.django_db
-@responses.activate
-@pytest.mark.parametrize(
-    ("status", "error", "attempts"),
-    [
-        (400, ValidationFailedError, 1),
-        (401, AuthError, 1),
-        (403, PermissionDeniedError, 1),
-        (404, NotFoundError, 1),
-        (409, ConflictError, 1),
-        (423, TransientError, 5),
-        (429, RateLimitedError, 5),
-        (500, TransientError, 5),
-        (503, TransientError, 5),
-    ],
-)
-def test_each_error_status_maps_to_its_error_class(status, error, attempts):
-    responses.get(WAREHOUSES, status=status, json={"error": {"message": f"status {status}"}})
-    sleeps = []
-    with pytest.raises(error) as caught:
-        make_connector(sleeps).verify()
-    assert caught.value.status == status
-    assert len(responses.calls) == attempts
-    assert len(sleeps) == attempts - 1
+# The status → error table is HttpClient's, tested once in tests/vendors/test_http.py.
 
 
 @pytest.mark.django_db
