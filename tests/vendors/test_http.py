@@ -15,6 +15,8 @@ from vendors.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    RedirectRefusedError,
+    RetryPastDeadlineError,
     TransientError,
     ValidationFailedError,
 )
@@ -219,3 +221,48 @@ def test_invalid_vendor_data_is_never_retryable():
     assert InvalidVendorData.retryable is False
     assert MalformedResponseError.retryable is True
     assert not issubclass(InvalidVendorData, MalformedResponseError | TransientError)
+
+
+# --- redirects and deadlines ----------------------------------------------------------------
+
+REDIRECT_SECRET = "vtex-app-token-0123456789abcdef"
+
+
+@responses.activate
+def test_a_redirect_is_refused_and_no_key_header_reaches_the_other_host():
+    responses.add(
+        responses.GET,
+        "https://vendor.test/api/x",
+        status=302,
+        headers={"Location": "https://attacker.test/steal?token=abc123"},
+    )
+    responses.add(responses.GET, "https://attacker.test/steal", body="{}")
+    client = HttpClient(
+        base_url="https://vendor.test",
+        headers={"X-VTEX-API-AppToken": REDIRECT_SECRET},
+        sleep=lambda s: None,
+    )
+    with pytest.raises(RedirectRefusedError) as caught:
+        client.get("/api/x")
+    assert [call.request.url for call in responses.calls] == ["https://vendor.test/api/x"]
+    assert "https://attacker.test" in str(caught.value)
+    assert "abc123" not in str(caught.value)
+    assert client.requests_sent == 1  # not retried
+
+
+@responses.activate
+def test_a_retry_never_waits_past_the_deadline():
+    responses.add(
+        responses.GET, "https://vendor.test/x", status=429, headers={"Retry-After": "120"}
+    )
+    slept = []
+    now = [1000.0]
+    client = HttpClient(
+        base_url="https://vendor.test",
+        sleep=slept.append,
+        deadline=lambda: 1010.0,
+        clock=lambda: now[0],
+    )
+    with pytest.raises(RetryPastDeadlineError, match="time budget"):
+        client.get("/x")
+    assert slept == [] and len(responses.calls) == 1
