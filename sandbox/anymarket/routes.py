@@ -2,10 +2,10 @@
 error bodies (`{"code","message","details"}`, 422 for validation) and its state (products,
 SKUs, stock per location, orders and their feed). Demo data and credentials: `fixtures.py`.
 
-Every rule is written from ANYMARKET's documentation (developers.anymarket.com.br, summarized
-in shared/channel-apis.md), never from the connector's declarations: a connector that misreads
-a rule meets the vendor's, not its own. Where the documentation is silent the emulator
-assumes, and says so (?):
+Every rule is written from ANYMARKET's API v2 documentation (as summarized in
+shared/channel-apis.md), never from the connector's declarations: a connector that misreads a
+rule meets the vendor's, not its own. Where the documentation is silent the emulator assumes,
+and says so (?):
 - the stock batch cap (the docs give no maximum per PUT /v2/stocks);
 - `mark_linked_to(erp)` makes writes answer 403 with a message naming the other back office:
   ANYMARKET's one-back-office rule enforced the way a vendor would, not a documented body;
@@ -35,8 +35,8 @@ from sandbox.server import (
     parse_order_line,
 )
 
-# "Limites de requisições": 5,000 requests per hour per token. Only the hourly quota is
-# documented; the emulator spreads it evenly with a small burst (stricter than a fixed window).
+# 5,000 requests per hour per token, 429 beyond. Only the hourly quota is documented; the
+# emulator spreads it evenly with a small burst (stricter than a fixed hourly window).
 REQUESTS_PER_HOUR = 5000
 BURST = 5
 # PUT /v2/stocks takes a list; the docs give no maximum (?). 500 is the emulator's assumption,
@@ -47,7 +47,7 @@ FEED_PAGE_SIZE = 100
 # Paged lists (GET /v2/products, /v2/orders) clamp larger `limit`s (maximum not documented (?)).
 PAGE_LIMIT_MAX = 100
 
-# Order statuses ("Pedidos" > "Status do pedido").
+# Order statuses (GET /v2/orders/{id}: `status`).
 ORDER_STATUSES = (
     "PENDING",
     "PAID_WAITING_SHIP",

@@ -7,9 +7,8 @@ Bearer token, an unknown variation id, more than 20 ids in a multiget, offset pa
 `PUT /items/{id}` `variations[]` is deleted, and recorded in `deleted_variations` so a test
 can prove the connector never does that.
 
-Every rule below is written from Mercado Livre's documentation (developers.mercadolivre.com.br;
-summarized in shared/channel-apis.md), never from the connector's declarations: a connector
-that misreads a rule meets the vendor's, not its own.
+Every rule below is written from Mercado Livre's documentation, never from the connector's
+declarations: a connector that misreads a rule meets the vendor's, not its own.
 
 Timestamps come from a logical clock starting on Black Friday 2024 (UTC-3), one second per
 event, so seeded data and its order are the same on every run.
@@ -42,25 +41,27 @@ from sandbox.server import (
 BRT = timezone(timedelta(hours=-3))
 CLOCK_START = datetime(2024, 11, 29, 9, 0, 0, tzinfo=BRT)
 SITE_ID = "MLB"
-# POST /oauth/token answers expires_in 21600: an access token lives six hours ("Autenticação
-# e autorização").
+# Sources: developers.mercadolivre.com.br, as summarized in shared/channel-apis.md (which
+# marks with (?) what it could not confirm; so does this file).
+#
+# OAuth: POST /oauth/token answers expires_in 21600, an access token lives six hours; a
+# refresh token is single-use.
 ACCESS_TOKEN_TTL = 21600
-# GET /users/{id}/items/search: offset paging stops at 1000 results, beyond that only
-# search_type=scan with scroll_id ("Itens e buscas" > "Busca de itens por vendedor"); limit
-# at most 100 per page.
+# "Items & search": GET /users/{id}/items/search pages with offset/limit up to 1000 results;
+# beyond that only search_type=scan with scroll_id. Page size at most 100 (?).
 OFFSET_CAP = 1000
 SEARCH_LIMIT_MAX = 100
-# GET /items?ids=… (multiget) takes at most 20 ids ("Multiget").
+# Multiget GET /items?ids=…: at most 20 ids (?).
 MULTIGET_MAX = 20
-# GET /orders/search pages: 51 orders is the page size the search reports by default; the
-# emulator refuses a larger limit (the documented maximum is not confirmed (?)).
+# GET /orders/search: 51 orders is the page size the search reports by default; the emulator
+# refuses a larger limit (the documented maximum is not confirmed (?)).
 ORDERS_LIMIT_MAX = 51
-# An application's quota: max_requests_per_hour 18000 (GET /applications/{id}), i.e. 5/s. The
-# documentation gives no burst; 10 lets a client's first requests through together.
+# An application's quota, max_requests_per_hour 18000 (GET /applications/{id}): 5/s. No burst
+# is documented (?); 10 lets a client's first requests through together.
 REQUESTS_PER_HOUR = 18_000
 BURST = 10
 
-# Order statuses ("Gerenciamento de vendas" > "Status do pedido").
+# Order statuses (orders: `status`).
 ORDER_STATUSES = (
     "confirmed",
     "payment_required",
