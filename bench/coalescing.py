@@ -13,17 +13,17 @@ from __future__ import annotations
 import random
 import time
 
-from bench.push_efficiency import VENDORS
 from bench.support import (
-    Recorder,
     Row,
     active_channel,
-    bind_skus,
+    bind_catalog,
     fmt_int,
     make_company,
     pending_count,
     plural,
     progress,
+    start_emulator,
+    stock_writes,
 )
 
 LEVELS_PER_CALL = 1000
@@ -36,22 +36,21 @@ def run(state, *, quick: bool) -> list[Row]:
     from sync.services.runs import run_flow
 
     changes, hot = (10_000, 500) if quick else (100_000, 5_000)
-    vendor = VENDORS["anymarket"]
-    limits = vendor.connector_class().spec.limits
-    emulator = vendor.emulator(900)
-    emulator.start()
+    from vendors.registry import get_spec
+
+    limits = get_spec("anymarket").limits
+    emulator = start_emulator("anymarket", 900)
     try:
-        recorder = Recorder(emulator, items_of=vendor.items_of)
         channel = active_channel(
             connector="anymarket",
             company=make_company("coalescing"),
-            credentials=vendor.credentials(emulator),
+            credentials=emulator.credentials,
             base_url=emulator.url,
             batch_sizes={"stock": limits.for_flow("stock").max_batch_size},
         )
         warehouse = channel.warehouses.get()
         codes = [f"HOT-{i:05d}" for i in range(hot)]
-        skus = bind_skus(channel, vendor.catalog(emulator, codes), on_hand=lambda i: 0)
+        skus = bind_catalog(channel, emulator, codes, on_hand=lambda i: 0)
         PendingChange.objects.filter(channel=channel).delete()
         rng = random.Random(20260108)
         current = dict.fromkeys(range(hot), 0)
@@ -75,15 +74,15 @@ def run(state, *, quick: bool) -> list[Row]:
             f"coalescing: {fmt_int(changes)} changes recorded in {recording_seconds:.1f} s "
             f"-> {fmt_int(pending)} pending rows; pushing"
         )
-        recorder.clear()
+        emulator.reset_stats()
         runs = 0
         while pending_count(channel) and runs < 20:
             run = run_flow(channel_id=channel.pk, flow="stock")
             runs += 1
             if run.state != "succeeded":
                 raise RuntimeError(f"push run {run.state}: {run.error}")
-        writes = [r for r in recorder.all() if vendor.is_write(r.method, r.path)]
-        items_received = sum(r.items for r in writes if 200 <= r.status < 300)
+        writes = stock_writes(emulator)
+        items_received = sum(r.stock_items for r in writes if 200 <= r.status < 300)
         latest_at_vendor = sum(
             1 for i, code in enumerate(codes) if emulator.stock_of(code) == current[i]
         )

@@ -16,16 +16,17 @@ from __future__ import annotations
 import random
 import time
 
-from bench.push_efficiency import VENDORS
 from bench.support import (
     Row,
     active_channel,
-    bind_skus,
+    bind_catalog,
     fmt_int,
     make_company,
     median,
+    new_emulator,
     plural,
     progress,
+    start_emulator,
     vendor_rate,
 )
 
@@ -41,18 +42,17 @@ def order_shop(emulator, label: str, *, batch_orders: int, base_url: str | None 
     from erp.models import Carrier, CarrierService, OrderStatus, PaymentMethod
     from mappings.models import MappingKind
     from mappings.services import mapping_create
-    from sandbox import anymarket as emulator_module
+    from sandbox.anymarket import CARRIERS, PAYMENTS
 
-    vendor = VENDORS["anymarket"]
     channel = active_channel(
         connector="anymarket",
         company=make_company(label),
-        credentials=vendor.credentials(emulator),
+        credentials=emulator.credentials,
         base_url=base_url or emulator.url,
         batch_sizes={"orders": batch_orders},
     )
     codes = [f"O{channel.pk}-{i:04d}" for i in range(CATALOG)]
-    bind_skus(channel, vendor.catalog(emulator, codes), on_hand=lambda i: 100_000)
+    bind_catalog(channel, emulator, codes, on_hand=lambda i: 100_000)
     statuses = {
         "PENDING": OrderStatus.AWAITING_PAYMENT,
         "PAID_WAITING_SHIP": OrderStatus.PAID,
@@ -63,7 +63,7 @@ def order_shop(emulator, label: str, *, batch_orders: int, base_url: str | None 
     }
     for code, status in statuses.items():
         mapping_create(channel=channel, kind=MappingKind.ORDER_STATUS, code=code, target=status)
-    for carrier_name, services in emulator_module.CARRIERS.items():
+    for carrier_name, services in CARRIERS.items():
         carrier = Carrier.objects.create(company=channel.company, name=carrier_name)
         for service in services:
             mapping_create(
@@ -73,7 +73,7 @@ def order_shop(emulator, label: str, *, batch_orders: int, base_url: str | None 
                 code=service,
                 target=CarrierService.objects.create(carrier=carrier, name=service),
             )
-    for code, name in emulator_module.PAYMENTS.items():
+    for code, name in PAYMENTS.items():
         method = PaymentMethod.objects.create(company=channel.company, name=name)
         mapping_create(channel=channel, kind=MappingKind.PAYMENT_METHOD, code=code, target=method)
     from sync.models import PendingChange
@@ -85,19 +85,16 @@ def order_shop(emulator, label: str, *, batch_orders: int, base_url: str | None 
 def add_orders(emulator, codes: list[str], count: int, rng: random.Random) -> None:
     """Orders of 1-3 lines, the carriers, services and payments of the emulator, statuses
     that reserve stock (as new orders mostly arrive)."""
-    from sandbox import anymarket as emulator_module
+    from sandbox.anymarket import CARRIERS, PAYMENTS
 
-    carriers = list(emulator_module.CARRIERS.items())
-    payments = list(emulator_module.PAYMENTS)
+    carriers = list(CARRIERS.items())
+    payments = list(PAYMENTS)
     for _ in range(count):
         carrier, services = rng.choice(carriers)
         emulator.add_order(
-            lines=[
-                (code, rng.randint(1, 3), "59.90") for code in rng.sample(codes, rng.randint(1, 3))
-            ],
+            [(code, rng.randint(1, 3), "59.90") for code in rng.sample(codes, rng.randint(1, 3))],
             status=rng.choice(["PAID_WAITING_SHIP", "PAID_WAITING_SHIP", "PENDING", "INVOICED"]),
-            carrier=carrier,
-            service=rng.choice(services),
+            carrier=(carrier, rng.choice(services)),
             payment=rng.choice(payments),
         )
 
@@ -108,8 +105,7 @@ def _end_to_end(count: int, n: int) -> dict:
     from vendors.anymarket.adapter import AnymarketConnector
 
     with vendor_rate(AnymarketConnector, rate=FAST, burst=FAST):
-        emulator = VENDORS["anymarket"].emulator(n)  # takes the (raised) declared rate
-    emulator.start()
+        emulator = start_emulator("anymarket", n)  # takes the (raised) declared rate
     try:
         channel, codes = order_shop(emulator, f"orders e2e {n}", batch_orders=1000)
         add_orders(emulator, codes, count, random.Random(11))
@@ -117,7 +113,7 @@ def _end_to_end(count: int, n: int) -> dict:
         runs = []
         with vendor_rate(AnymarketConnector, rate=FAST, burst=FAST):
             started = time.monotonic()
-            while emulator.feed and len(runs) < 50:
+            while emulator.feed_backlog() and len(runs) < 50:
                 run = run_flow(channel_id=channel.pk, flow="orders")
                 runs.append(run)
                 if run.state != "succeeded":
@@ -138,7 +134,7 @@ def _store_only(count: int, n: int) -> dict:
     from sync.services.orders import orders_store_page
     from vendors.anymarket.adapter import AnymarketConnector
 
-    emulator = VENDORS["anymarket"].emulator(n)  # never started: its data only
+    emulator = new_emulator("anymarket", n)  # never started: its data only
     channel, codes = order_shop(
         emulator, f"orders store {n}", batch_orders=1000, base_url="http://127.0.0.1:9"
     )

@@ -15,14 +15,11 @@ request per item (ceil(N / 1) = N) and the window checks that nothing beyond it 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from bench.support import (
-    Recorder,
     Row,
     active_channel,
-    bind_skus,
+    bind_catalog,
     fmt_int,
     fmt_rate,
     make_company,
@@ -30,134 +27,39 @@ from bench.support import (
     minimum_requests,
     pending_count,
     progress,
+    start_emulator,
+    stock_writes,
     sustained_rate,
 )
 
 
-@dataclass
-class Vendor:
-    key: str
-    label: str
-    emulator_path: str
-    is_write: Callable[[str, str], bool]
-    items_of: Callable[[object], int] | None = None
-
-    def connector_class(self):
-        from vendors.registry import get_adapter_class
-
-        return get_adapter_class(self.key)
-
-    def emulator(self, n: int):
-        module_name, class_name = self.emulator_path.rsplit(".", 1)
-        module = __import__(module_name, fromlist=[class_name])
-        cls = getattr(module, class_name)
-        limits = self.connector_class().spec.limits
-        # The vendor's declared rate and burst, enforced by the emulator as the vendor would.
-        options = {"rate": limits.requests_per_second, "burst": limits.burst}
-        if self.key == "anymarket":
-            token = f"bench-push-token-{n}"
-            return cls(credentials={"gumga_token": token}, account_id=f"bench-{n}", **options)
-        if self.key == "vtex":
-            # Credentials are unique per company: each channel gets its own app key/token.
-            credentials = {
-                **cls.demo_credentials(f"benchpush{n}"),
-                "app_token": f"BENCHTOKEN-{n}-not-a-secret-emulator-only",
-            }
-            return cls(credentials=credentials, **options)
-        credentials = {**cls.demo_credentials(), "refresh_token": f"TG-bench-push-{n}"}
-        return cls(credentials=credentials, **options)
-
-    def credentials(self, emulator) -> dict:
-        if self.key == "mercadolivre":
-            return {
-                "client_id": emulator.client_id,
-                "client_secret": emulator.client_secret,
-                "refresh_token": emulator.refresh_token,
-            }
-        return dict(emulator.credentials)
-
-    def catalog(self, emulator, codes: list[str]) -> list[tuple[str, dict]]:
-        """Create the SKUs on the emulator (its Python API) and return the binding ids."""
-        rows = []
-        if self.key == "anymarket":
-            for start in range(0, len(codes), 500):
-                chunk = codes[start : start + 500]
-                product = emulator.add_product(
-                    f"Produto {start // 500}", [{"partnerId": code} for code in chunk]
-                )
-                for code in chunk:
-                    rows.append(
-                        (
-                            code,
-                            {
-                                "external_item_id": str(product["id"]),
-                                "external_sku_id": str(emulator.sku_ids_by_partner[code]),
-                                "seller_sku": code,
-                            },
-                        )
-                    )
-        elif self.key == "vtex":
-            for code in codes:
-                sku = emulator.add_sku(ref_id=code, name=code)
-                rows.append((code, {"external_sku_id": str(sku.id), "seller_sku": code}))
-        else:
-            for code in codes:
-                item_id = emulator.add_listing(seller_sku=code, title=code, quantity=0)
-                rows.append((code, {"external_item_id": item_id, "seller_sku": code}))
-        return rows
-
-
-VENDORS = {
-    "anymarket": Vendor(
-        "anymarket",
-        "ANYMARKET",
-        "sandbox.anymarket.AnymarketEmulator",
-        is_write=lambda method, path: method == "PUT" and path == "/v2/stocks",
-        items_of=lambda body: len(body) if isinstance(body, list) else 1,
-    ),
-    "vtex": Vendor(
-        "vtex",
-        "VTEX",
-        "sandbox.vtex.VtexEmulator",
-        is_write=lambda method, path: method in ("PUT", "PATCH") and "/inventory/" in path,
-    ),
-    "mercadolivre": Vendor(
-        "mercadolivre",
-        "Mercado Livre",
-        "sandbox.mercadolivre.MercadoLivreEmulator",
-        is_write=lambda method, path: method == "PUT" and path.startswith("/items/"),
-    ),
-}
-
-
-def _case(vendor: Vendor, n: int, changes: int, window: float | None) -> list[Row]:
+def _case(key: str, n: int, changes: int, window: float | None) -> list[Row]:
     from mappings.models import Listing
     from sync.services.runs import run_flow
+    from vendors.registry import get_spec
 
-    limits = vendor.connector_class().spec.limits
-    stock_limits = limits.for_flow("stock")
+    spec = get_spec(key)
+    stock_limits = spec.limits.for_flow("stock")
     cap = stock_limits.max_items_per_request
-    declared = limits.requests_per_second
-    client_burst = max(1, limits.burst // 2)  # as sync.services.runs.rate_limiter_for builds it
-    label = f"{vendor.label} {changes // 1000}k"
+    declared = spec.limits.requests_per_second
+    client_burst = max(1, spec.limits.burst // 2)  # as sync.services.runs.rate_limiter_for does
+    label = f"{spec.label} {changes // 1000}k"
     if window is not None:
         label += f", first {window:.0f} s"
 
-    emulator = vendor.emulator(n)
-    emulator.start()
+    emulator = start_emulator(key, n)
     try:
-        recorder = Recorder(emulator, items_of=vendor.items_of)
         channel = active_channel(
-            connector=vendor.key,
-            company=make_company(f"push {vendor.key} {n}"),
-            credentials=vendor.credentials(emulator),
+            connector=key,
+            company=make_company(f"push {key} {n}"),
+            credentials=emulator.credentials,
             base_url=emulator.url,
             batch_sizes={"stock": stock_limits.max_batch_size},
         )
         codes = [f"P{n}-{i:06d}" for i in range(changes)]
-        skus = bind_skus(channel, vendor.catalog(emulator, codes), on_hand=lambda i: i % 50 + 1)
+        skus = bind_catalog(channel, emulator, codes, on_hand=lambda i: i % 50 + 1)
         mark_pending(channel, [sku.pk for sku in skus])
-        recorder.clear()
+        emulator.reset_stats()
         progress(f"push: {label}: {fmt_int(changes)} pending, running the engine")
 
         runs = []
@@ -180,20 +82,20 @@ def _case(vendor: Vendor, n: int, changes: int, window: float | None) -> list[Ro
     finally:
         emulator.stop()
 
-    requests = recorder.all()
-    writes = [r for r in requests if vendor.is_write(r.method, r.path)]
+    requests = emulator.requests_log
+    writes = stock_writes(emulator)
     accepted_writes = [r for r in writes if 200 <= r.status < 300]
-    items_received = sum(r.items for r in accepted_writes)
+    items_received = sum(r.stock_items for r in accepted_writes)
     pushed = Listing.objects.filter(channel=channel, last_pushed_stock_at__isnull=False).count()
     minimum = minimum_requests(pushed, cap)
     rate_limited = sum(1 for r in requests if r.status == 429)
-    others = len(requests) - len(writes)
+    others = [r for r in requests if not r.stock_items]
     rate = sustained_rate([r.at for r in requests], client_burst)
     no_waste = len(writes) == minimum and items_received == pushed and pushed > 0
     if window is None:
         no_waste = no_waste and pushed == changes
     data = {
-        "vendor": vendor.key,
+        "vendor": key,
         "changes": changes,
         "window_seconds": window,
         "seconds": round(elapsed, 2),
@@ -210,19 +112,20 @@ def _case(vendor: Vendor, n: int, changes: int, window: float | None) -> list[Ro
         "items_pushed": pushed,
         "items_received_by_vendor": items_received,
         "write_requests": len(writes),
-        "other_requests": others,
+        "other_requests": len(others),
         "minimum_requests": minimum,
         "vendor_cap_per_request": cap,
         "declared_rate": declared,
-        "declared_burst": limits.burst,
+        "declared_burst": spec.limits.burst,
         "client_burst": client_burst,
         "sustained_rate": rate,
         "raw_rate": len(requests) / elapsed if elapsed else None,
         "responses_429": rate_limited,
     }
-    # Mercado Livre's only other request is the OAuth refresh (once per 6 h token).
-    other_label = "token refresh" if vendor.key == "mercadolivre" else "other"
-    extra = f" + {others} {other_label}" if others else ""
+    # Named by path: Mercado Livre's only other request is its OAuth refresh (/oauth/token).
+    paths = sorted({r.path for r in others})
+    other_paths = ", ".join(paths[:3]) + (", …" if len(paths) > 3 else "")
+    extra = f" + {len(others)} other ({other_paths})" if others else ""
     sent = f"{fmt_int(len(writes))}{extra} for {fmt_int(pushed)} items, min {fmt_int(minimum)}"
     if window is not None and rate:
         full = minimum_requests(changes, cap)
@@ -254,5 +157,5 @@ def run(state, *, quick: bool) -> list[Row]:
         ]
     rows: list[Row] = []
     for n, (key, changes, window) in enumerate(cases, start=1):
-        rows.extend(_case(VENDORS[key], n, changes, window))
+        rows.extend(_case(key, n, changes, window))
     return rows

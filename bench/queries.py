@@ -13,14 +13,14 @@ from __future__ import annotations
 import random
 
 from bench.orders import add_orders, order_shop
-from bench.push_efficiency import VENDORS
 from bench.support import (
     Row,
     active_channel,
-    bind_skus,
+    bind_catalog,
     make_company,
     mark_pending,
     progress,
+    start_emulator,
     vendor_rate,
 )
 
@@ -41,18 +41,16 @@ def _count(channel, flow: str) -> tuple[int, object]:
 
 
 def _push_counts() -> dict[int, int]:
-    vendor = VENDORS["anymarket"]
-    emulator = vendor.emulator(700)
-    emulator.start()
+    emulator = start_emulator("anymarket", 700)
     try:
         channel = active_channel(
             connector="anymarket",
             company=make_company("queries push"),
-            credentials=vendor.credentials(emulator),
+            credentials=emulator.credentials,
             base_url=emulator.url,
         )
         codes = [f"Q-{i:05d}" for i in range(1110)]
-        skus = bind_skus(channel, vendor.catalog(emulator, codes), on_hand=lambda i: i % 7)
+        skus = bind_catalog(channel, emulator, codes, on_hand=lambda i: i % 7)
         counts = {}
         for size, batch in ((None, skus[:10]), (100, skus[10:110]), (1000, skus[110:1110])):
             channel.sync_settings.filter(flow="stock").update(batch_size=len(batch))
@@ -68,9 +66,7 @@ def _push_counts() -> dict[int, int]:
 
 
 def _order_counts() -> dict[int, int]:
-    vendor = VENDORS["anymarket"]
-    emulator = vendor.emulator(701)
-    emulator.start()
+    emulator = start_emulator("anymarket", 701)
     rng = random.Random(5)
     try:
         channel, codes = order_shop(emulator, "queries orders", batch_orders=5)

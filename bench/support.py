@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
-import json
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -212,56 +210,56 @@ def vendor_rate(adapter_class, *, rate: float, burst: int) -> Iterator[None]:
         yield
 
 
-# --- what an emulator receives ---------------------------------------------------------------
+# --- the vendor side: an emulator and its catalog ----------------------------------------------
 
 
-@dataclass
-class Received:
-    at: float  # time.monotonic() when the request arrived
-    method: str
-    path: str
-    status: int
-    items: int  # items carried by a write (batch vendors); 1 otherwise
+def start_emulator(key: str, n: int, *, rate: float | None = None, burst: int | None = None):
+    """A started emulator of vendor `key` for benchmark case `n`: an account of its own (the
+    emulators' demo credentials are unique per account, as channels' keys must be), enforcing
+    the connector's DECLARED rate and burst unless told otherwise — the limit the engine aims
+    at, enforced as the vendor would."""
+    from sandbox.registry import get_emulator_class
+    from vendors.registry import get_spec
+
+    limits = get_spec(key).limits
+    emulator = get_emulator_class(key)(
+        account=f"bench{n}",
+        rate=rate or limits.requests_per_second,
+        burst=burst or limits.burst,
+    )
+    emulator.start()
+    return emulator
 
 
-class Recorder:
-    """Wraps an emulator's dispatch to note every vendor request (control endpoints aside):
-    arrival time, route, status and, for batch writes, how many items the body carried."""
+def new_emulator(key: str, n: int):
+    """The same, never started: for its data only."""
+    from sandbox.registry import get_emulator_class
 
-    def __init__(self, emulator, *, items_of: Callable[[object], int] | None = None) -> None:
-        self.emulator = emulator
-        self.items_of = items_of
-        self.requests: list[Received] = []
-        self._lock = threading.Lock()
-        original = emulator.dispatch
+    return get_emulator_class(key)(account=f"bench{n}")
 
-        def dispatch(request):
-            arrived = time.monotonic()
-            response = original(request)
-            if not request.path.startswith("/__emulator__/"):
-                items = 1
-                if self.items_of is not None and request.body:
-                    with contextlib.suppress(ValueError, TypeError):
-                        items = self.items_of(json.loads(request.body))
-                with self._lock:
-                    self.requests.append(
-                        Received(arrived, request.method, request.path, response.status, items)
-                    )
-            return response
 
-        emulator.dispatch = dispatch
+def bind_catalog(channel, emulator, codes: list[str], *, on_hand: Callable[[int], int]) -> list:
+    """Register `codes` at the vendor (one product each) and bind ERP SKUs of the same codes
+    (bind_skus)."""
+    rows = [
+        (
+            entry.seller_sku,
+            {
+                "seller_sku": entry.seller_sku,
+                "external_item_id": entry.item_id,
+                "external_variation_id": entry.variation_id,
+                "external_sku_id": entry.sku_id,
+            },
+        )
+        for entry in emulator.seed_catalog(codes)
+    ]
+    return bind_skus(channel, rows, on_hand=on_hand)
 
-    def clear(self) -> None:
-        with self._lock:
-            self.requests.clear()
 
-    def matching(self, method: str, predicate: Callable[[str], bool]) -> list[Received]:
-        with self._lock:
-            return [r for r in self.requests if r.method == method and predicate(r.path)]
-
-    def all(self) -> list[Received]:
-        with self._lock:
-            return list(self.requests)
+def stock_writes(emulator) -> list:
+    """The stock writes the emulator received since its stats were last reset (each entry
+    says how many stock values it carried and what the vendor answered)."""
+    return [r for r in emulator.requests_log if r.stock_items]
 
 
 def sustained_rate(times: list[float], burst: int) -> float | None:

@@ -1,6 +1,6 @@
 """Emulator classes by connector key (the sandbox counterpart of the connector registry)."""
 
-from django.utils.module_loading import import_string
+from importlib import import_module
 
 EMULATORS: dict[str, str] = {
     "mercadolivre": "sandbox.mercadolivre.MercadoLivreEmulator",
@@ -13,6 +13,7 @@ DEFAULT_PORTS = {"mercadolivre": 8701, "vtex": 8702, "anymarket": 8703}
 
 def get_emulator_class(key: str):
     try:
-        return import_string(EMULATORS[key])
+        module_name, _, class_name = EMULATORS[key].rpartition(".")
     except KeyError:
         raise LookupError(f"No sandbox emulator for connector {key!r}.") from None
+    return getattr(import_module(module_name), class_name)

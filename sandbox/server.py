@@ -1,13 +1,21 @@
 """The common machinery of the vendor emulators: a threaded HTTP server on loopback with
-routing, the vendor's rate limit (429 + Retry-After), fault injection and counters.
+routing, the vendor's rate limit (429 + Retry-After), fault injection, counters and a log of
+the requests received — and the one control interface every emulator implements.
 
-Each vendor module (`sandbox/<vendor>.py`) subclasses `Emulator`, declares its routes
-and keeps its own state. Control endpoints under `/__emulator__/` (not part of any vendor
-API) let tests, benchmarks and `manage.py sandbox` read counters and set faults:
+Each vendor is a package (`sandbox/<vendor>/`): `routes.py` subclasses `Emulator` with the
+vendor's endpoints, validation and state; `fixtures.py` adds its demo credentials and the data
+builders (seeded catalogs and orders). Tests, benchmarks and the demo drive every vendor with
+the same methods (see "the control interface" below): a SKU is always named by the seller's
+code (Mercado Livre's SELLER_SKU, VTEX's RefId, ANYMARKET's partnerId), whatever ids the
+vendor gives it.
+
+Control endpoints under `/__emulator__/` (not part of any vendor API) let other processes
+(`manage.py sandbox`) read counters and set faults and the rate limit:
 
     GET  /__emulator__/stats            counters (requests, per route, 429s, faults)
     POST /__emulator__/faults           {"rate_429": 0.2, "rate_5xx": 0.1, "rate_timeout": 0,
                                          "rate_malformed": 0, "latency_ms": 0, "rate_423": 0}
+    POST /__emulator__/rate-limit       {"rate": 5.0, "burst": 10}
     POST /__emulator__/reset-stats
 """
 
@@ -16,11 +24,14 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -90,6 +101,46 @@ class BadRequest(HttpError):
 
 Handler = Callable[[Request], Response]
 
+# A line of an injected order: (seller SKU, quantity) or (seller SKU, quantity, unit price);
+# without a unit price the SKU's current price at the vendor is charged.
+OrderLine = tuple[str, int] | tuple[str, int, Decimal | str | float]
+
+DEFAULT_PRICE = Decimal("99.90")
+REQUEST_LOG_SIZE = 100_000  # entries kept; a benchmark case sends well under this
+
+
+def parse_order_line(line: OrderLine) -> tuple[str, int, Decimal | None]:
+    """(seller SKU, quantity, unit price or None) of an `add_order` line."""
+    if not 2 <= len(line) <= 3:
+        raise ValueError(f"an order line is (seller SKU, quantity[, unit price]), got {line!r}")
+    seller_sku, quantity = str(line[0]), int(line[1])
+    if quantity < 1:
+        raise ValueError(f"an order line needs a quantity of at least 1, got {line!r}")
+    unit = Decimal(str(line[2])) if len(line) == 3 and line[2] is not None else None
+    return seller_sku, quantity, unit
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A SKU as `seed_catalog` registered it: the seller's code and the vendor's own ids, which
+    a channel's binding (mappings.Listing) records."""
+
+    seller_sku: str
+    item_id: str = ""  # Mercado Livre's item, VTEX's and ANYMARKET's product
+    variation_id: str = ""  # Mercado Livre's variation
+    sku_id: str = ""  # VTEX's and ANYMARKET's SKU id
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One vendor request as the emulator received it (control endpoints are not logged)."""
+
+    at: float  # time.monotonic() on arrival
+    method: str
+    path: str
+    status: int
+    stock_items: int  # stock values the request carried; 0 when it was no stock write
+
 
 class RateLimit:
     """Server-side token bucket: what the vendor enforces."""
@@ -112,35 +163,178 @@ class RateLimit:
             return (1 - self.tokens) / self.rate
 
 
-class Emulator:
-    """Base class. Subclasses set `vendor`, `rate`, `burst` and register routes in
-    `setup_routes()`; `error_body()` renders errors the way the vendor does."""
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (its read timeout against a stalled "timeout" fault) closes
+        # the socket before the answer is written: expected, not a server error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class Emulator(ABC):
+    """Base class. Subclasses set `vendor`, `demo_account`, `rate` and `burst` (the vendor's
+    documented limit, said where it is documented), register routes in `setup_routes()`,
+    render errors the way the vendor does in `error_body()`, and implement the control
+    interface."""
 
     vendor = "generic"
+    demo_account = "demo"  # the account the demo credentials belong to
+    order_statuses: tuple[str, ...] = ()  # the vendor's documented order statuses
     rate: float = 10.0
     burst: int = 20
 
     def __init__(
         self,
         *,
+        account: str | None = None,
         rate: float | None = None,
         burst: int | None = None,
         faults: Faults | None = None,
         seed: int = 1,
     ) -> None:
+        """`account`: the vendor account this emulator plays (each vendor says what that is:
+        a seller id, an account name); its demo credentials are unique to it."""
+        self.account = str(account or self.demo_account)
         self.rate_limit = RateLimit(rate or self.rate, burst or self.burst)
         self.faults = faults or Faults()
         self.random = random.Random(seed)
         self.lock = threading.RLock()  # guards vendor state in subclasses
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         self.stats: Counter[str] = Counter()
+        self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._log_lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.setup_routes()
 
+    # --- the control interface: the same for every vendor ----------------------------------
+    @classmethod
+    @abstractmethod
+    def demo_credentials(cls, account: str | None = None) -> dict[str, str]:
+        """The credentials a channel needs to reach an emulator playing `account` (default:
+        the demo account), in the vendor's credential fields. Unique per account, as the
+        vendor's keys are, and visibly fake."""
+
+    @property
+    @abstractmethod
+    def credentials(self) -> dict[str, str]:
+        """The credentials that work right now (a rotated refresh token included)."""
+
+    @abstractmethod
+    def secrets(self) -> set[str]:
+        """Every secret this emulator accepts or issued (keys, tokens): what must never show
+        in a log, an error or a stored run."""
+
+    @abstractmethod
+    def seed_catalog(
+        self,
+        seller_skus: Sequence[str],
+        *,
+        per_product: int = 1,
+        quantity: int = 0,
+        price: Decimal = DEFAULT_PRICE,
+    ) -> list[CatalogEntry]:
+        """Register the seller's codes as the vendor's SKUs, `per_product` SKUs to a product
+        (Mercado Livre: an item with that many variations when more than one), each with
+        `quantity` in stock and `price`. Returns the entries in the order given."""
+
+    @abstractmethod
+    def seed_data(self, *, listings: int = 0, orders: int = 0) -> None:
+        """Deterministic, realistic demo data: `listings` SKUs and `orders` orders on them."""
+
+    @abstractmethod
+    def seed_demo(self, *, sku_codes: list[str], orders: int = 20) -> None:
+        """The demo catalog's SKU codes (`sync.demo`) as the vendor's SKUs, and `orders`
+        orders on them."""
+
+    @abstractmethod
+    def stock_of(self, seller_sku: str, location: str | int | None = None) -> int | Decimal:
+        """The SKU's stock at one of the vendor's stock locations, or over all of them."""
+
+    @abstractmethod
+    def set_stock(self, seller_sku: str, quantity: int) -> None:
+        """Set the SKU's stock at the vendor's default location, as the vendor does itself
+        when it sells (the emulators never lower stock on their own)."""
+
+    @abstractmethod
+    def price_of(self, seller_sku: str) -> Decimal | None:
+        """What a buyer pays for the SKU now; None when the vendor holds no price for it."""
+
+    @abstractmethod
+    def add_order(
+        self,
+        lines: Sequence[OrderLine] | None = None,
+        *,
+        status: str | None = None,
+        carrier: tuple[str, str] | None = None,
+        payment: str | None = None,
+    ) -> str:
+        """Place an order as a buyer would and return its id. `lines` name SKUs by seller code
+        (default: one unit of the first SKU); `status`, `carrier` (carrier, service) and
+        `payment` are the vendor's own values (defaults: a paid order, the vendor's first
+        carrier and payment method). Vendors take more keywords of their own."""
+
+    @abstractmethod
+    def set_order_status(self, order_id: str, status: str) -> None:
+        """Move an order to another of the vendor's statuses (feeds hear of it); a status
+        the vendor does not have raises ValueError."""
+
+    @abstractmethod
+    def order_ids(self) -> list[str]:
+        """Every order the vendor holds, oldest first."""
+
+    @abstractmethod
+    def order_lines(self, order_id: str) -> list[tuple[str, int]]:
+        """(seller SKU, quantity) of each line of the order, as the vendor's document has it."""
+
+    @abstractmethod
+    def feed_backlog(self) -> int:
+        """Order changes waiting in the integration's feed for an acknowledgement (0 for a
+        vendor whose orders are searched, not fed)."""
+
+    def set_faults(self, **settings: float) -> Faults:
+        """Change fault injection (`Faults` field names); unknown names raise ValueError."""
+        known = asdict(self.faults)
+        unknown = set(settings) - set(known)
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        for name, value in settings.items():
+            setattr(self.faults, name, float(value))
+        return self.faults
+
+    def set_rate_limit(self, *, rate: float | None = None, burst: int | None = None) -> None:
+        """Enforce another request rate (per second) and burst from now on."""
+        with self.rate_limit.lock:
+            self.rate_limit.rate = float(rate or self.rate_limit.rate)
+            self.rate_limit.burst = int(burst or self.rate_limit.burst)
+            self.rate_limit.tokens = min(self.rate_limit.tokens, self.rate_limit.burst)
+
+    @property
+    def requests_log(self) -> list[LoggedRequest]:
+        """The vendor requests received since the start (or the last `reset_stats`), oldest
+        first; the last REQUEST_LOG_SIZE of them."""
+        with self._log_lock:
+            return list(self._log)
+
+    def reset_stats(self) -> None:
+        """Clear the counters and the request log."""
+        self.stats.clear()
+        with self._log_lock:
+            self._log.clear()
+
     # --- to override --------------------------------------------------------------------
+    @abstractmethod
     def setup_routes(self) -> None:
-        raise NotImplementedError
+        """Register the vendor's endpoints with `route()`."""
+
+    def stock_items_in(self, request: Request) -> int:
+        """How many stock values the request carries when it is one of the vendor's stock
+        writes (whatever the answer); 0 otherwise. Feeds the request log and the
+        "stock writes" counter."""
+        return 0
 
     def error_body(self, status: int, message: str, code: str = "") -> Any:
         return {"message": message, "status": status, "code": code}
@@ -150,6 +344,7 @@ class Emulator:
 
     def authenticate(self, request: Request) -> None:
         """Raise HttpError(401/403) when the request's credentials are wrong."""
+        return None  # a vendor without credentials accepts everyone
 
     # --- routing --------------------------------------------------------------------------
     def route(self, method: str, pattern: str, handler: Handler, *, auth: bool = True) -> None:
@@ -160,6 +355,21 @@ class Emulator:
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith("/__emulator__/"):
             return self._control(request)
+        arrived = time.monotonic()
+        response = self._dispatch(request)
+        try:
+            stock_items = self.stock_items_in(request)
+        except HttpError:
+            stock_items = 0
+        if stock_items:
+            self.stats["stock writes"] += 1
+        with self._log_lock:
+            self._log.append(
+                LoggedRequest(arrived, request.method, request.path, response.status, stock_items)
+            )
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
         self.stats["requests"] += 1
         matched_path = False
         for method, regex, handler, auth in self.routes:
@@ -246,19 +456,30 @@ class Emulator:
                     **self.extra_stats(),
                 },
             )
-        if request.path == "/__emulator__/faults" and request.method == "POST":
-            data = request.json()
-            unknown = set(data) - set(asdict(self.faults))
-            if unknown:
-                raise_bad = ", ".join(sorted(unknown))
-                return Response(400, {"message": f"unknown fault setting(s): {raise_bad}"})
-            for key, value in data.items():
-                setattr(self.faults, key, float(value))
-            return Response(200, asdict(self.faults))
+        try:
+            if request.path == "/__emulator__/faults" and request.method == "POST":
+                faults = self.set_faults(**self._control_body(request))
+                return Response(200, asdict(faults))
+            if request.path == "/__emulator__/rate-limit" and request.method == "POST":
+                data = self._control_body(request)
+                self.set_rate_limit(rate=data.get("rate"), burst=data.get("burst"))
+                return Response(200, {"rate": self.rate_limit.rate, "burst": self.rate_limit.burst})
+        except (TypeError, ValueError) as exc:
+            return Response(400, {"message": str(exc)})
         if request.path == "/__emulator__/reset-stats" and request.method == "POST":
-            self.stats.clear()
+            self.reset_stats()
             return Response(200, {"ok": True})
         return Response(404, {"message": "unknown control endpoint"})
+
+    @staticmethod
+    def _control_body(request: Request) -> dict:
+        try:
+            data = request.json()
+        except HttpError:
+            data = None
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        return data
 
     def extra_stats(self) -> dict:
         return {}
@@ -308,8 +529,7 @@ class Emulator:
             def log_message(self, format: str, *args) -> None:  # noqa: A002
                 pass  # quiet: tests and benchmarks read the counters instead
 
-        self.server = ThreadingHTTPServer((host, port), _Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), _Handler)
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

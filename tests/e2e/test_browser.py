@@ -243,7 +243,8 @@ def test_back_office_and_support_switch_a_vtex_channel_on(page: Page, live_serve
     assert (first.state, first.done, first.total) == (RunState.SUCCEEDED, 4, 4), first.error
     for sku, on_hand in zip(store["skus"], range(10, 14), strict=True):
         remote = Listing.objects.get(channel=channel, sku=sku).external_sku_id
-        assert vtex.inventory_of(remote, "1_1") == on_hand
+        assert vtex.skus[int(remote)].ref_id == sku.code  # bound to the SKU of its RefId
+        assert vtex.stock_of(sku.code, "1_1") == on_hand
 
     page.reload()
     stock_row = page.locator("#sync-status tr.sync-flow-stock")

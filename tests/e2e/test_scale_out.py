@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
@@ -33,18 +33,15 @@ from mappings.models import Listing
 from sync.models import PendingChange, RunState, SyncRun
 from tests.e2e.procs import TaskFeeder, wait_for
 from tests.e2e.world import (
-    VTEX_WAREHOUSE,
-    anymarket_channel,
     available_by_sku,
-    bind_anymarket,
-    bind_vtex,
+    bind_catalog,
     erp_line_quantities,
     erp_orders,
     make_catalog,
     reserved_by_sku,
     set_stock,
-    vtex_channel,
-    vtex_credentials,
+    sold_quantities,
+    vendor_channel,
 )
 from tests.factories import make_company, make_warehouse
 
@@ -82,47 +79,31 @@ def production_stack():
 
 @dataclass
 class Shop:
+    """One channel and its emulator, driven through the emulators' control interface."""
+
     name: str
     emulator: object
     channel: object
     sold: list  # the ERP SKUs this channel sells
-    vendor_ids: dict = field(default_factory=dict)  # ERP SKU id -> VTEX SKU id
-
-    @property
-    def is_vtex(self) -> bool:
-        return self.channel.connector == "vtex"
 
     def sell(self, rng: random.Random, count: int) -> None:
         for _ in range(count):
             lines = [(sku, rng.randint(1, 3)) for sku in rng.sample(self.sold, rng.randint(1, 2))]
-            if self.is_vtex:
-                self.emulator.add_order(
-                    items=[(self.vendor_ids[sku.pk], qty, 4990) for sku, qty in lines]
-                )
-            else:
-                self.emulator.add_order(lines=[(sku.code, qty, "49.90") for sku, qty in lines])
+            self.emulator.add_order([(sku.code, qty, "49.90") for sku, qty in lines])
 
     def vendor_orders(self) -> list[str]:
-        return [str(order_id) for order_id in self.emulator.orders]
+        return self.emulator.order_ids()
 
     def sold_quantities(self, sku_of_code: dict[str, int]) -> dict[int, int]:
         """ERP SKU id -> units the vendor's orders hold (read from the vendor, not the ERP)."""
-        by_vendor_id = {str(v): k for k, v in self.vendor_ids.items()}
-        totals: dict[int, int] = defaultdict(int)
-        for order in self.emulator.orders.values():
-            for item in order["items"]:
-                if self.is_vtex:
-                    totals[by_vendor_id[str(item["id"])]] += item["quantity"]
-                else:
-                    totals[sku_of_code[item["sku"]["partnerId"]]] += item["amount"]
-        return dict(totals)
+        return {
+            sku_of_code[code]: quantity for code, quantity in sold_quantities(self.emulator).items()
+        }
 
     def feed_left(self) -> int:
-        return len(self.emulator.feed_queue()) if self.is_vtex else len(self.emulator.feed)
+        return self.emulator.feed_backlog()
 
-    def stock_of(self, sku) -> int | None:
-        if self.is_vtex:
-            return self.emulator.inventory_of(self.vendor_ids[sku.pk], VTEX_WAREHOUSE)
+    def stock_of(self, sku) -> int:
         return int(self.emulator.stock_of(sku.code))
 
 
@@ -135,35 +116,32 @@ def test_two_qclusters_on_redis_and_postgresql_never_overlap_a_channel_and_deliv
     sku_of_code = {sku.code: sku.pk for sku in skus}
     flows = ["stock", "orders"]
 
-    one = emulator("vtex", account_name="lojaum", credentials=vtex_credentials("lojaum"))
-    two = emulator("vtex", account_name="lojadois", credentials=vtex_credentials("lojadois"))
+    one = emulator("vtex", account="lojaum")
+    two = emulator("vtex", account="lojadois")
     hub = emulator("anymarket")
     shops = [
         Shop(
             "lojaum",
             one,
-            vtex_channel(one, company=company, warehouse=warehouse, flows=flows),
+            vendor_channel(one, company=company, warehouse=warehouse, flows=flows),
             sold=skus[0::3][:40],
         ),
         Shop(
             "lojadois",
             two,
-            vtex_channel(two, company=company, warehouse=warehouse, flows=flows),
+            vendor_channel(two, company=company, warehouse=warehouse, flows=flows),
             sold=skus[1::3][:40],
         ),
         # ANYMARKET allows 1.35 req/s and each order costs a read and an ack: few orders.
         Shop(
             "anymarket",
             hub,
-            anymarket_channel(hub, company=company, warehouse=warehouse, flows=flows),
+            vendor_channel(hub, company=company, warehouse=warehouse, flows=flows),
             sold=skus[2::3][:20],
         ),
     ]
     for shop in shops:
-        if shop.is_vtex:
-            shop.vendor_ids = bind_vtex(shop.channel, shop.emulator, skus)
-        else:
-            bind_anymarket(shop.channel, shop.emulator, skus)
+        bind_catalog(shop.channel, shop.emulator, skus)
     set_stock(warehouse, [(sku, 30 + i % 7) for i, sku in enumerate(skus)])
     assert PendingChange.objects.filter(flow="stock").count() == 3 * SKUS
     rng = random.Random(20251129)
@@ -179,7 +157,7 @@ def test_two_qclusters_on_redis_and_postgresql_never_overlap_a_channel_and_deliv
                 PendingChange.objects.values_list("channel_id", flat=True).order_by()
             ),
             "orders": {
-                shop.name: (sum(erp_orders(shop.channel).values()), len(shop.emulator.orders))
+                shop.name: (sum(erp_orders(shop.channel).values()), len(shop.vendor_orders()))
                 for shop in shops
             },
             "feeds left": {shop.name: shop.feed_left() for shop in shops},
@@ -211,7 +189,7 @@ def test_two_qclusters_on_redis_and_postgresql_never_overlap_a_channel_and_deliv
             not PendingChange.objects.exists()
             and all(shop.feed_left() == 0 for shop in shops)
             and all(
-                sum(erp_orders(shop.channel).values()) >= len(shop.emulator.orders)
+                sum(erp_orders(shop.channel).values()) >= len(shop.vendor_orders())
                 for shop in shops
             )
         )

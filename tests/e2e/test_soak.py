@@ -32,10 +32,11 @@ from channels.services import channel_credentials
 from erp.models import Order, OrderItem, OrderStatus, StockBalance
 from erp.services import StockLevel, stock_adjust, stock_set_many
 from mappings.models import Listing, MappingKind, UnmappedValue
-from sandbox.server import Faults
+from sandbox.server import Emulator
 from sync.models import HeldOrder, PendingChange, RunState, SyncRun
 from sync.services.connectors import build_connector
 from sync.services.push import available_stock
+from tests.e2e.world import listing_fields
 from tests.factories import make_company, make_price_list, make_sku, make_warehouse
 from tests.sync.engine import active_channel, bind, declared_rate, map_defaults
 from vendors.anymarket.adapter import AnymarketConnector
@@ -58,7 +59,6 @@ FAULT_STALL_SECONDS = 0.3
 CLIENT_TIMEOUT = 0.15
 MAX_BACKOFF = 0.01  # Retry-After: 1 from an injected 429 would otherwise cost a real second
 RUN_BUDGET_SECONDS = 5.0
-VTEX_WAREHOUSE = "1_1"
 # The feed hides a delivered event for this long; a lost answer (malformed body after the
 # vendor marked the lot delivered) makes those events come back after it.
 VTEX_VISIBILITY_SECONDS = 3
@@ -74,83 +74,90 @@ def capped_sleep(seconds: float) -> None:
 CONNECTOR_OPTIONS = {"timeout": CLIENT_TIMEOUT, "sleep": capped_sleep}
 
 
+@dataclass(frozen=True)
+class OrderVocabulary:
+    """What a vendor's orders say, and the de-para that names it. Vendor data, not behaviour:
+    every vendor has its own codes, which is what de-para is for."""
+
+    paid: str
+    invoiced: str | None  # None: the vendor has no such status (Mercado Livre)
+    carrier: tuple[str, str]  # (carrier, service) as the emulator's add_order takes it
+    carrier_code: tuple[str, str]  # the same as the connector reads it, for the de-para
+    unmapped_carrier: tuple[str, str]  # a carrier the de-para leaves out on purpose
+    payment: str
+
+    def de_para(self) -> dict:
+        statuses = [(self.paid, OrderStatus.PAID)]
+        if self.invoiced:
+            statuses.append((self.invoiced, OrderStatus.INVOICED))
+        return {
+            "statuses": statuses,
+            "carriers": [(*self.carrier_code, *self.carrier)],
+            "payments": [(self.payment, "Pix")],
+        }
+
+
+VOCABULARY = {
+    "mercadolivre": OrderVocabulary(
+        paid="paid",
+        invoiced=None,
+        carrier=("Correios", "PAC"),
+        carrier_code=("Correios", "510245"),  # Mercado Livre names a service by its method id
+        unmapped_carrier=("Jadlog", "Expresso"),
+        payment="pix",
+    ),
+    "vtex": OrderVocabulary(
+        paid="ready-for-handling",
+        invoiced="invoiced",
+        carrier=("Correios", "SEDEX 10"),
+        carrier_code=("Correios", "SEDEX 10"),
+        unmapped_carrier=("Loggi", "Expressa"),
+        payment="Pix",
+    ),
+    "anymarket": OrderVocabulary(
+        paid="PAID_WAITING_SHIP",
+        invoiced="INVOICED",
+        carrier=("Correios", "SEDEX"),
+        carrier_code=("Correios", "SEDEX"),
+        unmapped_carrier=("TOTAL EXPRESS", "Expresso"),
+        payment="pix",
+    ),
+}
+
+
 @dataclass
 class Shop:
-    """One channel, its emulator, and what the vendor sold (the expected ERP side)."""
+    """One channel, its emulator, and what the vendor sold (the expected ERP side). Talks to
+    every emulator through the same control interface."""
 
     vendor: str
-    emulator: object
+    emulator: Emulator
     channel: SalesChannel
     listings: dict[int, Listing] = field(default_factory=dict)  # ERP sku id -> binding
     expected_status: dict[str, str] = field(default_factory=dict)  # mapped orders
     sold: dict[str, tuple[int, int]] = field(default_factory=dict)  # order -> (sku id, qty)
     held: set[str] = field(default_factory=set)  # orders with an unmapped carrier
 
-    # --- vendor specifics -------------------------------------------------------------------
-    def vendor_stock(self, listing: Listing) -> int:
-        em = self.emulator
-        if self.vendor == "mercadolivre":
-            return int(em.stock_of(listing.external_item_id, listing.external_variation_id))
-        if self.vendor == "vtex":
-            return int(em.inventory_of(listing.external_sku_id, VTEX_WAREHOUSE) or 0)
-        return int(em.stock_of(listing.seller_sku))
+    @property
+    def vocabulary(self) -> OrderVocabulary:
+        return VOCABULARY[self.vendor]
 
-    def _lower_vendor_stock(self, listing: Listing, quantity: int) -> None:
-        """What the vendor does when it sells (the emulators leave their stock as is): the
-        engine relies on it, since an imported order does not re-push to the channel that
-        sold it."""
-        em = self.emulator
-        with em.lock:
-            if self.vendor == "mercadolivre":
-                item = em.listings[listing.external_item_id]
-                target = item
-                if listing.external_variation_id:
-                    target = next(
-                        v
-                        for v in item["variations"]
-                        if str(v["id"]) == listing.external_variation_id
-                    )
-                target["available_quantity"] -= quantity
-            elif self.vendor == "vtex":
-                em.inventory[(listing.external_sku_id, VTEX_WAREHOUSE)]["quantity"] -= quantity
-            else:
-                em.stock[listing.seller_sku][em.default_local_id] -= quantity
+    def vendor_stock(self, listing: Listing) -> int:
+        return int(self.emulator.stock_of(listing.seller_sku))
 
     def sell(self, listing: Listing, quantity: int, *, mapped: bool = True) -> str:
-        em = self.emulator
-        if self.vendor == "mercadolivre":
-            order_id = em.add_order(
-                lines=[
-                    {
-                        "item_id": listing.external_item_id,
-                        "variation_id": int(listing.external_variation_id or 0) or None,
-                        "quantity": quantity,
-                    }
-                ],
-                status="paid",
-                payment_method="pix",
-                # Correios PAC is mapped; Jadlog "Expresso" is not.
-                shipping_method_id=510245 if mapped else 511645,
-            )
-        elif self.vendor == "vtex":
-            order_id = em.add_order(
-                items=[(int(listing.external_sku_id), quantity, 5990)],
-                status="ready-for-handling",
-                courier=("Correios", "SEDEX 10") if mapped else ("Loggi", "Expressa"),
-                payment="Pix",
-            )
-        else:
-            order_id = str(
-                em.add_order(
-                    lines=[(listing.seller_sku, quantity, "59.90")],
-                    status="PAID_WAITING_SHIP",
-                    carrier="Correios" if mapped else "TOTAL EXPRESS",
-                    service="SEDEX" if mapped else "Expresso",
-                    payment="pix",
-                )["id"]
-            )
+        words = self.vocabulary
+        order_id = self.emulator.add_order(
+            [(listing.seller_sku, quantity, "59.90")],
+            status=words.paid,
+            carrier=words.carrier if mapped else words.unmapped_carrier,
+            payment=words.payment,
+        )
         if mapped:
-            self._lower_vendor_stock(listing, quantity)
+            # What the vendor does when it sells (the emulators leave their stock as is): the
+            # engine relies on it, since an imported order does not re-push to the channel
+            # that sold it.
+            self.emulator.set_stock(listing.seller_sku, self.vendor_stock(listing) - quantity)
             self.expected_status[order_id] = OrderStatus.PAID
             self.sold[order_id] = (listing.sku_id, quantity)
         else:
@@ -160,118 +167,33 @@ class Shop:
         return order_id
 
     def invoice(self, order_id: str) -> bool:
-        """Move a mapped order on to "invoiced" at the vendor (ML has no such status)."""
-        if self.vendor == "vtex":
-            self.emulator.set_order_status(order_id, "invoiced")
-        elif self.vendor == "anymarket":
-            self.emulator.set_order_status(int(order_id), "INVOICED")
-        else:
+        """Move a mapped order on to "invoiced" at the vendor, where the vendor has it."""
+        if self.vocabulary.invoiced is None:
             return False
+        self.emulator.set_order_status(order_id, self.vocabulary.invoiced)
         self.expected_status[order_id] = OrderStatus.INVOICED
         return True
 
     def vendor_order_ids(self) -> set[str]:
-        return {str(order_id) for order_id in self.emulator.orders}
+        return set(self.emulator.order_ids())
 
     def feed_backlog(self) -> int:
-        if self.vendor == "vtex":
-            return len(self.emulator.feed_queue())
-        if self.vendor == "anymarket":
-            return len(self.emulator.feed)
-        return 0  # Mercado Livre is searched by date, not fed
+        return self.emulator.feed_backlog()
 
     def secrets(self) -> set[str]:
         secret_names = {f.name for f in self.channel.vendor.credential_fields if f.secret}
         stored = channel_credentials(channel=self.channel)
-        demo = type(self.emulator).demo_credentials()
-        values = {v for k, v in (stored | demo).items() if k in secret_names and v}
-        if self.vendor == "mercadolivre":
-            em = self.emulator
-            values |= set(em.access_tokens) | {em.refresh_token, em.client_secret}
-        return values
+        return {v for k, v in stored.items() if k in secret_names and v} | self.emulator.secrets()
 
 
-# --- building the three channels ----------------------------------------------------------------
-
-
-def _catalog(shop: Shop, skus: list) -> None:
-    em, channel = shop.emulator, shop.channel
-    if shop.vendor == "mercadolivre":
-        # Two items with variations (each push reads the item first), the rest plain items.
-        for start in (0, 3):
-            group = skus[start : start + 3]
-            item_id = em.add_listing(
-                title=f"Camiseta {start}",
-                variations=[
-                    {"seller_sku": s.code, "quantity": 0, "combination": {"Cor": s.code}}
-                    for s in group
-                ],
-            )
-            for sku, variation_id in zip(group, em.variation_ids(item_id), strict=True):
-                shop.listings[sku.pk] = bind(
-                    channel,
-                    sku,
-                    external_item_id=item_id,
-                    external_variation_id=str(variation_id),
-                    seller_sku=sku.code,
-                )
-        for sku in skus[6:]:
-            item_id = em.add_listing(seller_sku=sku.code, quantity=0)
-            shop.listings[sku.pk] = bind(
-                channel, sku, external_item_id=item_id, seller_sku=sku.code
-            )
-    elif shop.vendor == "vtex":
-        for sku in skus:
-            remote = em.add_sku(ref_id=sku.code, name=sku.code)
-            em.inventory[(str(remote.id), VTEX_WAREHOUSE)] = {
-                "quantity": 0,
-                "unlimitedQuantity": False,
-                "leadTime": "00:00:00",
-            }
-            shop.listings[sku.pk] = bind(
-                channel,
-                sku,
-                external_item_id=str(remote.product_id),
-                external_sku_id=str(remote.id),
-                seller_sku=sku.code,
-            )
-    else:
-        for start in range(0, len(skus), 2):
-            pair = skus[start : start + 2]
-            product = em.add_product(f"Produto {start}", [{"partnerId": s.code} for s in pair])
-            for sku in pair:
-                shop.listings[sku.pk] = bind(
-                    channel,
-                    sku,
-                    external_item_id=str(product["id"]),
-                    external_sku_id=str(em.sku_ids_by_partner[sku.code]),
-                    seller_sku=sku.code,
-                )
-
-
-DE_PARA = {
-    "mercadolivre": {
-        "statuses": [("paid", OrderStatus.PAID)],
-        "carriers": [("Correios", "510245", "Correios", "PAC")],
-        "payments": [("pix", "Pix")],
-    },
-    "vtex": {
-        "statuses": [
-            ("ready-for-handling", OrderStatus.PAID),
-            ("invoiced", OrderStatus.INVOICED),
-        ],
-        "carriers": [("Correios", "SEDEX 10", "Correios", "SEDEX 10")],
-        "payments": [("Pix", "Pix")],
-    },
-    "anymarket": {
-        "statuses": [
-            ("PAID_WAITING_SHIP", OrderStatus.PAID),
-            ("INVOICED", OrderStatus.INVOICED),
-        ],
-        "carriers": [("Correios", "SEDEX", "Correios", "SEDEX")],
-        "payments": [("pix", "Pix")],
-    },
-}
+def _catalog(shop: Shop, skus) -> None:
+    """Two products of three SKUs (Mercado Livre: items with variations, whose pushes read the
+    item first), then one product per SKU; every SKU bound in the channel."""
+    codes = [sku.code for sku in skus]
+    entries = shop.emulator.seed_catalog(codes[:6], per_product=3)
+    entries += shop.emulator.seed_catalog(codes[6:])
+    for sku, entry in zip(skus, entries, strict=True):
+        shop.listings[sku.pk] = bind(shop.channel, sku, **listing_fields(entry))
 
 
 @pytest.fixture
@@ -291,6 +213,10 @@ def watched(caplog, capsys):
     return caplog, capsys
 
 
+# Emulator options beyond the control interface: VTEX's 423 lock window is its own rule.
+EMULATOR_OPTIONS = {"vtex": {"lock_window_seconds": VTEX_LOCK_WINDOW_SECONDS}}
+
+
 @pytest.fixture
 def shops(watched, fast_vendors, emulator, db):
     company = make_company()
@@ -299,8 +225,7 @@ def shops(watched, fast_vendors, emulator, db):
     skus = [make_sku(company, code=f"SOAK-{n:03d}") for n in range(SKUS)]
     built = []
     for vendor in ("mercadolivre", "vtex", "anymarket"):
-        extra = {"lock_window_seconds": VTEX_LOCK_WINDOW_SECONDS} if vendor == "vtex" else {}
-        em = emulator(vendor, rate=RATE, burst=BURST, faults=Faults(), **extra)
+        em = emulator(vendor, rate=RATE, burst=BURST, **EMULATOR_OPTIONS.get(vendor, {}))
         channel = active_channel(
             vendor,
             em,
@@ -312,14 +237,15 @@ def shops(watched, fast_vendors, emulator, db):
         )
         shop = Shop(vendor, em, channel)
         _catalog(shop, skus)
-        map_defaults(channel, **DE_PARA[vendor])
-        # What activation does before faults begin: Mercado Livre's first token (a refresh
-        # token is single-use, so a lost answer there needs a person to re-authorize) and
-        # VTEX's orders feed.
+        map_defaults(channel, **shop.vocabulary.de_para())
+        # What activation does before faults begin: the first call (Mercado Livre issues its
+        # first token there: a refresh token is single-use, so a lost answer needs a person to
+        # re-authorize) and the vendor-side setup (VTEX's orders feed).
         connector = build_connector(channel)
-        if vendor == "mercadolivre":
-            connector.verify()
-        elif vendor == "vtex":
+        connector.verify()
+        if vendor == "vtex":
+            # VTEX-only: its feed hides a delivered event for a visibility timeout, shortened
+            # here so lost answers come back within the drain.
             connector.configure_feed(visibility_timeout_seconds=VTEX_VISIBILITY_SECONDS)
         built.append(shop)
     rnd = random.Random(SEED)
@@ -327,9 +253,7 @@ def shops(watched, fast_vendors, emulator, db):
         levels=[StockLevel(sku=s, warehouse=warehouse, on_hand=rnd.randint(5, 40)) for s in skus]
     )
     for shop in built:
-        for name, value in FAULTS.items():
-            setattr(shop.emulator.faults, name, value)
-        shop.emulator.faults.timeout_seconds = FAULT_STALL_SECONDS
+        shop.emulator.set_faults(**FAULTS, timeout_seconds=FAULT_STALL_SECONDS)
     return built, skus, warehouse
 
 

@@ -1,9 +1,10 @@
 """Builders for the process-level end-to-end tests: one company, one warehouse, a shared
-catalog, and active channels bound to emulators running in the test process.
+catalog, and active channels bound to emulators running in the test process. Every emulator
+is driven through its control interface (sandbox.server.Emulator), whatever the vendor.
 
 Unlike tests/sync/engine.py these never patch a connector's declared limits: the children are
-other interpreters and use the connectors as shipped, so the emulators run at the vendors'
-declared rates too.
+other interpreters and use the connectors as shipped, and the emulators enforce the vendors'
+documented rates.
 """
 
 from __future__ import annotations
@@ -17,23 +18,33 @@ from channels.services import channel_set_status
 from erp.models import Order, OrderItem, OrderStatus, Product, Sku, StockBalance, Warehouse
 from erp.services import StockLevel, stock_set_many
 from mappings.models import Listing
-from sandbox.anymarket import AnymarketEmulator
-from sandbox.vtex import VtexEmulator
+from sandbox.server import CatalogEntry
 from sync.services.connectors import build_connector
 from sync.services.schedules import schedule_name
 from tests.factories import make_channel, make_price_list
 from tests.sync.engine import map_defaults
 
-VTEX_WAREHOUSE = "1_1"  # the emulator's first warehouse, the demo credentials' default
-
-
-def vtex_credentials(account: str) -> dict:
-    """Demo credentials with a token of the account's own (app key and token are unique per
-    connector, so two VTEX channels cannot share the emulator's demo token)."""
-    return {
-        **VtexEmulator.demo_credentials(account),
-        "app_token": f"E2E-{account}-token-not-a-secret-emulator-only-000000000000",
-    }
+# The de-para of the orders an emulator's add_order() places by default (a paid order, the
+# vendor's first carrier and payment method). Vendor data, not behaviour: every vendor has
+# its own codes, which is what de-para is for.
+DEFAULT_ORDER_DE_PARA = {
+    "vtex": {
+        "statuses": [("ready-for-handling", OrderStatus.PAID)],
+        "carriers": [("Correios", "SEDEX 10", "Correios", "SEDEX 10")],
+        "payments": [("Pix", "Pix")],
+    },
+    "anymarket": {
+        "statuses": [("PAID_WAITING_SHIP", OrderStatus.PAID)],
+        "carriers": [("Correios", "SEDEX", "Correios", "SEDEX")],
+        "payments": [("pix", "Pix")],
+    },
+    "mercadolivre": {
+        "statuses": [("paid", OrderStatus.PAID)],
+        # The connector reads the service as the shipping method id (Correios PAC).
+        "carriers": [("Correios", "510245", "Correios", "PAC")],
+        "payments": [("pix", "Pix")],
+    },
+}
 
 
 def make_catalog(company, codes: list[str]) -> list[Sku]:
@@ -48,14 +59,15 @@ def set_stock(warehouse: Warehouse, pairs) -> None:
     stock_set_many(levels=[StockLevel(sku=s, warehouse=warehouse, on_hand=q) for s, q in pairs])
 
 
-def new_channel(
-    connector: str, emulator, *, company, warehouse, credentials, flows
-) -> SalesChannel:
-    """An active channel on `emulator` whose enabled flows are exactly `flows`."""
+def vendor_channel(emulator, *, company, warehouse, flows) -> SalesChannel:
+    """An active channel on `emulator` (its vendor's connector, the emulator's credentials)
+    whose enabled flows are exactly `flows`, prepared as activation prepares it, with the
+    de-para of the emulator's default orders when it imports orders."""
+    connector = emulator.vendor
     channel = make_channel(
         company=company,
         connector=connector,
-        credentials=credentials,
+        credentials=emulator.credentials,
         api_base_url=emulator.url,
         environment="sandbox",
         name=f"{connector} {emulator.url}",
@@ -71,76 +83,37 @@ def new_channel(
     Schedule.objects.filter(
         name__in=[schedule_name(channel.pk, flow) for flow in ("stock", "price", "orders")]
     ).delete()
-    return channel
-
-
-def vtex_channel(emulator: VtexEmulator, *, company, warehouse, flows) -> SalesChannel:
-    channel = new_channel(
-        "vtex",
-        emulator,
-        company=company,
-        warehouse=warehouse,
-        credentials=emulator.credentials,
-        flows=flows,
-    )
+    build_connector(channel).on_activate(enabled_flows=set(flows))  # VTEX: its orders feed
     if "orders" in flows:
-        build_connector(channel).configure_feed()  # what activation does
-        map_defaults(
-            channel,
-            statuses=[("ready-for-handling", OrderStatus.PAID)],
-            carriers=[("Correios", "SEDEX 10", "Correios", "SEDEX 10")],
-            payments=[("Pix", "Pix")],
-        )
+        map_defaults(channel, **DEFAULT_ORDER_DE_PARA[connector])
     return channel
 
 
-def anymarket_channel(emulator: AnymarketEmulator, *, company, warehouse, flows) -> SalesChannel:
-    channel = new_channel(
-        "anymarket",
-        emulator,
-        company=company,
-        warehouse=warehouse,
-        credentials=emulator.credentials,
-        flows=flows,
-    )
-    if "orders" in flows:
-        map_defaults(
-            channel,
-            statuses=[("PAID_WAITING_SHIP", OrderStatus.PAID)],
-            carriers=[("Correios", "SEDEX", "Correios", "SEDEX")],
-            payments=[("pix", "Pix")],
-        )
-    return channel
+def listing_fields(entry: CatalogEntry) -> dict[str, str]:
+    """A binding's external ids for a SKU the emulator registered."""
+    return {
+        "seller_sku": entry.seller_sku,
+        "external_item_id": entry.item_id,
+        "external_variation_id": entry.variation_id,
+        "external_sku_id": entry.sku_id,
+    }
 
 
-def bind_vtex(channel: SalesChannel, emulator: VtexEmulator, skus: list[Sku]) -> dict[int, int]:
-    """Register the SKUs on the store (RefId = ERP code) and bind them. Returns ERP SKU id ->
-    VTEX SKU id."""
-    vtex_ids = {sku.pk: emulator.add_sku(ref_id=sku.code, name=sku.code).id for sku in skus}
-    _bind(channel, [(sku, {"external_sku_id": str(vtex_ids[sku.pk])}) for sku in skus])
-    return vtex_ids
+def bind_catalog(channel: SalesChannel, emulator, skus: list[Sku], **options) -> None:
+    """Register the ERP SKUs at the vendor under their codes (`seed_catalog` options) and
+    bind them."""
+    entries = emulator.seed_catalog([sku.code for sku in skus], **options)
+    for sku, entry in zip(skus, entries, strict=True):
+        Listing(channel=channel, sku=sku, **listing_fields(entry)).save()
 
 
-def bind_anymarket(channel: SalesChannel, emulator: AnymarketEmulator, skus: list[Sku]) -> None:
-    product = emulator.add_product("Produto E2E", [{"partnerId": sku.code} for sku in skus])
-    _bind(
-        channel,
-        [
-            (
-                sku,
-                {
-                    "external_item_id": str(product["id"]),
-                    "external_sku_id": str(emulator.sku_ids_by_partner[sku.code]),
-                },
-            )
-            for sku in skus
-        ],
-    )
-
-
-def _bind(channel: SalesChannel, rows) -> None:
-    for sku, ids in rows:
-        Listing(channel=channel, sku=sku, seller_sku=sku.code, **ids).save()
+def sold_quantities(emulator) -> dict[str, int]:
+    """Seller SKU -> units the vendor's orders hold (read from the vendor, not the ERP)."""
+    totals: Counter[str] = Counter()
+    for order_id in emulator.order_ids():
+        for seller_sku, quantity in emulator.order_lines(order_id):
+            totals[seller_sku] += quantity
+    return dict(totals)
 
 
 # --- what the ERP holds, read independently of the engine ------------------------------------

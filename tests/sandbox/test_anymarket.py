@@ -82,8 +82,8 @@ def test_verify_names_the_account_and_a_wrong_token_is_refused(emulator):
 
 
 def test_two_accounts_have_different_identities():
-    first = AnymarketEmulator(account_id="loja-a")
-    second = AnymarketEmulator(account_id="loja-b")
+    first = AnymarketEmulator(account="loja-a")
+    second = AnymarketEmulator(account="loja-b")
     assert first.default_local_id != second.default_local_id
 
 
@@ -175,10 +175,8 @@ def test_prices_change_and_a_concurrent_stock_change_survives(emulator):
         ]
     )
     assert sorted(result.accepted) == sorted(refs)
-    assert emulator.price_of("SKU-00002") == {
-        "price": Decimal("99.0"),
-        "sellPrice": Decimal("50.9"),
-    }
+    assert emulator.price_of("SKU-00002") == Decimal("50.9")  # sellPrice, what buyers pay
+    assert emulator.skus[emulator.sku_ids_by_partner["SKU-00002"]]["price"] == Decimal("99.0")
     assert {emulator.stock_of(code) for code in refs} == {777}
     assert emulator.stats["PUT ^/v2/products/(?P<product_id>[^/]+)/skus/(?P<sku_id>[^/]+)$"] == 4
 
@@ -198,10 +196,8 @@ def test_price_refusals_are_per_item(emulator):
     )
     assert result.accepted == ["ok"]
     assert "não encontrado" in result.rejected["gone"]
-    assert emulator.price_of("SKU-00001") == {
-        "price": Decimal("80.0"),
-        "sellPrice": Decimal("80.0"),
-    }
+    assert emulator.price_of("SKU-00001") == Decimal("80.0")
+    assert emulator.skus[emulator.sku_ids_by_partner["SKU-00001"]]["price"] == Decimal("80.0")
 
 
 # --- listings ----------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_sandbox_command_serves_a_seeded_emulator_standalone(vendor):
 
 def test_the_emulator_fixture_starts_on_a_free_port(emulator):
     first = emulator("anymarket")
-    second = emulator("anymarket", account_id="another")
+    second = emulator("anymarket", account="another")
     assert first.url != second.url
     with urllib.request.urlopen(f"{first.url}/__emulator__/stats") as response:
         assert json.loads(response.read())["vendor"] == "anymarket"

@@ -102,7 +102,9 @@ def test_round_trip_stock_for_300_skus_and_the_orders_feed(emulator_factory):
     assert route_count(emulator, "PATCH", "/quantity") == 300
     # Client bucket at the declared rate: the vendor never says 429.
     assert emulator.stats["429"] == 0
-    assert all(emulator.inventory_of(sku_id, "1_1") == sku_id % 17 for sku_id in emulator.skus)
+    assert all(
+        emulator.stock_of(sku.ref_id, "1_1") == sku.id % 17 for sku in emulator.skus.values()
+    )
 
     connector.configure_feed()
     stored: dict[str, object] = {}
@@ -161,7 +163,7 @@ def test_unacknowledged_items_come_back_after_the_visibility_timeout(emulator_fa
 def test_a_status_change_is_a_new_feed_event(emulator_factory):
     emulator = emulator_factory()
     sku = emulator.add_sku(ref_id="CAM-P", name="Camiseta P", ean="7890000000017")
-    order_id = emulator.add_order(items=[(sku.id, 1, 4990)], status="payment-pending")
+    order_id = emulator.add_order([(sku.ref_id, 1, "49.90")], status="payment-pending")
     connector = connect(emulator)
     connector.configure_feed()
     page = connector.fetch_orders(None, 10)
@@ -183,7 +185,7 @@ def test_the_feed_needs_a_configuration_first(emulator_factory):
         connector.fetch_orders(None, 10)
     connector.configure_feed()
     assert connector.fetch_orders(None, 10).orders == []  # VTEX: only later events
-    emulator.add_order(items=[(1001, 1, 1990)])
+    emulator.add_order([(emulator.skus[1001].ref_id, 1, "19.90")])
     assert len(connector.fetch_orders(None, 10).orders) == 1
 
 
@@ -218,8 +220,8 @@ def test_strict_mode_refuses_what_the_spec_does_not_allow(emulator_factory):
     emulator.seed_data(listings=1)
     base = emulator.url
     inventory = f"{base}/api/logistics/pvt/inventory/skus/1001/warehouses/1_1"
-    stock_before = emulator.inventory_of(1001, "1_1")
-    price_before = emulator.price_of(1001)
+    stock_before = emulator.stock_of("VT-00001", "1_1")
+    price_before = dict(emulator.prices[1001])
 
     # The PUT requires leadTime (and would reset it if left out): what the connector avoids.
     put = requests.put(inventory, json={"quantity": 1, "unlimitedQuantity": False}, headers=AUTH)
@@ -250,8 +252,8 @@ def test_strict_mode_refuses_what_the_spec_does_not_allow(emulator_factory):
     )
     assert duplicate_refs.status_code == 500  # documented VTEX behaviour the connector avoids
     # Nothing refused was applied.
-    assert emulator.inventory_of(1001, "1_1") == stock_before
-    assert emulator.price_of(1001) == price_before
+    assert emulator.stock_of("VT-00001", "1_1") == stock_before
+    assert emulator.prices[1001] == price_before
 
 
 @pytest.mark.django_db
@@ -276,7 +278,7 @@ def test_a_burst_on_one_sku_and_warehouse_is_locked_and_retried_by_the_connector
     assert again.accepted == ["a"]
     assert emulator.stats["423 locked"] >= 1
     assert len(sleeps) == emulator.stats["423 locked"]  # one wait per 423, none real
-    assert emulator.inventory_of(sku.id, "1_1") == 6
+    assert emulator.stock_of("CAM-P", "1_1") == 6
 
     raw = f"{emulator.url}/api/logistics/pvt/inventory/skus/{sku.id}/warehouses/1_1/quantity"
     body = {"quantity": 7, "unlimitedQuantity": False}
@@ -303,8 +305,9 @@ def test_prices_listings_and_ref_ids_against_the_emulator(emulator_factory):
         ]
     )
     assert result.accepted == ["a"] and "9999" in result.rejected["gone"]
-    price = emulator.price_of(1001)
+    price = emulator.prices[1001]
     assert (price["basePrice"], price["listPrice"]) == (59.9, 79.9)
+    assert emulator.price_of("VT-00001") == Decimal("59.9")
 
     listings = list(connector.list_listings())
     assert [x.seller_sku for x in listings] == ["VT-00001", "VT-00002", "VT-00003", "VT-00004"]
@@ -370,7 +373,8 @@ def test_demo_seed_uses_the_erp_codes_and_a_ready_feed(emulator_factory):
     }
 
 
-def test_the_emulator_defaults_to_the_connector_rate():
+def test_the_emulator_enforces_the_documented_rate_and_the_connector_declares_less():
     emulator = VtexEmulator()
-    assert emulator.rate_limit.rate == VtexConnector.spec.limits.requests_per_second
-    assert emulator.rate_limit.burst == VtexConnector.spec.limits.burst
+    assert emulator.rate_limit.rate == VTEX_DOCUMENTED_RATE
+    assert emulator.rate_limit.burst == 500  # pricing.json: 500 burst credits
+    assert VtexConnector.spec.limits.requests_per_second <= VTEX_DOCUMENTED_RATE

@@ -38,7 +38,7 @@ def active_channel(
     channel = make_channel(
         company=company,
         connector=connector,
-        credentials=type(emulator).demo_credentials(),
+        credentials=emulator.credentials,
         api_base_url=emulator.url,
         environment="sandbox",
         **kwargs,

@@ -64,12 +64,12 @@ def shop(anymarket, db):
 def test_order_with_ect_and_sedex_10_imports_as_correios_sedex_10_and_never_twice(anymarket, shop):
     channel, (small, medium) = shop
     placed = anymarket.add_order(
-        lines=[("CAM-P", 2, "59.90"), ("CAM-M", 1, "59.90")], carrier="ECT", service="SEDEX 10"
+        [("CAM-P", 2, "59.90"), ("CAM-M", 1, "59.90")], carrier=("ECT", "SEDEX 10")
     )
     run = run_flow(channel_id=channel.pk, flow="orders")
     assert run.state == RunState.SUCCEEDED, run.error
     order = Order.objects.get(channel=channel)
-    assert order.external_id == str(placed["id"])
+    assert order.external_id == placed
     assert (order.carrier_service.carrier.name, order.carrier_service.name) == (
         "Correios",
         "SEDEX 10",
@@ -80,10 +80,10 @@ def test_order_with_ect_and_sedex_10_imports_as_correios_sedex_10_and_never_twic
         ("CAM-P", 2, Decimal("59.90")),
         ("CAM-M", 1, Decimal("59.90")),
     ]
-    assert anymarket.ack_counts[placed["id"]] == 1  # acknowledged after storing
+    assert anymarket.ack_counts[int(placed)] == 1  # acknowledged after storing
 
     # The vendor sends the same order again (a new feed token): nothing new is created.
-    anymarket.set_order_status(placed["id"], "PAID_WAITING_SHIP")
+    anymarket.set_order_status(placed, "PAID_WAITING_SHIP")
     run_flow(channel_id=channel.pk, flow="orders")
     assert Order.objects.filter(channel=channel).count() == 1
     assert OrderItem.objects.filter(order__channel=channel).count() == 2
@@ -93,17 +93,17 @@ def test_order_with_ect_and_sedex_10_imports_as_correios_sedex_10_and_never_twic
 @pytest.mark.django_db(transaction=True)
 def test_a_status_change_updates_the_order_and_a_cancel_releases_its_reservation(anymarket, shop):
     channel, (small, _medium) = shop
-    placed = anymarket.add_order(lines=[("CAM-P", 3, "59.90")], carrier="ECT", service="SEDEX 10")
+    placed = anymarket.add_order([("CAM-P", 3, "59.90")], carrier=("ECT", "SEDEX 10"))
     run_flow(channel_id=channel.pk, flow="orders")
     assert StockBalance.objects.get(sku=small).reserved == 3
-    anymarket.set_order_status(placed["id"], "INVOICED")
+    anymarket.set_order_status(placed, "INVOICED")
     run_flow(channel_id=channel.pk, flow="orders")
     assert Order.objects.get(channel=channel).status == OrderStatus.INVOICED
-    anymarket.set_order_status(placed["id"], "CANCELED")
+    anymarket.set_order_status(placed, "CANCELED")
     run_flow(channel_id=channel.pk, flow="orders")
     assert Order.objects.get(channel=channel).status == OrderStatus.CANCELED
     assert StockBalance.objects.get(sku=small).reserved == 0
-    anymarket.set_order_status(placed["id"], "CANCELED")  # again: released only once
+    anymarket.set_order_status(placed, "CANCELED")  # again: released only once
     run_flow(channel_id=channel.pk, flow="orders")
     assert StockBalance.objects.get(sku=small).reserved == 0
 
@@ -113,14 +113,12 @@ def test_unknown_carrier_holds_the_order_until_its_mapping_exists(
     anymarket, shop, django_capture_on_commit_callbacks, monkeypatch
 ):
     channel, _ = shop
-    placed = anymarket.add_order(
-        lines=[("CAM-P", 1, "59.90")], carrier="TOTAL EXPRESS", service="Expresso"
-    )
+    placed = anymarket.add_order([("CAM-P", 1, "59.90")], carrier=("TOTAL EXPRESS", "Expresso"))
     run = run_flow(channel_id=channel.pk, flow="orders")
     assert run.state == RunState.SUCCEEDED
     assert not Order.objects.filter(channel=channel).exists()
     held = HeldOrder.objects.get(channel=channel)
-    assert held.external_id == str(placed["id"])
+    assert held.external_id == placed
     assert held.missing == [
         {
             "kind": MappingKind.CARRIER_SERVICE,
@@ -134,7 +132,7 @@ def test_unknown_carrier_holds_the_order_until_its_mapping_exists(
         "Expresso",
         None,
     )
-    assert anymarket.ack_counts[placed["id"]] == 1  # kept here, so acknowledged
+    assert anymarket.ack_counts[int(placed)] == 1  # kept here, so acknowledged
 
     # Support maps the carrier: the hook enqueues the reprocess task; run it as the worker would.
     enqueued = []
@@ -164,7 +162,7 @@ def test_unknown_carrier_holds_the_order_until_its_mapping_exists(
 def test_an_order_for_an_unbound_product_is_held_naming_the_sku(anymarket, shop):
     channel, _ = shop
     anymarket.add_product("Boné", [{"partnerId": "BONE-U", "amount": 1}])
-    anymarket.add_order(lines=[("BONE-U", 1, "30.00")], carrier="ECT", service="SEDEX 10")
+    anymarket.add_order([("BONE-U", 1, "30.00")], carrier=("ECT", "SEDEX 10"))
     run_flow(channel_id=channel.pk, flow="orders")
     held = HeldOrder.objects.get(channel=channel)
     assert [m["kind"] for m in held.missing] == ["sku"]
@@ -184,7 +182,7 @@ def test_importing_an_order_reserves_stock_and_marks_the_sku_pending_on_the_othe
     )
     other.warehouses.set([channel.warehouses.get()])
     channel_set_status(channel=other, status="active")
-    anymarket.add_order(lines=[("CAM-M", 4, "59.90")], carrier="ECT", service="SEDEX 10")
+    anymarket.add_order([("CAM-M", 4, "59.90")], carrier=("ECT", "SEDEX 10"))
     run_flow(channel_id=channel.pk, flow="orders")
     balance = StockBalance.objects.get(sku=medium)
     assert (balance.on_hand, balance.reserved) == (10, 4)
@@ -207,16 +205,16 @@ def _queries_for_page(channel, count):
 @pytest.mark.django_db(transaction=True)
 def test_order_page_queries_do_not_grow_with_the_number_of_orders(anymarket, shop):
     channel, _ = shop
-    anymarket.add_order(lines=[("CAM-P", 1, "59.90")], carrier="ECT", service="SEDEX 10")
+    anymarket.add_order([("CAM-P", 1, "59.90")], carrier=("ECT", "SEDEX 10"))
     _queries_for_page(channel, 1)  # first run creates the lease and cursor rows
     for _ in range(10):
         anymarket.add_order(
-            lines=[("CAM-P", 1, "59.90"), ("CAM-M", 1, "59.90")], carrier="ECT", service="SEDEX 10"
+            [("CAM-P", 1, "59.90"), ("CAM-M", 1, "59.90")], carrier=("ECT", "SEDEX 10")
         )
     ten = _queries_for_page(channel, 10)
     for _ in range(100):
         anymarket.add_order(
-            lines=[("CAM-P", 1, "59.90"), ("CAM-M", 1, "59.90")], carrier="ECT", service="SEDEX 10"
+            [("CAM-P", 1, "59.90"), ("CAM-M", 1, "59.90")], carrier=("ECT", "SEDEX 10")
         )
     hundred = _queries_for_page(channel, 100)
     assert ten == hundred, (ten, hundred)

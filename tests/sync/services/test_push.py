@@ -117,7 +117,7 @@ def test_prices_come_from_the_channels_price_list(anymarket):
     price_set(price_list=channel.price_list, sku=a, amount=Decimal("79.90"))
     run = run_flow(channel_id=channel.pk, flow="price")
     assert run.state == RunState.SUCCEEDED
-    assert anymarket.price_of(a.code)["price"] == Decimal("79.90")
+    assert anymarket.price_of(a.code) == Decimal("79.90")
     assert Listing.objects.get(channel=channel, sku=a).last_pushed_price == Decimal("79.90")
     # b has no price and was never announced: nothing pending, nothing sent.
     assert not PendingChange.objects.filter(channel=channel, sku=b).exists()
@@ -218,7 +218,7 @@ def test_price_run_pushes_pending_stock_first_when_its_budget_is_short(anymarket
     run = run_flow(channel_id=channel.pk, flow="price")
     assert run.detail["also_pushed"] == ["stock"]
     assert anymarket.stock_of(sku.code) == 4
-    assert anymarket.price_of(sku.code)["price"] == Decimal("10.00")
+    assert anymarket.price_of(sku.code) == Decimal("10.00")
 
 
 def _queries_for_push(channel, count):
@@ -267,7 +267,7 @@ def test_mercadolivre_stock_is_one_request_per_item_within_the_rate_limit(mercad
     assert puts == 1000 == math.ceil(1000 / 1)
     assert mercadolivre.stats["429"] == 0
     assert run.rate_limited == 0
-    assert mercadolivre.stock_of(item_ids[0]) == 3 and mercadolivre.stock_of(item_ids[-1]) == 3
+    assert mercadolivre.stock_of(codes[0]) == 3 and mercadolivre.stock_of(codes[-1]) == 3
 
 
 def test_every_push_flow_is_one_entry_of_the_table():

@@ -1,10 +1,14 @@
-"""A strict, stateful fake of the Mercado Livre endpoints the connector uses.
+"""Mercado Livre's API as the connector uses it: the routes, the vendor's validation and
+its state (listings, orders, shipments, tokens). Demo data and credentials: `fixtures.py`.
 
 Strict on purpose: it refuses what the real API refuses (a spent refresh token, a missing
 Bearer token, an unknown variation id, more than 20 ids in a multiget, offset paging past
 1000) and does what the real API does when a client gets it wrong — a variation left out of
 `PUT /items/{id}` `variations[]` is deleted, and recorded in `deleted_variations` so a test
 can prove the connector never does that.
+
+Every rule below is written from Mercado Livre's documentation, never from the connector's
+declarations: a connector that misreads a rule meets the vendor's, not its own.
 
 Timestamps come from a logical clock starting on Black Friday 2024 (UTC-3), one second per
 event, so seeded data and its order are the same on every run.
@@ -16,28 +20,48 @@ import copy
 import itertools
 import random
 import time
+import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
-from erp.gtin import gtin13_with_check_digit
+from sandbox.gtin import gtin13
 from sandbox.server import (
     BadRequest,
     Emulator,
     Faults,
     HttpError,
+    OrderLine,
     Request,
     Response,
+    parse_order_line,
 )
 
 BRT = timezone(timedelta(hours=-3))
 CLOCK_START = datetime(2024, 11, 29, 9, 0, 0, tzinfo=BRT)
-ACCESS_TOKEN_TTL = 21600  # seconds, as the vendor documents
 SITE_ID = "MLB"
+# Sources: developers.mercadolivre.com.br, as summarized in shared/channel-apis.md (which
+# marks with (?) what it could not confirm; so does this file).
+#
+# OAuth: POST /oauth/token answers expires_in 21600, an access token lives six hours; a
+# refresh token is single-use.
+ACCESS_TOKEN_TTL = 21600
+# "Items & search": GET /users/{id}/items/search pages with offset/limit up to 1000 results;
+# beyond that only search_type=scan with scroll_id. Page size at most 100 (?).
 OFFSET_CAP = 1000
 SEARCH_LIMIT_MAX = 100
+# Multiget GET /items?ids=…: at most 20 ids (?).
 MULTIGET_MAX = 20
-ORDERS_LIMIT_MAX = 51  # the vendor's own page size for /orders/search
+# GET /orders/search: 51 orders is the page size the search reports by default; the emulator
+# refuses a larger limit (the documented maximum is not confirmed (?)).
+ORDERS_LIMIT_MAX = 51
+# An application's quota, max_requests_per_hour 18000 (GET /applications/{id}): 5/s. No burst
+# is documented (?); 10 lets a client's first requests through together.
+REQUESTS_PER_HOUR = 18_000
+BURST = 10
 
+# Order statuses (orders: `status`).
 ORDER_STATUSES = (
     "confirmed",
     "payment_required",
@@ -48,6 +72,7 @@ ORDER_STATUSES = (
     "pending_cancel",
     "cancelled",
 )
+UNPAID_STATUSES = ("payment_required", "payment_in_process", "confirmed")
 
 # GET /sites/MLB/payment_methods (trimmed to the fields the connector reads and a few more).
 PAYMENT_METHODS = [
@@ -85,27 +110,16 @@ for _index, _method in enumerate(SHIPPING_METHODS):
             "currency_id": "BRL",
         }
     )
-_SHIPPING_BY_ID = {m["id"]: m for m in SHIPPING_METHODS}
-
-_PRODUCTS = [
-    ("Camiseta Básica Algodão", 59.9, ("Cor", ["Branca", "Preta", "Azul"])),
-    ("Tênis Corrida Leve", 299.0, ("Tamanho", ["39", "40", "41"])),
-    ("Caneca Cerâmica 300 ml", 34.9, None),
-    ("Fone de Ouvido Bluetooth", 149.9, None),
-    ("Garrafa Térmica 500 ml", 89.9, ("Cor", ["Preta", "Inox"])),
-    ("Mochila Urbana 20 L", 219.0, None),
-    ("Luminária de Mesa LED", 119.9, None),
-    ("Jogo de Toalhas 4 Peças", 99.9, None),
-]
-_BUYERS = [
-    ("Maria", "Silva"),
-    ("João", "Souza"),
-    ("Ana", "Oliveira"),
-    ("Pedro", "Santos"),
-    ("Juliana", "Lima"),
-    ("Carlos", "Pereira"),
-]
+_SHIPPING_BY_NAME = {(m["company_name"], m["name"]): m for m in SHIPPING_METHODS}
 _VARIATION_ATTRIBUTE_IDS = {"Cor": "COLOR", "Tamanho": "SIZE"}
+
+
+def seller_id_for(account: str) -> str:
+    """Mercado Livre names a seller by a number (its user_id); an account given by name gets a
+    stable number of its own."""
+    if account.isdigit():
+        return account
+    return str(100_000_000 + zlib.crc32(account.encode()) % 800_000_000)
 
 
 def _iso(moment: datetime) -> str:
@@ -132,36 +146,44 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-class MercadoLivreEmulator(Emulator):
+class MercadoLivreApi(Emulator):
+    """The vendor's side; `fixtures.MercadoLivreEmulator` adds demo credentials and data.
+    The account is the seller (`seller_id`)."""
+
     vendor = "mercadolivre"
-    rate = 5.0  # the connector's declared 18,000 requests/hour
-    burst = 10
+    demo_account = "123456789"
+    order_statuses = tuple(ORDER_STATUSES)
+    rate = REQUESTS_PER_HOUR / 3600
+    burst = BURST
 
     def __init__(
         self,
         *,
+        account: str | None = None,
         credentials: dict | None = None,
-        seller_id: str = "123456789",
         rate: float | None = None,
         burst: int | None = None,
         faults: Faults | None = None,
         seed: int = 1,
     ) -> None:
-        credentials = {**self.demo_credentials(), **(credentials or {})}
+        self.seller_id = seller_id_for(str(account or self.demo_account))
+        credentials = {**self.demo_credentials(self.seller_id), **(credentials or {})}
         self.client_id = str(credentials["client_id"])
         self.client_secret = str(credentials["client_secret"])
         self.refresh_token = str(credentials["refresh_token"])
-        self.seller_id = str(seller_id)
         # A restarted demo emulator forgets the refresh tokens it issued while the database
         # keeps the last one; with this on, the first refresh after start accepts any token
         # this emulator's shape could have issued for the seller. Off for tests.
         self.tolerate_restart = False
         self.access_tokens: dict[str, float] = {}  # token -> monotonic expiry
+        self.issued_tokens: set[str] = {self.refresh_token}  # every token ever valid
         self.listings: dict[str, dict] = {}
         self.orders: dict[str, dict] = {}
         self.shipments: dict[str, dict] = {}
         self.applications: list[dict] = []
         self.deleted_variations: list[tuple[str, int]] = []
+        # seller SKU -> [(item id, variation id or None)]: several when a code is repeated
+        self._listings_by_sku: dict[str, list[tuple[str, int | None]]] = {}
         self._scrolls: dict[str, int] = {}
         self._token_seq = itertools.count(2)
         self._issued = 0
@@ -170,17 +192,9 @@ class MercadoLivreEmulator(Emulator):
         self._order_seq = itertools.count(1)
         self._ean_seq = itertools.count(1)
         self._now = CLOCK_START
-        self._data_random = random.Random(seed)  # the fault rolls keep their own sequence
-        super().__init__(rate=rate, burst=burst, faults=faults, seed=seed)
+        self.data_random = random.Random(seed)  # the fault rolls keep their own sequence
+        super().__init__(account=self.seller_id, rate=rate, burst=burst, faults=faults, seed=seed)
         self.add_application(self.client_id, "erpintegr", at=CLOCK_START - timedelta(days=30))
-
-    @classmethod
-    def demo_credentials(cls) -> dict:
-        return {
-            "client_id": "5550001234567890",
-            "client_secret": "demo-client-secret",
-            "refresh_token": "TG-demo-refresh-1",
-        }
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         url = super().start(host, port)
@@ -274,6 +288,7 @@ class MercadoLivreEmulator(Emulator):
         # Single use: the presented token dies now, whatever happens next.
         self.refresh_token = f"TG-demo-refresh-{number}-{self.seller_id}"
         self.access_tokens[access] = time.monotonic() + ACCESS_TOKEN_TTL
+        self.issued_tokens |= {access, self.refresh_token}
         self._issued += 1
         self.stats["tokens_issued"] += 1
         return Response(
@@ -612,7 +627,7 @@ class MercadoLivreEmulator(Emulator):
         return self._now
 
     def _next_ean(self) -> str:
-        return gtin13_with_check_digit(f"7891{next(self._ean_seq):08d}")
+        return gtin13(f"7891{next(self._ean_seq):08d}")
 
     @staticmethod
     def _skus_of(item: dict) -> set[str]:
@@ -711,68 +726,135 @@ class MercadoLivreEmulator(Emulator):
             }
             self._sync_item_totals(item)
             self.listings[item_id] = item
+            for code, variation_id in [(seller_sku, None)] + [
+                (spec.get("seller_sku"), variation["id"])
+                for spec, variation in zip(variations or [], built_variations, strict=True)
+            ]:
+                if code:
+                    self._listings_by_sku.setdefault(code, []).append((item_id, variation_id))
             return item_id
 
     def variation_ids(self, item_id: str) -> list[int]:
         with self.lock:
             return [v["id"] for v in self._item_or_404(item_id).get("variations") or []]
 
-    def stock_of(self, item_id: str, variation_id: int | str | None = None) -> int:
-        return self._field_of(item_id, variation_id, "available_quantity")
+    def _listing_of(self, seller_sku: str) -> tuple[dict, dict | None]:
+        """The item, and the variation when the code is a variation's, that carries the
+        seller SKU (its SELLER_SKU attribute, or the legacy seller_custom_field)."""
+        found = []
+        for item_id, variation_id in self._listings_by_sku.get(seller_sku, []):
+            item = self.listings.get(item_id)
+            if item is None:
+                continue
+            if variation_id is None:
+                found.append((item, None))
+                continue
+            variation = next((v for v in item["variations"] if v["id"] == variation_id), None)
+            if variation is not None:  # a variation deleted by a PUT is gone
+                found.append((item, variation))
+        if not found:
+            raise KeyError(f"no listing carries the seller SKU {seller_sku!r}")
+        if len(found) > 1:
+            raise ValueError(f"{len(found)} listings carry the seller SKU {seller_sku!r}")
+        return found[0]
 
-    def price_of(self, item_id: str, variation_id: int | str | None = None) -> float:
-        return self._field_of(item_id, variation_id, "price")
-
-    def _field_of(self, item_id: str, variation_id, field_name: str):
+    # --- the control interface ----------------------------------------------------------------
+    @property
+    def credentials(self) -> dict[str, str]:
         with self.lock:
-            item = self._item_or_404(item_id)
-            if variation_id in (None, ""):
-                return item[field_name]
-            for variation in item.get("variations") or []:
-                if str(variation["id"]) == str(variation_id):
-                    return variation[field_name]
-            raise KeyError(f"variation {variation_id} not in item {item_id}")
+            return {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "refresh_token": self.refresh_token,
+            }
+
+    def secrets(self) -> set[str]:
+        with self.lock:
+            return {self.client_secret} | self.issued_tokens
+
+    def stock_of(self, seller_sku: str, location: str | int | None = None) -> int:
+        if location is not None:
+            raise ValueError("Mercado Livre keeps one stock per listing: it has no locations")
+        with self.lock:
+            item, variation = self._listing_of(seller_sku)
+            return (variation or item)["available_quantity"]
+
+    def set_stock(self, seller_sku: str, quantity: int) -> None:
+        with self.lock:
+            item, variation = self._listing_of(seller_sku)
+            (variation or item)["available_quantity"] = int(quantity)
+            self._sync_item_totals(item)
+
+    def price_of(self, seller_sku: str) -> Decimal:
+        with self.lock:
+            item, variation = self._listing_of(seller_sku)
+            return Decimal(str((variation or item)["price"]))
 
     def add_order(
         self,
+        lines: Sequence[OrderLine] | None = None,
         *,
-        lines: list[dict] | None = None,
-        status: str = "paid",
-        payment_method: str = "pix",
-        shipping_method_id: int | None = 510245,
+        status: str | None = None,
+        carrier: tuple[str, str] | None = None,
+        payment: str | None = None,
         buyer: tuple[str, str] = ("Maria", "Silva"),
         shipping_cost: float = 19.9,
         created_at: datetime | None = None,
     ) -> str:
-        """Add an order; returns its id. `lines`: dicts with item_id, optional variation_id,
-        quantity (default 1) and unit_price (default the listing's price)."""
-        if status not in ORDER_STATUSES:
-            raise ValueError(f"unknown order status {status!r}")
-        if payment_method not in _PAYMENT_TYPES:
-            raise ValueError(f"unknown payment method {payment_method!r}")
+        """`carrier` is (company, shipping method name) of the site's shipping methods
+        (default Correios PAC); `payment` a payment method id (default pix)."""
         with self.lock:
             if lines is None:
                 if not self.listings:
                     raise ValueError("add a listing first, or pass lines")
                 first = self.listings[sorted(self.listings)[0]]
-                variation = (first.get("variations") or [None])[0]
-                lines = [{"item_id": first["id"], "variation_id": variation and variation["id"]}]
+                resolved = [(first, (first.get("variations") or [None])[0], 1, None)]
+            else:
+                resolved = []
+                for line in lines:
+                    seller_sku, quantity, unit = parse_order_line(line)
+                    item, variation = self._listing_of(seller_sku)
+                    resolved.append((item, variation, quantity, unit))
+            return self._place_order(
+                resolved,
+                status=status or "paid",
+                carrier=carrier or ("Correios", "PAC"),
+                payment=payment or "pix",
+                buyer=buyer,
+                shipping_cost=shipping_cost,
+                created_at=created_at,
+            )
+
+    def _place_order(
+        self,
+        resolved: list[tuple[dict, dict | None, int, Decimal | None]],
+        *,
+        status: str,
+        carrier: tuple[str, str],
+        payment: str,
+        buyer: tuple[str, str],
+        shipping_cost: float,
+        created_at: datetime | None,
+    ) -> str:
+        """An order of (item, variation or None, quantity, unit price or None) lines."""
+        if status not in ORDER_STATUSES:
+            raise ValueError(f"unknown Mercado Livre order status {status!r}")
+        if payment not in _PAYMENT_TYPES:
+            raise ValueError(f"unknown Mercado Livre payment method {payment!r}")
+        method = _SHIPPING_BY_NAME.get(tuple(carrier))
+        if method is None:
+            raise ValueError(f"no Mercado Livre shipping method {carrier!r}")
+        with self.lock:
             moment = created_at or self._tick()
             number = next(self._order_seq)
             order_id = str(2000009000000000 + number)
             order_items = []
-            for line in lines:
-                item = self._item_or_404(line["item_id"])
-                variation = None
-                if line.get("variation_id"):
-                    variation = next(
-                        v for v in item["variations"] if str(v["id"]) == str(line["variation_id"])
-                    )
+            for item, variation, quantity, unit in resolved:
                 sku_source = (variation or item).get("attributes") or []
                 seller_sku = next(
                     (a["value_name"] for a in sku_source if a["id"] == "SELLER_SKU"), None
                 )
-                unit_price = line.get("unit_price", (variation or item)["price"])
+                unit_price = float(unit) if unit is not None else (variation or item)["price"]
                 order_items.append(
                     {
                         "item": {
@@ -788,7 +870,7 @@ class MercadoLivreEmulator(Emulator):
                             "condition": "new",
                             "warranty": None,
                         },
-                        "quantity": int(line.get("quantity", 1)),
+                        "quantity": quantity,
                         "unit_price": unit_price,
                         "full_unit_price": unit_price,
                         "currency_id": "BRL",
@@ -798,8 +880,7 @@ class MercadoLivreEmulator(Emulator):
                 )
             total = round(sum(i["unit_price"] * i["quantity"] for i in order_items), 2)
             shipment_id = None
-            if shipping_method_id is not None:
-                method = _SHIPPING_BY_ID[shipping_method_id]
+            if method is not None:
                 shipment_id = str(44000000000 + number)
                 self.shipments[shipment_id] = {
                     "id": int(shipment_id),
@@ -832,7 +913,7 @@ class MercadoLivreEmulator(Emulator):
                         "receiver_name": " ".join(buyer),
                     },
                 }
-            paid = status not in ("payment_required", "payment_in_process", "confirmed")
+            paid = status not in UNPAID_STATUSES
             self.orders[order_id] = {
                 "id": int(order_id),
                 "status": status,
@@ -858,8 +939,8 @@ class MercadoLivreEmulator(Emulator):
                         "id": 90000000000 + number,
                         "order_id": int(order_id),
                         "payer_id": 700000000 + number,
-                        "payment_method_id": payment_method,
-                        "payment_type": _PAYMENT_TYPES[payment_method],
+                        "payment_method_id": payment,
+                        "payment_type": _PAYMENT_TYPES[payment],
                         "status": "approved" if paid else "pending",
                         "transaction_amount": total,
                         "shipping_cost": shipping_cost if shipment_id else 0,
@@ -877,9 +958,9 @@ class MercadoLivreEmulator(Emulator):
             }
             return order_id
 
-    def update_order_status(self, order_id: str, status: str) -> None:
+    def set_order_status(self, order_id: str, status: str) -> None:
         if status not in ORDER_STATUSES:
-            raise ValueError(f"unknown order status {status!r}")
+            raise ValueError(f"unknown Mercado Livre order status {status!r}")
         with self.lock:
             order = self.orders[str(order_id)]
             order["status"] = status
@@ -887,6 +968,41 @@ class MercadoLivreEmulator(Emulator):
             if status == "cancelled":
                 order["tags"] = ["cancelled"]
 
+    def order_ids(self) -> list[str]:
+        with self.lock:
+            return list(self.orders)
+
+    def order_lines(self, order_id: str) -> list[tuple[str, int]]:
+        with self.lock:
+            return [
+                (
+                    line["item"]["seller_sku"] or line["item"]["seller_custom_field"] or "",
+                    line["quantity"],
+                )
+                for line in self.orders[str(order_id)]["order_items"]
+            ]
+
+    def feed_backlog(self) -> int:
+        # Orders are searched by date (/orders/search), not fed: nothing waits for an ack.
+        return 0
+
+    def stock_items_in(self, request: Request) -> int:
+        if request.method != "PUT" or not request.path.startswith("/items/"):
+            return 0
+        try:
+            body = request.json()
+        except HttpError:
+            return 0
+        if not isinstance(body, dict):
+            return 0
+        if "available_quantity" in body:
+            return 1
+        entries = body.get("variations")
+        if not isinstance(entries, list):
+            return 0
+        return sum(1 for e in entries if isinstance(e, dict) and "available_quantity" in e)
+
+    # --- other vendor state -------------------------------------------------------------------
     def add_application(self, app_id: str, name: str, *, at: datetime | None = None) -> None:
         """Grant an application access to the seller (e.g. another ERP)."""
         with self.lock:
@@ -909,94 +1025,8 @@ class MercadoLivreEmulator(Emulator):
         with self.lock:
             token = f"APP_USR-demo-access-{next(self._token_seq)}-{self.seller_id}"
             self.access_tokens[token] = time.monotonic() + ttl
+            self.issued_tokens.add(token)
             return token
-
-    def seed_data(self, *, listings: int = 0, orders: int = 0) -> None:
-        """Deterministic, realistic data: every third listing has variations; orders mix
-        carriers, services, payment methods and statuses, three orders per timestamp so the
-        same-timestamp paging case is always present."""
-        with self.lock:
-            for n in range(listings):
-                title, base_price, axis = _PRODUCTS[n % len(_PRODUCTS)]
-                sku = f"ML-{n + 1:05d}"
-                if axis and n % 3 == 0:
-                    axis_name, values = axis
-                    self.add_listing(
-                        title=f"{title} {n + 1}",
-                        price=base_price,
-                        variations=[
-                            {
-                                "seller_sku": f"{sku}-{value.upper()}",
-                                "quantity": self._data_random.randint(0, 40),
-                                "price": base_price,
-                                "combination": {axis_name: value},
-                            }
-                            for value in values
-                        ],
-                    )
-                else:
-                    self.add_listing(
-                        seller_sku=sku,
-                        title=f"{title} {n + 1}",
-                        price=base_price,
-                        quantity=self._data_random.randint(0, 60),
-                    )
-            if orders and not self.listings:
-                raise ValueError("seed listings before orders")
-            item_ids = sorted(self.listings)
-            statuses = ["paid"] * 6 + ["confirmed", "payment_in_process", "cancelled"]
-            payments = ["pix", "pix", "visa", "master", "bolbradesco"]
-            base = self._now
-            for n in range(orders):
-                item = self.listings[item_ids[n % len(item_ids)]]
-                variation_id = None
-                if item["variations"]:
-                    variation_id = item["variations"][n % len(item["variations"])]["id"]
-                self.add_order(
-                    lines=[
-                        {
-                            "item_id": item["id"],
-                            "variation_id": variation_id,
-                            "quantity": 1 + n % 3,
-                        }
-                    ],
-                    status=statuses[n % len(statuses)],
-                    payment_method=payments[n % len(payments)],
-                    shipping_method_id=SHIPPING_METHODS[n % len(SHIPPING_METHODS)]["id"],
-                    buyer=_BUYERS[n % len(_BUYERS)],
-                    created_at=base + timedelta(seconds=1 + n // 3),
-                )
-            if orders:
-                self._now = base + timedelta(seconds=1 + (orders - 1) // 3)
-
-    def seed_demo(self, *, sku_codes: list[str], orders: int = 20) -> None:
-        """Listings for the demo catalog's SKU codes ("PREFIX-VARIANT"): one item per prefix,
-        one variation per code, EANs as `sync.demo` gives the ERP's SKUs. Turns on
-        `tolerate_restart`, since the demo database outlives the emulator process."""
-        self.tolerate_restart = True
-        groups: dict[str, list[str]] = {}
-        for code in sku_codes:
-            prefix = code.rsplit("-", 1)[0]
-            groups.setdefault(prefix, []).append(code)
-        with self.lock:
-            for index, (prefix, codes) in enumerate(groups.items()):
-                title, price, _axis = _PRODUCTS[index % len(_PRODUCTS)]
-                self.add_listing(
-                    title=f"{title} ({prefix})",
-                    price=price,
-                    variations=[
-                        {
-                            "seller_sku": code,
-                            "quantity": 5 + position,
-                            "price": price,
-                            "ean": gtin13_with_check_digit(f"789{index:04d}{position:05d}"),
-                            "combination": {"Variação": code.rsplit("-", 1)[-1]},
-                        }
-                        for position, code in enumerate(codes)
-                    ],
-                )
-            if orders:
-                self.seed_data(orders=orders)
 
     def extra_stats(self) -> dict:
         with self.lock:

@@ -1,9 +1,12 @@
-"""ANYMARKET API v2 emulator: the endpoints the connector uses, with state, the vendor's
-rate limit, the declared batch cap, strict payload shapes and ANYMARKET's error bodies
-(`{"code","message","details"}`, 422 for validation).
+"""ANYMARKET's API v2 as the connector uses it: the routes, the vendor's validation, its
+error bodies (`{"code","message","details"}`, 422 for validation) and its state (products,
+SKUs, stock per location, orders and their feed). Demo data and credentials: `fixtures.py`.
 
-What it models beyond the documents (said here so nobody mistakes it for vendor fact):
-- the stock batch cap is the connector's declared limit (the docs give none (?));
+Every rule is written from ANYMARKET's API v2 documentation (as summarized in
+shared/channel-apis.md), never from the connector's declarations: a connector that misreads a
+rule meets the vendor's, not its own. Where the documentation is silent the emulator assumes,
+and says so (?):
+- the stock batch cap (the docs give no maximum per PUT /v2/stocks);
 - `mark_linked_to(erp)` makes writes answer 403 with a message naming the other back office:
   ANYMARKET's one-back-office rule enforced the way a vendor would, not a documented body;
 - acknowledging a feed item with a token that is not its current one answers 422.
@@ -16,6 +19,7 @@ import math
 import random
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
@@ -25,12 +29,33 @@ from sandbox.server import (
     Emulator,
     Faults,
     HttpError,
+    OrderLine,
     Request,
     Response,
+    parse_order_line,
 )
-from vendors.anymarket.adapter import ORDER_STATUSES, AnymarketConnector
-from vendors.spec import Flow
 
+# 5,000 requests per hour per token, 429 beyond. Only the hourly quota is documented; the
+# emulator spreads it evenly with a small burst (stricter than a fixed hourly window).
+REQUESTS_PER_HOUR = 5000
+BURST = 5
+# PUT /v2/stocks takes a list; the docs give no maximum (?). 500 is the emulator's assumption,
+# an instance setting (`stock_cap`) a test can change.
+STOCK_BATCH_MAX = 500
+# Items GET /v2/orders/feeds returns at once (not documented (?)).
+FEED_PAGE_SIZE = 100
+# Paged lists (GET /v2/products, /v2/orders) clamp larger `limit`s (maximum not documented (?)).
+PAGE_LIMIT_MAX = 100
+
+# Order statuses (GET /v2/orders/{id}: `status`).
+ORDER_STATUSES = (
+    "PENDING",
+    "PAID_WAITING_SHIP",
+    "INVOICED",
+    "PAID_WAITING_DELIVERY",
+    "CONCLUDED",
+    "CANCELED",
+)
 MARKETPLACES = ["MERCADO_LIVRE", "MAGAZINE_LUIZA", "AMAZON"]
 # carrier (shippingCarrierNormalized) -> services (shippingtype)
 CARRIERS = {
@@ -40,40 +65,48 @@ CARRIERS = {
 }
 # paymentMethodNormalized -> the method as marketplaces send it
 PAYMENTS = {"pix": "Pix", "credit_card": "Cartão de Crédito", "boleto": "Boleto Bancário"}
-STATUSES = list(ORDER_STATUSES)
-BUYERS = ["Ana Souza", "Bruno Lima", "Carla Dias", "Diego Rocha", "Elisa Martins", "Felipe Alves"]
-PRODUCT_NAMES = ["Camiseta Básica", "Calça Jeans", "Tênis Corrida", "Garrafa Térmica", "Mochila"]
 ORDER_EPOCH = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
-class AnymarketEmulator(Emulator):
+def _cpf(rnd: random.Random) -> str:
+    digits = [rnd.randint(0, 9) for _ in range(9)]
+    for length in (9, 10):
+        total = sum(d * (length + 1 - i) for i, d in enumerate(digits[:length]))
+        digits.append((total * 10 % 11) % 10)
+    return "".join(map(str, digits))
+
+
+class AnymarketApi(Emulator):
+    """The vendor's side; `fixtures.AnymarketEmulator` adds demo credentials and data. The
+    account is the one the gumgaToken belongs to."""
+
     vendor = "anymarket"
-    rate = AnymarketConnector.spec.limits.requests_per_second
-    burst = AnymarketConnector.spec.limits.burst
-    # The connector's declared cap; a test may lower it on an instance.
-    stock_cap = AnymarketConnector.spec.limits.for_flow(Flow.STOCK).max_items_per_request
-    # Items GET /v2/orders/feeds returns at once (vendor value not documented (?)).
-    feed_page_size = 100
-    max_page_limit = 100  # larger `limit`s are clamped, as many paged APIs do
+    demo_account = "anymarket-demo"
+    order_statuses = tuple(ORDER_STATUSES)
+    rate = REQUESTS_PER_HOUR / 3600
+    burst = BURST
+    stock_cap = STOCK_BATCH_MAX  # a test may lower it on an instance
+    feed_page_size = FEED_PAGE_SIZE
+    max_page_limit = PAGE_LIMIT_MAX
 
     def __init__(
         self,
         *,
+        account: str | None = None,
         credentials: dict | None = None,
-        account_id: str = "anymarket-demo",
         rate: float | None = None,
         burst: int | None = None,
         faults: Faults | None = None,
         seed: int = 1,
     ) -> None:
-        self.credentials = dict(credentials or self.demo_credentials())
-        self.token = self.credentials["gumga_token"]
-        self.account_id = account_id
+        account = str(account or self.demo_account)
+        self.token = dict(credentials or self.demo_credentials(account))["gumga_token"]
+        self.account_id = account
         # Data generation has its own generator so fault rolls don't shift the data.
-        self.data_random = random.Random(f"{seed}:{account_id}")
+        self.data_random = random.Random(f"{seed}:{account}")
         # Ids are global sequences at ANYMARKET; stock locations get account-derived ids so
         # two emulated accounts never share one (the connector's account identity).
-        base = 100_000 + zlib.crc32(account_id.encode()) % 800_000
+        base = 100_000 + zlib.crc32(account.encode()) % 800_000
         self.locals: dict[int, dict] = {
             local_id: {
                 "id": local_id,
@@ -100,11 +133,7 @@ class AnymarketEmulator(Emulator):
         self._next_product = 1_000
         self._next_sku = 50_000
         self._next_order = 900_000
-        super().__init__(rate=rate, burst=burst, faults=faults, seed=seed)
-
-    @classmethod
-    def demo_credentials(cls) -> dict[str, str]:
-        return {"gumga_token": "DEMO-gumga-token-not-a-secret"}
+        super().__init__(account=account, rate=rate, burst=burst, faults=faults, seed=seed)
 
     # --- vendor rendering --------------------------------------------------------------------
     def error_body(self, status: int, message: str, code: str = "") -> Any:
@@ -204,8 +233,6 @@ class AnymarketEmulator(Emulator):
             _fail(422, "SKU não encontrado.", "partnerId/id: " + ", ".join(unknown[:20]))
         for partner_id, local_id, quantity in updates:
             self.stock.setdefault(partner_id, {})[local_id] = quantity
-        self.stats["stock batches"] += 1
-        self.stats["stock items"] += len(updates)
         return Response(200, None)
 
     def get_products(self, request: Request) -> Response:
@@ -400,28 +427,40 @@ class AnymarketEmulator(Emulator):
 
     def add_order(
         self,
+        lines: Sequence[OrderLine] | None = None,
         *,
-        lines: list[tuple[str, int, str | Decimal]],
-        status: str = "PAID_WAITING_SHIP",
+        status: str | None = None,
+        carrier: tuple[str, str] | None = None,
+        payment: str | None = None,
         marketplace: str = "MERCADO_LIVRE",
-        carrier: str = "Correios",
-        service: str = "SEDEX",
-        payment: str = "pix",
         buyer_name: str = "Ana Souza",
         freight: str | Decimal = "19.90",
         created_at: datetime | None = None,
-    ) -> dict:
-        """Add an order and put it on the feed. `lines` are (partnerId, quantity, unit price)
-        of existing SKUs."""
-        if status not in STATUSES:
+    ) -> str:
+        """Add an order and put it on the feed; returns its id. `carrier` is
+        (shippingCarrierNormalized, shippingtype), default ("Correios", "SEDEX"); `payment` a
+        paymentMethodNormalized, default "pix"; `marketplace` the one that sold it."""
+        status = status or "PAID_WAITING_SHIP"
+        carrier_name, service = carrier or ("Correios", "SEDEX")
+        payment = payment or "pix"
+        if status not in ORDER_STATUSES:
             raise ValueError(f"unknown ANYMARKET status {status!r}")
         with self.lock:
+            if lines is None:
+                if not self.sku_ids_by_partner:
+                    raise ValueError("add a product first, or pass lines")
+                lines = [(next(iter(self.sku_ids_by_partner)), 1)]
+            resolved = []
+            for line in lines:
+                partner_id, quantity, unit = parse_order_line(line)
+                sku = self._sku_by_partner(partner_id)
+                resolved.append((partner_id, quantity, sku["sellPrice"] if unit is None else unit))
             order_id = self._next_order
             self._next_order += 1
             created = created_at or ORDER_EPOCH + timedelta(minutes=7 * len(self.orders))
             items = []
             items_total = Decimal("0")
-            for position, (partner_id, quantity, unit) in enumerate(lines):
+            for position, (partner_id, quantity, unit) in enumerate(resolved):
                 sku = self.skus[self.sku_ids_by_partner[partner_id]]
                 product = self.products[sku["productId"]]
                 unit = Decimal(str(unit))
@@ -440,7 +479,7 @@ class AnymarketEmulator(Emulator):
                             {
                                 "id": order_id * 10 + position,
                                 "shippingtype": service,
-                                "shippingCarrierNormalized": carrier,
+                                "shippingCarrierNormalized": carrier_name,
                                 "shippingCarrierTypeNormalized": service,
                             }
                         ],
@@ -489,20 +528,21 @@ class AnymarketEmulator(Emulator):
                     }
                 ],
                 "items": items,
-                "tracking": {"carrier": carrier, "deliveryMethodName": service},
+                "tracking": {"carrier": carrier_name, "deliveryMethodName": service},
             }
             self.orders[order_id] = order
             self._touch_feed(order_id)
-            return dict(order)
+            return str(order_id)
 
-    def set_order_status(self, order_id: int, status: str) -> str:
-        """Change an order's status; its feed item gets a new token. Returns the token."""
-        if status not in STATUSES:
+    def set_order_status(self, order_id: str, status: str) -> None:
+        """Change an order's status; its feed item gets a new token."""
+        if status not in ORDER_STATUSES:
             raise ValueError(f"unknown ANYMARKET status {status!r}")
         with self.lock:
-            self.orders[order_id]["status"] = status
-            self.orders[order_id]["marketPlaceStatus"] = status.lower()
-            return self._touch_feed(order_id)
+            order = self.orders[int(order_id)]
+            order["status"] = status
+            order["marketPlaceStatus"] = status.lower()
+            self._touch_feed(int(order_id))
 
     def _touch_feed(self, order_id: int) -> str:
         token = f"{self.data_random.getrandbits(96):024x}"
@@ -510,69 +550,62 @@ class AnymarketEmulator(Emulator):
         self.feed[order_id] = token
         return token
 
-    def stock_of(self, partner_id: str, stock_local_id: int | None = None) -> Decimal:
-        """Quantity at one location, or the sum over every location."""
+    def _sku_by_partner(self, partner_id: str) -> dict:
+        sku_id = self.sku_ids_by_partner.get(partner_id)
+        if sku_id is None:
+            raise KeyError(f"no SKU has the partnerId {partner_id!r}")
+        return self.skus[sku_id]
+
+    # --- the control interface ----------------------------------------------------------------
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {"gumga_token": self.token}
+
+    def secrets(self) -> set[str]:
+        return {self.token}
+
+    def stock_of(self, seller_sku: str, location: str | int | None = None) -> Decimal:
+        """Quantity at one stock location (stockLocalId), or the sum over every location."""
         with self.lock:
-            per_local = self.stock.get(partner_id, {})
-            if stock_local_id is not None:
-                return per_local.get(stock_local_id, Decimal("0"))
+            self._sku_by_partner(seller_sku)
+            per_local = self.stock.get(seller_sku, {})
+            if location is not None:
+                return per_local.get(int(location), Decimal("0"))
             return sum(per_local.values(), Decimal("0"))
 
-    def price_of(self, partner_id: str) -> dict[str, Decimal]:
+    def set_stock(self, seller_sku: str, quantity: int) -> None:
         with self.lock:
-            sku = self.skus[self.sku_ids_by_partner[partner_id]]
-            return {"price": sku["price"], "sellPrice": sku["sellPrice"]}
+            self._sku_by_partner(seller_sku)
+            self.stock.setdefault(seller_sku, {})[self.default_local_id] = Decimal(quantity)
 
-    def seed_data(
-        self, *, listings: int = 0, orders: int = 0, partner_ids: list[str] | None = None
-    ) -> None:
-        """Deterministic data: `listings` SKUs (two per product, as size variations) and
-        `orders` orders over them. `partner_ids` names the SKUs (e.g. the ERP's demo codes)."""
-        rnd = self.data_random
-        codes = list(partner_ids or [])
-        count = len(codes) if partner_ids else listings
-        if orders and not count and not self.skus:
-            count = 6  # orders need SKUs to point at
-        codes += [f"SKU-{len(self.skus) + n + 1:05d}" for n in range(len(codes), count)]
-        for start in range(0, len(codes), 2):
-            name = f"{PRODUCT_NAMES[(start // 2) % len(PRODUCT_NAMES)]} {start // 2 + 1}"
-            specs = []
-            for offset, code in enumerate(codes[start : start + 2]):
-                sell = Decimal(rnd.randrange(1990, 49990, 100)) / 100
-                specs.append(
-                    {
-                        "partnerId": code,
-                        "ean": _ean13(f"789{len(self.skus) + len(specs) + 1:09d}"),
-                        "title": f"{name} {'PM'[offset]}",
-                        "price": sell + Decimal("20.00") * rnd.randrange(0, 2),
-                        "sellPrice": sell,
-                        "amount": rnd.randrange(0, 60),
-                        "variations": {"Tamanho": "PM"[offset]},
-                    }
-                )
-            self.add_product(name, specs)
-        all_codes = list(self.sku_ids_by_partner)
-        for _ in range(orders):
-            carrier = rnd.choice(list(CARRIERS))
-            chosen = rnd.sample(all_codes, k=min(len(all_codes), rnd.randint(1, 3)))
-            self.add_order(
-                lines=[
-                    (code, rnd.randint(1, 3), self.skus[self.sku_ids_by_partner[code]]["sellPrice"])
-                    for code in chosen
-                ],
-                status=rnd.choices(STATUSES, weights=[2, 6, 2, 2, 1, 1])[0],
-                marketplace=rnd.choice(MARKETPLACES),
-                carrier=carrier,
-                service=rnd.choice(CARRIERS[carrier]),
-                payment=rnd.choice(list(PAYMENTS)),
-                buyer_name=rnd.choice(BUYERS),
-                freight=Decimal(rnd.randrange(0, 3990, 10)) / 100,
-            )
+    def price_of(self, seller_sku: str) -> Decimal:
+        """The sellPrice ("preço por"); the SKU's `price` is the list price ("preço de")."""
+        with self.lock:
+            return self._sku_by_partner(seller_sku)["sellPrice"]
 
-    def seed_demo(self, *, sku_codes: list[str], orders: int = 20) -> None:
-        """The demo catalog's SKUs (partnerId = the ERP code, as `sync.demo` makes them)
-        and `orders` orders over them."""
-        self.seed_data(partner_ids=list(sku_codes), orders=orders)
+    def order_ids(self) -> list[str]:
+        with self.lock:
+            return [str(order_id) for order_id in self.orders]
+
+    def order_lines(self, order_id: str) -> list[tuple[str, int]]:
+        with self.lock:
+            return [
+                (item["sku"]["partnerId"], item["amount"])
+                for item in self.orders[int(order_id)]["items"]
+            ]
+
+    def feed_backlog(self) -> int:
+        with self.lock:
+            return len(self.feed)
+
+    def stock_items_in(self, request: Request) -> int:
+        if request.method != "PUT" or request.path != "/v2/stocks":
+            return 0
+        try:
+            body = request.json()
+        except HttpError:
+            return 0
+        return len(body) if isinstance(body, list) else 0
 
 
 # --- module helpers ------------------------------------------------------------------------
@@ -614,17 +647,3 @@ def _paging(request: Request, max_limit: int) -> tuple[int, int]:
     if offset < 0 or limit < 1:
         _fail(422, "offset deve ser >= 0 e limit >= 1.")
     return offset, min(limit, max_limit)
-
-
-def _ean13(body12: str) -> str:
-    body12 = body12[-12:]
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body12))
-    return body12 + str((10 - total % 10) % 10)
-
-
-def _cpf(rnd: random.Random) -> str:
-    digits = [rnd.randint(0, 9) for _ in range(9)]
-    for length in (9, 10):
-        total = sum(d * (length + 1 - i) for i, d in enumerate(digits[:length]))
-        digits.append((total * 10 % 11) % 10)
-    return "".join(map(str, digits))

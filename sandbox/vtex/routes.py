@@ -1,16 +1,20 @@
-"""VTEX emulator: the routes VtexConnector uses, on loopback, with state.
+"""VTEX's APIs as the connector uses them: the routes, the vendor's validation and its
+state (SKUs, inventory, prices, orders and their feed). Demo data and credentials:
+`fixtures.py`.
 
-Speaks the official wire format (shared/vendor-specs/vtex/): both auth headers on every route
-(401 when missing or wrong, 403 when the key lacks the License Manager resource), exact paths
-and methods (404/405 otherwise), request bodies checked against the OpenAPI schemas in strict
-mode (400 with a VTEX error body), 423 Locked on bursts of writes to one SKU × warehouse, the
-account rate limit (429 + Retry-After) and the base class's fault injection.
+Speaks the official wire format (vendor-specs/vtex/, VTEX's OpenAPI files): both auth headers
+on every route (401 when missing or wrong, 403 when the key lacks the License Manager
+resource), exact paths and methods (404/405 otherwise), request bodies checked against the
+OpenAPI schemas in strict mode (400 with a VTEX error body), 423 Locked on bursts of writes to
+one SKU × warehouse, the account rate limit (429 + Retry-After) and the base class's fault
+injection. Every rule is written from VTEX's documentation, never from the connector's
+declarations: a connector that misreads a rule meets the vendor's, not its own.
 
 Simplifications, on purpose:
 - The orders feed keeps the events raised before an app key configured its feed and delivers
   them once it does (VTEX delivers only later events), so seeded demo orders show up after
   activation. `replay_before_config=False` gives VTEX's behaviour. Retention is not enforced.
-- One rate-limit bucket for the whole account (VTEX limits per API).
+- One rate-limit bucket for the whole account (VTEX limits per API and route).
 - Catalog errors use the catalog's {"Message": ...} body, everything else OMS's
   {"error": {"code", "message", "exception"}}.
 """
@@ -20,35 +24,93 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from erp.gtin import gtin13_with_check_digit
 from sandbox import openapi
 from sandbox.server import (
+    DEFAULT_PRICE,
     BadRequest,
     Emulator,
     Faults,
     HttpError,
+    OrderLine,
     Request,
     Response,
-)
-from vendors.vtex.adapter import (
-    DEFAULT_FEED_STATUSES,
-    FEED_RETENTION_SECONDS,
-    FEED_VISIBILITY_TIMEOUT_SECONDS,
-    ORDER_STATUSES,
-    VtexConnector,
+    parse_order_line,
 )
 
 SPEC_NAMES = ("catalog", "license-manager", "logistics", "orders", "pricing")
 INVENTORY_PATH = "/api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}"
 PRICE_PATH = "/pricing/prices/{itemId}"
-STATUS_LABELS = dict(ORDER_STATUSES)
+
+# pricing.json, "Rate limits per route": PUT and POST 2,000 per minute (33 per second) with
+# 500 burst credits that refill at the same rate. The emulator applies the strictest documented
+# API limit to the whole account (Catalog: 45,000/min; OMS: 6,000/min).
+REQUESTS_PER_MINUTE = 2000
+BURST_CREDITS = 500
+# orders.json, GET /api/orders/feed: "maxlot … Maximum accepted value is 10".
+FEED_MAXLOT = 10
+# orders.json, POST /api/orders/feed/config: the retention "maximum value is 1209600".
+FEED_MAX_RETENTION_SECONDS = 1_209_600
+# catalog.json, GET …/stockkeepingunitids: "pagesize … The maximum value is 1000".
+SKU_IDS_PAGE_MAX = 1000
+_INVENTORY_WRITE = re.compile(
+    r"^/api/logistics/pvt/inventory/skus/[^/]+/warehouses/[^/]+(?P<quantity>/quantity)?$"
+)
+# shared/channel-apis.md: bursts of writes to one SKU × warehouse answer 423 Locked. VTEX does
+# not publish the window; half a second and one write are the emulator's reading of it.
+LOCK_WINDOW_SECONDS = 0.5
+LOCK_MAX_WRITES = 1
+
+# The main workflow statuses (orders.json, List orders: f_status) with the description the
+# OMS shows in Portuguese.
+ORDER_STATUSES = {
+    "waiting-for-sellers-confirmation": "Aguardando confirmação do seller",
+    "payment-pending": "Pagamento pendente",
+    "payment-approved": "Pagamento aprovado",
+    "ready-for-handling": "Pronto para o manuseio",
+    "handling": "Preparando entrega",
+    "invoiced": "Faturado",
+    "canceled": "Cancelado",
+}
+# Every status a feed can filter on (orders.json, POST /api/orders/feed/config: "Status
+# available to filter"): an order can pass through all of them.
+WORKFLOW_STATUSES = frozenset(
+    {
+        *ORDER_STATUSES,
+        "order-created",
+        "on-order-completed",
+        "on-order-completed-ffm",
+        "waiting-for-order-authorization",
+        "approve-payment",
+        "request-cancel",
+        "waiting-for-seller-decision",
+        "waiting-ffmt-authorization",
+        "waiting-for-authorization",
+        "waiting-for-manual-authorization",
+        "authorize-fulfillment",
+        "order-create-error",
+        "order-creation-error",
+        "window-to-cancel",
+        "window-to-change-seller",
+        "waiting-for-mkt-authorization",
+        "waiting-seller-handling",
+        "start-handling",
+        "invoice-after-cancellation-deny",
+        "order-accepted",
+        "invoice",
+        "replaced",
+        "cancellation-requested",
+        "cancel",
+    }
+)
 
 # (courier = shipping policy name, SLA = shippingMethod): the same SLA name under two couriers
 # is what makes carrier + service de-para necessary.
@@ -66,20 +128,6 @@ PAYMENT_SYSTEMS = (
     ("Boleto Bancário", "6", "bankInvoice"),
 )
 WAREHOUSES = (("1_1", "Estoque principal"), ("cd-extrema", "CD Extrema"))
-PRODUCTS = (
-    ("Camiseta Básica Algodão", ("P", "M", "G")),
-    ("Tênis Corrida Leve", ("39", "40", "41", "42")),
-    ("Caneca Térmica 500 ml", ("Preta", "Inox")),
-    ("Mochila Urbana 20 L", ("Cinza",)),
-    ("Fone Bluetooth Esportivo", ("Preto", "Branco")),
-)
-CUSTOMERS = (
-    ("Ana", "Souza"),
-    ("Bruno", "Lima"),
-    ("Carla", "Ferreira"),
-    ("Diego", "Almeida"),
-    ("Elisa", "Rocha"),
-)
 
 
 @dataclass
@@ -123,32 +171,37 @@ class Feed:
     queue: list[FeedEvent] = field(default_factory=list)
 
 
-class VtexEmulator(Emulator):
+class VtexApi(Emulator):
+    """The vendor's side; `fixtures.VtexEmulator` adds demo credentials and data. The account
+    is the VTEX account name (the store's host)."""
+
     vendor = "vtex"
-    rate = VtexConnector.spec.limits.requests_per_second
-    burst = VtexConnector.spec.limits.burst
+    demo_account = "lojademo"
+    order_statuses = tuple(ORDER_STATUSES)
+    rate = REQUESTS_PER_MINUTE / 60
+    burst = BURST_CREDITS
 
     def __init__(
         self,
         *,
+        account: str | None = None,
         credentials: dict | None = None,
-        account_name: str = "lojademo",
         rate: float | None = None,
         burst: int | None = None,
         faults: Faults | None = None,
         seed: int = 1,
         strict: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
-        lock_window_seconds: float = 0.5,
-        lock_max_writes: int = 1,
+        lock_window_seconds: float = LOCK_WINDOW_SECONDS,
+        lock_max_writes: int = LOCK_MAX_WRITES,
         replay_before_config: bool = True,
     ) -> None:
         """`strict`: check request bodies and the Accept/Content-Type headers against the
         OpenAPI specs; None = on when the spec files are found. `lock_max_writes` writes to
         one SKU × warehouse within `lock_window_seconds` are accepted; the next gets 423."""
-        credentials = dict(credentials or self.demo_credentials(account_name))
-        self.account_name = credentials.get("account_name") or account_name
-        self.credentials = credentials
+        credentials = dict(credentials or self.demo_credentials(account))
+        self.account_name = credentials.get("account_name") or account or self.demo_account
+        self._credentials = credentials
         if strict is None:
             strict = openapi.specs_available("vtex", SPEC_NAMES)
         elif strict:
@@ -162,9 +215,11 @@ class VtexEmulator(Emulator):
         self.data_random = random.Random(seed)  # data and handles; faults use self.random
         self.app_keys: dict[str, AppKey] = {}
         self.skus: dict[int, Sku] = {}
+        self.sku_ids_by_ref: dict[str, int] = {}
         self.warehouses: dict[str, dict] = {
             wid: {"id": wid, "name": name, "isActive": True} for wid, name in WAREHOUSES
         }
+        self.default_warehouse = WAREHOUSES[0][0]
         self.inventory: dict[tuple[str, str], dict] = {}
         self.prices: dict[int, dict] = {}
         self.orders: dict[str, dict] = {}
@@ -178,19 +233,12 @@ class VtexEmulator(Emulator):
         self._next_sku_id = 1001
         self._next_product_id = 501
         self._order_serial = 0
-        super().__init__(rate=rate, burst=burst, faults=faults, seed=seed)
+        super().__init__(
+            account=self.account_name, rate=rate, burst=burst, faults=faults, seed=seed
+        )
         self.add_app_key(credentials["app_key"], credentials["app_token"], label="ERP (erpintegr)")
 
-    # --- demo data ----------------------------------------------------------------------------
-    @classmethod
-    def demo_credentials(cls, account_name: str = "lojademo") -> dict:
-        return {
-            "account_name": account_name,
-            "app_key": f"vtexappkey-{account_name}-DEMO",
-            "app_token": "DEMOTOKEN-not-a-secret-emulator-only-0000000000000000",
-            "warehouse_id": WAREHOUSES[0][0],
-        }
-
+    # --- vendor state ---------------------------------------------------------------------------
     def add_app_key(
         self,
         app_key: str,
@@ -243,21 +291,104 @@ class VtexEmulator(Emulator):
                 active=active,
             )
             self.skus[sku_id] = sku
+            self.sku_ids_by_ref[ref_id] = sku_id
             return sku
+
+    def _sku_of(self, seller_sku: str) -> Sku:
+        sku_id = self.sku_ids_by_ref.get(seller_sku)
+        if sku_id is None:
+            raise KeyError(f"no SKU has the RefId {seller_sku!r}")
+        return self.skus[sku_id]
+
+    def feed_queue(self, app_key: str | None = None) -> list[FeedEvent]:
+        feed = self.feeds.get(app_key or self._credentials["app_key"])
+        return [] if feed is None else list(feed.queue)
+
+    # --- the control interface ----------------------------------------------------------------
+    @property
+    def credentials(self) -> dict[str, str]:
+        return dict(self._credentials)
+
+    def secrets(self) -> set[str]:
+        with self.lock:
+            return {v for k in self.app_keys.values() for v in (k.app_key, k.app_token)}
+
+    def stock_of(self, seller_sku: str, location: str | int | None = None) -> int:
+        """Quantity at warehouse `location`, or the sum over the warehouses."""
+        with self.lock:
+            sku_id = str(self._sku_of(seller_sku).id)
+            warehouses = self.warehouses if location is None else [str(location)]
+            return sum(
+                self.inventory.get((sku_id, warehouse), {}).get("quantity", 0)
+                for warehouse in warehouses
+            )
+
+    def set_stock(self, seller_sku: str, quantity: int) -> None:
+        with self.lock:
+            sku_id = str(self._sku_of(seller_sku).id)
+            record = self.inventory.setdefault(
+                (sku_id, self.default_warehouse),
+                {"quantity": 0, "unlimitedQuantity": False, "leadTime": "00:00:00"},
+            )
+            record["quantity"] = int(quantity)
+
+    def price_of(self, seller_sku: str) -> Decimal | None:
+        """The base price (fixed prices per trade policy are not emulated)."""
+        with self.lock:
+            record = self.prices.get(self._sku_of(seller_sku).id)
+            return None if record is None else Decimal(str(record["basePrice"]))
 
     def add_order(
         self,
+        lines: Sequence[OrderLine] | None = None,
         *,
-        items: list[tuple[int, int, int]],
-        status: str = "ready-for-handling",
-        courier: tuple[str, str] = ("Correios", "SEDEX 10"),
-        payment: str = "Pix",
+        status: str | None = None,
+        carrier: tuple[str, str] | None = None,
+        payment: str | None = None,
         customer: tuple[str, str] = ("Ana", "Souza"),
         shipping_cents: int = 1590,
         order_id: str | None = None,
     ) -> str:
-        """Create an order; `items` are (sku id, quantity, unit selling price in cents).
-        Queues a feed event for its status. Returns the order id ("1400000000001-01")."""
+        """`carrier` is (courier, SLA), default ("Correios", "SEDEX 10"); `payment` a
+        paymentSystemName, default "Pix". Queues a feed event for the order's status and
+        returns its id ("1400000000001-01")."""
+        with self.lock:
+            if lines is None:
+                if not self.skus:
+                    raise ValueError("add a SKU first, or pass lines")
+                lines = [(self.skus[min(self.skus)].ref_id, 1)]
+            items = []
+            for line in lines:
+                seller_sku, quantity, unit = parse_order_line(line)
+                sku = self._sku_of(seller_sku)
+                if unit is None:
+                    record = self.prices.get(sku.id)
+                    unit = Decimal(str(record["basePrice"])) if record else DEFAULT_PRICE
+                items.append((sku.id, quantity, int(unit * 100)))
+            return self._place_order(
+                items=items,
+                status=status or "ready-for-handling",
+                courier=carrier or ("Correios", "SEDEX 10"),
+                payment=payment or "Pix",
+                customer=customer,
+                shipping_cents=shipping_cents,
+                order_id=order_id,
+            )
+
+    def _place_order(
+        self,
+        *,
+        items: list[tuple[int, int, int]],
+        status: str,
+        courier: tuple[str, str],
+        payment: str,
+        customer: tuple[str, str],
+        shipping_cents: int,
+        order_id: str | None = None,
+    ) -> str:
+        """An order of (sku id, quantity, unit selling price in cents) items."""
+        if status not in WORKFLOW_STATUSES:
+            raise ValueError(f"unknown VTEX workflow status {status!r}")
         with self.lock:
             self._order_serial += 1
             order_id = order_id or f"{1400000000000 + self._order_serial:013d}-01"
@@ -271,117 +402,39 @@ class VtexEmulator(Emulator):
             return order_id
 
     def set_order_status(self, order_id: str, status: str) -> None:
+        if status not in WORKFLOW_STATUSES:
+            raise ValueError(f"unknown VTEX workflow status {status!r}")
         with self.lock:
             order = self.orders[order_id]
             previous = order["status"]
             self._order_serial += 1
             now = self._timestamp(self._order_serial)
             order.update(
-                status=status, statusDescription=STATUS_LABELS.get(status, status), lastChange=now
+                status=status,
+                statusDescription=ORDER_STATUSES.get(status, status),
+                lastChange=now,
             )
             self._raise_event(order_id, status, previous, now)
 
-    def seed_data(self, *, listings: int = 0, orders: int = 0) -> dict:
-        """Deterministic, realistic data: `listings` SKUs (RefId "VT-00001"…, valid EAN-13,
-        stock and price set) and `orders` orders over them with couriers, SLAs, payment
-        systems and statuses as a Brazilian store has them."""
-        rng = self.data_random
-        created_skus = []
+    def order_ids(self) -> list[str]:
         with self.lock:
-            for n in range(listings):
-                product, variations = PRODUCTS[n % len(PRODUCTS)]
-                variation = variations[(n // len(PRODUCTS)) % len(variations)]
-                serial = len(self.skus) + 1
-                sku = self.add_sku(
-                    ref_id=f"VT-{serial:05d}",
-                    name=f"{product} {variation}",
-                    product_name=product,
-                    ean=gtin13_with_check_digit(f"789{serial:09d}"),
-                )
-                self.inventory[(str(sku.id), WAREHOUSES[0][0])] = {
-                    "quantity": rng.randint(0, 50),
-                    "unlimitedQuantity": False,
-                    "leadTime": "00:00:00",
-                }
-                base = rng.randint(1990, 49990)
-                self.prices[sku.id] = self._price_record(sku.id, {"basePrice": base / 100})
-                created_skus.append(sku.id)
-            if orders and not self.skus:
-                self.seed_data(listings=5)
-            sku_ids = sorted(self.skus)
-            created_orders = []
-            for _ in range(orders):
-                lines = [
-                    (rng.choice(sku_ids), rng.randint(1, 3), rng.randint(1990, 29990))
-                    for _ in range(rng.randint(1, 3))
-                ]
-                _, courier, sla = rng.choice(SHIPPING_POLICIES)
-                created_orders.append(
-                    self.add_order(
-                        items=lines,
-                        status=rng.choice(
-                            ["payment-pending", "payment-approved", "ready-for-handling"]
-                        ),
-                        courier=(courier, sla),
-                        payment=rng.choice(PAYMENT_SYSTEMS)[0],
-                        customer=rng.choice(CUSTOMERS),
-                        shipping_cents=rng.choice([0, 1290, 1990, 2990]),
-                    )
-                )
-        return {"skus": created_skus, "orders": created_orders}
+            return list(self.orders)
 
-    def seed_demo(self, *, sku_codes: list[str], orders: int = 20) -> None:
-        """The demo catalog ("PREFIX-VARIANT" codes from `sync.demo`) as VTEX SKUs: RefId = the
-        ERP code, one product per prefix, EANs as `sync.demo` gives the ERP's SKUs; then
-        `orders` orders. Our app key's feed starts configured: the demo database outlives the
-        emulator process, so an activation done before a restart must still find its feed."""
-        groups: dict[str, list[str]] = {}
-        for code in sku_codes:
-            groups.setdefault(code.rsplit("-", 1)[0], []).append(code)
+    def order_lines(self, order_id: str) -> list[tuple[str, int]]:
         with self.lock:
-            for index, codes in enumerate(groups.values()):
-                product = PRODUCTS[index % len(PRODUCTS)][0]
-                product_id = self._next_product_id
-                self._next_product_id += 1
-                for position, code in enumerate(codes):
-                    sku = self.add_sku(
-                        ref_id=code,
-                        name=f"{product} {code.rsplit('-', 1)[-1]}",
-                        product_name=product,
-                        product_id=product_id,
-                        ean=gtin13_with_check_digit(f"789{index:04d}{position:05d}"),
-                    )
-                    self.inventory[(str(sku.id), WAREHOUSES[0][0])] = {
-                        "quantity": 5 + position,
-                        "unlimitedQuantity": False,
-                        "leadTime": "00:00:00",
-                    }
-            self.feeds.setdefault(
-                self.credentials["app_key"],
-                Feed(
-                    config={
-                        "filter": {"type": "FromWorkflow", "status": list(DEFAULT_FEED_STATUSES)},
-                        "queue": {
-                            "visibilityTimeoutInSeconds": FEED_VISIBILITY_TIMEOUT_SECONDS,
-                            "MessageRetentionPeriodInSeconds": FEED_RETENTION_SECONDS,
-                        },
-                    }
-                ),
-            )
-            if orders:
-                self.seed_data(orders=orders)
+            return [(item["refId"], item["quantity"]) for item in self.orders[order_id]["items"]]
 
-    # --- what tests read ----------------------------------------------------------------------
-    def inventory_of(self, sku_id: int | str, warehouse_id: str) -> int | None:
-        record = self.inventory.get((str(sku_id), warehouse_id))
-        return None if record is None else record["quantity"]
+    def feed_backlog(self) -> int:
+        """Events waiting in our app key's feed (delivered or not) for a commit."""
+        with self.lock:
+            return len(self.feed_queue())
 
-    def price_of(self, sku_id: int | str) -> dict | None:
-        return self.prices.get(int(sku_id))
-
-    def feed_queue(self, app_key: str | None = None) -> list[FeedEvent]:
-        feed = self.feeds.get(app_key or self.credentials["app_key"])
-        return [] if feed is None else list(feed.queue)
+    def stock_items_in(self, request: Request) -> int:
+        match = _INVENTORY_WRITE.match(request.path)
+        if match is None:
+            return 0
+        quantity_only = match.group("quantity") is not None
+        return int(request.method == ("PATCH" if quantity_only else "PUT"))
 
     def extra_stats(self) -> dict:
         return {
@@ -664,8 +717,10 @@ class VtexEmulator(Emulator):
         if filt["type"] == "FromWorkflow" and not filt.get("status"):
             raise BadRequest("filter.status must list at least one status for FromWorkflow.")
         retention = queue.get("MessageRetentionPeriodInSeconds")
-        if not isinstance(retention, int) or not 0 < retention <= 1_209_600:
-            raise BadRequest("queue.MessageRetentionPeriodInSeconds must be 1..1209600.")
+        if not isinstance(retention, int) or not 0 < retention <= FEED_MAX_RETENTION_SECONDS:
+            raise BadRequest(
+                f"queue.MessageRetentionPeriodInSeconds must be 1..{FEED_MAX_RETENTION_SECONDS}."
+            )
         timeout = queue.get("visibilityTimeoutInSeconds")
         if not isinstance(timeout, int) or timeout < 0:
             raise BadRequest("queue.visibilityTimeoutInSeconds must be a non-negative integer.")
@@ -681,8 +736,8 @@ class VtexEmulator(Emulator):
 
     def h_feed_get(self, request: Request) -> Response:
         raw = request.q("maxlot")
-        if raw is None or not raw.isdigit() or not 1 <= int(raw) <= 10:
-            raise BadRequest(f"maxlot is required and must be 1..10, got {raw!r}.")
+        if raw is None or not raw.isdigit() or not 1 <= int(raw) <= FEED_MAXLOT:
+            raise BadRequest(f"maxlot is required and must be 1..{FEED_MAXLOT}, got {raw!r}.")
         feed = self.feeds.get(request.params["_app_key"])
         if feed is None:
             raise HttpError(404, "Feed configuration not found for this app key.", code="404")
@@ -746,8 +801,8 @@ class VtexEmulator(Emulator):
             size = int(request.q("pagesize") or "")
         except ValueError:
             raise self._catalog_error(400, "page and pagesize are required integers.") from None
-        if page < 1 or not 1 <= size <= 1000:
-            raise self._catalog_error(400, "page must be >= 1 and pagesize 1..1000.")
+        if page < 1 or not 1 <= size <= SKU_IDS_PAGE_MAX:
+            raise self._catalog_error(400, f"page must be >= 1 and pagesize 1..{SKU_IDS_PAGE_MAX}.")
         ids = sorted(self.skus)
         return Response(200, ids[(page - 1) * size : page * size])
 
@@ -868,7 +923,7 @@ class VtexEmulator(Emulator):
                             "courierName": courier_name,
                             "dockId": "1_1_1",
                             "quantity": quantity,
-                            "warehouseId": WAREHOUSES[0][0],
+                            "warehouseId": self.default_warehouse,
                         }
                     ],
                 }
@@ -880,7 +935,7 @@ class VtexEmulator(Emulator):
             "orderId": order_id,
             "sequence": str(500000 + serial),
             "status": status,
-            "statusDescription": STATUS_LABELS.get(status, status),
+            "statusDescription": ORDER_STATUSES.get(status, status),
             "value": items_total + shipping_cents,
             "creationDate": created,
             "lastChange": created,
