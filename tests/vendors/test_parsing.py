@@ -221,6 +221,10 @@ def test_identifier_accepts(value, expected):
         ({"id": 1}, "not an identifier (text or a whole number)"),
         (["a"], "not an identifier (text or a whole number)"),
         ("x" * 81, "longer than 80 characters"),  # too long is an error, never cut
+        # PostgreSQL cannot store a NUL, and a tab or line break in an id is never meant.
+        ("A\x00B", "holding a control character"),
+        ("A\tB", "holding a control character"),
+        ("A\nB", "holding a control character"),
     ],
 )
 def test_identifier_refuses(value, problem):
@@ -241,6 +245,7 @@ def test_identifier_length_follows_the_column():
         ("  Camiseta P  ", "Camiseta P"),
         (123, "123"),
         ("x" * 250, "x" * 200),  # free text is truncated to the column
+        ("Ana\x00 Souza", "Ana Souza"),  # NUL, which PostgreSQL cannot store, is dropped
     ],
 )
 def test_text_accepts_and_truncates(value, expected):
