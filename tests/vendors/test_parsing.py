@@ -375,7 +375,7 @@ def test_codes_are_bounded_by_the_de_para_column():
 def test_the_declared_bounds_are_the_database_columns():
     from erp.models import Order, OrderItem, Sku
     from mappings.models import Listing, UnmappedValue
-    from sync.models import HeldOrder
+    from sync.models import HeldOrder, QuarantinedOrder
 
     for name in ("items_total", "shipping_total", "total"):
         field = Order._meta.get_field(name)
@@ -386,6 +386,7 @@ def test_the_declared_bounds_are_the_database_columns():
     for field in (
         Order._meta.get_field("external_id"),
         HeldOrder._meta.get_field("external_id"),
+        QuarantinedOrder._meta.get_field("external_id"),
         *(
             Listing._meta.get_field(name)
             for name in (
