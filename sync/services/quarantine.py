@@ -27,6 +27,7 @@ from sync.services.lease import lease_claim
 from sync.services.orders import orders_store_page
 from sync.services.runs import lease_ttl, rate_limiter_for
 from vendors.errors import AuthError, ConnectorError, NotFoundError, PermissionDeniedError
+from vendors.ratelimit import TokenBucket
 from vendors.spec import Flow
 from vendors.types import InvalidOrder, NormalizedOrder
 
@@ -84,13 +85,12 @@ def quarantined_orders_refetch(
     if channel is None:
         result.error = "The channel no longer exists."
         return result
-    rows = QuarantinedOrder.objects.filter(channel=channel, resolved_at__isnull=True)
+    open_rows = QuarantinedOrder.objects.filter(channel=channel, resolved_at__isnull=True)
     if quarantined_ids is not None:
-        rows = rows.filter(pk__in=quarantined_ids)
-    selected = rows
-    rows = list(selected.order_by("pk").only("pk", "external_id")[:REFETCH_MAX_ORDERS])
+        open_rows = open_rows.filter(pk__in=quarantined_ids)
+    rows = list(open_rows.order_by("pk").only("pk", "external_id")[:REFETCH_MAX_ORDERS])
     if len(rows) == REFETCH_MAX_ORDERS:
-        result.left += selected.count() - len(rows)
+        result.left += open_rows.count() - len(rows)
     if not rows:
         return result
     if channel.status != ChannelStatus.ACTIVE:
@@ -125,7 +125,12 @@ def quarantined_orders_refetch(
     return result
 
 
-def _fetch(channel: SalesChannel, rows: list[QuarantinedOrder], limiter, result) -> _Fetched:
+def _fetch(
+    channel: SalesChannel,
+    rows: list[QuarantinedOrder],
+    limiter: TokenBucket,
+    result: RefetchResult,
+) -> _Fetched:
     fetched = _Fetched()
     deadline = time.monotonic() + REFETCH_BUDGET_SECONDS
     try:
