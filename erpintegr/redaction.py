@@ -16,6 +16,7 @@ secret that ends the text is masked too.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from urllib.parse import quote, quote_plus
@@ -125,3 +126,47 @@ def redact_truncate(text: object, limit: int) -> str:
     # The cut may split a mask or leave the start of an unregistered token shape; run the
     # masks once more on what is kept.
     return redact(cut) + ELLIPSIS
+
+
+# Keys whose value is a credential wherever they appear in a document ("gumgaToken",
+# "access_token", "client_secret", "X-VTEX-API-AppKey", "Authorization"…).
+_SECRET_KEY = re.compile(r"(?i)token|secret|password|passwd|authorization|api_?key|app_?key")
+_NUL = "\x00"
+
+
+def _clean_document(value: object) -> object:
+    if isinstance(value, dict):
+        cleaned = {}
+        for key, item in value.items():
+            name = _clean_document(str(key))
+            if _SECRET_KEY.search(str(key)) and isinstance(item, str | int | float):
+                cleaned[name] = MASK
+            else:
+                cleaned[name] = _clean_document(item)
+        return cleaned
+    if isinstance(value, list | tuple):
+        return [_clean_document(item) for item in value]
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        # NaN and Infinity are not JSON: PostgreSQL's jsonb refuses them. Kept as text, so the
+        # stored document still shows what the vendor sent.
+        return value if math.isfinite(value) else json.dumps(value)
+    # PostgreSQL stores no NUL character, in text or in jsonb.
+    return redact(value).replace(_NUL, "\ufffd")
+
+
+def redact_document(value: object, *, max_chars: int) -> object:
+    """A JSON-like document (a vendor's order as received) made safe to store and show.
+
+    Every string, keys included, goes through `redact`; the value of a key that names a
+    credential (token, secret, password, authorization, app key) is masked whatever it is;
+    what a JSON column cannot hold on every database (NaN, Infinity, NUL characters) is written
+    out as text. Bounded: when its JSON is longer than `max_chars` characters, the result is
+    `{"truncated": true, "characters": <full length>, "start": "<first max_chars characters>…"}`
+    instead of the document."""
+    cleaned = _clean_document(value)
+    text = json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"), default=str)
+    if len(text) <= max_chars:
+        return cleaned
+    return {"truncated": True, "characters": len(text), "start": redact_truncate(text, max_chars)}

@@ -1,4 +1,5 @@
-"""Admin for the engine: runs log, held orders, channel page panels and actions."""
+"""Admin for the engine: runs log, held and quarantined orders, channel page panels and
+actions."""
 
 import json
 from datetime import timedelta
@@ -27,7 +28,7 @@ from channels.models import ChannelStatus, SalesChannel
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from erpintegr.redaction import redact
 from sync.activation import admin as activation_admin
-from sync.models import HeldOrder, RunState, RunTrigger, SyncRun
+from sync.models import HeldOrder, QuarantinedOrder, RunState, RunTrigger, SyncRun
 from sync.selectors import FLOW_ORDER, channel_sync_panel, late_threshold
 from sync.services.pending import TRACKED_STATUSES, pending_full_resync
 
@@ -62,10 +63,16 @@ def run_problem(run: SyncRun) -> str:
     detail = run.detail if isinstance(run.detail, dict) else {}
     if run.state == RunState.SKIPPED and detail.get("reason"):
         return f"skipped: {detail['reason']}"
-    rejected = (detail.get("counts") or {}).get("rejected")
-    if rejected:
-        return f"{rejected} item(s) rejected by the vendor"
-    return ""
+    counts = detail.get("counts") or {}
+    problems = []
+    if counts.get("rejected"):
+        problems.append(f"{counts['rejected']} item(s) rejected by the vendor")
+    if counts.get("quarantined"):
+        problems.append(
+            f"{counts['quarantined']} order(s) quarantined: the vendor sent values that "
+            "cannot be read"
+        )
+    return "; ".join(problems)
 
 
 def state_badge(run: SyncRun) -> SafeString:
@@ -229,6 +236,84 @@ def reprocess_now_action(modeladmin, request, queryset) -> None:
         )
 
 
+# --- quarantined orders ---------------------------------------------------------------------
+
+
+@admin.register(QuarantinedOrder)
+class QuarantinedOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "external_id",
+        "channel",
+        "field_path",
+        "short_reason",
+        "first_seen",
+        "last_seen",
+        "times_seen",
+        "resolved_at",
+        "resolved_how",
+    ]
+    list_filter = [OpenResolvedFilter, "channel", "resolved_how"]
+    list_select_related = ["channel"]
+    search_fields = ["external_id"]
+    show_full_result_count = False
+    actions = ["fetch_again"]
+    fields = [
+        "channel",
+        "external_id",
+        "field_path",
+        "reason_text",
+        "first_seen",
+        "last_seen",
+        "times_seen",
+        "resolved_at",
+        "resolved_how",
+        "order",
+        "payload_pretty",
+    ]
+    readonly_fields = fields
+
+    def has_refetch_permission(self, request) -> bool:
+        # Fetching again imports ERP orders for the channel: the channel's editors may do it.
+        return request.user.has_perm("channels.change_saleschannel")
+
+    @admin.display(description="why it cannot be imported")
+    def short_reason(self, quarantined: QuarantinedOrder) -> str:
+        return Truncator(redact(quarantined.reason)).chars(ERROR_SHORT)
+
+    @admin.display(description="why it cannot be imported")
+    def reason_text(self, quarantined: QuarantinedOrder) -> str:
+        return redact(quarantined.reason)
+
+    @admin.display(description="order as received")
+    def payload_pretty(self, quarantined: QuarantinedOrder) -> SafeString:
+        text = json.dumps(quarantined.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        return format_html('<pre class="sync-detail">{}</pre>', redact(text))
+
+    @admin.action(description="Fetch again from the vendor (after it corrected the order)")
+    def fetch_again(self, request, queryset):
+        fetch_again_action(self, request, queryset)
+
+    fetch_again.allowed_permissions = ["refetch"]
+
+
+def fetch_again_action(modeladmin, request, queryset) -> None:
+    from sync.services.quarantine import quarantined_orders_refetch
+
+    selected: dict[int, list[int]] = {}
+    for pk, channel_id in queryset.values_list("pk", "channel_id"):
+        selected.setdefault(channel_id, []).append(pk)
+    names = dict(SalesChannel.objects.filter(pk__in=list(selected)).values_list("pk", "name"))
+    for channel_id in sorted(selected):
+        result = quarantined_orders_refetch(
+            channel_id=channel_id, quarantined_ids=selected[channel_id]
+        )
+        modeladmin.message_user(
+            request,
+            f"{names.get(channel_id, channel_id)}: {result.summary()}",
+            messages.WARNING if result.problems else messages.SUCCESS,
+        )
+
+
 # --- channel page: panel --------------------------------------------------------------------
 
 
@@ -270,6 +355,9 @@ def sync_panel(channel: SalesChannel, request: HttpRequest) -> SafeString:
         "runs_url": _changelist_url("sync_syncrun", channel__id__exact=channel.pk),
         "held_url": _changelist_url(
             "sync_heldorder", channel__id__exact=channel.pk, resolved_at__isnull="True"
+        ),
+        "quarantined_url": _changelist_url(
+            "sync_quarantinedorder", channel__id__exact=channel.pk, resolved_at__isnull="True"
         ),
         "unmapped_url": _changelist_url(
             "mappings_unmappedvalue", channel__id__exact=channel.pk, resolved_at__isnull="True"

@@ -1,4 +1,5 @@
-"""The engine's durable state: what is pending, what ran, what is held, who holds a channel.
+"""The engine's durable state: what is pending, what ran, what is held or quarantined, who
+holds a channel.
 
 Correctness never depends on a task being delivered (the Redis broker has no ack): pending
 rows, cursors and held orders live here, and the next scheduled run picks them up.
@@ -6,10 +7,12 @@ rows, cursors and held orders live here, and the next scheduled run picks them u
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from channels.models import SalesChannel
 from erp.models import Order, Sku
 from vendors.spec import Flow
+from vendors.types import UNREADABLE_ID_PREFIX
 
 
 class RunState(models.TextChoices):
@@ -131,6 +134,80 @@ class HeldOrder(models.Model):
             f"{m.get('kind')}: {m.get('code')}" + (f" ({m['label']})" if m.get("label") else "")
             for m in self.missing
         )
+
+
+# Bound of a quarantined order's stored document (its JSON, in characters).
+QUARANTINE_PAYLOAD_MAX_CHARS = 64_000
+
+
+class QuarantineResolution(models.TextChoices):
+    READ_VALID = "read_valid", "Read valid in a later run (the vendor corrected it)"
+    REFETCHED = "refetched", "Fetched again from the vendor and imported"
+
+
+class QuarantinedOrder(models.Model):
+    """An order the vendor sent with a value that cannot be read (a quantity of 0, a price of
+    NaN, an id longer than its column…): kept aside with its document and the reason, so the
+    rest of its page is stored and the cursor / feed moves on. Resolved when the vendor sends
+    it again readable, or when it is fetched again by hand once corrected."""
+
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, related_name="quarantined_orders"
+    )
+    external_id = models.CharField(
+        "channel order id",
+        max_length=80,
+        help_text="The order's id on the channel; unreadable-<sha1 of the document> when the id "
+        "itself cannot be read (such an order cannot be fetched again by id).",
+    )
+    payload = models.JSONField(
+        "order as received",
+        help_text="The vendor's order document, secrets masked; past "
+        f"{QUARANTINE_PAYLOAD_MAX_CHARS:,} characters only its start is kept.",
+    )
+    reason = models.TextField(help_text="Which field cannot be read, and why.")
+    field_path = models.CharField(
+        "field", max_length=200, blank=True, help_text="Where in the document, e.g. items[0].unit."
+    )
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(default=timezone.now)
+    times_seen = models.PositiveIntegerField(
+        default=1, help_text="How many times the vendor sent it unreadable (runs and re-fetches)."
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_how = models.CharField(
+        "resolved how", max_length=20, choices=QuarantineResolution.choices, blank=True
+    )
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The ERP order it became, once imported.",
+    )
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="quarantined_order_once_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True, resolved_how="")
+                | (Q(resolved_at__isnull=False) & ~Q(resolved_how="")),
+                name="quarantined_order_resolved_with_how",
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.external_id}"
+
+    @property
+    def refetchable(self) -> bool:
+        """Whether the vendor can be asked for it by id (its id could be read)."""
+        return not self.external_id.startswith(UNREADABLE_ID_PREFIX)
 
 
 class ChannelLease(models.Model):

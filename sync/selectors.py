@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
-from sync.models import HeldOrder, PendingChange, RunState, SyncRun
+from sync.models import HeldOrder, PendingChange, QuarantinedOrder, RunState, SyncRun
 from sync.services.push import PUSH_FLOWS
 from sync.services.schedules import schedule_name
 from vendors.spec import Flow
@@ -40,6 +40,11 @@ def _count(queryset: QuerySet) -> Coalesce:
     empty. Grouped by channel: the filter leaves a single group."""
     counted = queryset.order_by().values("channel").annotate(n=Count("pk")).values("n")[:1]
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _open_quarantined() -> Coalesce:
+    """Open quarantined orders of the channel (OuterRef "pk"), as an annotation."""
+    return _count(QuarantinedOrder.objects.filter(channel=OuterRef("pk"), resolved_at__isnull=True))
 
 
 def _oldest_changed_at(queryset: QuerySet) -> Subquery:
@@ -88,11 +93,12 @@ class ChannelPanel:
     flows: list[FlowPanelRow]
     held_open: int
     unmapped_open: int
+    quarantined_open: int = 0
 
 
 def channel_sync_panel(*, channel: SalesChannel, now: datetime | None = None) -> ChannelPanel:
-    """Per flow: setting, last run, next run, pending; plus open held orders and unmapped
-    values. Four queries whatever the number of runs and pending rows."""
+    """Per flow: setting, last run, next run, pending; plus open held orders, quarantined
+    orders and unmapped values. Four queries whatever the number of runs and pending rows."""
     from mappings.models import UnmappedValue
 
     now = now or timezone.now()
@@ -130,10 +136,11 @@ def channel_sync_panel(*, channel: SalesChannel, now: datetime | None = None) ->
             unmapped_open=_count(
                 UnmappedValue.objects.filter(channel=OuterRef("pk"), resolved_at__isnull=True)
             ),
+            quarantined_open=_open_quarantined(),
         )
-        .values("held_open", "unmapped_open")
+        .values("held_open", "unmapped_open", "quarantined_open")
         .first()
-    ) or {"held_open": 0, "unmapped_open": 0}
+    ) or {"held_open": 0, "unmapped_open": 0, "quarantined_open": 0}
 
     connector = channel.vendor
     active = channel.status == ChannelStatus.ACTIVE
@@ -177,6 +184,7 @@ def channel_sync_panel(*, channel: SalesChannel, now: datetime | None = None) ->
         flows=rows,
         held_open=counts["held_open"],
         unmapped_open=counts["unmapped_open"],
+        quarantined_open=counts["quarantined_open"],
     )
 
 
@@ -223,6 +231,7 @@ class ChannelHealth:
     orders_last_success_at: datetime | None
     orders_age: timedelta | None
     held_open: int
+    quarantined_open: int = 0
     late_flows: list[str] = field(default_factory=list)
 
     @property
@@ -258,6 +267,7 @@ def _health_queryset() -> QuerySet:
     annotations["held_open"] = _count(
         HeldOrder.objects.filter(channel=OuterRef("pk"), resolved_at__isnull=True)
     )
+    annotations["quarantined_open"] = _open_quarantined()
     return (
         SalesChannel.objects.exclude(status=ChannelStatus.DRAFT)
         .select_related("company")
@@ -330,6 +340,7 @@ def channels_health(*, now: datetime | None = None) -> list[ChannelHealth]:
                 orders_last_success_at=last_success,
                 orders_age=(now - last_success) if last_success else None,
                 held_open=channel.held_open,
+                quarantined_open=channel.quarantined_open,
                 late_flows=late_flows,
             )
         )

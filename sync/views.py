@@ -20,8 +20,9 @@ def sync_health(request: HttpRequest) -> HttpResponse:
     rows = channels_health()
     try:
         runs_url = reverse("admin:sync_syncrun_changelist")
+        quarantined_url = reverse("admin:sync_quarantinedorder_changelist")
     except NoReverseMatch:
-        runs_url = None
+        runs_url = quarantined_url = None
     context = {
         **admin.site.each_context(request),
         "title": "Sync health",
@@ -31,5 +32,6 @@ def sync_health(request: HttpRequest) -> HttpResponse:
         "late_intervals": LATE_INTERVALS,
         "late_minimum_minutes": int(LATE_MINIMUM.total_seconds() // 60),
         "runs_url": runs_url,
+        "quarantined_url": quarantined_url,
     }
     return TemplateResponse(request, "admin/sync/health.html", context)

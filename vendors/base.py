@@ -7,16 +7,19 @@ model: the vendor layer sits below `channels`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import tzinfo
 from typing import Any, ClassVar, Protocol
 
+from vendors.errors import InvalidVendorData
 from vendors.http import DEFAULT_TIMEOUT, HttpClient
-from vendors.parsing import Reader
+from vendors.parsing import Reader, shown
 from vendors.spec import VendorSpec
 from vendors.types import (
     CatalogUpdate,
+    InvalidOrder,
     NormalizedOrder,
     OrderPage,
     OtherIntegration,
@@ -25,7 +28,15 @@ from vendors.types import (
     ReferenceValue,
     RemoteListing,
     StockUpdate,
+    unreadable_order_key,
 )
+
+logger = logging.getLogger("vendors")
+
+# Programming-level errors a reading of an odd document may still raise despite the Reader (a
+# shape nobody foresaw): the order is set aside with the error rather than stopping the page.
+# Transport and account errors (ConnectorError) are not among them: they propagate.
+_UNFORESEEN_SHAPE_ERRORS = (LookupError, TypeError, ValueError, AttributeError)
 
 
 class CredentialStore(Protocol):
@@ -49,6 +60,8 @@ class Connector:
     `spec`, its declaration (key, label, limits…)."""
 
     spec: ClassVar[VendorSpec]
+    # The field of an order document that holds the order's id ("id", VTEX "orderId").
+    order_id_field: ClassVar[str] = "id"
     # The zone the vendor documents for timestamps sent without an offset. Every adapter sets
     # it explicitly (there is no default to fall back on silently).
     data_timezone: ClassVar[tzinfo]
@@ -143,6 +156,82 @@ class Connector:
         `shipment=`); a vendor without any takes none. `normalize_order(payload)` works on
         every vendor."""
         raise NotImplementedError
+
+    def order_companions(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Documents the vendor keeps apart from an order, fetched for it and passed to
+        normalize_order as keyword arguments (Mercado Livre: `shipment=`). Default: none."""
+        return {}
+
+    def get_order_document(self, external_id: str) -> object:
+        """The vendor's order document for one id (one GET), as answered. Raises NotFoundError
+        when the vendor has no such order."""
+        raise NotImplementedError
+
+    def fetch_order(self, external_id: str) -> NormalizedOrder:
+        """One order read again by id (re-fetching a quarantined order): the document and its
+        companions, read as fetch_orders reads them. Raises InvalidVendorData when it still
+        cannot be read, NotFoundError when the vendor has no such order."""
+        document = self.get_order_document(external_id)
+        if not isinstance(document, Mapping):
+            raise self._not_an_order(document, external_id)
+        return self.normalize_order(document, **self.order_companions(document))
+
+    def fetch_order_or_invalid(self, external_id: str) -> NormalizedOrder | InvalidOrder:
+        """fetch_order, with an order that still cannot be read returned as an InvalidOrder
+        (its current document and reason) instead of raised."""
+        return self.order_or_invalid(self.get_order_document(external_id), fetched_as=external_id)
+
+    def order_or_invalid(
+        self, document: object, *, fetched_as: str = ""
+    ) -> NormalizedOrder | InvalidOrder:
+        """The one rule every adapter's fetch_orders applies to each order document: a
+        NormalizedOrder, or, when a value cannot be read, an InvalidOrder naming the field —
+        never an exception that would stop the page (transport errors still propagate).
+
+        `fetched_as` is the id the adapter asked the vendor for (a feed item's order id), used
+        as the key when the document's own id cannot be read; without one the key is
+        `unreadable-<sha1 of the document>` (`vendors.types.unreadable_order_key`)."""
+        companions: dict[str, Any] = {}
+        try:
+            if not isinstance(document, Mapping):
+                raise self._not_an_order(document, fetched_as)
+            companions = self.order_companions(document)
+            return self.normalize_order(document, **companions)
+        except InvalidVendorData as exc:
+            reason, path = str(exc), exc.path
+        except _UNFORESEEN_SHAPE_ERRORS as exc:
+            logger.exception("%s order %s could not be read", self.spec.label, fetched_as or "?")
+            reason = (
+                f"{self.spec.label} order {fetched_as or '(id unknown)'}: could not be read "
+                f"({type(exc).__name__}: {exc})"
+            )
+            path = ""
+        return InvalidOrder(
+            external_id=self._order_key(document, fetched_as),
+            reason=reason,
+            path=path,
+            raw={"order": document, **companions} if companions else document,
+        )
+
+    def _order_key(self, document: object, fetched_as: str) -> str:
+        if isinstance(document, Mapping):
+            try:
+                return self.reader("order").identifier(
+                    document.get(self.order_id_field), self.order_id_field
+                )
+            except InvalidVendorData:
+                pass
+        return fetched_as or unreadable_order_key(document)
+
+    def _not_an_order(self, document: object, fetched_as: str) -> InvalidVendorData:
+        subject = f"order {fetched_as}".strip()
+        return InvalidVendorData(
+            f"{self.spec.label} {subject}: the order document is {shown(document)}, not an object",
+            vendor=self.spec.label,
+            subject=subject,
+            path="",
+            value=shown(document),
+        )
 
     def on_activate(self, *, enabled_flows: set[str]) -> None:
         """Vendor-side setup before the first runs (idempotent). Default: nothing."""

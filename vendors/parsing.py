@@ -32,10 +32,12 @@ The policy, field type by field type:
   booleans). Bounded by the column that stores them: `ID_MAX_LENGTH` (erp.Order.external_id,
   mappings.Listing ids, sync.HeldOrder.external_id), `CODE_MAX_LENGTH` (de-para codes),
   `EAN_MAX_LENGTH` (GTIN-14). **Too long is an error**: cutting an id would make it another id
-  (or match the wrong binding).
+  (or match the wrong binding). So is a control character (a NUL cannot even be stored by
+  PostgreSQL, and a tab or line break in an id is never meant).
 - **Free text** (titles, labels, names, e-mails) → stripped `str` (numbers are written out),
   **truncated** to the column length (`TEXT_MAX_LENGTH`, `EMAIL_MAX_LENGTH`): a shortened
-  label still says what it is. A dict, list or boolean where text belongs is an error.
+  label still says what it is. NUL characters, which PostgreSQL cannot store, are dropped.
+  A dict, list or boolean where text belongs is an error.
 - **Flags** → `bool`, from JSON booleans only ("false" is not False).
 - **Shapes**: `obj()` for a nested object, `objects()` for a list of objects; anything else is an
   error naming the path (an order line that is not an object is never skipped quietly).
@@ -77,6 +79,7 @@ _CENT = Decimal(1).scaleb(-AMOUNT_DECIMAL_PLACES)
 # would otherwise read as 10), no NaN/Infinity.
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SHOWN_MAX = 60
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Unparseable(ValueError):
@@ -192,6 +195,8 @@ def parse_identifier(value: object, *, max_length: int = ID_MAX_LENGTH) -> str:
         raise Unparseable("empty")
     if len(text) > max_length:
         raise Unparseable(f"longer than {max_length} characters")
+    if _CONTROL.search(text):
+        raise Unparseable("holding a control character")
     return text
 
 
@@ -202,7 +207,7 @@ def parse_text(value: object, *, max_length: int = TEXT_MAX_LENGTH) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise Unparseable("not text")
     text = value if isinstance(value, str) else str(value)
-    return text.strip()[:max_length].rstrip()
+    return text.replace("\x00", "").strip()[:max_length].rstrip()
 
 
 def parse_flag(value: object) -> bool:

@@ -6,10 +6,13 @@ the engine and `mappings` read only these, never raw vendor JSON.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -100,15 +103,55 @@ class NormalizedOrder:
     raw: Mapping = field(default_factory=dict, compare=False, repr=False)
 
 
+UNREADABLE_ID_PREFIX: Final = "unreadable-"
+
+
+def unreadable_order_key(document: object) -> str:
+    """The key of an order whose own id cannot be read (missing, not an id, longer than the
+    column) and that was not asked for by id: `unreadable-<sha1 of the document>`, 51
+    characters. Stable: the same document read again gets the same key (so it is counted, not
+    duplicated); a corrected document has its own, readable id."""
+    try:
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):  # keys of mixed types cannot be sorted
+        text = repr(document)
+    return UNREADABLE_ID_PREFIX + hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()
+
+
+@dataclass(frozen=True)
+class InvalidOrder:
+    """An order the vendor sent that cannot be read (`vendors.parsing` refused a value of it).
+
+    It travels in its page instead of failing the page: the engine keeps it aside (quarantine)
+    with `raw` and `reason`, stores the page's other orders, and moves the cursor / acks the
+    feed past it. `external_id` is the order's own id when that can be read, else the id the
+    adapter asked the vendor for (a feed item's), else `unreadable_order_key(raw)`.
+    `reason` is the InvalidVendorData message (`VTEX order 1: items[0].quantity is 0, less
+    than 1`), `path` its field path (`items[0].quantity`; "" for the document itself)."""
+
+    external_id: str
+    reason: str
+    path: str
+    raw: Any = field(default=None, compare=False, repr=False)  # the document as sent
+
+    @property
+    def refetchable(self) -> bool:
+        """Whether the vendor can be asked for it again by id."""
+        return not self.external_id.startswith(UNREADABLE_ID_PREFIX)
+
+
 @dataclass
 class OrderPage:
     """One page of orders. `next_cursor` is saved only after the page is committed;
-    `ack_tokens` (feed vendors) are acknowledged only after that commit too."""
+    `ack_tokens` (feed vendors) are acknowledged only after that commit too. `invalid` are the
+    page's orders that cannot be read: stored aside in the same commit, and acknowledged /
+    passed by the cursor like the others (their tokens are in `ack_tokens`)."""
 
     orders: list[NormalizedOrder]
     next_cursor: str | None
     has_more: bool = False
     ack_tokens: list[str] = field(default_factory=list)
+    invalid: list[InvalidOrder] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,29 @@
 """Inbound orders (DESIGN.md §4.4): page from the cursor, translate through the de-para and
-the bindings, upsert erp.Order, reserve stock, hold what cannot be translated.
+the bindings, upsert erp.Order, reserve stock, hold what cannot be translated, quarantine what
+cannot be read.
 
 A page is stored in one transaction with a constant number of queries (translation, existing
-orders, inserts, reservations, held orders, cursor), whatever its size. The cursor is saved in
-that transaction and feed items are acknowledged only after it commits, so a crash re-reads the
-page and the upsert makes the re-read harmless.
+orders, inserts, reservations, held orders, quarantined orders, cursor), whatever its size. The
+cursor is saved in that transaction and feed items are acknowledged only after it commits, so a
+crash re-reads the page and the upsert makes the re-read harmless.
+
+An order the vendor sent with a value that cannot be read (`vendors.parsing`: a quantity of 0,
+a price of NaN, an id longer than its column) arrives in `OrderPage.invalid`: it is stored as a
+QuarantinedOrder in the same transaction as the page's good orders and the cursor, and its feed
+item is acknowledged with theirs, so it never holds the orders behind it. When a later page
+brings it readable (the vendor corrected it), or it is fetched again by hand
+(`sync.services.quarantine`), it is imported the normal way and its quarantine is resolved.
 """
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -21,13 +31,21 @@ from channels.models import ChannelStatus, SalesChannel
 from erp.models import Order, OrderItem, OrderStatus, StockBalance
 from erp.services import Reservation, stock_reserve_many
 from erp.validators import normalize_sku_code
+from erpintegr.redaction import redact_document, redact_truncate
 from mappings.models import Listing, MappingKind
 from mappings.selectors import lookups_for_order
 from mappings.services import translate_and_record
-from sync.models import HeldOrder, OrderCursor
+from sync.models import (
+    QUARANTINE_PAYLOAD_MAX_CHARS,
+    HeldOrder,
+    OrderCursor,
+    QuarantinedOrder,
+    QuarantineResolution,
+)
 from sync.services.context import RunContext
 from vendors.types import (
     Customer,
+    InvalidOrder,
     NormalizedOrder,
     OrderLine,
 )
@@ -45,7 +63,10 @@ class PageResult:
     unchanged: int = 0
     held: int = 0
     released: int = 0
+    quarantined: int = 0  # unreadable orders set aside by this page
+    unquarantined: int = 0  # quarantined orders this page brought readable
     held_ids: list[str] = field(default_factory=list)
+    quarantined_ids: list[str] = field(default_factory=list)
 
 
 # --- (de)serialising a normalized order for HeldOrder.payload -------------------------------
@@ -163,9 +184,18 @@ def orders_store_page(
     *,
     channel: SalesChannel,
     orders: list[NormalizedOrder],
+    invalid: Sequence[InvalidOrder] = (),
     next_cursor: str | None = None,
     save_cursor: bool = True,
+    resolves_quarantine: QuarantineResolution | None = QuarantineResolution.READ_VALID,
 ) -> PageResult:
+    """Store one page: its orders (imported, updated or held), its unreadable orders
+    (quarantined) and the cursor, in one transaction.
+
+    `resolves_quarantine`: how the page's readable orders resolve an open quarantine of the
+    same id — READ_VALID for a page from the vendor, REFETCHED for a re-fetch; None when the
+    orders do not come from the vendor now (held orders reprocessed from their stored copy).
+    An id both readable and unreadable in one page ends readable."""
     result = PageResult()
     # The same order twice in one page (a feed may repeat it): the last version wins.
     unique: dict[str, NormalizedOrder] = {}
@@ -259,6 +289,9 @@ def orders_store_page(
             )
     _store_complete(channel, complete, result)
     _store_held(channel, held, result)
+    _store_quarantined(channel, invalid, result)
+    if resolves_quarantine is not None:
+        _resolve_quarantined(channel, list(unique), resolves_quarantine, result)
     if save_cursor and next_cursor is not None:
         OrderCursor.objects.update_or_create(channel=channel, defaults={"value": next_cursor})
     return result
@@ -383,6 +416,87 @@ def _store_held(channel: SalesChannel, held: dict, result: PageResult) -> None:
     result.held_ids.extend(held)
 
 
+def storable_text(text: object, limit: int) -> str:
+    """Vendor-derived text as stored: secrets masked, then cut; no NUL (PostgreSQL refuses it)."""
+    return redact_truncate(text, limit).replace("\x00", "\ufffd")
+
+
+REASON_MAX_CHARS = 2000
+PATH_MAX_CHARS = 200  # QuarantinedOrder.field_path
+
+
+def _store_quarantined(
+    channel: SalesChannel, invalid: Sequence[InvalidOrder], result: PageResult
+) -> None:
+    """Upsert one QuarantinedOrder per unreadable order (two queries at most, whatever the
+    number): a new one, or the known one seen again — reopened if it had been resolved."""
+    if not invalid:
+        return
+    unique = {item.external_id: item for item in invalid}
+    now = timezone.now()
+    existing = {
+        q.external_id: q
+        for q in QuarantinedOrder.objects.filter(channel=channel, external_id__in=list(unique))
+    }
+    to_create, to_update = [], []
+    for external_id, item in unique.items():
+        values = {
+            "payload": redact_document(item.raw, max_chars=QUARANTINE_PAYLOAD_MAX_CHARS),
+            "reason": storable_text(item.reason, REASON_MAX_CHARS),
+            "field_path": storable_text(item.path, PATH_MAX_CHARS),
+            "last_seen": now,
+        }
+        row = existing.get(external_id)
+        if row is None:
+            to_create.append(QuarantinedOrder(channel=channel, external_id=external_id, **values))
+            continue
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.times_seen += 1
+        row.resolved_at, row.resolved_how = None, ""
+        to_update.append(row)
+    if to_create:
+        QuarantinedOrder.objects.bulk_create(to_create)
+    if to_update:
+        QuarantinedOrder.objects.bulk_update(
+            to_update,
+            [
+                "payload",
+                "reason",
+                "field_path",
+                "last_seen",
+                "times_seen",
+                "resolved_at",
+                "resolved_how",
+            ],
+        )
+    result.quarantined += len(unique)
+    result.quarantined_ids.extend(unique)
+
+
+def _resolve_quarantined(
+    channel: SalesChannel,
+    external_ids: list[str],
+    how: QuarantineResolution,
+    result: PageResult,
+) -> None:
+    """The vendor sent these orders readable: their open quarantines are over, linked to the ERP
+    order each became (none while it is held for de-para). One UPDATE."""
+    if not external_ids:
+        return
+    result.unquarantined += QuarantinedOrder.objects.filter(
+        channel=channel, external_id__in=external_ids, resolved_at__isnull=True
+    ).update(
+        resolved_at=timezone.now(),
+        resolved_how=how,
+        order=Subquery(
+            Order.objects.filter(channel_id=channel.pk, external_id=OuterRef("external_id")).values(
+                "pk"
+            )[:1]
+        ),
+    )
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -396,26 +510,39 @@ def orders_import(ctx: RunContext, *, limit: int) -> None:
     totals = PageResult()
     while remaining > 0 and ctx.has_time():
         page = ctx.connector.fetch_orders(cursor, min(per_page, remaining))
-        ctx.run.total += len(page.orders)
-        if not page.orders and not page.ack_tokens and page.next_cursor in (None, cursor):
+        read = len(page.orders) + len(page.invalid)
+        ctx.run.total += read
+        if not read and not page.ack_tokens and page.next_cursor in (None, cursor):
             break  # nothing new: no transaction, no cursor write
         stored = orders_store_page(
-            channel=channel, orders=page.orders, next_cursor=page.next_cursor
+            channel=channel,
+            orders=page.orders,
+            invalid=page.invalid,
+            next_cursor=page.next_cursor,
         )
         if page.ack_tokens:
-            ctx.connector.ack(page.ack_tokens)  # only after the page is committed
+            # Only after the page is committed; the quarantined orders' items too: they are
+            # stored, and re-reading them would only block the feed.
+            ctx.connector.ack(page.ack_tokens)
         for name in ("created", "updated", "unchanged", "held", "released"):
             setattr(totals, name, getattr(totals, name) + getattr(stored, name))
+        totals.quarantined += stored.quarantined
+        totals.unquarantined += stored.unquarantined
         for external_id in stored.held_ids:
             ctx.note("held", external_id)
-        ctx.run.done += len(page.orders)
-        remaining -= len(page.orders)
+        for item in page.invalid:
+            ctx.note(
+                "quarantined",
+                {"order": item.external_id, "reason": storable_text(item.reason, 300)},
+            )
+        ctx.run.done += read
+        remaining -= read
         cursor = page.next_cursor if page.next_cursor is not None else cursor
         ctx.extra["orders"] = {
-            k: v for k, v in dataclasses.asdict(totals).items() if k != "held_ids"
+            k: v for k, v in dataclasses.asdict(totals).items() if not k.endswith("_ids")
         }
         ctx.checkpoint()
-        if not page.has_more or not page.orders:
+        if not page.has_more or not read:
             break
 
 
@@ -436,6 +563,9 @@ def held_orders_reprocess(*, channel_id: int) -> dict:
             channel=channel,
             orders=[order_from_payload(h.payload) for h in batch],
             save_cursor=False,
+            # A held copy is what the vendor sent then: it says nothing about a quarantined
+            # later version of the same order.
+            resolves_quarantine=None,
         )
         imported += result.created
         still_held += result.held

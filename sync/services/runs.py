@@ -170,7 +170,11 @@ def run_flow(
         )
         waits.ctx = ctx
         _execute(ctx, flow=flow, limit=setting.batch_size)
-        issues = ctx.counts.get("rejected") or ctx.counts.get("deferred")
+        issues = (
+            ctx.counts.get("rejected")
+            or ctx.counts.get("deferred")
+            or ctx.counts.get("quarantined")
+        )
         run.state = RunState.PARTIAL if issues else RunState.SUCCEEDED
     except (AuthError, PermissionDeniedError) as exc:
         run.state = RunState.FAILED
@@ -182,10 +186,10 @@ def run_flow(
             "reactivate.",
         )
     except InvalidVendorData as exc:
-        # A value the vendor sent cannot be read (vendors/parsing.py). The page holding it was
-        # neither stored nor acknowledged and the cursor stayed before it, so nothing is lost;
-        # the next run reads it again and stops at the same field until the vendor's data is
-        # corrected. Not retried within the run: the same read gives the same value.
+        # A value outside any one order cannot be read (a page envelope: the paging total, a
+        # feed that is not a list). An unreadable order never gets here: it is quarantined
+        # with its page (sync.services.orders). The answer holding this value was neither
+        # stored nor acknowledged and the cursor stayed before it; the next run asks again.
         run.state = RunState.FAILED
         run.error = redact(
             f"{exc}. Nothing from the vendor's answer holding it was stored or acknowledged "

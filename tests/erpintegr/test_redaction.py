@@ -6,7 +6,13 @@ from urllib.parse import quote
 import pytest
 import responses
 
-from erpintegr.redaction import MASK, redact, redact_truncate, register_secret
+from erpintegr.redaction import (
+    MASK,
+    redact,
+    redact_document,
+    redact_truncate,
+    register_secret,
+)
 from vendors.errors import ValidationFailedError
 from vendors.http import HttpClient
 
@@ -84,3 +90,45 @@ def test_status_reason_keeps_no_piece_of_a_secret():
     channel.refresh_from_db()
     assert len(channel.status_reason) <= 2000
     assert_no_piece_of(SECRET, channel.status_reason)
+
+
+# --- documents stored as received (quarantined orders) ---------------------------------------
+
+
+def test_a_document_keeps_its_shape_with_secrets_and_credential_keys_masked():
+    document = {
+        "id": 9001,
+        "note": f"call back with {SECRET}",
+        "marketplace": {"gumgaToken": "unregistered-value-1", "url": "https://x?token=abc123"},
+        "items": [{"unit": 59.9, "amount": 2, "gift": False, "coupon": None}],
+    }
+
+    stored = redact_document(document, max_chars=10_000)
+
+    assert stored["id"] == 9001
+    assert stored["note"] == f"call back with {MASK}"
+    assert stored["marketplace"]["gumgaToken"] == MASK  # a credential key, whatever its value
+    assert stored["marketplace"]["url"] == f"https://x?token={MASK}"
+    assert stored["items"] == document["items"]
+    assert_no_piece_of(SECRET, json.dumps(stored))
+
+
+def test_what_a_json_column_cannot_hold_everywhere_is_written_out():
+    # PostgreSQL's jsonb refuses NaN, Infinity and NUL; the vendor's value stays readable.
+    stored = redact_document(
+        {"unit": float("nan"), "total": float("inf"), "name\x00": "A\x00B"}, max_chars=1000
+    )
+    assert stored == {"unit": "NaN", "total": "Infinity", "name\ufffd": "A\ufffdB"}
+    json.dumps(stored, allow_nan=False)  # strict JSON
+
+
+def test_a_document_past_the_bound_keeps_only_its_start_redacted():
+    document = {"items": [{"title": "x" * 100} for _ in range(100)], "tail": SECRET}
+
+    stored = redact_document(document, max_chars=500)
+
+    assert stored["truncated"] is True
+    assert stored["characters"] > 10_000
+    assert len(stored["start"]) <= 500
+    assert stored["start"].startswith('{"items":[{"title":"xxx')
+    assert_no_piece_of(SECRET, json.dumps(stored))

@@ -1,4 +1,5 @@
-"""Runs log, held orders, the channel page's sync panel and actions, and the health page."""
+"""Runs log, held and quarantined orders, the channel page's sync panel and actions, and the
+health page."""
 
 import re
 from datetime import timedelta
@@ -15,7 +16,15 @@ from channels.models import SalesChannel, SyncSetting
 from channels.services import channel_credentials, channel_set_status
 from erp.models import Product, Sku
 from mappings.models import Listing, UnmappedValue
-from sync.models import HeldOrder, PendingChange, RunState, RunTrigger, SyncRun
+from sync.models import (
+    HeldOrder,
+    PendingChange,
+    QuarantinedOrder,
+    QuarantineResolution,
+    RunState,
+    RunTrigger,
+    SyncRun,
+)
 from sync.services.pending import pending_upsert
 from sync.services.schedules import schedule_name, schedules_reconcile_channel
 from tests.factories import make_channel, make_company, make_sku
@@ -147,6 +156,21 @@ def test_syncrun_changelist_shows_progress_state_and_short_error(admin_client):
 
 
 @pytest.mark.django_db
+def test_a_run_that_quarantined_orders_says_so_in_the_runs_log(admin_client):
+    channel = make_channel()
+    SyncRun.objects.create(
+        channel=channel,
+        flow="orders",
+        state=RunState.PARTIAL,
+        finished_at=timezone.now(),
+        detail={"counts": {"quarantined": 2, "held": 1}},
+    )
+    html = admin_client.get(reverse("admin:sync_syncrun_changelist")).content.decode()
+    assert "Finished with item errors" in html
+    assert "2 order(s) quarantined: the vendor sent values that cannot" in html
+
+
+@pytest.mark.django_db
 def test_syncrun_admin_is_read_only_and_shows_detail(admin_client):
     channel = make_channel()
     run = SyncRun.objects.create(
@@ -180,10 +204,12 @@ def test_every_sync_admin_page_loads_for_superuser_and_viewer(admin_client, clie
         payload={"external_id": "ORD-1"},
         missing=[{"kind": "payment_method", "code": "pix-x", "label": "Pix X"}],
     )
+    quarantine(channel, "ORD-2")
     client.force_login(viewer)
+    models = {"syncrun": SyncRun, "heldorder": HeldOrder, "quarantinedorder": QuarantinedOrder}
     for who in (admin_client, client):
-        for model in ("syncrun", "heldorder"):
-            obj = {"syncrun": SyncRun, "heldorder": HeldOrder}[model].objects.get()
+        for model, model_class in models.items():
+            obj = model_class.objects.get()
             changelist = reverse(f"admin:sync_{model}_changelist")
             assert who.get(changelist).status_code == 200, model
             change = reverse(f"admin:sync_{model}_change", args=[obj.pk])
@@ -247,6 +273,117 @@ def test_reprocess_now_runs_once_per_distinct_channel_and_reports(admin_client, 
     texts = [str(m) for m in response.context["messages"]]
     assert "Loja Um: 2 imported, 0 still held." in texts
     assert "Loja Dois: 0 imported, 1 still held." in texts
+
+
+# --- quarantined orders ---------------------------------------------------------------------
+
+
+def quarantine(channel, external_id: str, **fields) -> QuarantinedOrder:
+    values = {
+        "payload": {"id": external_id, "items": [{"unit": "NaN"}]},
+        "reason": f"ANYMARKET order {external_id}: items[0].unit is NaN, not an amount",
+        "field_path": "items[0].unit",
+        **fields,
+    }
+    return QuarantinedOrder.objects.create(channel=channel, external_id=external_id, **values)
+
+
+@pytest.mark.django_db
+def test_quarantined_order_changelist_queries_do_not_grow_with_rows(admin_client):
+    channels = [make_channel(name=f"Loja Q{i}") for i in range(3)]
+    url = reverse("admin:sync_quarantinedorder_changelist")
+
+    def add(n: int, start: int) -> None:
+        QuarantinedOrder.objects.bulk_create(
+            [
+                QuarantinedOrder(
+                    channel=channels[i % 3],
+                    external_id=f"Q-{start + i}",
+                    payload={"id": i},
+                    reason="bad",
+                    field_path="items[0].unit",
+                )
+                for i in range(n)
+            ]
+        )
+
+    add(5, 0)
+    few = count_queries(admin_client, url)
+    add(95, 5)
+    many = count_queries(admin_client, url)
+    assert few == many
+    assert admin_client.get(url).content.decode().count('class="action-checkbox"') == 100
+
+
+@pytest.mark.django_db
+def test_quarantined_order_list_names_the_field_and_the_reason_and_filters_open(admin_client):
+    channel = make_channel()
+    quarantine(channel, "ORD-OPEN")
+    quarantine(
+        channel,
+        "ORD-DONE",
+        resolved_at=timezone.now(),
+        resolved_how=QuarantineResolution.REFETCHED,
+    )
+    url = reverse("admin:sync_quarantinedorder_changelist")
+    html = admin_client.get(f"{url}?resolved_at__isnull=True").content.decode()
+    assert "ORD-OPEN" in html and "ORD-DONE" not in html
+    assert "items[0].unit" in html
+    assert "ANYMARKET order ORD-OPEN: items[0].unit is NaN, not an amount" in html
+    assert "Fetch again from the vendor" in html
+    # Read-only: nothing to add, change or delete by hand.
+    assert admin_client.get(reverse("admin:sync_quarantinedorder_add")).status_code == 403
+    row = QuarantinedOrder.objects.get(external_id="ORD-OPEN")
+    change = reverse("admin:sync_quarantinedorder_change", args=[row.pk])
+    page = admin_client.get(change).content.decode()
+    assert '<pre class="sync-detail">' in page and "&quot;unit&quot;: &quot;NaN&quot;" in page
+    assert 'name="_save"' not in page
+
+
+@pytest.mark.django_db
+def test_fetch_again_calls_the_service_once_per_channel_with_the_selected_rows(
+    admin_client, monkeypatch
+):
+    import sync.services.quarantine as quarantine_service
+
+    one, two = make_channel(name="Loja Um"), make_channel(name="Loja Dois")
+    rows = [quarantine(channel, f"Q-{i}") for i, channel in enumerate([one, one, two])]
+    calls = {}
+
+    def fake_refetch(*, channel_id, quarantined_ids):
+        calls[channel_id] = sorted(quarantined_ids)
+        if channel_id == one.pk:
+            return quarantine_service.RefetchResult(imported=2)
+        return quarantine_service.RefetchResult(still_invalid=1)
+
+    monkeypatch.setattr(quarantine_service, "quarantined_orders_refetch", fake_refetch)
+    response = admin_client.post(
+        reverse("admin:sync_quarantinedorder_changelist"),
+        {"action": "fetch_again", "_selected_action": [r.pk for r in rows]},
+        follow=True,
+    )
+    assert calls == {one.pk: [rows[0].pk, rows[1].pk], two.pk: [rows[2].pk]}
+    messages = {str(m): m.level_tag for m in response.context["messages"]}
+    assert messages == {
+        "Loja Um: 2 imported.": "success",
+        "Loja Dois: 0 imported, 1 still invalid (reason updated).": "warning",
+    }
+
+
+@pytest.mark.django_db
+def test_fetch_again_needs_permission_to_change_the_channel(client, viewer, monkeypatch):
+    import sync.services.quarantine as quarantine_service
+
+    row = quarantine(make_channel(), "Q-1")
+    monkeypatch.setattr(
+        quarantine_service,
+        "quarantined_orders_refetch",
+        lambda **kwargs: pytest.fail("a viewer fetched from the vendor"),
+    )
+    client.force_login(viewer)
+    url = reverse("admin:sync_quarantinedorder_changelist")
+    assert "fetch_again" not in client.get(url).content.decode()
+    client.post(url, {"action": "fetch_again", "_selected_action": [row.pk]})
 
 
 # --- channel panel --------------------------------------------------------------------------
@@ -333,6 +470,27 @@ def test_channel_panel_counts_open_held_orders_and_unmapped_values(admin_client)
     )
     assert f'href="{held_link}" class="sync-held">2 open<' in html
     assert re.search(r'class="sync-unmapped">1 open<', html)
+
+
+@pytest.mark.django_db
+def test_channel_panel_and_health_page_count_open_quarantined_orders(admin_client):
+    channel = active_channel()
+    quarantine(channel, "A")
+    quarantine(channel, "B")
+    quarantine(
+        channel, "C", resolved_at=timezone.now(), resolved_how=QuarantineResolution.READ_VALID
+    )
+    quarantine(active_channel(channel.company), "A")
+
+    html = panel_html(admin_client, channel)
+    link = (
+        f"{reverse('admin:sync_quarantinedorder_changelist')}?channel__id__exact={channel.pk}"
+        "&amp;resolved_at__isnull=True"
+    )
+    assert f'href="{link}" class="sync-quarantined">2 open<' in html
+
+    row = health_row(admin_client.get(reverse("sync_health")).content.decode(), channel)
+    assert f'<a href="{link}">2</a>' in row
 
 
 @pytest.mark.django_db
@@ -568,6 +726,7 @@ def test_health_page_queries_do_not_grow_with_channels(admin_client):
         make_runs(channels, n)
         for channel in channels:
             HeldOrder.objects.create(channel=channel, external_id="H", payload={})
+            quarantine(channel, "Q")
 
     add_channels(5)
     url = reverse("sync_health")
@@ -607,10 +766,13 @@ def test_sync_pages_never_show_a_secret(admin_client):
         detail={"echo": secret},
     )
     held = HeldOrder.objects.create(channel=channel, external_id="S1", payload={"x": secret})
+    quarantined = quarantine(channel, "S2", payload={"x": secret}, reason=f"echo {secret}")
     pages = [
         reverse("admin:sync_syncrun_changelist"),
         reverse("admin:sync_syncrun_change", args=[run.pk]),
         reverse("admin:sync_heldorder_change", args=[held.pk]),
+        reverse("admin:sync_quarantinedorder_changelist"),
+        reverse("admin:sync_quarantinedorder_change", args=[quarantined.pk]),
         change_url(channel),
         reverse("admin:sync_channel_run_now", args=[channel.pk]),
         reverse("sync_health"),

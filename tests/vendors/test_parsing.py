@@ -221,6 +221,10 @@ def test_identifier_accepts(value, expected):
         ({"id": 1}, "not an identifier (text or a whole number)"),
         (["a"], "not an identifier (text or a whole number)"),
         ("x" * 81, "longer than 80 characters"),  # too long is an error, never cut
+        # PostgreSQL cannot store a NUL, and a tab or line break in an id is never meant.
+        ("A\x00B", "holding a control character"),
+        ("A\tB", "holding a control character"),
+        ("A\nB", "holding a control character"),
     ],
 )
 def test_identifier_refuses(value, problem):
@@ -241,6 +245,7 @@ def test_identifier_length_follows_the_column():
         ("  Camiseta P  ", "Camiseta P"),
         (123, "123"),
         ("x" * 250, "x" * 200),  # free text is truncated to the column
+        ("Ana\x00 Souza", "Ana Souza"),  # NUL, which PostgreSQL cannot store, is dropped
     ],
 )
 def test_text_accepts_and_truncates(value, expected):
@@ -370,7 +375,7 @@ def test_codes_are_bounded_by_the_de_para_column():
 def test_the_declared_bounds_are_the_database_columns():
     from erp.models import Order, OrderItem, Sku
     from mappings.models import Listing, UnmappedValue
-    from sync.models import HeldOrder
+    from sync.models import HeldOrder, QuarantinedOrder
 
     for name in ("items_total", "shipping_total", "total"):
         field = Order._meta.get_field(name)
@@ -381,6 +386,7 @@ def test_the_declared_bounds_are_the_database_columns():
     for field in (
         Order._meta.get_field("external_id"),
         HeldOrder._meta.get_field("external_id"),
+        QuarantinedOrder._meta.get_field("external_id"),
         *(
             Listing._meta.get_field(name)
             for name in (

@@ -31,6 +31,7 @@ from vendors.base import Connector
 from vendors.errors import (
     AuthError,
     ConnectorError,
+    InvalidVendorData,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -44,6 +45,7 @@ from vendors.types import (
     CatalogUpdate,
     Customer,
     ExternalRef,
+    InvalidOrder,
     NormalizedOrder,
     OrderLine,
     OrderPage,
@@ -53,6 +55,7 @@ from vendors.types import (
     ReferenceValue,
     RemoteListing,
     StockUpdate,
+    unreadable_order_key,
 )
 
 logger = logging.getLogger("vendors.anymarket")
@@ -234,41 +237,73 @@ class AnymarketConnector(Connector):
     # --- inbound -------------------------------------------------------------------------
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
         """Read the order feed, then each order. Nothing is acknowledged here: the engine
-        calls ack(page.ack_tokens) after the page is committed. The feed has no cursor."""
+        calls ack(page.ack_tokens) after the page is committed. The feed has no cursor.
+
+        An order that cannot be read (or a feed item whose order id cannot) comes back in
+        `page.invalid`, its feed item among the tokens, so one bad order never holds the feed.
+        """
         feed = self.http.get("orders/feeds")
         if feed is None:
             feed = []
         if not isinstance(feed, list):
             raise MalformedResponseError("GET orders/feeds did not answer a list.")
         latest: dict[str, str] = {}
+        invalid: list[InvalidOrder] = []
+        unreadable_tokens: list[str] = []
         read = self.reader("order feed")
         for index, entry in enumerate(feed):
             if not isinstance(entry, Mapping) or entry.get("id") is None or not entry.get("token"):
                 raise MalformedResponseError("GET orders/feeds answered an item without id/token.")
+            try:
+                order_id = read.identifier(entry["id"], f"[{index}].id")
+            except InvalidVendorData as exc:
+                # No order can be asked for with this id: set the item aside and acknowledge
+                # it, or it would stand at the head of the feed forever.
+                invalid.append(
+                    InvalidOrder(
+                        external_id=unreadable_order_key(entry),
+                        reason=str(exc),
+                        path=exc.path,
+                        raw=entry,
+                    )
+                )
+                unreadable_tokens.append(f"{entry['id']}:{entry['token']}")
+                continue
             # One entry per order; if the vendor ever repeats an id, its newest token wins.
-            order_id = read.identifier(entry["id"], f"[{index}].id")
             latest[order_id] = str(entry["token"])
         selected = list(latest.items())[: max(limit, 0)]
         orders: list[NormalizedOrder] = []
-        tokens: list[str] = []
+        tokens: list[str] = list(unreadable_tokens)
         for order_id, token in selected:
             try:
-                raw = self.http.get(f"orders/{quote(order_id, safe='')}")
+                raw = self.get_order_document(order_id)
             except NotFoundError:
                 # The feed points at an order that no longer exists: nothing to import, and
                 # acknowledging it keeps it from coming back on every run.
                 logger.warning("ANYMARKET feed item %s has no order; acknowledging it.", order_id)
                 tokens.append(f"{order_id}:{token}")
                 continue
-            if not isinstance(raw, Mapping):
-                raise MalformedResponseError(f"GET orders/{order_id} did not answer an order.")
-            orders.append(self.normalize_order(raw))
+            read_order = self.order_or_invalid(raw, fetched_as=order_id)
+            if isinstance(read_order, InvalidOrder):
+                invalid.append(read_order)
+            else:
+                orders.append(read_order)
             tokens.append(f"{order_id}:{token}")
         # The feed returns a page of pending items (size not documented (?)): we know there
         # is more when we left items out, and suspect it when the page was full.
         page_size = self.spec.limits.for_flow(Flow.ORDERS).max_items_per_request
         has_more = len(selected) < len(latest) or len(feed) >= page_size
-        return OrderPage(orders=orders, next_cursor=None, has_more=has_more, ack_tokens=tokens)
+        return OrderPage(
+            orders=orders,
+            next_cursor=None,
+            has_more=has_more,
+            ack_tokens=tokens,
+            invalid=invalid,
+        )
+
+    def get_order_document(self, external_id: str) -> object:
+        """GET /v2/orders/{id}."""
+        return self.http.get(f"orders/{quote(external_id, safe='')}")
 
     def ack(self, tokens: list[str]) -> None:
         """PUT /v2/orders/feeds/{id} {"token": …} per item, after the orders are stored.

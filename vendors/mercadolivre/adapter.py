@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from erpintegr.redaction import register_secret
 from vendors.base import Connector
@@ -55,6 +56,7 @@ from vendors.spec import (
 from vendors.types import (
     Customer,
     ExternalRef,
+    InvalidOrder,
     NormalizedOrder,
     OrderLine,
     OrderPage,
@@ -405,34 +407,54 @@ class MercadoLivreConnector(Connector):
             )
         results = data["results"]
         total = _paging_total(self.reader("order search"), data)
-        orders = []
+        orders: list[NormalizedOrder] = []
+        invalid: list[InvalidOrder] = []
         for raw in results:
-            if not isinstance(raw, dict) or raw.get("id") is None:
-                raise MalformedResponseError(
-                    "Mercado Livre sent an order without id.", url="/orders/search"
-                )
-            if not state.note(str(raw["id"]), str(raw.get("last_updated") or "")):
+            raw_id = raw.get("id") if isinstance(raw, Mapping) else None
+            last_updated = raw.get("last_updated") if isinstance(raw, Mapping) else None
+            if raw_id is not None and not state.note(str(raw_id), str(last_updated or "")):
                 continue  # this version of the order was delivered by an earlier sweep
-            orders.append(self.normalize_order(raw, shipment=self._shipment(raw)))
+            # A result that is not an order, or has no id, still comes back as an
+            # InvalidOrder (keyed by its content): the offset moves past it either way.
+            read_order = self.order_or_invalid(raw)
+            if isinstance(read_order, InvalidOrder):
+                invalid.append(read_order)
+            else:
+                orders.append(read_order)
         next_offset = state.offset + len(results)
         has_more = bool(results) and next_offset < total
         if has_more:
             state.offset = next_offset
         else:
             state.finish_sweep()
-        return OrderPage(orders=orders, next_cursor=state.dump(), has_more=has_more)
+        return OrderPage(
+            orders=orders, next_cursor=state.dump(), has_more=has_more, invalid=invalid
+        )
 
-    def _shipment(self, order: dict) -> dict | None:
-        shipment_id = (order.get("shipping") or {}).get("id")
+    def get_order_document(self, external_id: str) -> object:
+        """GET /orders/{id}: the same document /orders/search returns for it."""
+        return self._api("GET", f"/orders/{quote(external_id, safe='')}")
+
+    def order_companions(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        return {"shipment": self._shipment(document)}
+
+    def _shipment(self, order: Mapping[str, Any]) -> dict | None:
+        read = self.reader("order").about(f"order {order.get('id')}")
+        shipping = read.obj(order.get("shipping"), "shipping", default={})
+        shipment_id = read.identifier(shipping.get("id"), "shipping.id", default="")
         if not shipment_id:
             return None  # "a combinar" orders have no Mercado Envios shipment
         try:
-            data = self._api("GET", f"/shipments/{shipment_id}", headers={"x-format-new": "true"})
+            data = self._api(
+                "GET",
+                f"/shipments/{quote(shipment_id, safe='')}",
+                headers={"x-format-new": "true"},
+            )
         except NotFoundError:
             # Permanent: raising would block every later order behind this one. The order is
             # imported without carrier, which the de-para step holds for a person to look at.
             logger.warning(
-                "Mercado Livre shipment %s of order %s not found", shipment_id, order["id"]
+                "Mercado Livre shipment %s of order %s not found", shipment_id, order.get("id")
             )
             return None
         return data if isinstance(data, dict) else None

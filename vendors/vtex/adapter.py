@@ -37,11 +37,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from vendors.base import Connector
 from vendors.errors import (
     AuthError,
     ConnectorError,
+    InvalidVendorData,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -56,6 +58,7 @@ from vendors.types import (
     CatalogUpdate,
     Customer,
     ExternalRef,
+    InvalidOrder,
     NormalizedOrder,
     OrderLine,
     OrderPage,
@@ -65,6 +68,7 @@ from vendors.types import (
     ReferenceValue,
     RemoteListing,
     StockUpdate,
+    unreadable_order_key,
 )
 from vendors.vtex.spec import SPEC
 
@@ -116,6 +120,7 @@ _CENTS = Decimal("0.01")
 
 class VtexConnector(Connector):
     spec = SPEC
+    order_id_field = "orderId"
     data_timezone = UTC
 
     def __init__(self, *, credentials: Mapping[str, str], **kwargs: Any) -> None:
@@ -333,28 +338,50 @@ class VtexConnector(Connector):
         if not isinstance(items, list):
             raise MalformedResponseError("VTEX answered the orders feed with a non-list body.")
         orders: list[NormalizedOrder] = []
+        invalid: list[InvalidOrder] = []
         tokens: list[str] = []
         seen: set[str] = set()
-        for item in items:
+        read = self.reader("orders feed")
+        for index, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("handle") or not item.get("orderId"):
                 raise MalformedResponseError(
                     f"VTEX sent a feed item without handle or orderId: {str(item)[:120]!r}"
                 )
             tokens.append(str(item["handle"]))
-            order_id = self.reader("orders feed").identifier(item["orderId"], "orderId")
+            try:
+                order_id = read.identifier(item["orderId"], f"[{index}].orderId")
+            except InvalidVendorData as exc:
+                # No order can be asked for with this id: kept aside, its event committed.
+                invalid.append(
+                    InvalidOrder(
+                        external_id=unreadable_order_key(item),
+                        reason=str(exc),
+                        path=exc.path,
+                        raw=item,
+                    )
+                )
+                continue
             if order_id in seen:
                 continue
             seen.add(order_id)
             try:
-                detail = self.get_order(order_id)
+                detail = self.get_order_document(order_id)
             except NotFoundError:
                 # Nothing to store for an order OMS does not know; acknowledging its event
                 # keeps it from coming back every visibility timeout for four days.
                 logger.warning("VTEX feed pointed at unknown order %s; acknowledging it", order_id)
                 continue
-            orders.append(self.normalize_order(detail))
+            read_order = self.order_or_invalid(detail, fetched_as=order_id)
+            if isinstance(read_order, InvalidOrder):
+                invalid.append(read_order)
+            else:
+                orders.append(read_order)
         return OrderPage(
-            orders=orders, next_cursor=None, has_more=len(items) >= maxlot, ack_tokens=tokens
+            orders=orders,
+            next_cursor=None,
+            has_more=len(items) >= maxlot,
+            ack_tokens=tokens,
+            invalid=invalid,
         )
 
     def ack(self, tokens: list[str]) -> None:
@@ -364,11 +391,9 @@ class VtexConnector(Connector):
         if handles:
             self._send("POST", "/api/orders/feed", json={"handles": handles})
 
-    def get_order(self, order_id: str) -> dict:
-        data = self._get(f"/api/oms/pvt/orders/{order_id}")
-        if not isinstance(data, dict):
-            raise MalformedResponseError(f"VTEX answered order {order_id} with a non-object body.")
-        return data
+    def get_order_document(self, external_id: str) -> object:
+        """GET /api/oms/pvt/orders/{orderId}."""
+        return self._get(f"/api/oms/pvt/orders/{quote(external_id, safe='')}")
 
     def normalize_order(self, payload: Mapping[str, Any]) -> NormalizedOrder:
         """An OMS order document -> NormalizedOrder. Money in VTEX orders is in cents.

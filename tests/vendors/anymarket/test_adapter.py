@@ -434,16 +434,71 @@ def with_item(order, **changes):
         (True, "true"),
     ],
 )
-def test_an_unreadable_unit_price_refuses_the_order_naming_the_field(bad, shown):
-    responses.get(f"{BASE}/orders/feeds", json=[{"id": 9001, "token": "tok-a"}])
+def test_an_unreadable_unit_price_sets_the_order_aside_naming_the_field(bad, shown):
+    responses.get(
+        f"{BASE}/orders/feeds", json=[{"id": 9001, "token": "tok-a"}, {"id": 9002, "token": "b"}]
+    )
     responses.get(f"{BASE}/orders/9001", json=with_item(ORDER, unit=bad))
+    responses.get(f"{BASE}/orders/9002", json={**ORDER, "id": 9002})
 
-    with pytest.raises(InvalidVendorData) as caught:
-        connector().fetch_orders(None, 50)
+    page = connector().fetch_orders(None, 50)
 
-    assert str(caught.value) == f"ANYMARKET order 9001: items[0].unit is {shown}, not an amount"
-    assert caught.value.retryable is False
-    assert [c.request.method for c in responses.calls] == ["GET", "GET"]  # nothing acknowledged
+    # The page goes on: the good order is read, the bad one travels beside it.
+    assert [o.external_id for o in page.orders] == ["9002"]
+    (invalid,) = page.invalid
+    assert invalid.external_id == "9001"
+    assert invalid.reason == f"ANYMARKET order 9001: items[0].unit is {shown}, not an amount"
+    assert invalid.path == "items[0].unit"
+    assert invalid.raw["items"][0]["amount"] == 2  # the document as received
+    # Both feed items are to be acknowledged (after the engine stores the page).
+    assert page.ack_tokens == ["9001:tok-a", "9002:b"]
+    assert [c.request.method for c in responses.calls] == ["GET", "GET", "GET"]
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_an_order_whose_id_cannot_be_read_is_keyed_by_the_feed_item():
+    responses.get(f"{BASE}/orders/feeds", json=[{"id": 9001, "token": "tok-a"}])
+    responses.get(f"{BASE}/orders/9001", json={**ORDER, "id": "9" * 81})
+
+    (invalid,) = connector().fetch_orders(None, 50).invalid
+
+    assert invalid.external_id == "9001"  # what we asked for, and can ask for again
+    assert invalid.path == "id"
+    assert "longer than 80 characters" in invalid.reason
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_a_feed_item_whose_id_cannot_be_read_is_set_aside_and_acknowledged():
+    long_id = "1" * 81
+    responses.get(
+        f"{BASE}/orders/feeds",
+        json=[{"id": long_id, "token": "tok-x"}, {"id": 9001, "token": "tok-a"}],
+    )
+    responses.get(f"{BASE}/orders/9001", json=ORDER)
+
+    page = connector().fetch_orders(None, 50)
+
+    assert [o.external_id for o in page.orders] == ["9001"]
+    (invalid,) = page.invalid
+    assert invalid.external_id.startswith("unreadable-") and not invalid.refetchable
+    assert invalid.path == "[0].id"
+    assert page.ack_tokens == [f"{long_id}:tok-x", "9001:tok-a"]
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_fetch_order_reads_one_order_by_id_and_raises_while_it_is_unreadable():
+    responses.get(f"{BASE}/orders/9001", json=ORDER)
+    responses.get(f"{BASE}/orders/9001", json=with_item(ORDER, amount=0))
+    anymarket = connector()
+
+    assert anymarket.fetch_order("9001").external_id == "9001"
+    with pytest.raises(InvalidVendorData, match=r"items\[0\].amount is 0, less than 1"):
+        anymarket.fetch_order("9001")
+    assert [c.request.url for c in responses.calls] == [f"{BASE}/orders/9001"] * 2
+    assert_authenticated(responses.calls[0])
 
 
 @pytest.mark.django_db

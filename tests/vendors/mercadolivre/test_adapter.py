@@ -29,6 +29,7 @@ from vendors.types import (
     ExternalRef,
     PriceUpdate,
     StockUpdate,
+    unreadable_order_key,
 )
 
 BASE = "https://api.ml.test"
@@ -620,22 +621,75 @@ def with_line(order, **changes):
         ("-59.90", '"-59.90"'),
     ],
 )
-def test_an_unreadable_unit_price_refuses_the_order_naming_the_field(rsps, bad, shown):
+def test_an_unreadable_unit_price_sets_the_order_aside_naming_the_field(rsps, bad, shown):
     # Before vendors/parsing.py, Mercado Livre turned these into a silent price of 0.
     channel = ml_channel()
     me(rsps)
-    order = with_line(ml_order(2000012345, "2025-01-10T09:00:00.000-03:00"), unit_price=bad)
-    rsps.get(f"{BASE}/orders/search", json=orders_page([order], total=1))
+    t = "2025-01-10T09:00:00.000-03:00"
+    order = with_line(ml_order(2000012345, t), unit_price=bad)
+    rsps.get(f"{BASE}/orders/search", json=orders_page([order, ml_order(2000012346, t)], total=2))
     rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
 
-    with pytest.raises(InvalidVendorData) as caught:
-        ml_connector(channel).fetch_orders(None, limit=50)
+    page = ml_connector(channel).fetch_orders(None, limit=50)
 
-    message = str(caught.value)
-    assert message.startswith("Mercado Livre order 2000012345: order_items[0].unit_price is ")
-    assert shown in message
-    assert caught.value.path == "order_items[0].unit_price"
-    assert caught.value.retryable is False
+    assert [o.external_id for o in page.orders] == ["2000012346"]
+    (invalid,) = page.invalid
+    assert invalid.external_id == "2000012345"
+    assert invalid.reason.startswith(
+        "Mercado Livre order 2000012345: order_items[0].unit_price is "
+    )
+    assert shown in invalid.reason
+    assert invalid.path == "order_items[0].unit_price"
+    # The document as read, with its shipment; the cursor moved past both orders.
+    assert invalid.raw["shipment"]["id"] == 44001
+    assert json.loads(page.next_cursor)["seen"] == {"2000012345": t, "2000012346": t}
+
+
+@pytest.mark.django_db
+def test_a_result_whose_id_cannot_be_read_gets_a_stable_key_from_its_content(rsps):
+    channel = ml_channel()
+    me(rsps)
+    t = "2025-01-10T09:00:00.000-03:00"
+    long_id = ml_order("9" * 81, t)
+    rsps.get(f"{BASE}/orders/search", json=orders_page([long_id, "junk", ml_order(5, t)], total=3))
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+
+    page = ml_connector(channel).fetch_orders(None, limit=50)
+
+    assert [o.external_id for o in page.orders] == ["5"]
+    too_long, junk = page.invalid
+    assert too_long.path == "id" and "longer than 80 characters" in too_long.reason
+    assert too_long.external_id == unreadable_order_key(too_long.raw["order"])
+    assert too_long.external_id.startswith("unreadable-") and not too_long.refetchable
+    assert junk.reason == 'Mercado Livre order: the order document is "junk", not an object'
+    assert len({too_long.external_id, junk.external_id}) == 2
+
+
+@pytest.mark.django_db
+def test_a_shipping_that_is_not_an_object_sets_the_order_aside(rsps):
+    channel = ml_channel()
+    me(rsps)
+    order = {**ml_order(6, "2025-01-10T09:00:00.000-03:00"), "shipping": [44001]}
+    rsps.get(f"{BASE}/orders/search", json=orders_page([order], total=1))
+
+    (invalid,) = ml_connector(channel).fetch_orders(None, limit=50).invalid
+
+    assert (invalid.external_id, invalid.path) == ("6", "shipping")
+
+
+@pytest.mark.django_db
+def test_fetch_order_reads_the_order_and_its_shipment_as_the_search_does(rsps):
+    channel = ml_channel()
+    me(rsps)
+    rsps.get(f"{BASE}/orders/2001", json=ml_order(2001, "2025-01-10T09:00:00.000-03:00"))
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+
+    order = ml_connector(channel).fetch_order("2001")
+
+    assert order.external_id == "2001"
+    assert (order.carrier_code, order.service_code) == ("Correios", "510345")
+    shipment = next(c for c in rsps.calls if path(c) == "/shipments/44001")
+    assert shipment.request.headers["x-format-new"] == "true"
 
 
 @pytest.mark.django_db

@@ -437,21 +437,53 @@ def with_first_item(document, **changes):
         (False, "false"),
     ],
 )
-def test_an_unreadable_price_refuses_the_order_naming_the_field(bad, shown):
-    responses.get(FEED, json=[feed_item("h1", "1400000000001-01")])
+def test_an_unreadable_price_sets_the_order_aside_naming_the_field(bad, shown):
+    responses.get(FEED, json=[feed_item("h1", "1400000000001-01"), feed_item("h2", "B-01")])
     responses.get(
         f"{HOST}/api/oms/pvt/orders/1400000000001-01",
         json=with_first_item(order_document(), sellingPrice=bad),
     )
+    responses.get(f"{HOST}/api/oms/pvt/orders/B-01", json=order_document("B-01"))
 
-    with pytest.raises(InvalidVendorData) as caught:
-        make_connector().fetch_orders(cursor=None, limit=10)
+    page = make_connector().fetch_orders(cursor=None, limit=10)
 
-    assert str(caught.value) == (
+    assert [o.external_id for o in page.orders] == ["B-01"]
+    (invalid,) = page.invalid
+    assert invalid.external_id == "1400000000001-01"
+    assert invalid.reason == (
         f"VTEX order 1400000000001-01: items[0].sellingPrice is {shown}, not an amount"
     )
-    assert caught.value.retryable is False
-    assert not any(c.request.method == "POST" for c in responses.calls)  # nothing acknowledged
+    assert invalid.path == "items[0].sellingPrice"
+    assert page.ack_tokens == ["h1", "h2"]  # both events are committed once the page is stored
+    assert not any(c.request.method == "POST" for c in responses.calls)  # …by the engine
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_an_order_document_that_is_not_an_object_is_set_aside_under_its_feed_id():
+    responses.get(FEED, json=[feed_item("h1", "A-01")])
+    responses.get(f"{HOST}/api/oms/pvt/orders/A-01", json=["not", "an", "order"])
+
+    (invalid,) = make_connector().fetch_orders(None, 10).invalid
+
+    assert invalid.external_id == "A-01" and invalid.path == ""
+    assert invalid.reason.startswith("VTEX order A-01: the order document is [")
+    assert invalid.reason.endswith(", not an object")
+
+
+@pytest.mark.django_db
+@responses.activate
+def test_fetch_order_reads_the_oms_document_by_id():
+    responses.get(f"{HOST}/api/oms/pvt/orders/A-01", json=order_document("A-01"))
+    responses.get(
+        f"{HOST}/api/oms/pvt/orders/A-01", json=with_first_item(order_document("A-01"), quantity=0)
+    )
+    connector = make_connector()
+
+    assert connector.fetch_order("A-01").external_id == "A-01"
+    still_bad = connector.fetch_order_or_invalid("A-01")
+    assert (still_bad.external_id, still_bad.path) == ("A-01", "items[0].quantity")
+    assert_vtex_headers(responses.calls[0].request)
 
 
 @pytest.mark.django_db
