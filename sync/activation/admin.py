@@ -22,6 +22,7 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
+from erp.admin_scoping import CompanyScopedAdminMixin
 from erpintegr.admin_utils import ReadOnlyAdminMixin
 from sync.activation.activate import (
     activation_activate,
@@ -93,6 +94,7 @@ def _context(model_admin, request, title: str, **extra) -> dict:
 
 
 def _channel_or_404(model_admin, request, object_id) -> SalesChannel:
+    # get_object reads the admin's company-scoped queryset: another company's channel is a 404.
     channel = model_admin.get_object(request, unquote(object_id))
     if channel is None:
         raise Http404("No sales channel with this id.")
@@ -307,7 +309,8 @@ def register_channel_hooks() -> None:
 
 
 @admin.register(ActivationRecord)
-class ActivationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActivationRecordAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = ["at", "channel", "action", "user", "account_id", "warning_count"]
     list_filter = ["action", "channel"]
     list_select_related = ["channel", "user"]

@@ -18,7 +18,7 @@ from mappings.models import Listing, UnmappedValue
 from sync.models import HeldOrder, PendingChange, RunState, RunTrigger, SyncRun
 from sync.services.pending import pending_upsert
 from sync.services.schedules import schedule_name, schedules_reconcile_channel
-from tests.factories import make_channel, make_company, make_sku
+from tests.factories import make_channel, make_company, make_member, make_sku
 
 SECRET = "VTEX-APPTOKEN-visibility-9f8e7d6c5b"
 
@@ -180,6 +180,7 @@ def test_every_sync_admin_page_loads_for_superuser_and_viewer(admin_client, clie
         payload={"external_id": "ORD-1"},
         missing=[{"kind": "payment_method", "code": "pix-x", "label": "Pix X"}],
     )
+    make_member(viewer, channel.company)
     client.force_login(viewer)
     for who in (admin_client, client):
         for model in ("syncrun", "heldorder"):
@@ -399,6 +400,7 @@ def test_run_now_needs_change_permission(client, viewer, rf, django_capture_on_c
     from sync.admin import run_now_tools
 
     channel = active_channel()
+    make_member(viewer, channel.company)
     request = rf.get("/")
     request.user = viewer
     assert run_now_tools(channel, request) == []  # no button
@@ -472,6 +474,7 @@ def test_health_page_needs_permission_to_view_sales_channels(client):
     channel.name = "Loja secreta"
     channel.save(update_fields=["name"])
     staff = User.objects.create_user("staff-only", password="pw-staff-1", is_staff=True)
+    make_member(staff, channel.company)
     client.force_login(staff)
     response = client.get(reverse("sync_health"))
     assert response.status_code == 403

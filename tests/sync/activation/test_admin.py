@@ -13,7 +13,7 @@ from django.urls import reverse
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus
 from mappings.models import Listing, MappingKind
 from sandbox.vtex import VtexEmulator
-from tests.factories import make_channel, make_company, make_sku
+from tests.factories import make_channel, make_company, make_member, make_sku
 from tests.sync.activation.builders import add_fallbacks, ready_channel
 
 CHANGELIST = "admin:channels_saleschannel_changelist"
@@ -33,6 +33,7 @@ def back_office_client(client, db):
         ).exclude(codename="activate_integration")
     )
     client.force_login(user)
+    client.user = user  # tests make it a member of their channel's company
     return client
 
 
@@ -59,6 +60,7 @@ def texts(response) -> list[str]:
 @pytest.mark.django_db
 def test_without_the_permission_no_action_no_button_and_403_on_every_url(back_office_client):
     channel = make_channel(connector="vtex")
+    make_member(back_office_client.user, channel.company)
     response = back_office_client.get(reverse(CHANGELIST))
     assert response.status_code == 200
     assert "activate_integration" not in action_names(response)
@@ -97,6 +99,7 @@ def test_support_sees_the_actions_and_buttons(support_client):
 @pytest.mark.django_db
 def test_test_connection_button(ml, back_office_client):
     channel = ready_channel(ml, "mercadolivre")
+    make_member(back_office_client.user, channel.company)
     assert back_office_client.get(url("test_connection", channel)).status_code == 200
 
     response = back_office_client.post(url("test_connection", channel))
