@@ -23,6 +23,7 @@ from channels.admin import (
 )
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
 from erp.admin_scoping import CompanyScopedAdminMixin
+from erp.selectors import visible_company_ids
 from erpintegr.admin_utils import ReadOnlyAdminMixin
 from sync.activation.activate import (
     activation_activate,
@@ -153,7 +154,11 @@ def activate_view(model_admin, request, object_id):
                 return HttpResponseRedirect(_change_url(channel))
             report = outcome.report
     if report is None:
-        report = activation_preflight(channel=channel, confirmation=_typed(form))
+        report = activation_preflight(
+            channel=channel,
+            confirmation=_typed(form),
+            company_ids=visible_company_ids(request.user),
+        )
     return TemplateResponse(
         request,
         TEMPLATES + "activate.html",
@@ -267,7 +272,9 @@ def activate_integration(modeladmin, request, queryset):
         rows.append(
             {
                 "channel": channel,
-                "report": activation_preflight(channel=channel),
+                "report": activation_preflight(
+                    channel=channel, company_ids=visible_company_ids(request.user)
+                ),
                 "form": ConfirmationForm(prefix=f"c{channel.pk}"),
                 "csv_url": _url("activation_report", channel.pk),
             }

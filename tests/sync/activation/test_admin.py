@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from channels.models import ActivationAction, ActivationRecord, ChannelStatus
+from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
 from mappings.models import Listing, MappingKind
 from sandbox.vtex import VtexEmulator
 from tests.factories import make_channel, make_company, make_member, make_sku
-from tests.sync.activation.builders import add_fallbacks, ready_channel
+from tests.sync.activation.builders import SELLER, add_fallbacks, ready_channel
 
 CHANGELIST = "admin:channels_saleschannel_changelist"
 
@@ -201,6 +201,35 @@ def test_csv_report_download(ml, support_client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "ONLY-ON-ML" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_account_conflict_names_another_companys_channel_only_to_who_sees_it(
+    ml, client, support_user
+):
+    """The same vendor account active on another company's channel blocks for everyone; a
+    company user holding the activation permission is not told which channel it is."""
+    channel = ready_channel(ml, "mercadolivre")
+    other = make_channel(make_company(), connector="mercadolivre", name="Loja antiga")
+    SalesChannel.objects.filter(pk=other.pk).update(
+        status=ChannelStatus.ACTIVE, external_account_id=SELLER
+    )
+    user = User.objects.create_user("company-support", password="pw-company-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="channels"))
+    make_member(user, channel.company)
+    client.force_login(user)
+    selected = {"action": "activate_integration", ACTION_CHECKBOX_NAME: [channel.pk]}
+
+    for page in (client.get(url("activate", channel)), client.post(reverse(CHANGELIST), selected)):
+        html = page.content.decode()
+        assert "already integrated through another active channel" in html
+        assert "An active channel of another company" in html
+        assert "Loja antiga" not in html
+
+    client.force_login(support_user)
+    assert "Loja antiga" in client.get(url("activate", channel)).content.decode()
+    channel.refresh_from_db()
+    assert channel.status != ChannelStatus.ACTIVE
 
 
 # --- changelist actions ------------------------------------------------------------------------
