@@ -12,6 +12,7 @@ from channels.services import (
     channel_record_access_change,
     channel_set_credentials,
 )
+from erp.admin_scoping import CompanyScopedAdminMixin
 from vendors.spec import Flow
 
 # Other apps extend the channel page through these hooks, keeping the dependency direction
@@ -62,8 +63,9 @@ def register_channel_urls(urls) -> None:
     _register(CHANNEL_URLS, urls)
 
 
-class SyncSettingInline(admin.TabularInline):
+class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
     model = SyncSetting
+    company_field = "channel__company"
     verbose_name = "sync setting"
     verbose_name_plural = "Integration configuration — how often and how much each flow syncs"
     fields = ["flow", "enabled", "interval_minutes", "batch_size", "vendor_limits"]
@@ -120,7 +122,11 @@ class AccessChangeInline(admin.TabularInline):
 
 
 @admin.register(SalesChannel)
-class SalesChannelAdmin(admin.ModelAdmin):
+class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    """Company-scoped (erp.admin_scoping): the changelist, its actions and every per-channel
+    page other apps add (test connection, activation, run now) load the channel through
+    get_queryset / get_object, so another company's channel is a 404."""
+
     form = SalesChannelForm
     list_display = [
         "name",

@@ -1,9 +1,13 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from erp.admin_scoping import AllCompaniesOnlyAdminMixin, CompanyScopedAdminMixin
 from erp.models import (
     Carrier,
     CarrierService,
     Company,
+    CompanyMembership,
     Order,
     OrderItem,
     PaymentMethod,
@@ -14,13 +18,49 @@ from erp.models import (
     StockBalance,
     Warehouse,
 )
+from erp.selectors import user_sees_all_companies
 from erp.services import price_set, stock_set
 
 
+class MembershipGrantInlineMixin:
+    """Membership grants access to a company's data: only users who see every company
+    (superusers, the groups in settings.COMPANY_SCOPE_ALL_GROUPS) add or remove members.
+    Others may look at who shares their company."""
+
+    def has_add_permission(self, request, obj=None):
+        return user_sees_all_companies(request.user) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return user_sees_all_companies(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return user_sees_all_companies(request.user) and super().has_delete_permission(request, obj)
+
+
+class CompanyMembersInline(MembershipGrantInlineMixin, admin.TabularInline):
+    model = CompanyMembership
+    fields = ["user", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["user"]
+    extra = 0
+    verbose_name = "member"
+    verbose_name_plural = "Members — users who see this company's data in the admin"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    company_field = "pk"
     list_display = ["legal_name", "trade_name", "cnpj_formatted", "created_at"]
     search_fields = ["legal_name", "trade_name", "cnpj"]
+    inlines = [CompanyMembersInline]
+
+    def has_add_permission(self, request):
+        # A new company has no member yet: it would vanish from its creator's own lists.
+        # Companies are created by whoever sees every company, who then adds the members.
+        return user_sees_all_companies(request.user) and super().has_add_permission(request)
 
     @admin.display(description="CNPJ", ordering="cnpj")
     def cnpj_formatted(self, company: Company) -> str:
@@ -28,7 +68,7 @@ class CompanyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Warehouse)
-class WarehouseAdmin(admin.ModelAdmin):
+class WarehouseAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "company", "active"]
     list_filter = ["active", "company"]
     search_fields = ["code", "name"]
@@ -36,7 +76,7 @@ class WarehouseAdmin(admin.ModelAdmin):
     autocomplete_fields = ["company"]
 
 
-class SkuInline(admin.TabularInline):
+class SkuInline(CompanyScopedAdminMixin, admin.TabularInline):
     model = Sku
     fields = ["code", "name", "ean", "active"]
     extra = 0
@@ -47,7 +87,7 @@ class SkuInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "brand", "company", "active", "updated_at"]
     list_filter = ["active", "company"]
     search_fields = ["name", "brand", "skus__code"]
@@ -57,7 +97,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sku)
-class SkuAdmin(admin.ModelAdmin):
+class SkuAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "product", "ean", "company", "active"]
     list_filter = ["active", "company"]
     search_fields = ["code", "code_key", "ean", "name", "product__name"]
@@ -67,7 +107,8 @@ class SkuAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockBalance)
-class StockBalanceAdmin(admin.ModelAdmin):
+class StockBalanceAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    company_field = "sku__company"
     list_display = ["sku", "warehouse", "on_hand", "reserved", "available", "updated_at"]
     list_filter = ["warehouse"]
     search_fields = ["sku__code", "sku__ean"]
@@ -87,7 +128,8 @@ class StockBalanceAdmin(admin.ModelAdmin):
         obj.pk = StockBalance.objects.get(sku=obj.sku, warehouse=obj.warehouse).pk
 
 
-class PriceInline(admin.TabularInline):
+class PriceInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "price_list__company"
     model = Price
     fields = ["sku", "amount", "list_amount", "updated_at"]
     readonly_fields = ["sku", "amount", "list_amount", "updated_at"]
@@ -102,7 +144,7 @@ class PriceInline(admin.TabularInline):
 
 
 @admin.register(PriceList)
-class PriceListAdmin(admin.ModelAdmin):
+class PriceListAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "currency", "company"]
     list_filter = ["company", "currency"]
     search_fields = ["name"]
@@ -111,7 +153,8 @@ class PriceListAdmin(admin.ModelAdmin):
 
 
 @admin.register(Price)
-class PriceAdmin(admin.ModelAdmin):
+class PriceAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    company_field = "price_list__company"
     list_display = ["sku", "price_list", "amount", "list_amount", "updated_at"]
     list_filter = ["price_list"]
     search_fields = ["sku__code"]
@@ -130,14 +173,15 @@ class PriceAdmin(admin.ModelAdmin):
         obj.pk = Price.objects.get(price_list=obj.price_list, sku=obj.sku).pk
 
 
-class CarrierServiceInline(admin.TabularInline):
+class CarrierServiceInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "carrier__company"
     model = CarrierService
     fields = ["name", "code"]
     extra = 1
 
 
 @admin.register(Carrier)
-class CarrierAdmin(admin.ModelAdmin):
+class CarrierAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "company", "cnpj"]
     list_filter = ["company"]
     search_fields = ["name"]
@@ -147,7 +191,8 @@ class CarrierAdmin(admin.ModelAdmin):
 
 
 @admin.register(CarrierService)
-class CarrierServiceAdmin(admin.ModelAdmin):
+class CarrierServiceAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    company_field = "carrier__company"
     list_display = ["name", "carrier", "code"]
     list_filter = ["carrier__company", "carrier"]
     search_fields = ["name", "code", "carrier__name"]
@@ -156,7 +201,7 @@ class CarrierServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "company"]
     list_filter = ["kind", "company"]
     search_fields = ["name"]
@@ -164,7 +209,8 @@ class PaymentMethodAdmin(admin.ModelAdmin):
     autocomplete_fields = ["company"]
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "order__company"
     model = OrderItem
     fields = ["line", "sku", "quantity", "unit_price", "reserved_warehouse"]
     readonly_fields = fields
@@ -179,7 +225,7 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "channel",
@@ -215,3 +261,32 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- users: their companies on the user page ------------------------------------------------
+
+
+class UserCompaniesInline(admin.TabularInline):
+    model = CompanyMembership
+    fields = ["company", "created_at"]
+    readonly_fields = ["created_at"]
+    autocomplete_fields = ["company"]
+    extra = 0
+    verbose_name = "company"
+    verbose_name_plural = "Companies — this user sees these companies' data in the admin"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("company")
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(AllCompaniesOnlyAdminMixin, DjangoUserAdmin):
+    """Django's user page plus the user's companies. Users belong to no company: only those
+    who see every company manage them (editing users grants any permission anyway)."""
+
+    inlines = [*DjangoUserAdmin.inlines, UserCompaniesInline]

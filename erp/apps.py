@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class ErpConfig(AppConfig):
     name = "erp"
     verbose_name = "ERP records"
+
+    def ready(self):
+        # Every admin is registered by now: django.contrib.admin comes first in INSTALLED_APPS
+        # and its ready() imports every app's admin module. Close the admins that are not
+        # company-scoped (users, groups, django-q2's task pages) to company users.
+        from django.contrib import admin
+
+        from erp.admin_scoping import restrict_unscoped_admins
+
+        restrict_unscoped_admins(admin.site)

@@ -6,6 +6,7 @@ catalog) are made through `erp.services`, which announce the changed SKU ids.
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -31,6 +32,13 @@ class Company(models.Model):
         help_text="14 digits; dots, slash and dash are accepted and removed.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="CompanyMembership",
+        related_name="companies",
+        blank=True,
+        help_text="Users who see and edit this company's data in the admin.",
+    )
 
     class Meta:
         verbose_name = "company"
@@ -51,6 +59,33 @@ class Company(models.Model):
     def clean_fields(self, exclude=None):
         self.cnpj = only_digits(self.cnpj) if self.cnpj else self.cnpj
         super().clean_fields(exclude=exclude)
+
+
+class CompanyMembership(models.Model):
+    """A user belongs to a company: the admin shows them that company's data only.
+
+    Superusers and the groups in settings.COMPANY_SCOPE_ALL_GROUPS see every company and need
+    no membership (erp.selectors.visible_company_ids)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="company_memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "company member"
+        ordering = ["company", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "user"],
+                name="company_membership_once",
+                violation_error_message="This user is already a member of this company.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.company}"
 
 
 class Warehouse(models.Model):

@@ -127,6 +127,11 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default
 DE_PARA_IMPORT_MAX_BYTES = env.int("DE_PARA_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 DE_PARA_IMPORT_MAX_ROWS = env.int("DE_PARA_IMPORT_MAX_ROWS", default=5_000)
 
+# Company scope in the admin: a user sees only the companies they are a member of (Company page
+# → members). Superusers and members of these groups see every company. Support activates
+# every company's integrations, hence the default.
+COMPANY_SCOPE_ALL_GROUPS = env.list("COMPANY_SCOPE_ALL_GROUPS", default=["Support"])
+
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".state" / "static")
 

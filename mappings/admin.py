@@ -17,9 +17,12 @@ from import_export.admin import ImportExportMixin
 
 from channels.admin import register_channel_inline, register_channel_object_tool
 from channels.models import SalesChannel
+from erp.admin_scoping import CompanyScopedAdminMixin
 from erp.models import CarrierService, OrderStatus
+from erp.selectors import scope_to_companies
 from erpintegr.admin_utils import OpenResolvedFilter
 from mappings.forms import (
+    EXPORT_CHANNELS,
     ChannelConfirmImportForm,
     ChannelExportForm,
     ChannelImportForm,
@@ -62,7 +65,8 @@ def _target_formfield(model_admin, db_field, request, kwargs):
 # --- inlines on the sales channel page ------------------------------------------------------
 
 
-class MappingInline(admin.TabularInline):
+class MappingInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "channel__company"
     form = MappingInlineForm
     formset = MappingInlineFormSet
     extra = 0
@@ -120,7 +124,8 @@ class StockLocationMappingInline(MappingInline):
 # --- one list per kind, with CSV import/export ----------------------------------------------
 
 
-class MappingAdmin(ImportExportMixin, admin.ModelAdmin):
+class MappingAdmin(CompanyScopedAdminMixin, ImportExportMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = ["__str__", "label", "target_column", "channel", "fallback_marker", "updated_at"]
     list_filter = ["channel", "is_fallback"]
     search_fields = ["code", "code_key", "label"]
@@ -159,8 +164,21 @@ class MappingAdmin(ImportExportMixin, admin.ModelAdmin):
     # CSV: one channel per import, chosen on the form, never read from the file.
 
     def channels_for(self, request):
-        """Channels this user may import de-para into."""
-        return SalesChannel.objects.select_related("company").order_by("name")
+        """Channels this user may import de-para into or export from: their companies'."""
+        return scope_to_companies(
+            SalesChannel.objects.select_related("company").order_by("name"),
+            user=request.user,
+            company_field="company",
+        )
+
+    def export_action(self, request):
+        # import-export builds the export form without the request: hand it this user's
+        # channels for the length of the request, before the form validates the choice.
+        token = EXPORT_CHANNELS.set(self.channels_for(request))
+        try:
+            return super().export_action(request)
+        finally:
+            EXPORT_CHANNELS.reset(token)
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
@@ -286,7 +304,8 @@ def _display_target(target) -> str:
 
 
 @admin.register(UnmappedValue)
-class UnmappedValueAdmin(admin.ModelAdmin):
+class UnmappedValueAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = [
         "value",
         "kind",
@@ -394,7 +413,8 @@ class UnmappedValueAdmin(admin.ModelAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(admin.ModelAdmin):
+class ListingAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = [
         "sku",
         "channel",

@@ -3,6 +3,8 @@ channel-scoped CSV import/export forms."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django import forms
 from django.conf import settings
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -176,11 +178,19 @@ class ChannelConfirmImportForm(ConfirmImportForm):
     )
 
 
+# The channels the current request may export from (its user's companies), set by
+# MappingAdmin.export_action around import-export's view, which builds the export form without
+# the request. Outside that view the form offers no channel.
+EXPORT_CHANNELS: ContextVar = ContextVar("EXPORT_CHANNELS")
+
+
 class ChannelExportForm(SelectableFieldsExportForm):
-    # import-export builds this form without the request; exporting only reads, and the
-    # view itself requires the view permission on the de-para.
     channel = forms.ModelChoiceField(
-        queryset=SalesChannel.objects.select_related("company"),
+        queryset=SalesChannel.objects.none(),
         label="Sales channel",
         help_text="Export this channel's de-para (the file can be imported into any channel).",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = EXPORT_CHANNELS.get(SalesChannel.objects.none())

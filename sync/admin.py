@@ -25,6 +25,7 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ChannelStatus, SalesChannel
+from erp.admin_scoping import CompanyScopedAdminMixin
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from erpintegr.redaction import redact
 from sync.activation import admin as activation_admin
@@ -101,7 +102,8 @@ def progress_bar(run: SyncRun) -> SafeString:
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = [
         "channel",
         "flow",
@@ -172,7 +174,8 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(HeldOrder)
-class HeldOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class HeldOrderAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = [
         "external_id",
         "channel",

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
+from erp.selectors import visible_company_ids
 from sync.selectors import LATE_INTERVALS, LATE_MINIMUM, channels_health
 from sync.services.push import PUSH_FLOWS
 from vendors.spec import Flow
@@ -14,10 +15,10 @@ from vendors.spec import Flow
 def sync_health(request: HttpRequest) -> HttpResponse:
     """Wrapped in admin.site.admin_view in erpintegr/urls.py (active staff); the page lists
     every channel, its errors and its vendor accounts, so it asks what the channel list asks:
-    permission to view sales channels."""
+    permission to view sales channels, and shows the channels of the user's companies only."""
     if not request.user.has_perm("channels.view_saleschannel"):
         raise PermissionDenied
-    rows = channels_health()
+    rows = channels_health(company_ids=visible_company_ids(request.user))
     try:
         runs_url = reverse("admin:sync_syncrun_changelist")
         quarantined_url = reverse("admin:sync_quarantinedorder_changelist")

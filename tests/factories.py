@@ -9,6 +9,7 @@ from erp.models import (
     Carrier,
     CarrierService,
     Company,
+    CompanyMembership,
     PaymentMethod,
     PriceList,
     Product,
@@ -39,6 +40,13 @@ def make_company(**kwargs) -> Company:
         else:
             raise RuntimeError("tests ran out of valid CNPJs; add more to VALID_CNPJS")
     return Company.objects.create(**defaults)
+
+
+def make_member(user, *companies: Company) -> None:
+    """Make `user` a member of `companies`: without it a staff user who is neither a superuser
+    nor in a COMPANY_SCOPE_ALL_GROUPS group sees no company's data in the admin."""
+    for company in companies:
+        CompanyMembership.objects.get_or_create(user=user, company=company)
 
 
 def make_warehouse(company: Company, code: str = "CD-SP", **kwargs) -> Warehouse:

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
 from channels.services import channel_set_status
+from erp.selectors import visible_company_ids
 from erpintegr.redaction import redact
 from mappings.services import listings_bind_many
 from sync.activation import checks
@@ -92,11 +93,17 @@ def activation_activate(
     confirmation: str = "",
     connector: Connector | None = None,
 ) -> ActivationOutcome:
-    """Preflight (vendor calls, outside any transaction), then activate in one transaction."""
+    """Preflight (vendor calls, outside any transaction), then activate in one transaction.
+    The report shown to `user` names only channels of the companies they see."""
     channel.refresh_from_db()
     if channel.status == ChannelStatus.ACTIVE:
         return ActivationOutcome(channel, False, f"“{channel}” is already active.")
-    report = activation_preflight(channel=channel, confirmation=confirmation, connector=connector)
+    report = activation_preflight(
+        channel=channel,
+        confirmation=confirmation,
+        connector=connector,
+        company_ids=None if user is None else visible_company_ids(user),
+    )
     if report.blocking:
         return ActivationOutcome(channel, False, _blocked_message(channel, report.blocking), report)
     try:

@@ -22,6 +22,8 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
+from erp.admin_scoping import CompanyScopedAdminMixin
+from erp.selectors import visible_company_ids
 from erpintegr.admin_utils import ReadOnlyAdminMixin
 from sync.activation.activate import (
     activation_activate,
@@ -93,6 +95,7 @@ def _context(model_admin, request, title: str, **extra) -> dict:
 
 
 def _channel_or_404(model_admin, request, object_id) -> SalesChannel:
+    # get_object reads the admin's company-scoped queryset: another company's channel is a 404.
     channel = model_admin.get_object(request, unquote(object_id))
     if channel is None:
         raise Http404("No sales channel with this id.")
@@ -151,7 +154,11 @@ def activate_view(model_admin, request, object_id):
                 return HttpResponseRedirect(_change_url(channel))
             report = outcome.report
     if report is None:
-        report = activation_preflight(channel=channel, confirmation=_typed(form))
+        report = activation_preflight(
+            channel=channel,
+            confirmation=_typed(form),
+            company_ids=visible_company_ids(request.user),
+        )
     return TemplateResponse(
         request,
         TEMPLATES + "activate.html",
@@ -265,7 +272,9 @@ def activate_integration(modeladmin, request, queryset):
         rows.append(
             {
                 "channel": channel,
-                "report": activation_preflight(channel=channel),
+                "report": activation_preflight(
+                    channel=channel, company_ids=visible_company_ids(request.user)
+                ),
                 "form": ConfirmationForm(prefix=f"c{channel.pk}"),
                 "csv_url": _url("activation_report", channel.pk),
             }
@@ -307,7 +316,8 @@ def register_channel_hooks() -> None:
 
 
 @admin.register(ActivationRecord)
-class ActivationRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActivationRecordAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = ["at", "channel", "action", "user", "account_id", "warning_count"]
     list_filter = ["action", "channel"]
     list_select_related = ["channel", "user"]

@@ -8,6 +8,7 @@ cheap enough to run again inside the activation's transaction (`sync.activation.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -98,8 +99,20 @@ def check_connection(account_id: str, error: str) -> Check:
     )
 
 
-def check_same_account(channel: SalesChannel, account_id: str) -> Check:
-    """(a) No other ACTIVE channel of this system, any company or environment, on the account."""
+def _describe_active_channel(other: SalesChannel, company_ids: Collection[int] | None) -> str:
+    environment = other.get_environment_display()
+    if company_ids is not None and other.company_id not in company_ids:
+        # The conflict blocks whoever asks, but only those who see that company learn which
+        # channel it is (support finds it by the account id in the channel list).
+        return f"An active channel of another company ({environment})"
+    return f"“{other.name}” of {other.company} ({environment})"
+
+
+def check_same_account(
+    channel: SalesChannel, account_id: str, company_ids: Collection[int] | None = None
+) -> Check:
+    """(a) No other ACTIVE channel of this system, any company or environment, on the account.
+    Details name the other channels of `company_ids` only (None: every company)."""
     title = "No other channel of this system on the account"
     if not account_id:
         return not_checked("same_account", title, "the account id is unknown.")
@@ -119,7 +132,7 @@ def check_same_account(channel: SalesChannel, account_id: str) -> Check:
             CheckStatus.BLOCK,
             f"Account {account_id} is already integrated through another active channel; "
             "only one ERP integration per store at a time.",
-            details=[f"“{o.name}” of {o.company} ({o.get_environment_display()})" for o in others],
+            details=[_describe_active_channel(o, company_ids) for o in others],
         )
     return Check(
         "same_account",

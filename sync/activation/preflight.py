@@ -9,7 +9,7 @@ report, kept in the cache for the download link.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -69,9 +69,12 @@ def activation_preflight(
     confirmation: str = "",
     connector: Connector | None = None,
     progress: Callable[[int], None] | None = None,
+    company_ids: Collection[int] | None = None,
 ) -> PreflightReport:
     """Run every check. Calls the vendor; writes nothing but the last CSV report (in the
-    cache). `progress(n)` is called for every listing fetched."""
+    cache). `progress(n)` is called for every listing fetched. `company_ids` is the scope of
+    whoever reads the report (erp.selectors.visible_company_ids; None: every company): other
+    companies' channels are not named to them."""
     label = channel.vendor.label
     result: list[Check] = [checks.check_credentials(channel)]
     account_id, connection_error = "", ""
@@ -80,7 +83,7 @@ def activation_preflight(
     else:
         connector, account_id, connection_error = verify_account(channel, connector)
     result.append(checks.check_connection(account_id, connection_error))
-    result.append(checks.check_same_account(channel, account_id))
+    result.append(checks.check_same_account(channel, account_id, company_ids))
 
     match: MatchResult | None = None
     if connection_error:

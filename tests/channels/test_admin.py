@@ -8,7 +8,14 @@ from django.urls import reverse
 from channels.models import Credential, SalesChannel, SyncSetting
 from channels.services import channel_credentials
 from tests.admin_forms import form_data
-from tests.factories import make_channel, make_company, make_price_list, make_sku, make_warehouse
+from tests.factories import (
+    make_channel,
+    make_company,
+    make_member,
+    make_price_list,
+    make_sku,
+    make_warehouse,
+)
 
 SECRET = "VTEX-APPTOKEN-admin-test-0a1b2c3d4e"
 
@@ -135,6 +142,7 @@ def test_back_office_user_without_permission_sees_and_posts_no_credentials(
     client, back_office_user
 ):
     channel = make_channel(connector="vtex", credentials=vtex_creds())
+    make_member(back_office_user, channel.company)
     client.force_login(back_office_user)
     url = change_url(channel)
     html = client.get(url).content.decode()
@@ -226,6 +234,7 @@ def test_a_view_only_user_sees_the_channel_page_without_credentials(client):
     channel = make_channel(connector="vtex", credentials=vtex_creds())
     user = User.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename="view_saleschannel"))
+    make_member(user, channel.company)
     client.force_login(user)
     response = client.get(change_url(channel))
     html = response.content.decode()

@@ -16,7 +16,7 @@ from mappings.models import (
 )
 from mappings.selectors import Missing
 from mappings.services import mapping_create, unmapped_record_many
-from tests.factories import make_sku
+from tests.factories import make_member, make_sku
 from tests.mappings.helpers import add_inline_rows, change_form_post_data
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +230,7 @@ def test_admin_pages_for_a_view_only_user(client, populated):
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="mappings", codename__startswith="view_")
     )
+    make_member(user, populated[Listing].channel.company)
     client.force_login(user)
     for model in [*MAPPING_MODELS, Listing, UnmappedValue]:
         assert client.get(_url(model, "changelist")).status_code == 200

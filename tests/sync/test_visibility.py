@@ -27,7 +27,7 @@ from sync.models import (
 )
 from sync.services.pending import pending_upsert
 from sync.services.schedules import schedule_name, schedules_reconcile_channel
-from tests.factories import make_channel, make_company, make_sku
+from tests.factories import make_channel, make_company, make_member, make_sku
 
 SECRET = "VTEX-APPTOKEN-visibility-9f8e7d6c5b"
 
@@ -205,6 +205,7 @@ def test_every_sync_admin_page_loads_for_superuser_and_viewer(admin_client, clie
         missing=[{"kind": "payment_method", "code": "pix-x", "label": "Pix X"}],
     )
     quarantine(channel, "ORD-2")
+    make_member(viewer, channel.company)
     client.force_login(viewer)
     models = {"syncrun": SyncRun, "heldorder": HeldOrder, "quarantinedorder": QuarantinedOrder}
     for who in (admin_client, client):
@@ -557,6 +558,7 @@ def test_run_now_needs_change_permission(client, viewer, rf, django_capture_on_c
     from sync.admin import run_now_tools
 
     channel = active_channel()
+    make_member(viewer, channel.company)
     request = rf.get("/")
     request.user = viewer
     assert run_now_tools(channel, request) == []  # no button
@@ -630,6 +632,7 @@ def test_health_page_needs_permission_to_view_sales_channels(client):
     channel.name = "Loja secreta"
     channel.save(update_fields=["name"])
     staff = User.objects.create_user("staff-only", password="pw-staff-1", is_staff=True)
+    make_member(staff, channel.company)
     client.force_login(staff)
     response = client.get(reverse("sync_health"))
     assert response.status_code == 403

@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from channels.models import ActivationAction, ActivationRecord, ChannelStatus
+from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
 from mappings.models import Listing, MappingKind
 from sandbox.vtex import VtexEmulator
-from tests.factories import make_channel, make_company, make_sku
-from tests.sync.activation.builders import add_fallbacks, ready_channel
+from tests.factories import make_channel, make_company, make_member, make_sku
+from tests.sync.activation.builders import SELLER, add_fallbacks, ready_channel
 
 CHANGELIST = "admin:channels_saleschannel_changelist"
 
@@ -33,6 +33,7 @@ def back_office_client(client, db):
         ).exclude(codename="activate_integration")
     )
     client.force_login(user)
+    client.user = user  # tests make it a member of their channel's company
     return client
 
 
@@ -59,6 +60,7 @@ def texts(response) -> list[str]:
 @pytest.mark.django_db
 def test_without_the_permission_no_action_no_button_and_403_on_every_url(back_office_client):
     channel = make_channel(connector="vtex")
+    make_member(back_office_client.user, channel.company)
     response = back_office_client.get(reverse(CHANGELIST))
     assert response.status_code == 200
     assert "activate_integration" not in action_names(response)
@@ -97,6 +99,7 @@ def test_support_sees_the_actions_and_buttons(support_client):
 @pytest.mark.django_db
 def test_test_connection_button(ml, back_office_client):
     channel = ready_channel(ml, "mercadolivre")
+    make_member(back_office_client.user, channel.company)
     assert back_office_client.get(url("test_connection", channel)).status_code == 200
 
     response = back_office_client.post(url("test_connection", channel))
@@ -198,6 +201,35 @@ def test_csv_report_download(ml, support_client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "ONLY-ON-ML" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_account_conflict_names_another_companys_channel_only_to_who_sees_it(
+    ml, client, support_user
+):
+    """The same vendor account active on another company's channel blocks for everyone; a
+    company user holding the activation permission is not told which channel it is."""
+    channel = ready_channel(ml, "mercadolivre")
+    other = make_channel(make_company(), connector="mercadolivre", name="Loja antiga")
+    SalesChannel.objects.filter(pk=other.pk).update(
+        status=ChannelStatus.ACTIVE, external_account_id=SELLER
+    )
+    user = User.objects.create_user("company-support", password="pw-company-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="channels"))
+    make_member(user, channel.company)
+    client.force_login(user)
+    selected = {"action": "activate_integration", ACTION_CHECKBOX_NAME: [channel.pk]}
+
+    for page in (client.get(url("activate", channel)), client.post(reverse(CHANGELIST), selected)):
+        html = page.content.decode()
+        assert "already integrated through another active channel" in html
+        assert "An active channel of another company" in html
+        assert "Loja antiga" not in html
+
+    client.force_login(support_user)
+    assert "Loja antiga" in client.get(url("activate", channel)).content.decode()
+    channel.refresh_from_db()
+    assert channel.status != ChannelStatus.ACTIVE
 
 
 # --- changelist actions ------------------------------------------------------------------------

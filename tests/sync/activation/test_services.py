@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django_q.models import Schedule
@@ -29,6 +29,7 @@ from tests.factories import (
     make_carrier_service,
     make_channel,
     make_company,
+    make_member,
     make_sku,
 )
 from tests.sync.activation.builders import SELLER, add_fallbacks, ready_channel
@@ -230,6 +231,13 @@ def test_same_account_active_in_another_companys_channel_blocks(ml, support_user
     assert channel.status != ChannelStatus.ACTIVE
     assert not ActivationRecord.objects.filter(channel=channel).exists()
 
+    # A user of the channel's company alone is blocked the same, without the other's name.
+    user = User.objects.create_user("member", is_staff=True)
+    make_member(user, channel.company)
+    check = check_of(activation_activate(channel=channel, user=user).report, "same_account")
+    assert check.blocks
+    assert check.details == ["An active channel of another company (Production)"]
+
 
 @pytest.mark.django_db
 def test_mercadolivre_reporting_another_granted_application_blocks(ml, support_user):
@@ -416,7 +424,7 @@ def test_a_race_past_the_checks_is_stopped_by_the_constraint(ml, support_user, m
     monkeypatch.setattr(
         checks,
         "check_same_account",
-        lambda channel, account_id: Check("same_account", "t", CheckStatus.PASS, "ok"),
+        lambda channel, account_id, *scope: Check("same_account", "t", CheckStatus.PASS, "ok"),
     )
 
     outcome = activation_activate(channel=channel, user=support_user)
