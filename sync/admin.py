@@ -243,7 +243,8 @@ def reprocess_now_action(modeladmin, request, queryset) -> None:
 
 
 @admin.register(QuarantinedOrder)
-class QuarantinedOrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class QuarantinedOrderAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    company_field = "channel__company"
     list_display = [
         "external_id",
         "channel",

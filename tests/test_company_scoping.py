@@ -58,7 +58,7 @@ from mappings.models import (
 )
 from mappings.selectors import Missing
 from mappings.services import unmapped_record_many
-from sync.models import HeldOrder, PendingChange, SyncRun
+from sync.models import HeldOrder, PendingChange, QuarantinedOrder, SyncRun
 from tests.admin_forms import form_data
 from tests.factories import (
     make_carrier_service,
@@ -144,6 +144,12 @@ class CompanyData:
             payload={"external_id": f"{m}-HELD-1"},
             missing=[{"kind": "payment_method", "code": f"{m}-boleto", "label": m}],
         )
+        self.quarantined = QuarantinedOrder.objects.create(
+            channel=c,
+            external_id=f"{m}-BAD-1",
+            payload={"id": f"{m}-BAD-1"},
+            reason=f"{m} order: total is missing",
+        )
         self.run = SyncRun.objects.create(channel=c, flow="stock", error=f"{m} vendor said 503")
         self.activation = ActivationRecord.objects.create(
             channel=c, action="activate", account_id=account, confirmation=f"{m} none"
@@ -171,6 +177,7 @@ class CompanyData:
             ActivationRecord: [self.activation],
             SyncRun: [self.run],
             HeldOrder: [self.held],
+            QuarantinedOrder: [self.quarantined],
         }
 
     def pks(self, model) -> set[int]:
