@@ -12,7 +12,7 @@ from channels.models import AccessChange, ChannelStatus, SalesChannel
 from channels.services import channel_set_status
 from sync.services.connectors import build_connector
 from tests.admin_forms import form_data
-from tests.factories import make_channel
+from tests.factories import make_channel, make_member
 from vendors.errors import ConnectorError
 
 TOKEN = "ANY-gumga-token-base-url-0123456789"
@@ -29,6 +29,7 @@ def changer(db, client):
         )
     )
     client.force_login(user)
+    client.user = user
     return client
 
 
@@ -53,6 +54,7 @@ def test_without_change_credentials_the_base_url_is_read_only_and_a_post_is_igno
     changer, emulator
 ):
     vendor, channel = sandbox_channel(emulator)
+    make_member(changer.user, channel.company)
     html = changer.get(change_url(channel)).content.decode()
     assert 'name="api_base_url"' not in html  # shown as text, not an input
     assert vendor.url in html
