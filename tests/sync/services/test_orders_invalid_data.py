@@ -70,13 +70,9 @@ class Shop:
     originals: dict = field(default_factory=dict, repr=False)
 
     def add_order(self) -> str:
-        em = self.emulator
-        if self.vendor == "mercadolivre":
-            return em.add_order(lines=[{"item_id": self.remote["item_id"], "quantity": 1}])
-        if self.vendor == "vtex":
-            return em.add_order(items=[(self.remote["sku_id"], 1, 5990)])
-        placed = em.add_order(lines=[("CAM-P", 1, "59.90")], carrier="ECT", service="SEDEX 10")
-        return str(placed["id"])
+        # The emulators' one control interface: SKUs by seller code, the vendor's defaults.
+        carrier = ("ECT", "SEDEX 10") if self.vendor == "anymarket" else None  # its de-para
+        return str(self.emulator.add_order([("CAM-P", 1, "59.90")], carrier=carrier))
 
     def _key(self, order_id: str):
         return int(order_id) if self.vendor == "anymarket" else order_id
@@ -96,7 +92,7 @@ class Shop:
         """The vendor changes the order, so its feed / search brings it again."""
         em = self.emulator
         if self.vendor == "mercadolivre":
-            em.update_order_status(order_id, "paid")
+            em.set_order_status(order_id, "paid")
         elif self.vendor == "vtex":
             em.set_order_status(order_id, "ready-for-handling")
         else:
