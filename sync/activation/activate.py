@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
 from channels.services import channel_set_status
+from erp.models import Sku
 from erpintegr.redaction import redact
 from mappings.services import listings_bind_many
 from sync.activation import checks
@@ -211,9 +212,16 @@ def _activate_locked(channel: SalesChannel, user, plan: _Plan) -> tuple[Activati
         checks.check_de_para(locked, plan.reference_values),
         checks.check_settings(locked),
     ]
-    duplicates = checks.check_erp_duplicates(erp_index(locked.company_id))
-    if duplicates is not None:
-        again.append(duplicates)
+    # ERP duplicates: the preflight found none among the SKUs it read; only a SKU written
+    # since can make one (every SKU write goes through save(), which stamps updated_at), so
+    # the whole catalog is read again only then — on a large store that read is the cost.
+    if Sku.objects.filter(
+        company_id=locked.company_id,
+        updated_at__gte=plan.result.run.started_at or plan.result.run.created_at,
+    ).exists():
+        duplicates = checks.check_erp_duplicates(erp_index(locked.company_id))
+        if duplicates is not None:
+            again.append(duplicates)
     blocking = [c for c in again if c.blocks]
     if blocking:
         raise _Blocked(blocking)

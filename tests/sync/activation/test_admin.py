@@ -18,6 +18,7 @@ from django_q.conf import Conf
 
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus, Credential
 from channels.services import channel_credentials
+from erp.gtin import gtin13_with_check_digit
 from mappings.models import Listing, MappingKind
 from sandbox.vtex import VtexEmulator
 from sync.activation import preflight as preflight_module
@@ -596,3 +597,22 @@ def test_support_sees_what_the_channel_page_shows_but_cannot_change_de_para(clie
     assert client.get(reverse("admin:sync_heldorder_changelist")).status_code == 200
     assert not user.has_perm("mappings.change_orderstatusmapping")
     assert OrderStatusMapping.objects.filter(channel=channel).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_erp_duplicate_created_after_the_checks_is_caught_on_confirm(ml, support_client, worker):
+    channel = ready_channel(ml, "mercadolivre")
+    ean = gtin13_with_check_digit("789000000555")
+    make_sku(channel.company, code="OLD-1", ean=ean)
+    ml.add_listing(seller_sku="OLD-1")
+    run = worker.open_page(channel).context["run"]
+    make_sku(channel.company, code="NEW-1", ean=ean)  # after the checks, before confirming
+
+    response = support_client.post(url("activate", channel), {"run": run.pk})
+
+    assert any("1 duplicate registration(s) in the ERP" in m for m in texts(response)), texts(
+        response
+    )
+    channel.refresh_from_db()
+    assert channel.status != ChannelStatus.ACTIVE
+    assert not Listing.objects.filter(channel=channel).exists()
