@@ -31,7 +31,7 @@ from sync.activation import checks as checks_module
 from sync.activation.checks import Check, CheckStatus
 from sync.activation.preflight import PreflightReport, activation_preflight
 from sync.activation.report import report_csv
-from sync.models import PreflightRun, PreflightState
+from sync.models import PREFLIGHT_ACTIVE_STATES, PreflightRun, PreflightState
 from vendors.base import Connector
 from vendors.types import ExternalRef, ReferenceValue
 
@@ -212,6 +212,12 @@ def preflight_start(*, channel: SalesChannel, user, rerun: bool = False) -> Pref
         latest = preflight_latest(channel_id=channel.pk)
         if latest is not None and (latest.is_active or (not rerun and is_fresh(latest))):
             return latest
+        if latest is not None:
+            # Runs older than the one this replaces can never be confirmed (superseded); the
+            # activation records keep what was checked. Bounded: two runs per channel.
+            PreflightRun.objects.filter(channel=channel, created_at__lt=latest.created_at).exclude(
+                state__in=PREFLIGHT_ACTIVE_STATES
+            ).delete()
         run = _create(channel, user)
         transaction.on_commit(partial(_enqueue, run.pk))
     return run

@@ -129,6 +129,22 @@ def test_without_the_permission_no_action_no_button_and_403_on_every_url(back_of
 
 
 @pytest.mark.django_db
+def test_the_activation_permission_alone_does_not_open_a_channel_it_may_not_change(client):
+    channel = make_channel(connector="vtex")
+    user = User.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="channels",
+            codename__in=["activate_integration", "view_saleschannel"],
+        )
+    )
+    client.force_login(user)
+    for name in ("activate", "activation_status", "activation_report"):
+        assert client.get(url(name, channel)).status_code == 403, name
+    assert not PreflightRun.objects.exists()
+
+
+@pytest.mark.django_db
 def test_support_sees_the_actions_and_buttons(support_client):
     channel = make_channel(connector="vtex")
     response = support_client.get(reverse(CHANGELIST))
@@ -253,9 +269,15 @@ def test_the_status_endpoint_reports_progress_while_the_worker_reads(
         100,
     )
     # The next run expects as many as this one read: a real bar.
-    with worker.queued():
+    with worker.queued() as queued:
         support_client.post(url("activate", channel), {"rerun": "1"})
     assert PreflightRun.objects.filter(channel=channel).first().total == 25
+    # Runs before the one a new run replaces are deleted: two per channel at most.
+    worker.run(queued)
+    with worker.queued():
+        support_client.post(url("activate", channel), {"rerun": "1"})
+    assert PreflightRun.objects.filter(channel=channel).count() == 2
+    assert not PreflightRun.objects.filter(pk=run.pk).exists()
 
 
 @pytest.mark.django_db

@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django_q.models import Schedule
 
@@ -31,7 +30,6 @@ def keys(suffix: str) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_activations_on_one_account_exactly_one_succeeds(monkeypatch):
-    cache.clear()
     emulators = [VtexEmulator(credentials=keys(s), **FAST) for s in ("A", "B")]
     for emulator in emulators:
         emulator.start()

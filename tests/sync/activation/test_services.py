@@ -25,7 +25,7 @@ from sync.activation.matching import erp_index, match_listings
 from sync.activation.preflight import activation_preflight
 from sync.activation.report import activation_report_csv
 from sync.activation.runs import PreflightResult, preflight_run_now
-from sync.models import PendingChange
+from sync.models import PendingChange, PreflightRun, PreflightState
 from tests.factories import (
     make_carrier_service,
     make_channel,
@@ -460,6 +460,10 @@ def test_preflight_reports_progress_and_the_command_prints_it(ml, capsys):
     assert "fetched 25 listings in all." in out
     assert "[WARN ] Data compatible" in out
     assert "activation possible" in out
+    # Stored like the page's, so support can confirm it there.
+    run = PreflightRun.objects.get(channel=channel)
+    assert (run.state, run.requested_by, run.done) == (PreflightState.DONE, None, 25)
+    assert f"Stored as preflight #{run.pk}" in out
 
 
 @pytest.mark.django_db
