@@ -229,6 +229,7 @@ def _timed(call):
 
 
 def run(state, *, quick: bool = False) -> list[Row]:
+    from django.conf import settings
     from django.urls import reverse
 
     from channels.models import ChannelStatus
@@ -246,7 +247,8 @@ def run(state, *, quick: bool = False) -> list[Row]:
         client = _browser()
         page_url = reverse("admin:channels_saleschannel_activate", args=[channel.pk])
         status_url = reverse("admin:channels_saleschannel_activation_status", args=[channel.pk])
-        log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-qcluster-{os.getpid()}.log"
+        # Beside the benchmark's database: removed with it, kept with --keep-db.
+        log_path = Path(settings.DATABASES["default"]["NAME"]).parent / "qcluster-activation.log"
         worker = Worker(log_path)
         progress("activation: qcluster running; opening the activation page")
 
