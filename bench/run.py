@@ -1,6 +1,7 @@
 """Run the benchmarks and print one table: `make bench`, or
 
     .venv/bin/python bench/run.py [--only NAME[,NAME…]] [--quick] [--keep-db] [--output PATH]
+                                  [--listings N]
 
 Each benchmark runs the real engine (sync.services.runs.run_flow and what it calls) against
 the sandbox emulators on loopback, on a throwaway SQLite file under /tmp, with DEBUG off as
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "orders": "bench.orders",
     "coalescing": "bench.coalescing",
     "push": "bench.push_efficiency",
+    "activation": "bench.activation",
     "delta": "bench.delta_cost",
     "memory": "bench.memory",
 }
@@ -114,7 +116,17 @@ def main(argv: list[str] | None = None) -> int:
         help="where to write the JSON results (default: bench/results.json on a full run, "
         "nothing on --only/--quick runs)",
     )
+    parser.add_argument(
+        "--listings",
+        type=int,
+        help="listings of the store in the activation benchmark (default 100,000; 2,000 with "
+        "--quick); same as BENCH_ACTIVATION_LISTINGS",
+    )
     args = parser.parse_args(argv)
+    if args.listings is not None:
+        if args.listings < 2:
+            parser.error("--listings must be at least 2")
+        os.environ["BENCH_ACTIVATION_LISTINGS"] = str(args.listings)
     names = list(BENCHMARKS)
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]

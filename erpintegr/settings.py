@@ -165,6 +165,12 @@ SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=30)
 if SYNC_RUN_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("SYNC_RUN_RETENTION_DAYS must be at least 1.")
 
+# Activation: the confirmation acts on the stored preflight result (run by a worker) only while
+# it is younger than this; older, support runs the checks again (the store may have changed).
+ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES = env.int("ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES", default=30)
+if ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES < 1:
+    raise ImproperlyConfigured("ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES must be at least 1.")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

@@ -20,12 +20,13 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
 from channels.models import SalesChannel
-from erpintegr.db.bulk import update_by_id
+from erpintegr.db.bulk import db_value, insert_rows, update_by_id
 from mappings.models import (
     ChannelMapping,
     Listing,
     MappingKind,
     UnmappedValue,
+    listing_external_key,
     mapping_model_for,
 )
 from mappings.selectors import LookupKey, Translation, canonical_parts, lookup_key, translate
@@ -264,6 +265,19 @@ def listings_record_pushed(
     update_by_id(Listing, values, column, {f"{column}_at": at or timezone.now()})
 
 
+LISTING_INSERT_COLUMNS = (
+    "channel_id",
+    "sku_id",
+    "external_item_id",
+    "external_variation_id",
+    "external_sku_id",
+    "external_key",
+    "seller_sku",
+    "created_at",
+    "updated_at",
+)
+
+
 def listings_bind_many(*, channel: SalesChannel, refs: Iterable[tuple[int, ExternalRef]]) -> int:
     """Create bindings (ERP SKU id, where it lives on the channel) in bulk; returns how many.
 
@@ -276,24 +290,23 @@ def listings_bind_many(*, channel: SalesChannel, refs: Iterable[tuple[int, Exter
     for sku_id, key in existing.iterator(chunk_size=2000):
         bound_skus.add(sku_id)
         bound_keys.add(key)
-    new: list[Listing] = []
+    now = db_value(timezone.now())
+    new: list[tuple] = []
     for sku_id, ref in refs:
-        listing = Listing(
-            channel=channel,
-            sku_id=sku_id,
-            external_item_id=ref.item_id,
-            external_variation_id=ref.variation_id,
-            external_sku_id=ref.sku_id,
-            seller_sku=(ref.seller_sku or "")[:80],
-        )
-        listing.normalize_keys()  # bulk_create skips save(), which does this
-        if sku_id in bound_skus or listing.external_key in bound_keys:
+        # What Listing.normalize_keys() does on save(); the rows are inserted set-based (an
+        # activation binds a whole store: 100k rows are ~1 s this way, ~20 s by bulk_create).
+        item_id, variation_id = ref.item_id.strip(), ref.variation_id.strip()
+        external_sku_id = ref.sku_id.strip()
+        key = listing_external_key(item_id, variation_id, external_sku_id)
+        if sku_id in bound_skus or key in bound_keys:
             continue
         bound_skus.add(sku_id)
-        bound_keys.add(listing.external_key)
-        new.append(listing)
-    Listing.objects.bulk_create(new, batch_size=500)
-    return len(new)
+        bound_keys.add(key)
+        seller_sku = (ref.seller_sku or "").strip()[:80]
+        new.append(
+            (channel.pk, sku_id, item_id, variation_id, external_sku_id, key, seller_sku, now, now)
+        )
+    return insert_rows(Listing, LISTING_INSERT_COLUMNS, new)
 
 
 @dataclass

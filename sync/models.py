@@ -5,6 +5,7 @@ Correctness never depends on a task being delivered (the Redis broker has no ack
 rows, cursors and held orders live here, and the next scheduled run picks them up.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -237,3 +238,104 @@ class ChannelLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}: {self.holder or 'free'}"
+
+
+class PreflightState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+PREFLIGHT_ACTIVE_STATES = (PreflightState.QUEUED, PreflightState.RUNNING)
+
+
+class PreflightRun(models.Model):
+    """One activation preflight (`sync.activation.runs`): its progress while a worker runs it,
+    then its result, which the confirmation page shows and the activation acts on.
+
+    In the database, not the cache: the worker that runs it and the web process that reads it
+    are different processes. Every text here was redacted before it was written; the large
+    parts (`bindings`, `report_csv`) are read only by the activation and the CSV download.
+    """
+
+    channel = models.ForeignKey(
+        SalesChannel, on_delete=models.CASCADE, related_name="preflight_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who opened the confirmation page (empty: the command line).",
+    )
+    state = models.CharField(
+        max_length=20, choices=PreflightState.choices, default=PreflightState.QUEUED
+    )
+    phase = models.CharField(max_length=200, blank=True, help_text="What it is doing now.")
+    done = models.PositiveIntegerField(default=0, help_text="Listings read so far.")
+    total = models.PositiveIntegerField(
+        default=0, help_text="Listings expected (the previous preflight's count); 0: unknown."
+    )
+    created_at = models.DateTimeField("queued at", auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(
+        "last progress", null=True, blank=True, help_text="When the worker last reported."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    checks = models.JSONField(
+        "check results",
+        default=list,
+        blank=True,
+        help_text="Each check: key, title, status (pass / warn / block), message, details.",
+    )
+    account_id = models.CharField(
+        "vendor account id", max_length=120, blank=True, help_text="As verified by this run."
+    )
+    needs_confirmation = models.BooleanField(
+        default=False,
+        help_text="The vendor does not tell which applications are connected: support must "
+        "type the previous ERP when confirming.",
+    )
+    reference_values = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The values the vendor listed, so the de-para check runs again on confirm "
+        "without calling the vendor.",
+    )
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="Listing counts: fetched, matched, unmatched, absent."
+    )
+    bindings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The matches to bind on activation: [ERP SKU id, item id, variation id, "
+        "SKU id, seller SKU].",
+    )
+    report_csv = models.TextField("CSV report", blank=True)
+    error = models.TextField(blank=True, help_text="What went wrong, secrets removed.")
+
+    # What the page and its status endpoint load: never the bindings or the CSV.
+    HEAVY_FIELDS = ("bindings", "report_csv", "reference_values")
+
+    class Meta:
+        verbose_name = "activation preflight"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["channel", "-created_at"], name="preflight_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} preflight #{self.pk} ({self.get_state_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in PREFLIGHT_ACTIVE_STATES
+
+    @property
+    def progress_percent(self) -> int | None:
+        """None while the number of listings is unknown (an indeterminate bar)."""
+        if self.state == PreflightState.DONE:
+            return 100
+        if not self.total or self.done > self.total:
+            return None
+        return min(99, round(100 * self.done / self.total))

@@ -26,3 +26,10 @@ def fail_dead_runs():
     from sync.services.retention import sync_runs_fail_dead
 
     return sync_runs_fail_dead()
+
+
+def run_preflight(run_id: int):
+    from sync.activation.runs import preflight_run_execute
+
+    run = preflight_run_execute(run_id=run_id)
+    return None if run is None else run.state

@@ -54,3 +54,25 @@ def update_by_id(
                 f"FROM (VALUES {values}) AS v WHERE {table}.id = {where}",
                 [*extra_params, *params],
             )
+
+
+def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence]) -> int:
+    """INSERT rows (one value per column, in `columns` order) into the model's table, as many
+    rows per statement as the database's parameter limit allows. The caller gives every NOT
+    NULL column (auto_now and defaults are not applied: no model instance is built) and
+    passes datetimes through `db_value` once; that is what makes 100k rows take about a
+    second where bulk_create takes tens."""
+    if not rows:
+        return 0
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    limit = connection.features.max_query_params or 999
+    size = max(1, min(ROWS_PER_STATEMENT, limit // len(columns)))
+    with connection.cursor() as cursor:
+        for chunk in chunks(rows, size):
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([per_row] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
+    return len(rows)

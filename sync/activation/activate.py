@@ -1,26 +1,29 @@
 """Activate and deactivate an integration (support only).
 
-Vendor calls never run inside a database transaction, so `activation_activate` works in two
-phases:
+Vendor calls never run inside a database transaction, and reading a store's listings never
+runs inside a web request, so an activation works on a stored preflight result:
 
-1. the preflight (`sync.activation.preflight`), vendor calls included, outside any
-   transaction, then the vendor-side setup the first runs need;
-2. one transaction that locks the channel, re-runs the *database-side* blocking checks (the
-   account active elsewhere, credentials stored, flows and limits, ERP duplicates: state may
-   have changed since phase 1), then binds the listings matched in phase 1 — moments before,
-   in the same request — through `mappings.services.listings_bind_many`, sets the channel
-   Active, marks everything for a first push, reconciles its schedules and writes the
-   ActivationRecord and LogEntry.
+1. the preflight (`sync.activation.runs`: a worker, or this process for the command line and
+   `activation_activate`) reads the vendor and stores its checks and matches on a
+   PreflightRun;
+2. `activation_confirm` refuses a result that is missing, failed, older than
+   ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES, superseded or blocked (support's typed confirmation
+   applied), runs the vendor-side setup the first runs need, then opens one transaction that
+   locks the channel, re-runs the *database-side* checks (credentials stored, the account
+   active elsewhere, de-para of the values the vendor listed, flows and limits, ERP
+   duplicates: state may have changed since step 1), binds the stored matches through
+   `mappings.services.listings_bind_many`, sets the channel Active, marks everything for a
+   first push, reconciles its schedules and writes the ActivationRecord and LogEntry.
 
 The check "no other channel active on this account" is also a partial unique constraint on
-SalesChannel: two activations racing past phase 2's re-check still cannot both commit.
+SalesChannel: two activations racing past step 2's re-check still cannot both commit.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
@@ -28,17 +31,28 @@ from django.utils import timezone
 
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
 from channels.services import channel_set_status
+from erp.models import Sku
 from erp.selectors import visible_company_ids
 from erpintegr.redaction import redact
 from mappings.services import listings_bind_many
 from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
-from sync.activation.matching import MatchResult, erp_index
-from sync.activation.preflight import PreflightReport, activation_preflight
+from sync.activation.matching import erp_index
+from sync.activation.runs import (
+    PreflightResult,
+    preflight_bindings,
+    preflight_latest,
+    preflight_reference_values,
+    preflight_refusal,
+    preflight_run_now,
+)
+from sync.models import PreflightRun
+from sync.services.connectors import build_connector
 from sync.services.pending import pending_full_resync
 from sync.services.schedules import schedules_reconcile_channel
 from vendors.base import Connector
 from vendors.errors import ConnectorError
+from vendors.types import ExternalRef, ReferenceValue
 
 logger = logging.getLogger("sync.activation")
 
@@ -50,7 +64,7 @@ class ActivationOutcome:
     channel: SalesChannel
     ok: bool
     message: str
-    report: PreflightReport | None = None
+    report: PreflightResult | None = None
     record: ActivationRecord | None = None
     bindings_created: int = 0
 
@@ -93,48 +107,83 @@ def activation_activate(
     confirmation: str = "",
     connector: Connector | None = None,
 ) -> ActivationOutcome:
-    """Preflight (vendor calls, outside any transaction), then activate in one transaction.
-    The report shown to `user` names only channels of the companies they see."""
+    """Preflight in this process (vendor calls, outside any transaction; stored as a run),
+    then `activation_confirm` against it: the page's two steps at once, for the command
+    line, the tests and scripts. Never from a web request: it reads every listing."""
     channel.refresh_from_db()
     if channel.status == ChannelStatus.ACTIVE:
         return ActivationOutcome(channel, False, f"“{channel}” is already active.")
-    report = activation_preflight(
-        channel=channel,
-        confirmation=confirmation,
-        connector=connector,
-        company_ids=None if user is None else visible_company_ids(user),
+    run = preflight_run_now(channel=channel, user=user, connector=connector)
+    return activation_confirm(
+        channel=channel, run=run, user=user, confirmation=confirmation, connector=connector
     )
-    if report.blocking:
-        return ActivationOutcome(channel, False, _blocked_message(channel, report.blocking), report)
+
+
+@dataclass
+class _Plan:
+    """What the activation transaction acts on, read before it (the bindings may be many)."""
+
+    result: PreflightResult
+    bindings: list[tuple[int, ExternalRef]]
+    reference_values: list[ReferenceValue] | None
+
+
+def activation_confirm(
+    *,
+    channel: SalesChannel,
+    run: PreflightRun | None,
+    user,
+    confirmation: str = "",
+    connector: Connector | None = None,
+) -> ActivationOutcome:
+    """Activate against a stored preflight result (the confirmation page's POST): no listing
+    is read; the database facts are checked again inside the activation transaction."""
+    channel.refresh_from_db()
+    if channel.status == ChannelStatus.ACTIVE:
+        return ActivationOutcome(channel, False, f"“{channel}” is already active.")
+    # The report shown to `user` names only channels of the companies they see.
+    scope = None if user is None else visible_company_ids(user)  # None: every company
+    refusal = preflight_refusal(run, channel=channel)
+    if refusal:
+        shown = None
+        if run is not None and run.channel_id == channel.pk and not run.is_active:
+            shown = PreflightResult.of(run, reader_scope=scope)
+        return ActivationOutcome(channel, False, f"“{channel}” was not activated: {refusal}", shown)
+    result = PreflightResult.of(run, reader_scope=scope).confirmed(
+        label=channel.vendor.label, confirmation=confirmation
+    )
+    if result.blocking:
+        return ActivationOutcome(channel, False, _blocked_message(channel, result.blocking), result)
     try:
-        _prepare_vendor(report.connector, channel)
+        _prepare_vendor(connector or build_connector(channel), channel)
     except ConnectorError as exc:
         return ActivationOutcome(
-            channel, False, f"“{channel}” was not activated: the vendor setup failed: {exc}", report
+            channel, False, f"“{channel}” was not activated: the vendor setup failed: {exc}", result
         )
+    plan = _Plan(result, preflight_bindings(run), preflight_reference_values(run))
     try:
         with transaction.atomic():
-            record, created = _activate_locked(channel, user, report)
+            record, created = _activate_locked(channel, user, plan)
     except _Blocked as exc:
-        return ActivationOutcome(channel, False, _blocked_message(channel, exc.blocking), report)
+        return ActivationOutcome(channel, False, _blocked_message(channel, exc.blocking), result)
     except IntegrityError as exc:
         channel.refresh_from_db()
-        if _active_elsewhere(channel, report.account_id):
-            return ActivationOutcome(channel, False, f"“{channel}”: {RACE_LOST}", report)
+        if _active_elsewhere(channel, result.account_id):
+            return ActivationOutcome(channel, False, f"“{channel}”: {RACE_LOST}", result)
         logger.warning("Activation of channel %s refused by the database: %s", channel.pk, exc)
         return ActivationOutcome(
             channel,
             False,
             f"“{channel}” was not activated: the data changed during the activation "
             "(a SKU or binding was changed meanwhile). Run the activation again.",
-            report,
+            result,
         )
     return ActivationOutcome(
         channel,
         True,
-        f"“{channel}” is active on account {report.account_id}: {created} product binding(s) "
+        f"“{channel}” is active on account {result.account_id}: {created} product binding(s) "
         "created, schedules set, every bound SKU queued for a first push.",
-        report,
+        result,
         record,
         created,
     )
@@ -152,23 +201,30 @@ def _active_elsewhere(channel: SalesChannel, account_id: str) -> bool:
     )
 
 
-def _activate_locked(
-    channel: SalesChannel, user, report: PreflightReport
-) -> tuple[ActivationRecord, int]:
+def _activate_locked(channel: SalesChannel, user, plan: _Plan) -> tuple[ActivationRecord, int]:
+    report = plan.result
     locked = SalesChannel.objects.select_for_update().select_related("company").get(pk=channel.pk)
     if locked.status == ChannelStatus.ACTIVE:
         raise _Blocked(
             [Check("status", "Channel status", CheckStatus.BLOCK, "It was activated meanwhile.")]
         )
-    # Database-side facts that may have changed since the preflight.
+    # Database-side facts that may have changed since the preflight; no vendor call.
     again = [
         checks.check_credentials(locked),
         checks.check_same_account(locked, report.account_id),
+        checks.check_de_para(locked, plan.reference_values),
         checks.check_settings(locked),
     ]
-    duplicates = checks.check_erp_duplicates(erp_index(locked.company_id))
-    if duplicates is not None:
-        again.append(duplicates)
+    # ERP duplicates: the preflight found none among the SKUs it read; only a SKU written
+    # since can make one (every SKU write goes through save(), which stamps updated_at), so
+    # the whole catalog is read again only then — on a large store that read is the cost.
+    if Sku.objects.filter(
+        company_id=locked.company_id,
+        updated_at__gte=plan.result.run.started_at or plan.result.run.created_at,
+    ).exists():
+        duplicates = checks.check_erp_duplicates(erp_index(locked.company_id))
+        if duplicates is not None:
+            again.append(duplicates)
     blocking = [c for c in again if c.blocks]
     if blocking:
         raise _Blocked(blocking)
@@ -176,7 +232,8 @@ def _activate_locked(
     locked.external_account_id = report.account_id
     locked.verified_at = timezone.now()
     locked.save(update_fields=["external_account_id", "verified_at", "updated_at"])
-    created = _create_bindings(locked, report.match)
+    # Existing bindings (a re-activation) are kept as they are.
+    created = listings_bind_many(channel=locked, refs=plan.bindings)
     # Saving status=ACTIVE is where the unique constraint bites if another channel won a race.
     channel_set_status(channel=locked, status=ChannelStatus.ACTIVE)
     pending_full_resync(channel=locked)
@@ -197,19 +254,6 @@ def _activate_locked(
     )
     channel.refresh_from_db()
     return record, created
-
-
-def _create_bindings(channel: SalesChannel, match: MatchResult | None) -> int:
-    """Bindings from the match. Existing bindings (a re-activation) are kept as they are."""
-    if match is None:
-        return 0
-    return listings_bind_many(
-        channel=channel,
-        refs=[
-            (sku_id, replace(remote.ref, seller_sku=remote.seller_sku or remote.ref.seller_sku))
-            for remote, sku_id, _by in match.matches
-        ],
-    )
 
 
 def activation_deactivate(*, channel: SalesChannel, user, reason: str = "") -> ActivationOutcome:
@@ -250,15 +294,26 @@ def activation_activate_many(
     channels: Iterable[SalesChannel],
     user,
     confirmations: dict[int, str] | None = None,
+    runs: dict[int, PreflightRun | None] | None = None,
 ) -> list[ActivationOutcome]:
-    """Each channel on its own: one failing never stops or undoes another."""
+    """Each channel against its stored preflight (`runs`: the one support saw; otherwise
+    the latest), on its own: one failing never stops or undoes another. No vendor listing is
+    read (the changelist action's confirmation)."""
     confirmations = confirmations or {}
     outcomes = []
     for channel in channels:
         try:
+            run = (
+                runs[channel.pk]
+                if runs is not None and channel.pk in runs
+                else preflight_latest(channel_id=channel.pk)
+            )
             outcomes.append(
-                activation_activate(
-                    channel=channel, user=user, confirmation=confirmations.get(channel.pk, "")
+                activation_confirm(
+                    channel=channel,
+                    run=run,
+                    user=user,
+                    confirmation=confirmations.get(channel.pk, ""),
                 )
             )
         except Exception as exc:  # one channel's bug must not hide the others' outcomes

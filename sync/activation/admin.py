@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -26,14 +26,21 @@ from erp.admin_scoping import CompanyScopedAdminMixin
 from erp.selectors import visible_company_ids
 from erpintegr.admin_utils import ReadOnlyAdminMixin
 from sync.activation.activate import (
-    activation_activate,
     activation_activate_many,
+    activation_confirm,
     activation_deactivate,
 )
 from sync.activation.connection import activation_test_connection
-from sync.activation.preflight import activation_preflight
 from sync.activation.report import activation_report_csv
-from vendors.errors import ConnectorError
+from sync.activation.runs import (
+    PreflightResult,
+    preflight_get,
+    preflight_latest,
+    preflight_start,
+    preflight_status,
+    waiting_for_worker,
+)
+from sync.models import PreflightRun, PreflightState
 
 TEMPLATES = "admin/sync/activation/"
 ACTIVATE_PERMISSION = "channels.activate_integration"
@@ -107,6 +114,16 @@ def _require_activate(model_admin, request) -> None:
         raise PermissionDenied
 
 
+def _channel_to_activate(model_admin, request, object_id) -> SalesChannel:
+    """The activation pages (and their status poll) ask for the activation permission and
+    the permission to change this channel."""
+    _require_activate(model_admin, request)
+    channel = _channel_or_404(model_admin, request, object_id)
+    if not model_admin.has_change_permission(request, channel):
+        raise PermissionDenied
+    return channel
+
+
 def _show(model_admin, request, ok: bool, message: str) -> None:
     model_admin.message_user(request, message, messages.SUCCESS if ok else messages.ERROR)
 
@@ -137,28 +154,30 @@ def test_connection_view(model_admin, request, object_id):
 
 
 def activate_view(model_admin, request, object_id):
-    _require_activate(model_admin, request)
-    channel = _channel_or_404(model_admin, request, object_id)
-    form = ConfirmationForm(request.POST if request.method == "POST" else None)
-    report = None
+    """GET: start (or show) the channel's preflight — a worker runs it, the page follows its
+    progress. POST: activate against the result the page showed; nothing reads the vendor's
+    listings here."""
+    channel = _channel_to_activate(model_admin, request, object_id)
     if channel.status == ChannelStatus.ACTIVE:
         messages.info(request, f"“{channel}” is already active.")
         return HttpResponseRedirect(_change_url(channel))
-    if request.method == "POST":
+    form = ConfirmationForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and "rerun" in request.POST:
+        preflight_start(channel=channel, user=request.user, rerun=True)
+        return HttpResponseRedirect(_url("activate", channel.pk))
+    if request.method != "POST":
+        run = preflight_start(channel=channel, user=request.user)
+    else:
+        run = _posted_run(request.POST.get("run"))
         if form.is_valid():
-            outcome = activation_activate(
-                channel=channel, user=request.user, confirmation=form.confirmation_text()
+            outcome = activation_confirm(
+                channel=channel, run=run, user=request.user, confirmation=form.confirmation_text()
             )
             _show(model_admin, request, outcome.ok, outcome.message)
             if outcome.ok:
                 return HttpResponseRedirect(_change_url(channel))
-            report = outcome.report
-    if report is None:
-        report = activation_preflight(
-            channel=channel,
-            confirmation=_typed(form),
-            company_ids=visible_company_ids(request.user),
-        )
+        # The page again: the channel's current run (a foreign or unknown id shows nothing).
+        run = preflight_latest(channel_id=channel.pk)
     return TemplateResponse(
         request,
         TEMPLATES + "activate.html",
@@ -167,15 +186,48 @@ def activate_view(model_admin, request, object_id):
             request,
             f"Activate the integration of “{channel}”",
             channel=channel,
-            report=report,
+            run=run,
+            report=_finished(run, request.user),
+            waiting_for_worker=run is not None and waiting_for_worker(run),
             form=form,
             csv_url=_url("activation_report", channel.pk),
+            status_url=_url("activation_status", channel.pk),
         ),
     )
 
 
-def _typed(form: ConfirmationForm) -> str:
-    return form.confirmation_text() if form.is_bound else ""
+def _posted_run(raw) -> PreflightRun | None:
+    """The run the page showed, as posted (another channel's run is refused by the
+    activation, saying so)."""
+    try:
+        run_id = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return PreflightRun.objects.defer(*PreflightRun.HEAVY_FIELDS).filter(pk=run_id).first()
+
+
+def _finished(run: PreflightRun | None, user) -> PreflightResult | None:
+    """The run's result as `user` may read it (other companies' channels not named)."""
+    if run is None or run.state != PreflightState.DONE:
+        return None
+    return PreflightResult.of(run, reader_scope=visible_company_ids(user))
+
+
+def activation_status_view(model_admin, request, object_id):
+    """The progress of the channel's preflight (`?run=<id>`: that run) for the page's poll."""
+    channel = _channel_to_activate(model_admin, request, object_id)
+    raw = request.GET.get("run")
+    if raw:
+        try:
+            run = preflight_get(channel_id=channel.pk, run_id=int(raw))
+        except ValueError:
+            run = None
+    else:
+        run = preflight_latest(channel_id=channel.pk)
+    if run is None:
+        raise Http404("No preflight of this channel with this id.")
+    # admin_view marks it never_cache: each poll reaches the server.
+    return JsonResponse(preflight_status(run))
 
 
 def deactivate_view(model_admin, request, object_id):
@@ -195,12 +247,13 @@ def deactivate_view(model_admin, request, object_id):
 
 
 def activation_report_view(model_admin, request, object_id):
-    _require_activate(model_admin, request)
-    channel = _channel_or_404(model_admin, request, object_id)
-    try:
-        text = activation_report_csv(channel=channel)
-    except ConnectorError as exc:
-        messages.error(request, f"Could not read the listings: {exc}")
+    channel = _channel_to_activate(model_admin, request, object_id)
+    text = activation_report_csv(channel=channel)
+    if text is None:
+        messages.info(
+            request,
+            "No CSV report yet: it comes with the preflight's result once the listings are read.",
+        )
         return HttpResponseRedirect(_url("activate", channel.pk))
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -224,6 +277,11 @@ def activation_urls(model_admin) -> list:
             name=f"{prefix}_test_connection",
         ),
         path("<path:object_id>/activate/", wrap(activate_view), name=f"{prefix}_activate"),
+        path(
+            "<path:object_id>/activate/status/",
+            wrap(activation_status_view),
+            name=f"{prefix}_activation_status",
+        ),
         path("<path:object_id>/deactivate/", wrap(deactivate_view), name=f"{prefix}_deactivate"),
         path(
             "<path:object_id>/activation-report.csv",
@@ -253,30 +311,34 @@ def activation_tools(channel: SalesChannel, request) -> list[tuple[str, str]]:
 
 @admin.action(permissions=["activate"], description="Activate integration")
 def activate_integration(modeladmin, request, queryset):
+    """Like the per-channel page: each channel's preflight runs in a worker (started here when
+    there is no fresh one); confirming acts on the results shown."""
     channels = list(queryset.select_related("company").order_by("pk"))
     if request.POST.get("post"):
-        confirmations = {}
+        confirmations, runs = {}, {}
         for channel in channels:
             form = ConfirmationForm(request.POST, prefix=f"c{channel.pk}")
             confirmations[channel.pk] = form.confirmation_text()
+            runs[channel.pk] = _posted_run(request.POST.get(f"c{channel.pk}-run"))
         for outcome in activation_activate_many(
-            channels=channels, user=request.user, confirmations=confirmations
+            channels=channels, user=request.user, confirmations=confirmations, runs=runs
         ):
             _show(modeladmin, request, outcome.ok, outcome.message)
         return None
     rows = []
     for channel in channels:
         if channel.status == ChannelStatus.ACTIVE:
-            rows.append({"channel": channel, "report": None, "form": None})
+            rows.append({"channel": channel, "run": None, "report": None, "form": None})
             continue
+        run = preflight_start(channel=channel, user=request.user)
         rows.append(
             {
                 "channel": channel,
-                "report": activation_preflight(
-                    channel=channel, company_ids=visible_company_ids(request.user)
-                ),
+                "run": run,
+                "report": _finished(run, request.user),
                 "form": ConfirmationForm(prefix=f"c{channel.pk}"),
                 "csv_url": _url("activation_report", channel.pk),
+                "page_url": _url("activate", channel.pk),
             }
         )
     return TemplateResponse(
@@ -291,6 +353,7 @@ def activate_integration(modeladmin, request, queryset):
             any_activatable=any(
                 r["report"] is not None and r["report"].can_activate_with_confirmation for r in rows
             ),
+            any_running=any(r["run"] is not None and r["run"].is_active for r in rows),
             action_checkbox_name=admin.helpers.ACTION_CHECKBOX_NAME,
         ),
     )

@@ -52,13 +52,28 @@ class Check:
         return self.status == CheckStatus.BLOCK
 
     def as_dict(self) -> dict:
-        return {
+        data = {
             "key": self.key,
             "title": self.title,
             "status": str(self.status),
             "message": self.message,
             "details": list(self.details),
         }
+        if self.needs_confirmation:
+            data["needs_confirmation"] = True
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Check:
+        """A check as stored by `as_dict` (a preflight run, an activation record)."""
+        return cls(
+            key=str(data.get("key", "")),
+            title=str(data.get("title", "")),
+            status=str(data.get("status", CheckStatus.BLOCK)),
+            message=str(data.get("message", "")),
+            details=[str(line) for line in data.get("details") or []],
+            needs_confirmation=bool(data.get("needs_confirmation", False)),
+        )
 
 
 def not_checked(key: str, title: str, reason: str) -> Check:
@@ -193,6 +208,17 @@ def check_other_back_office(
             ],
         )
     return Check(key, title, CheckStatus.PASS, f"{label} lists no other application.")
+
+
+def apply_confirmation(checks: list[Check], *, label: str, confirmation: str) -> list[Check]:
+    """The checks with support's typed confirmation applied: the check that waited for it
+    passes when something was typed, and is left as it was otherwise. Writes nothing."""
+    return [
+        check_other_back_office(label=label, found=None, confirmation=confirmation)
+        if check.needs_confirmation and check.key == "other_back_office" and confirmation.strip()
+        else check
+        for check in checks
+    ]
 
 
 # --- de-para --------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The preflight: run every check of an activation and say whether it may go ahead.
 
 All vendor calls of an activation happen here (verify, other applications, reference values,
-listings), outside any database transaction; the result is a `PreflightReport` the
-confirmation page shows and `sync.activation.activate` acts on. Writes nothing but the CSV
-report, kept in the cache for the download link.
+listings), outside any database transaction; the result is a `PreflightReport`, which
+`sync.activation.runs` stores on a PreflightRun for the confirmation page and the activation.
+Writes nothing (a vendor that rotates tokens may store its new ones).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
 from sync.activation.connection import verify_account
 from sync.activation.matching import MatchResult, erp_index, match_listings
-from sync.activation.report import report_keep
 from vendors.base import Connector
 from vendors.errors import ConnectorError, PermissionDeniedError
+from vendors.types import ReferenceValue
 
 logger = logging.getLogger("sync.activation")
 
@@ -34,6 +34,8 @@ class PreflightReport:
     account_id: str = ""
     match: MatchResult | None = None
     confirmation: str = ""
+    # What the vendor listed for the de-para (None: not read), to check it again on confirm.
+    reference_values: list[ReferenceValue] | None = None
     at: datetime = field(default_factory=timezone.now)
     # The connector the preflight verified, reused for the vendor setup of the activation.
     connector: Connector | None = field(default=None, repr=False)
@@ -69,23 +71,28 @@ def activation_preflight(
     confirmation: str = "",
     connector: Connector | None = None,
     progress: Callable[[int], None] | None = None,
+    phase: Callable[[str], None] | None = None,
     company_ids: Collection[int] | None = None,
 ) -> PreflightReport:
-    """Run every check. Calls the vendor; writes nothing but the last CSV report (in the
-    cache). `progress(n)` is called for every listing fetched. `company_ids` is the scope of
-    whoever reads the report (erp.selectors.visible_company_ids; None: every company): other
-    companies' channels are not named to them."""
+    """Run every check. Calls the vendor; writes nothing. `progress(n)` is called for every
+    listing fetched, `phase(text)` when the preflight moves to its next step. `company_ids`
+    is the scope of whoever reads the report (erp.selectors.visible_company_ids; None: every
+    company): other companies' channels are not named to them."""
     label = channel.vendor.label
+    say = phase or (lambda _text: None)
+    say("Checking the stored credentials")
     result: list[Check] = [checks.check_credentials(channel)]
     account_id, connection_error = "", ""
     if result[0].blocks:
         connection_error = "Not checked: the credentials are incomplete."
     else:
+        say(f"Verifying the connection with {label}")
         connector, account_id, connection_error = verify_account(channel, connector)
     result.append(checks.check_connection(account_id, connection_error))
     result.append(checks.check_same_account(channel, account_id, company_ids))
 
     match: MatchResult | None = None
+    values: list[ReferenceValue] | None = None
     if connection_error:
         reason = "the connection is not verified."
         result += [
@@ -96,9 +103,11 @@ def activation_preflight(
             checks.not_checked("data", "Data compatible", reason),
         ]
     else:
+        say(f"Asking {label} about other applications on the account")
         result.append(_other_back_office(connector, label, confirmation))
+        say(f"Reading {label}'s values for the de-para")
         try:
-            values = connector.reference_values()
+            values = list(connector.reference_values())
         except ConnectorError as exc:
             result.append(
                 checks.check_de_para(channel, None, f"Could not read {label}'s values: {exc}")
@@ -106,7 +115,9 @@ def activation_preflight(
         else:
             result.append(checks.check_de_para(channel, values))
         try:
+            say("Reading the ERP's SKUs")
             erp = erp_index(channel.company_id)
+            say(f"Reading the listings from {label}")
             match = match_listings(connector.list_listings(), erp, progress=progress)
         except ConnectorError as exc:
             result.append(
@@ -114,18 +125,17 @@ def activation_preflight(
             )
         else:
             result.append(checks.check_data(match))
+    say("Checking the flows and settings")
     result.append(checks.check_settings(channel))
-    report = PreflightReport(
+    return PreflightReport(
         channel=channel,
         checks=result,
         account_id=account_id,
         match=match,
         confirmation=confirmation.strip(),
+        reference_values=values,
         connector=connector if not connection_error else None,
     )
-    if match is not None:
-        report_keep(channel=channel, match=match)
-    return report
 
 
 def _other_back_office(connector: Connector, label: str, confirmation: str) -> Check:

@@ -1,24 +1,17 @@
 """The activation's CSV report: every listing that matches nothing, every active ERP SKU
 absent from the channel, every duplicate code — the rows the preflight page shows only the
-first of. The last preflight's report is kept in the cache for the download link."""
+first of. Built by the preflight run (`sync.activation.runs`) and stored with its result, so
+the download link never reads the listings again."""
 
 from __future__ import annotations
 
 import csv
 import io
 
-from django.core.cache import cache
-
 from channels.models import SalesChannel
 from erpintegr.csvsafe import escape_formula
-from sync.activation.matching import MatchResult, erp_index, match_listings
-from sync.services.connectors import build_connector
-
-CACHE_SECONDS = 6 * 3600
-
-
-def report_cache_key(channel_id: int) -> str:
-    return f"erpintegr:activation:report:{channel_id}"
+from sync.activation.matching import MatchResult
+from sync.models import PreflightRun, PreflightState
 
 
 class _SafeWriter:
@@ -72,18 +65,13 @@ def report_csv(match: MatchResult) -> str:
     return out.getvalue()
 
 
-def report_keep(*, channel: SalesChannel, match: MatchResult) -> str:
-    """Build the report of a listing match and keep it for the download link."""
-    text = report_csv(match)
-    cache.set(report_cache_key(channel.pk), text, CACHE_SECONDS)
-    return text
-
-
-def activation_report_csv(*, channel: SalesChannel) -> str:
-    """The last preflight's CSV, or a fresh listing match when it is no longer cached.
-    A fresh match calls the vendor (HTTP)."""
-    cached = cache.get(report_cache_key(channel.pk))
-    if cached is not None:
-        return cached
-    match = match_listings(build_connector(channel).list_listings(), erp_index(channel.company_id))
-    return report_keep(channel=channel, match=match)
+def activation_report_csv(*, channel: SalesChannel) -> str | None:
+    """The CSV of the channel's latest preflight that read the listings; None when no
+    preflight did (the page runs one)."""
+    return (
+        PreflightRun.objects.filter(channel=channel, state=PreflightState.DONE)
+        .filter(summary__has_key="fetched")
+        .order_by("-created_at", "-id")
+        .values_list("report_csv", flat=True)
+        .first()
+    )

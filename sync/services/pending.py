@@ -9,13 +9,12 @@ from django.utils import timezone
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
 from erp.signals import ChangeKind
 from sync.services.push import PUSH_FLOWS, PUSH_PLANS
-from sync.sql import upsert_pending
+from sync.sql import upsert_pending, upsert_pending_for_bindings
 
 # Channels that have been activated keep collecting changes while paused or suspended, so
 # a resume pushes what changed meanwhile instead of leaving the vendor stale.
 TRACKED_STATUSES = (ChannelStatus.ACTIVE, ChannelStatus.PAUSED, ChannelStatus.SUSPENDED)
 FLOW_FOR_KIND = {plan.change_kind: flow for flow, plan in PUSH_PLANS.items()}
-UPSERT_BATCH = 2000
 
 
 def new_version() -> int:
@@ -62,23 +61,17 @@ def pending_record_announcement(
 
 
 def pending_full_resync(*, channel: SalesChannel) -> dict[str, int]:
-    """Mark every bound SKU of the channel pending for each enabled push flow."""
-    from mappings.models import Listing
-
+    """Mark every bound SKU of the channel pending for each enabled push flow: one statement
+    per flow, whatever the size of the catalog."""
     flows = list(
         channel.sync_settings.filter(enabled=True, flow__in=PUSH_FLOWS).values_list(
             "flow", flat=True
         )
     )
-    counts = dict.fromkeys(flows, 0)
-    sku_ids = Listing.objects.filter(channel=channel).values_list("sku_id", flat=True)
-    chunk: list[int] = []
-    for sku_id in sku_ids.iterator(chunk_size=UPSERT_BATCH):
-        chunk.append(sku_id)
-        if len(chunk) >= UPSERT_BATCH:
-            for flow in flows:
-                counts[flow] += pending_upsert(channel_ids=[channel.pk], flow=flow, sku_ids=chunk)
-            chunk = []
-    for flow in flows:
-        counts[flow] += pending_upsert(channel_ids=[channel.pk], flow=flow, sku_ids=chunk)
-    return counts
+    version, now = new_version(), timezone.now()
+    return {
+        flow: upsert_pending_for_bindings(
+            channel_id=channel.pk, flow=flow, version=version, now=now
+        )
+        for flow in flows
+    }

@@ -2,7 +2,8 @@
 
 One walk through what the back office and support do: create a VTEX channel pointing at the
 emulator, type its credentials, add a carrier de-para row inline, test the connection, read the
-activation checks, activate as support, run the flows and see the first runs on the panel.
+activation checks (run by a worker while the page shows their progress), activate as support,
+run the flows and see the first runs on the panel.
 The live server and the emulator run in this process; no qcluster runs, so the tasks the
 "Run now" button queued are taken from django-q2's ORM queue and run here.
 """
@@ -203,7 +204,11 @@ def test_back_office_and_support_switch_a_vtex_channel_on(page: Page, live_serve
     assert channel.status == ChannelStatus.READY
 
     # --- the activation page lists its checks (the back office may look, not activate) -----
+    # A worker runs them (here: this test); the page shows its progress bar meanwhile, then
+    # the checks once its poll sees them done.
     page.get_by_role("link", name="Activate…").click()
+    expect(page.locator("#preflight-progress")).to_be_visible()
+    assert [func for func, *_ in run_queued_tasks()] == ["sync.tasks.run_preflight"]
     checks = page.locator("table.activation-checks tbody tr")
     expect(checks).to_have_count(7)
     for title in (

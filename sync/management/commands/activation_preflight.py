@@ -1,18 +1,22 @@
-"""Run an activation's preflight checks from the shell (large catalogs: shows progress)."""
+"""Run an activation's preflight checks from the shell (large catalogs: shows progress).
+
+The run is stored like the confirmation page's, so support can confirm it on the page
+afterwards: the way for a store too large for the worker's task timeout."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from channels.models import SalesChannel
-from sync.activation.preflight import activation_preflight
-from sync.activation.report import report_csv
+from sync.activation.runs import PreflightResult, preflight_run_now
+from sync.models import PreflightRun, PreflightState
 
 PROGRESS_EVERY = 1000
 
 
 class Command(BaseCommand):
     help = (
-        "Run the activation preflight of a sales channel and print each check. Writes "
-        "nothing; --csv saves the unmatched listings and absent ERP SKUs."
+        "Run the activation preflight of a sales channel and print each check. Stores the "
+        "result for the confirmation page (valid ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES); --csv "
+        "saves the unmatched listings and absent ERP SKUs."
     )
 
     def add_arguments(self, parser):
@@ -20,7 +24,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--confirmation",
             default="",
-            help="Support's confirmation about the previous ERP, where the vendor tells nothing.",
+            help="Support's confirmation about the previous ERP, where the vendor tells nothing "
+            "(shown as it would apply; the page asks for it again when confirming).",
         )
         parser.add_argument("--csv", dest="csv_path", help="Write the CSV report to this file.")
 
@@ -34,9 +39,14 @@ class Command(BaseCommand):
             if fetched % PROGRESS_EVERY == 0:
                 self.stdout.write(f"  fetched {fetched} listings…")
 
-        report = activation_preflight(channel=channel, confirmation=confirmation, progress=progress)
-        if report.match is not None:
-            self.stdout.write(f"  fetched {report.match.fetched} listings in all.")
+        run = preflight_run_now(channel=channel, progress=progress)
+        if run.state == PreflightState.FAILED:
+            raise CommandError(run.error)
+        report = PreflightResult.of(run).confirmed(
+            label=channel.vendor.label, confirmation=confirmation
+        )
+        if report.has_report:
+            self.stdout.write(f"  fetched {report.summary['fetched']} listings in all.")
         for check in report.checks:
             style = {"pass": self.style.SUCCESS, "warn": self.style.WARNING}.get(
                 check.status, self.style.ERROR
@@ -44,9 +54,10 @@ class Command(BaseCommand):
             self.stdout.write(style(f"[{check.status.upper():5}] {check.title}: {check.message}"))
             for line in check.details:
                 self.stdout.write(f"        {line}")
-        if csv_path and report.match is not None:
+        if csv_path and report.has_report:
+            text = PreflightRun.objects.values_list("report_csv", flat=True).get(pk=run.pk)
             with open(csv_path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(report_csv(report.match))
+                handle.write(text)
             self.stdout.write(f"CSV report written to {csv_path}.")
         verdict = (
             "activation possible"
@@ -55,3 +66,4 @@ class Command(BaseCommand):
             + (" (needs the typed confirmation)" if report.needs_confirmation else "")
         )
         self.stdout.write(verdict)
+        self.stdout.write(f"Stored as preflight #{run.pk}: confirm it on the activation page.")

@@ -1,9 +1,8 @@
 """Fixtures shared by the activation tests: emulators at a rate that never throttles a test,
-a support user, and a clean cache (preflight progress and reports live there)."""
+and a support user."""
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.cache import cache
 
 from tests.sync.activation.builders import FAST
 
@@ -28,10 +27,3 @@ def anymarket(emulator):
 @pytest.fixture
 def vtex(emulator):
     return emulator("vtex", **FAST)
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
-    yield
-    cache.clear()

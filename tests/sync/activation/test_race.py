@@ -4,9 +4,9 @@ moment: exactly one succeeds, the other is told why. Real transactions and threa
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django_q.models import Schedule
 
@@ -30,7 +30,6 @@ def keys(suffix: str) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_activations_on_one_account_exactly_one_succeeds(monkeypatch):
-    cache.clear()
     emulators = [VtexEmulator(credentials=keys(s), **FAST) for s in ("A", "B")]
     for emulator in emulators:
         emulator.start()
@@ -88,3 +87,47 @@ def test_two_concurrent_activations_on_one_account_exactly_one_succeeds(monkeypa
     finally:
         for emulator in emulators:
             emulator.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_page_loads_at_once_start_one_preflight(monkeypatch):
+    """Two supports open the activation page of one channel at the same moment: one run is
+    queued, both pages follow it."""
+    from sync.activation import runs
+    from sync.models import PreflightRun
+    from tests.factories import make_channel
+
+    channel = make_channel(connector="vtex")
+    queued: list[int] = []
+    monkeypatch.setattr(runs, "_enqueue", queued.append)
+    original = runs.preflight_latest
+
+    def look_slowly(**kwargs):
+        found = original(**kwargs)
+        time.sleep(0.2)  # both would create a run here, were the looks not serialised
+        return found
+
+    monkeypatch.setattr(runs, "preflight_latest", look_slowly)
+    barrier = threading.Barrier(2, timeout=30)
+    shown: list[int] = []
+    errors: list[BaseException] = []
+
+    def open_page():
+        try:
+            barrier.wait()
+            shown.append(runs.preflight_start(channel=channel, user=None).pk)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=open_page) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert PreflightRun.objects.filter(channel=channel).count() == 1
+    assert shown == [PreflightRun.objects.get().pk] * 2
+    assert queued == shown[:1]

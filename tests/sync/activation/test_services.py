@@ -24,7 +24,8 @@ from sync.activation.connection import activation_test_connection
 from sync.activation.matching import erp_index, match_listings
 from sync.activation.preflight import activation_preflight
 from sync.activation.report import activation_report_csv
-from sync.models import PendingChange
+from sync.activation.runs import PreflightResult, preflight_run_now
+from sync.models import PendingChange, PreflightRun, PreflightState
 from tests.factories import (
     make_carrier_service,
     make_channel,
@@ -467,6 +468,10 @@ def test_preflight_reports_progress_and_the_command_prints_it(ml, capsys):
     assert "fetched 25 listings in all." in out
     assert "[WARN ] Data compatible" in out
     assert "activation possible" in out
+    # Stored like the page's, so support can confirm it there.
+    run = PreflightRun.objects.get(channel=channel)
+    assert (run.state, run.requested_by, run.done) == (PreflightState.DONE, None, 25)
+    assert f"Stored as preflight #{run.pk}" in out
 
 
 @pytest.mark.django_db
@@ -475,11 +480,12 @@ def test_csv_report_lists_every_unmatched_listing_and_absent_sku(ml):
     make_sku(channel.company, code="ERP-ONLY", name="Só no ERP")
     for n in range(30):
         ml.add_listing(seller_sku=f"ML-ONLY-{n}")
-    report = activation_preflight(channel=channel)
+    assert activation_report_csv(channel=channel) is None  # no preflight read the listings yet
+    report = PreflightResult.of(preflight_run_now(channel=channel))
     check = check_of(report, "data")
     assert check.status == CheckStatus.WARN
     assert "… and 10 more (download the CSV report)." in check.details
-    text = activation_report_csv(channel=channel)
+    text = activation_report_csv(channel=channel)  # stored with the run, nothing read again
     lines = text.strip().splitlines()
     assert len(lines) == 1 + 30 + 1
     assert sum("listing matches no ERP SKU" in line for line in lines) == 30
@@ -491,6 +497,7 @@ def test_csv_report_lists_every_unmatched_listing_and_absent_sku(ml):
 def test_csv_report_defuses_vendor_titles_that_a_spreadsheet_would_run(ml, start):
     channel = ready_channel(ml, "mercadolivre")
     ml.add_listing(seller_sku="ML-EVIL", title=f'{start}HYPERLINK("http://evil.example")')
+    preflight_run_now(channel=channel)
     text = activation_report_csv(channel=channel)
     (line,) = [line for line in text.splitlines() if "ML-EVIL" in line]
     assert f"'{start}HYPERLINK" in line
