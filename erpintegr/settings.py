@@ -170,6 +170,11 @@ if SYNC_RUN_RETENTION_DAYS < 1:
 ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES = env.int("ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES", default=30)
 if ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES < 1:
     raise ImproperlyConfigured("ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES must be at least 1.")
+# A confirmation that binds more listings than this is handed to a worker (the page follows
+# it), so the POST answers at once; smaller stores are activated inside the request.
+ACTIVATION_INLINE_MAX_BINDINGS = env.int("ACTIVATION_INLINE_MAX_BINDINGS", default=5000)
+if ACTIVATION_INLINE_MAX_BINDINGS < 0:
+    raise ImproperlyConfigured("ACTIVATION_INLINE_MAX_BINDINGS must be 0 or more.")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

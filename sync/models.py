@@ -250,6 +250,19 @@ class PreflightState(models.TextChoices):
 PREFLIGHT_ACTIVE_STATES = (PreflightState.QUEUED, PreflightState.RUNNING)
 
 
+class ConfirmState(models.TextChoices):
+    """The activation confirmed against a run, when a worker runs it (a large store)."""
+
+    NONE = "", "Not requested"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Activating"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+CONFIRM_ACTIVE_STATES = (ConfirmState.QUEUED, ConfirmState.RUNNING)
+
+
 class PreflightRun(models.Model):
     """One activation preflight (`sync.activation.runs`): its progress while a worker runs it,
     then its result, which the confirmation page shows and the activation acts on.
@@ -315,6 +328,28 @@ class PreflightRun(models.Model):
     )
     report_csv = models.TextField("CSV report", blank=True)
     error = models.TextField(blank=True, help_text="What went wrong, secrets removed.")
+    # The confirmation, when support's POST handed the activation to a worker (a store with
+    # more bindings than ACTIVATION_INLINE_MAX_BINDINGS): sync.activation.activate.
+    confirm_state = models.CharField(
+        "activation", max_length=20, choices=ConfirmState.choices, blank=True, default=""
+    )
+    confirmation = models.CharField(
+        max_length=200, blank=True, help_text="What support typed about the previous ERP."
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who confirmed the activation.",
+    )
+    confirm_requested_at = models.DateTimeField(null=True, blank=True)
+    confirm_finished_at = models.DateTimeField(null=True, blank=True)
+    confirm_ok = models.BooleanField(null=True, blank=True)
+    confirm_message = models.TextField(
+        blank=True, help_text="The activation's outcome as shown to support, secrets removed."
+    )
 
     # What the page and its status endpoint load: never the bindings or the CSV.
     HEAVY_FIELDS = ("bindings", "report_csv", "reference_values")
@@ -330,6 +365,10 @@ class PreflightRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in PREFLIGHT_ACTIVE_STATES
+
+    @property
+    def is_activating(self) -> bool:
+        return self.confirm_state in CONFIRM_ACTIVE_STATES
 
     @property
     def progress_percent(self) -> int | None:

@@ -28,6 +28,14 @@ def fail_dead_runs():
     return sync_runs_fail_dead()
 
 
+def run_activation(run_id: int):
+    """The activation support confirmed on a large store's page (activation_request)."""
+    from sync.activation.activate import activation_confirm_execute
+
+    run = activation_confirm_execute(run_id=run_id)
+    return None if run is None else run.confirm_state
+
+
 def run_preflight(run_id: int):
     from sync.activation.runs import preflight_run_execute
 

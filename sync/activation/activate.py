@@ -24,7 +24,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -40,13 +43,14 @@ from sync.activation.checks import Check, CheckStatus
 from sync.activation.matching import erp_index
 from sync.activation.runs import (
     PreflightResult,
+    confirm_finish,
     preflight_bindings,
     preflight_latest,
     preflight_reference_values,
     preflight_refusal,
     preflight_run_now,
 )
-from sync.models import PreflightRun
+from sync.models import CONFIRM_ACTIVE_STATES, ConfirmState, PreflightRun
 from sync.services.connectors import build_connector
 from sync.services.pending import pending_full_resync
 from sync.services.schedules import schedules_reconcile_channel
@@ -56,6 +60,7 @@ from vendors.types import ExternalRef, ReferenceValue
 
 logger = logging.getLogger("sync.activation")
 
+CONFIRM_TASK = "sync.tasks.run_activation"
 RACE_LOST = "Another channel was just activated on this vendor account; this one was not activated."
 
 
@@ -67,6 +72,8 @@ class ActivationOutcome:
     report: PreflightResult | None = None
     record: ActivationRecord | None = None
     bindings_created: int = 0
+    # Handed to a worker (activation_request): the page follows the run's confirm_state.
+    queued: bool = False
 
 
 class _Blocked(Exception):
@@ -128,6 +135,37 @@ class _Plan:
     reference_values: list[ReferenceValue] | None
 
 
+def _confirmable(
+    channel: SalesChannel,
+    run: PreflightRun | None,
+    user,
+    confirmation: str,
+    requested_at: datetime | None = None,
+) -> tuple[PreflightResult | None, ActivationOutcome | None]:
+    """The stored result support confirms, or the outcome refusing it. Database facts only."""
+    channel.refresh_from_db()
+    if channel.status == ChannelStatus.ACTIVE:
+        return None, ActivationOutcome(channel, False, f"“{channel}” is already active.")
+    # The report shown to `user` names only channels of the companies they see.
+    scope = None if user is None else visible_company_ids(user)  # None: every company
+    refusal = preflight_refusal(run, channel=channel, now=requested_at)
+    if refusal:
+        shown = None
+        if run is not None and run.channel_id == channel.pk and not run.is_active:
+            shown = PreflightResult.of(run, reader_scope=scope)
+        return None, ActivationOutcome(
+            channel, False, f"“{channel}” was not activated: {refusal}", shown
+        )
+    result = PreflightResult.of(run, reader_scope=scope).confirmed(
+        label=channel.vendor.label, confirmation=confirmation
+    )
+    if result.blocking:
+        return None, ActivationOutcome(
+            channel, False, _blocked_message(channel, result.blocking), result
+        )
+    return result, None
+
+
 def activation_confirm(
     *,
     channel: SalesChannel,
@@ -135,25 +173,14 @@ def activation_confirm(
     user,
     confirmation: str = "",
     connector: Connector | None = None,
+    requested_at: datetime | None = None,
 ) -> ActivationOutcome:
-    """Activate against a stored preflight result (the confirmation page's POST): no listing
-    is read; the database facts are checked again inside the activation transaction."""
-    channel.refresh_from_db()
-    if channel.status == ChannelStatus.ACTIVE:
-        return ActivationOutcome(channel, False, f"“{channel}” is already active.")
-    # The report shown to `user` names only channels of the companies they see.
-    scope = None if user is None else visible_company_ids(user)  # None: every company
-    refusal = preflight_refusal(run, channel=channel)
-    if refusal:
-        shown = None
-        if run is not None and run.channel_id == channel.pk and not run.is_active:
-            shown = PreflightResult.of(run, reader_scope=scope)
-        return ActivationOutcome(channel, False, f"“{channel}” was not activated: {refusal}", shown)
-    result = PreflightResult.of(run, reader_scope=scope).confirmed(
-        label=channel.vendor.label, confirmation=confirmation
-    )
-    if result.blocking:
-        return ActivationOutcome(channel, False, _blocked_message(channel, result.blocking), result)
+    """Activate against a stored preflight result, in this process: no listing is read; the
+    database facts are checked again inside the activation transaction. `requested_at`: when
+    support confirmed (a worker running it later judges the result's age at that moment)."""
+    result, refused = _confirmable(channel, run, user, confirmation, requested_at)
+    if refused is not None:
+        return refused
     try:
         _prepare_vendor(connector or build_connector(channel), channel)
     except ConnectorError as exc:
@@ -187,6 +214,86 @@ def activation_confirm(
         record,
         created,
     )
+
+
+def activation_request(
+    *, channel: SalesChannel, run: PreflightRun | None, user, confirmation: str = ""
+) -> ActivationOutcome:
+    """Support's confirmation (the page's POST). A refused or blocked result is answered at
+    once. A store with more matches than ACTIVATION_INLINE_MAX_BINDINGS is activated by a
+    worker (`activation_confirm_execute`) so the request answers at once and the page follows
+    it (`outcome.queued`); a smaller one is activated here."""
+    result, refused = _confirmable(channel, run, user, confirmation)
+    if refused is not None:
+        return refused
+    matched = int((run.summary or {}).get("matched", 0))
+    if matched <= settings.ACTIVATION_INLINE_MAX_BINDINGS:
+        return activation_confirm(channel=channel, run=run, user=user, confirmation=confirmation)
+    with transaction.atomic():
+        # Conditional: two POSTs at once (a double click) queue one activation.
+        claimed = (
+            PreflightRun.objects.filter(pk=run.pk)
+            .exclude(confirm_state__in=CONFIRM_ACTIVE_STATES)
+            .update(
+                confirm_state=ConfirmState.QUEUED,
+                confirmation=confirmation.strip()[:200],
+                confirmed_by=user if getattr(user, "pk", None) else None,
+                confirm_requested_at=timezone.now(),
+                confirm_finished_at=None,
+                confirm_ok=None,
+                confirm_message="",
+            )
+        )
+        if claimed:
+            transaction.on_commit(partial(_enqueue_confirm, run.pk))
+    return ActivationOutcome(
+        channel,
+        False,
+        f"“{channel}” is being activated by a worker ({matched} product binding(s) to create); "
+        "this page follows it.",
+        result,
+        queued=True,
+    )
+
+
+def _enqueue_confirm(run_id: int) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task(CONFIRM_TASK, run_id, task_name=f"erpintegr:activate:{run_id}")
+    except Exception as exc:  # the broker is down: say so on the run, not a 500 after commit
+        logger.exception("Could not queue the activation of preflight run %s", run_id)
+        confirm_finish(run_id, False, f"Could not queue the activation: {exc}")
+
+
+def activation_confirm_execute(*, run_id: int) -> PreflightRun | None:
+    """The worker's side of `activation_request`: claim the queued confirmation, activate
+    against the run as support confirmed it, store the outcome for the page."""
+    claimed = PreflightRun.objects.filter(pk=run_id, confirm_state=ConfirmState.QUEUED).update(
+        confirm_state=ConfirmState.RUNNING
+    )
+    if not claimed:
+        return None  # already taken, or the run is gone
+    run = (
+        PreflightRun.objects.defer(*PreflightRun.HEAVY_FIELDS)
+        .select_related("channel", "confirmed_by")
+        .get(pk=run_id)
+    )
+    try:
+        outcome = activation_confirm(
+            channel=run.channel,
+            run=run,
+            user=run.confirmed_by,
+            confirmation=run.confirmation,
+            requested_at=run.confirm_requested_at,
+        )
+        ok, message = outcome.ok, outcome.message
+    except Exception as exc:  # a bug or the database: the page shows it
+        logger.exception("Activation of preflight run %s failed", run_id)
+        ok, message = False, f"“{run.channel}” was not activated: {exc}"
+    confirm_finish(run_id, ok, message)
+    run.refresh_from_db(fields=["confirm_state", "confirm_ok", "confirm_message"])
+    return run
 
 
 def _active_elsewhere(channel: SalesChannel, account_id: str) -> bool:
@@ -309,7 +416,7 @@ def activation_activate_many(
                 else preflight_latest(channel_id=channel.pk)
             )
             outcomes.append(
-                activation_confirm(
+                activation_request(
                     channel=channel,
                     run=run,
                     user=user,

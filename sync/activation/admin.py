@@ -27,8 +27,8 @@ from erp.selectors import visible_company_ids
 from erpintegr.admin_utils import ReadOnlyAdminMixin
 from sync.activation.activate import (
     activation_activate_many,
-    activation_confirm,
     activation_deactivate,
+    activation_request,
 )
 from sync.activation.connection import activation_test_connection
 from sync.activation.report import activation_report_csv
@@ -40,7 +40,7 @@ from sync.activation.runs import (
     preflight_status,
     waiting_for_worker,
 )
-from sync.models import PreflightRun, PreflightState
+from sync.models import ConfirmState, PreflightRun, PreflightState
 
 TEMPLATES = "admin/sync/activation/"
 ACTIVATE_PERMISSION = "channels.activate_integration"
@@ -159,7 +159,12 @@ def activate_view(model_admin, request, object_id):
     listings here."""
     channel = _channel_to_activate(model_admin, request, object_id)
     if channel.status == ChannelStatus.ACTIVE:
-        messages.info(request, f"“{channel}” is already active.")
+        latest = preflight_latest(channel_id=channel.pk)
+        if latest is not None and latest.confirm_state == ConfirmState.DONE and latest.confirm_ok:
+            # A worker activated it while this page followed (activation_request).
+            messages.success(request, latest.confirm_message)
+        else:
+            messages.info(request, f"“{channel}” is already active.")
         return HttpResponseRedirect(_change_url(channel))
     form = ConfirmationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and "rerun" in request.POST:
@@ -170,9 +175,12 @@ def activate_view(model_admin, request, object_id):
     else:
         run = _posted_run(request.POST.get("run"))
         if form.is_valid():
-            outcome = activation_confirm(
+            outcome = activation_request(
                 channel=channel, run=run, user=request.user, confirmation=form.confirmation_text()
             )
+            if outcome.queued:  # a worker activates it; the page follows (GET)
+                messages.info(request, outcome.message)
+                return HttpResponseRedirect(_url("activate", channel.pk))
             _show(model_admin, request, outcome.ok, outcome.message)
             if outcome.ok:
                 return HttpResponseRedirect(_change_url(channel))
@@ -323,7 +331,10 @@ def activate_integration(modeladmin, request, queryset):
         for outcome in activation_activate_many(
             channels=channels, user=request.user, confirmations=confirmations, runs=runs
         ):
-            _show(modeladmin, request, outcome.ok, outcome.message)
+            if outcome.queued:  # a large store: its activation page follows the worker
+                modeladmin.message_user(request, outcome.message, messages.INFO)
+            else:
+                _show(modeladmin, request, outcome.ok, outcome.message)
         return None
     rows = []
     for channel in channels:

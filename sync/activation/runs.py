@@ -31,7 +31,13 @@ from sync.activation import checks as checks_module
 from sync.activation.checks import Check, CheckStatus
 from sync.activation.preflight import PreflightReport, activation_preflight
 from sync.activation.report import report_csv
-from sync.models import PREFLIGHT_ACTIVE_STATES, PreflightRun, PreflightState
+from sync.models import (
+    CONFIRM_ACTIVE_STATES,
+    PREFLIGHT_ACTIVE_STATES,
+    ConfirmState,
+    PreflightRun,
+    PreflightState,
+)
 from vendors.base import Connector
 from vendors.types import ExternalRef, ReferenceValue
 
@@ -52,6 +58,15 @@ STALLED_ERROR = (
     "(killed by the task timeout, Q_TIMEOUT, or restarted). Run the checks again; for a store "
     "too large for the task timeout, run `manage.py activation_preflight <channel id>` on the "
     "server and confirm here afterwards."
+)
+
+
+ACTIVATING_PHASE = "Activating: creating the product bindings and queuing the first push"
+CONFIRM_STALL_MARGIN = timedelta(minutes=2)
+CONFIRM_STALLED = (
+    "The activation did not finish: the worker running it ended (killed by the task timeout, "
+    "Q_TIMEOUT, or restarted) and its transaction was undone; nothing was activated. Confirm "
+    "again."
 )
 
 
@@ -84,6 +99,7 @@ def preflight_get(*, channel_id: int, run_id: int) -> PreflightRun | None:
 
 
 def _fail_if_stalled(run: PreflightRun) -> None:
+    _fail_confirm_if_stalled(run)
     if run.state != PreflightState.RUNNING:
         return
     now = timezone.now()
@@ -103,6 +119,29 @@ def _fail_if_stalled(run: PreflightRun) -> None:
         )
 
 
+def _fail_confirm_if_stalled(run: PreflightRun) -> None:
+    """An activation a worker took and never finished (killed by the task timeout, or
+    restarted: its transaction was undone) is marked failed, so the page says so and support
+    may confirm again."""
+    if run.confirm_state != ConfirmState.RUNNING or not run.confirm_requested_at:
+        return
+    limit = timedelta(seconds=settings.Q_CLUSTER["timeout"]) + CONFIRM_STALL_MARGIN
+    if timezone.now() - run.confirm_requested_at <= limit:
+        return
+    confirm_finish(run.pk, False, CONFIRM_STALLED)
+    run.refresh_from_db(fields=["confirm_state", "confirm_ok", "confirm_message"])
+
+
+def confirm_finish(run_id: int, ok: bool, message: str) -> None:
+    """Store the outcome of an activation a worker ran (sync.activation.activate)."""
+    PreflightRun.objects.filter(pk=run_id, confirm_state__in=CONFIRM_ACTIVE_STATES).update(
+        confirm_state=ConfirmState.DONE if ok else ConfirmState.FAILED,
+        confirm_ok=ok,
+        confirm_message=redact_truncate(message, ERROR_LIMIT),
+        confirm_finished_at=timezone.now(),
+    )
+
+
 def is_fresh(run: PreflightRun, *, now: datetime | None = None) -> bool:
     """A finished run young enough to confirm against."""
     if run.finished_at is None:
@@ -111,10 +150,10 @@ def is_fresh(run: PreflightRun, *, now: datetime | None = None) -> bool:
 
 
 def waiting_for_worker(run: PreflightRun, *, now: datetime | None = None) -> bool:
-    return (
-        run.state == PreflightState.QUEUED
-        and (now or timezone.now()) - run.created_at > WORKER_LATE_AFTER
-    )
+    now = now or timezone.now()
+    if run.confirm_state == ConfirmState.QUEUED and run.confirm_requested_at:
+        return now - run.confirm_requested_at > WORKER_LATE_AFTER
+    return run.state == PreflightState.QUEUED and now - run.created_at > WORKER_LATE_AFTER
 
 
 # PreflightResult.of: show the checks as the worker stored them (named: the channel's company).
@@ -201,8 +240,9 @@ def preflight_status(run: PreflightRun) -> dict:
         "id": run.pk,
         "state": run.state,
         "state_label": run.get_state_display(),
-        "finished": not run.is_active,
-        "phase": run.phase,
+        "finished": not run.is_active and not run.is_activating,
+        "activating": run.is_activating,
+        "phase": ACTIVATING_PHASE if run.is_activating else run.phase,
         "done": run.done,
         "total": run.total,
         "percent": run.progress_percent,
@@ -226,7 +266,9 @@ def preflight_start(*, channel: SalesChannel, user, rerun: bool = False) -> Pref
     with transaction.atomic():
         SalesChannel.objects.select_for_update().filter(pk=channel.pk).exists()
         latest = preflight_latest(channel_id=channel.pk)
-        if latest is not None and (latest.is_active or (not rerun and is_fresh(latest))):
+        if latest is not None and (
+            latest.is_active or latest.is_activating or (not rerun and is_fresh(latest))
+        ):
             return latest
         if latest is not None:
             # Runs older than the one this replaces can never be confirmed (superseded); the

@@ -680,3 +680,112 @@ def test_an_erp_duplicate_created_after_the_checks_is_caught_on_confirm(ml, supp
     channel.refresh_from_db()
     assert channel.status != ChannelStatus.ACTIVE
     assert not Listing.objects.filter(channel=channel).exists()
+
+
+# --- a large store: the confirmation is handed to a worker ------------------------------------
+
+
+@pytest.mark.django_db
+def test_confirming_a_large_store_queues_the_activation_and_the_page_follows_it(
+    ml, support_client, worker, settings
+):
+    settings.ACTIVATION_INLINE_MAX_BINDINGS = 2  # three matches: "large"
+    channel = ready_channel(ml, "mercadolivre")
+    for code in ("A-1", "A-2", "A-3"):
+        make_sku(channel.company, code=code)
+        ml.add_listing(seller_sku=code)
+    run = worker.open_page(channel).context["run"]
+
+    with worker.queued() as queued:
+        response = support_client.post(url("activate", channel), {"run": run.pk})
+        support_client.post(url("activate", channel), {"run": run.pk})  # a double click
+
+    # The POST answered before any binding was written; one task was queued for both POSTs.
+    assert response.status_code == 302
+    assert response["Location"] == url("activate", channel)
+    assert not Listing.objects.filter(channel=channel).exists()
+    assert len(queued) == 1
+    run.refresh_from_db()
+    assert (run.confirm_state, run.confirmed_by) == ("queued", support_client.user)
+    page = support_client.get(url("activate", channel))
+    html = page.content.decode()
+    assert "Activating…" in html and 'value="Activate"' not in html
+    assert page.context["run"].pk == run.pk  # no new preflight while it activates
+    status = support_client.get(url("activation_status", channel)).json()
+    assert (status["finished"], status["activating"]) == (False, True)
+
+    worker.run(queued)
+
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.ACTIVE
+    assert Listing.objects.filter(channel=channel).count() == 3
+    assert ActivationRecord.objects.get(channel=channel).user == support_client.user
+    run.refresh_from_db()
+    assert (run.confirm_state, run.confirm_ok) == ("done", True)
+    assert support_client.get(url("activation_status", channel)).json()["finished"] is True
+    done = support_client.get(url("activate", channel), follow=True)
+    assert any("3 product binding(s) created" in m for m in texts(done)), texts(done)
+
+
+@pytest.mark.django_db
+def test_a_large_store_blocked_at_confirm_is_answered_at_once(ml, support_client, worker, settings):
+    settings.ACTIVATION_INLINE_MAX_BINDINGS = 0
+    channel = ready_channel(ml, "mercadolivre")
+    make_sku(channel.company, code="A-1")
+    ml.add_listing(seller_sku="A-1")
+    run = worker.open_page(channel).context["run"]
+    PreflightRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(days=1))
+
+    with worker.queued() as queued:
+        response = support_client.post(url("activate", channel), {"run": run.pk})
+
+    assert response.status_code == 200
+    assert any("older than" in m for m in texts(response)), texts(response)
+    assert queued == [] and PreflightRun.objects.get(pk=run.pk).confirm_state == ""
+
+
+@pytest.mark.django_db
+def test_a_worker_activation_that_fails_is_shown_and_can_be_confirmed_again(
+    ml, support_client, worker, settings
+):
+    settings.ACTIVATION_INLINE_MAX_BINDINGS = 0
+    channel = ready_channel(ml, "mercadolivre")
+    make_sku(channel.company, code="A-1")
+    ml.add_listing(seller_sku="A-1")
+    run = worker.open_page(channel).context["run"]
+    with worker.queued() as queued:
+        support_client.post(url("activate", channel), {"run": run.pk})
+    # Meanwhile a de-para row the store's values need is deleted: the worker's re-check blocks.
+    channel.carrierservicemapping_set.all().delete()
+    worker.run(queued)
+
+    run.refresh_from_db()
+    assert (run.confirm_state, run.confirm_ok) == ("failed", False)
+    channel.refresh_from_db()
+    assert channel.status != ChannelStatus.ACTIVE
+    html = support_client.get(url("activate", channel)).content.decode()
+    assert "activation-error" in html and "was not activated" in html
+    assert 'value="Activate"' in html  # support may confirm again once fixed
+
+
+@pytest.mark.django_db
+def test_an_activation_whose_worker_died_is_marked_failed_when_looked_at(
+    ml, support_client, worker, settings
+):
+    settings.ACTIVATION_INLINE_MAX_BINDINGS = 0
+    channel = ready_channel(ml, "mercadolivre")
+    make_sku(channel.company, code="A-1")
+    ml.add_listing(seller_sku="A-1")
+    run = worker.open_page(channel).context["run"]
+    with worker.queued():
+        support_client.post(url("activate", channel), {"run": run.pk})  # never run
+    long_ago = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"] + 300)
+    PreflightRun.objects.filter(pk=run.pk).update(
+        confirm_state="running", confirm_requested_at=long_ago
+    )
+
+    status = support_client.get(url("activation_status", channel)).json()
+
+    assert status["finished"] is True and status["activating"] is False
+    run.refresh_from_db()
+    assert run.confirm_state == "failed" and "did not finish" in run.confirm_message
