@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 
-.PHONY: install run test lint bench migrate demo clean services test-postgres test-scaleout browser
+.PHONY: install run test lint bench migrate demo clean services test-postgres test-scaleout browser messages
 
 # The production stack for the tests below; `make services` (root) installs and starts both
 # from the OS packages (.ci/services.sh).
@@ -56,6 +56,14 @@ lint: install
 
 bench: migrate
 	$(BIN)/python bench/run.py
+
+# Regenerate the pt-BR catalog from the code (needs GNU gettext's xgettext: a developer tool,
+# `apt-get install gettext`), then compile the .mo with polib. Translate the new entries in
+# locale/pt_BR/LC_MESSAGES/django.po, run `make messages` again, commit both files.
+messages: install
+	$(BIN)/python manage.py makemessages --locale pt_BR --no-obsolete --add-location file \
+		--ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*' --ignore 'sandbox/*' --ignore 'docs/*'
+	$(BIN)/python -c "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'erpintegr.settings'); django.setup(); from erpintegr.i18n import compile_catalog; compile_catalog()"
 
 clean:
 	rm -rf $(VENV) .state db.sqlite3 db.sqlite3-wal db.sqlite3-shm

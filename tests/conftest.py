@@ -2,6 +2,18 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked(settings):
+    """The product speaks pt-BR by default (settings.LANGUAGE_CODE). Tests assert the English
+    source strings unless they ask for Portuguese themselves (tests/test_translations.py, the
+    browser test); a request's Accept-Language still selects its language."""
+    settings.LANGUAGE_CODE = "en"
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_fernet_keys():
     """Encrypted fields cache their keys; drop the cache around every test so a test that
     overrides FERNET_KEYS does not leak into the next one."""
