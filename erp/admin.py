@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
 
 from erp.admin_scoping import AllCompaniesOnlyAdminMixin, CompanyScopedAdminMixin
 from erp.models import (
@@ -43,8 +44,8 @@ class CompanyMembersInline(MembershipGrantInlineMixin, admin.TabularInline):
     readonly_fields = ["created_at"]
     autocomplete_fields = ["user"]
     extra = 0
-    verbose_name = "member"
-    verbose_name_plural = "Members — users who see this company's data in the admin"
+    verbose_name = _("member")
+    verbose_name_plural = _("Members — users who see this company's data in the admin")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
@@ -62,7 +63,7 @@ class CompanyAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         # Companies are created by whoever sees every company, who then adds the members.
         return user_sees_all_companies(request.user) and super().has_add_permission(request)
 
-    @admin.display(description="CNPJ", ordering="cnpj")
+    @admin.display(description=_("CNPJ"), ordering="cnpj")
     def cnpj_formatted(self, company: Company) -> str:
         return company.cnpj_formatted
 
@@ -122,6 +123,10 @@ class StockBalanceAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["sku", "warehouse", "reserved"] if obj else ["reserved"]
+
+    @admin.display(description=_("available"))
+    def available(self, balance: StockBalance) -> int:
+        return balance.available
 
     def save_model(self, request, obj, form, change):
         stock_set(sku=obj.sku, warehouse=obj.warehouse, on_hand=obj.on_hand)
@@ -272,8 +277,8 @@ class UserCompaniesInline(admin.TabularInline):
     readonly_fields = ["created_at"]
     autocomplete_fields = ["company"]
     extra = 0
-    verbose_name = "company"
-    verbose_name_plural = "Companies — this user sees these companies' data in the admin"
+    verbose_name = _("company")
+    verbose_name_plural = _("Companies — this user sees these companies' data in the admin")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("company")

@@ -20,6 +20,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from erp.selectors import company_scope_q, scope_to_companies, user_sees_all_companies
 
@@ -61,7 +62,9 @@ class CompanyScopedAdminMixin:
         # ids exist (Django would redirect to the index with "doesn't exist" instead).
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
-            raise Http404(f"No {self.model._meta.verbose_name} with this id.")
+            raise Http404(
+                _("No %(model)s with this id.") % {"model": self.model._meta.verbose_name}
+            )
         return obj
 
     def _scoped_choices(self, db_field, request, kwargs: dict) -> dict:

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ErpConfig(AppConfig):
     name = "erp"
-    verbose_name = "ERP records"
+    verbose_name = _("ERP records")
 
     def ready(self):
         # Every admin is registered by now: django.contrib.admin comes first in INSTALLED_APPS

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from erp.validators import (
     format_cnpj,
@@ -22,27 +23,28 @@ from erp.validators import (
 
 
 class Company(models.Model):
-    legal_name = models.CharField("legal name (razão social)", max_length=200)
-    trade_name = models.CharField("trade name (nome fantasia)", max_length=200, blank=True)
+    legal_name = models.CharField(_("legal name (razão social)"), max_length=200)
+    trade_name = models.CharField(_("trade name (nome fantasia)"), max_length=200, blank=True)
     cnpj = models.CharField(
-        "CNPJ",
+        _("CNPJ"),
         max_length=18,  # accepts the formatted input; digits only are stored
         unique=True,
         validators=[validate_cnpj],
-        help_text="14 digits; dots, slash and dash are accepted and removed.",
+        help_text=_("14 digits; dots, slash and dash are accepted and removed."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="CompanyMembership",
         related_name="companies",
         blank=True,
-        help_text="Users who see and edit this company's data in the admin.",
+        verbose_name=_("members"),
+        help_text=_("Users who see and edit this company's data in the admin."),
     )
 
     class Meta:
-        verbose_name = "company"
-        verbose_name_plural = "companies"
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
         ordering = ["legal_name"]
 
     def __str__(self) -> str:
@@ -67,20 +69,26 @@ class CompanyMembership(models.Model):
     Superusers and the groups in settings.COMPANY_SCOPE_ALL_GROUPS see every company and need
     no membership (erp.selectors.visible_company_ids)."""
 
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="company_memberships"
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("company")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="company_memberships",
+        verbose_name=_("user"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
-        verbose_name = "company member"
+        verbose_name = _("company member")
+        verbose_name_plural = _("company members")
         ordering = ["company", "user"]
         constraints = [
             models.UniqueConstraint(
                 fields=["company", "user"],
                 name="company_membership_once",
-                violation_error_message="This user is already a member of this company.",
+                violation_error_message=_("This user is already a member of this company."),
             )
         ]
 
@@ -89,12 +97,18 @@ class CompanyMembership(models.Model):
 
 
 class Warehouse(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="warehouses")
-    code = models.CharField(max_length=40, help_text="Short code used by the ERP, e.g. CD-SP.")
-    name = models.CharField(max_length=120)
-    active = models.BooleanField(default=True)
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="warehouses", verbose_name=_("company")
+    )
+    code = models.CharField(
+        _("code"), max_length=40, help_text=_("Short code used by the ERP, e.g. CD-SP.")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
         ordering = ["company", "code"]
         constraints = [
             models.UniqueConstraint(fields=["company", "code"], name="warehouse_code_per_company")
@@ -105,14 +119,18 @@ class Warehouse(models.Model):
 
 
 class Product(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="products")
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    brand = models.CharField(max_length=120, blank=True)
-    active = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="products", verbose_name=_("company")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    brand = models.CharField(_("brand"), max_length=120, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -120,36 +138,45 @@ class Product(models.Model):
 
 
 class Sku(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="skus")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="skus", verbose_name=_("company")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="skus", verbose_name=_("product")
+    )
     code = models.CharField(
-        "SKU code",
+        _("SKU code"),
         max_length=60,
-        help_text='Unique per company, ignoring case and spaces ("ab 12" is "AB12").',
+        help_text=_('Unique per company, ignoring case and spaces ("ab 12" is "AB12").'),
     )
     code_key = models.CharField(
+        _("code key"),
         max_length=60,
         editable=False,
-        help_text="Normalized code (upper case, no spaces) that the uniqueness rule uses.",
+        help_text=_("Normalized code (upper case, no spaces) that the uniqueness rule uses."),
     )
-    name = models.CharField(max_length=200, blank=True, help_text="Variation name, e.g. Blue / M.")
+    name = models.CharField(
+        _("name"), max_length=200, blank=True, help_text=_("Variation name, e.g. Blue / M.")
+    )
     ean = models.CharField(
-        "EAN/GTIN", max_length=14, blank=True, validators=[validate_gtin], db_index=True
+        _("EAN/GTIN"), max_length=14, blank=True, validators=[validate_gtin], db_index=True
     )
-    weight_grams = models.PositiveIntegerField(null=True, blank=True)
-    active = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    weight_grams = models.PositiveIntegerField(_("weight grams"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name = "SKU"
-        verbose_name_plural = "SKUs"
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint(
                 fields=["company", "code_key"],
                 name="sku_code_unique_per_company",
-                violation_error_message="Another SKU of this company already has this code "
-                "(codes are compared ignoring case and spaces).",
+                violation_error_message=_(
+                    "Another SKU of this company already has this code "
+                    "(codes are compared ignoring case and spaces)."
+                ),
             )
         ]
 
@@ -163,19 +190,35 @@ class Sku(models.Model):
     def clean(self):
         super().clean()
         if self.product_id and self.company_id and self.product.company_id != self.company_id:
-            raise ValidationError({"product": "The product belongs to another company."})
+            raise ValidationError(
+                {
+                    "product": ValidationError(
+                        _("The product belongs to another company."), code="other_company"
+                    )
+                }
+            )
         self.code = " ".join(str(self.code).split())
         self.code_key = normalize_sku_code(self.code)
 
 
 class StockBalance(models.Model):
-    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="stock_balances")
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="balances")
-    on_hand = models.IntegerField(default=0, help_text="Physical units in the warehouse.")
-    reserved = models.IntegerField(default=0, help_text="Units promised to open orders.")
-    updated_at = models.DateTimeField(auto_now=True)
+    sku = models.ForeignKey(
+        Sku, on_delete=models.CASCADE, related_name="stock_balances", verbose_name=_("SKU")
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="balances", verbose_name=_("warehouse")
+    )
+    on_hand = models.IntegerField(
+        _("on hand"), default=0, help_text=_("Physical units in the warehouse.")
+    )
+    reserved = models.IntegerField(
+        _("reserved"), default=0, help_text=_("Units promised to open orders.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("stock balance")
+        verbose_name_plural = _("stock balances")
         ordering = ["sku", "warehouse"]
         constraints = [
             models.UniqueConstraint(
@@ -184,12 +227,12 @@ class StockBalance(models.Model):
             models.CheckConstraint(
                 condition=Q(on_hand__gte=0),
                 name="stock_on_hand_not_negative",
-                violation_error_message="Stock on hand can never be negative.",
+                violation_error_message=_("Stock on hand can never be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(reserved__gte=0),
                 name="stock_reserved_not_negative",
-                violation_error_message="Reserved stock can never be negative.",
+                violation_error_message=_("Reserved stock can never be negative."),
             ),
         ]
 
@@ -202,11 +245,15 @@ class StockBalance(models.Model):
 
 
 class PriceList(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="price_lists")
-    name = models.CharField(max_length=120)
-    currency = models.CharField(max_length=3, default="BRL")
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="price_lists", verbose_name=_("company")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    currency = models.CharField(_("currency"), max_length=3, default="BRL")
 
     class Meta:
+        verbose_name = _("price list")
+        verbose_name_plural = _("price lists")
         ordering = ["company", "name"]
         constraints = [
             models.UniqueConstraint(fields=["company", "name"], name="price_list_name_per_company")
@@ -217,23 +264,32 @@ class PriceList(models.Model):
 
 
 class Price(models.Model):
-    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices")
-    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="prices")
+    price_list = models.ForeignKey(
+        PriceList, on_delete=models.CASCADE, related_name="prices", verbose_name=_("price list")
+    )
+    sku = models.ForeignKey(
+        Sku, on_delete=models.CASCADE, related_name="prices", verbose_name=_("SKU")
+    )
     amount = models.DecimalField(
-        "sale price", max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+        _("sale price"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
     )
     list_amount = models.DecimalField(
-        'list price ("de")',
+        _('list price ("de")'),
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text='Optional crossed-out price shown as "de R$ X por R$ Y".',
+        help_text=_('Optional crossed-out price shown as "de R$ X por R$ Y".'),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
         ordering = ["price_list", "sku"]
         constraints = [
             models.UniqueConstraint(fields=["price_list", "sku"], name="price_per_list_and_sku"),
@@ -245,11 +301,15 @@ class Price(models.Model):
 
 
 class Carrier(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="carriers")
-    name = models.CharField(max_length=120, help_text="e.g. Correios, Jadlog, Loggi.")
-    cnpj = models.CharField("CNPJ", max_length=18, blank=True, validators=[validate_cnpj])
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="carriers", verbose_name=_("company")
+    )
+    name = models.CharField(_("name"), max_length=120, help_text=_("e.g. Correios, Jadlog, Loggi."))
+    cnpj = models.CharField(_("CNPJ"), max_length=18, blank=True, validators=[validate_cnpj])
 
     class Meta:
+        verbose_name = _("carrier")
+        verbose_name_plural = _("carriers")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["company", "name"], name="carrier_name_per_company")
@@ -260,12 +320,17 @@ class Carrier(models.Model):
 
 
 class CarrierService(models.Model):
-    carrier = models.ForeignKey(Carrier, on_delete=models.CASCADE, related_name="services")
-    name = models.CharField(max_length=120, help_text="e.g. PAC, SEDEX, SEDEX 10.")
-    code = models.CharField(max_length=40, blank=True, help_text="ERP's own service code.")
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.CASCADE, related_name="services", verbose_name=_("carrier")
+    )
+    name = models.CharField(_("name"), max_length=120, help_text=_("e.g. PAC, SEDEX, SEDEX 10."))
+    code = models.CharField(
+        _("code"), max_length=40, blank=True, help_text=_("ERP's own service code.")
+    )
 
     class Meta:
-        verbose_name = "carrier service"
+        verbose_name = _("carrier service")
+        verbose_name_plural = _("carrier services")
         ordering = ["carrier__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["carrier", "name"], name="service_name_per_carrier")
@@ -277,18 +342,22 @@ class CarrierService(models.Model):
 
 class PaymentMethod(models.Model):
     class Kind(models.TextChoices):
-        PIX = "pix", "Pix"
-        CREDIT_CARD = "credit_card", "Credit card"
-        DEBIT_CARD = "debit_card", "Debit card"
-        BOLETO = "boleto", "Boleto"
-        WALLET = "wallet", "Digital wallet / account balance"
-        OTHER = "other", "Other"
+        PIX = "pix", _("Pix")
+        CREDIT_CARD = "credit_card", _("Credit card")
+        DEBIT_CARD = "debit_card", _("Debit card")
+        BOLETO = "boleto", _("Boleto")
+        WALLET = "wallet", _("Digital wallet / account balance")
+        OTHER = "other", _("Other")
 
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="payment_methods")
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="payment_methods", verbose_name=_("company")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
 
     class Meta:
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["company", "name"], name="payment_name_per_company")
@@ -301,17 +370,19 @@ class PaymentMethod(models.Model):
 class OrderStatus(models.TextChoices):
     """The ERP's order statuses: the target of the order-status de-para."""
 
-    NEW = "new", "New"
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    PAID = "paid", "Paid"
-    INVOICED = "invoiced", "Invoiced"
-    SHIPPED = "shipped", "Shipped"
-    DELIVERED = "delivered", "Delivered"
-    CANCELED = "canceled", "Canceled"
+    NEW = "new", _("New")
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    INVOICED = "invoiced", _("Invoiced")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELED = "canceled", _("Canceled")
 
 
 class Order(models.Model):
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="orders")
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="orders", verbose_name=_("company")
+    )
     # A string reference, not an import: erp does not depend on the channels app in code.
     channel = models.ForeignKey(
         "channels.SalesChannel",
@@ -319,59 +390,90 @@ class Order(models.Model):
         related_name="orders",
         null=True,
         blank=True,
-        help_text="Sales channel the order came from; empty for orders typed in the ERP.",
+        verbose_name=_("channel"),
+        help_text=_("Sales channel the order came from; empty for orders typed in the ERP."),
     )
     external_id = models.CharField(
-        "channel order id", max_length=80, blank=True, help_text="The order id on the channel."
+        _("channel order id"),
+        max_length=80,
+        blank=True,
+        help_text=_("The order id on the channel."),
     )
-    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.NEW)
-    placed_at = models.DateTimeField(null=True, blank=True)
-    customer_name = models.CharField(max_length=200, blank=True)
-    customer_document = models.CharField("customer CPF/CNPJ", max_length=14, blank=True)
-    customer_email = models.EmailField(blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.NEW
+    )
+    placed_at = models.DateTimeField(_("placed at"), null=True, blank=True)
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    customer_document = models.CharField(_("customer CPF/CNPJ"), max_length=14, blank=True)
+    customer_email = models.EmailField(_("customer email"), blank=True)
     carrier_service = models.ForeignKey(
-        CarrierService, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+        CarrierService,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("carrier service"),
     )
     payment_method = models.ForeignKey(
-        PaymentMethod, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+        PaymentMethod,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("payment method"),
     )
-    items_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    shipping_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    items_total = models.DecimalField(
+        _("items total"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    shipping_total = models.DecimalField(
+        _("shipping total"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "external_id"],
                 condition=Q(channel__isnull=False),
                 name="order_unique_per_channel_external_id",
-                violation_error_message="This channel already has an order with this id.",
+                violation_error_message=_("This channel already has an order with this id."),
             )
         ]
         indexes = [models.Index(fields=["company", "status"])]
 
     def __str__(self) -> str:
-        return self.external_id or f"Order #{self.pk}"
+        if self.external_id:
+            return self.external_id
+        return _("Order #%(number)s") % {"number": self.pk}
 
 
 class OrderItem(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    line = models.PositiveIntegerField(default=1)
-    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="order_items")
-    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="items", verbose_name=_("order")
+    )
+    line = models.PositiveIntegerField(_("line"), default=1)
+    sku = models.ForeignKey(
+        Sku, on_delete=models.PROTECT, related_name="order_items", verbose_name=_("SKU")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     reserved_warehouse = models.ForeignKey(
         Warehouse,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        help_text="Warehouse whose stock this line reserved.",
+        verbose_name=_("reserved warehouse"),
+        help_text=_("Warehouse whose stock this line reserved."),
     )
 
     class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
         ordering = ["order", "line"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line"], name="order_item_line_unique"),

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy as _
 
 from erp.models import Price, PriceList, Sku, StockBalance, Warehouse
 from erp.signals import ChangeKind, skus_changed
@@ -47,7 +48,11 @@ def announce_sku_changes(
 
 def _same_company(sku: Sku, company_id: int, what: str) -> None:
     if sku.company_id != company_id:
-        raise ValidationError(f"SKU {sku.code} and the {what} belong to different companies.")
+        messages = {
+            "warehouse": _("SKU %(sku)s and the warehouse belong to different companies."),
+            "price list": _("SKU %(sku)s and the price list belong to different companies."),
+        }
+        raise ValidationError(messages[what], code="other_company", params={"sku": sku.code})
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,9 @@ def stock_set_many(*, levels: Iterable[StockLevel]) -> set[int]:
         _same_company(level.sku, level.warehouse.company_id, "warehouse")
         if level.on_hand < 0:
             raise ValidationError(
-                f"Stock on hand for SKU {level.sku.code} cannot be negative ({level.on_hand})."
+                _("Stock on hand for SKU %(sku)s cannot be negative (%(on_hand)s)."),
+                code="negative_stock",
+                params={"sku": level.sku.code, "on_hand": level.on_hand},
             )
         balance, created = StockBalance.objects.select_for_update().get_or_create(
             sku=level.sku, warehouse=level.warehouse, defaults={"on_hand": level.on_hand}
@@ -100,13 +107,22 @@ def stock_set(*, sku: Sku, warehouse: Warehouse, on_hand: int) -> bool:
 def stock_adjust(*, sku: Sku, warehouse: Warehouse, delta: int) -> StockBalance:
     """Add `delta` (negative to remove) to on hand, atomically; never below zero."""
     _same_company(sku, warehouse.company_id, "warehouse")
-    balance, _ = StockBalance.objects.select_for_update().get_or_create(
+    balance, _created = StockBalance.objects.select_for_update().get_or_create(
         sku=sku, warehouse=warehouse
     )
     if balance.on_hand + delta < 0:
         raise ValidationError(
-            f"Cannot remove {-delta} of SKU {sku.code} from {warehouse.code}: "
-            f"only {balance.on_hand} on hand."
+            _(
+                "Cannot remove %(quantity)s of SKU %(sku)s from %(warehouse)s: "
+                "only %(on_hand)s on hand."
+            ),
+            code="not_enough_stock",
+            params={
+                "quantity": -delta,
+                "sku": sku.code,
+                "warehouse": warehouse.code,
+                "on_hand": balance.on_hand,
+            },
         )
     StockBalance.objects.filter(pk=balance.pk).update(on_hand=F("on_hand") + delta)
     balance.refresh_from_db()
@@ -128,7 +144,7 @@ def stock_reserve(*, sku: Sku, warehouse: Warehouse, quantity: int) -> StockBala
     what stops further overselling.
     """
     _same_company(sku, warehouse.company_id, "warehouse")
-    balance, _ = StockBalance.objects.select_for_update().get_or_create(
+    balance, _created = StockBalance.objects.select_for_update().get_or_create(
         sku=sku, warehouse=warehouse
     )
     new_reserved = max(balance.reserved + quantity, 0)
@@ -150,7 +166,11 @@ def price_set(
     """Set a SKU's price on a price list. Returns whether anything changed."""
     _same_company(sku, price_list.company_id, "price list")
     if amount < 0 or (list_amount is not None and list_amount < 0):
-        raise ValidationError(f"Price of SKU {sku.code} cannot be negative.")
+        raise ValidationError(
+            _("Price of SKU %(sku)s cannot be negative."),
+            code="negative_price",
+            params={"sku": sku.code},
+        )
     price, created = Price.objects.select_for_update().get_or_create(
         price_list=price_list, sku=sku, defaults={"amount": amount, "list_amount": list_amount}
     )
@@ -176,6 +196,7 @@ def sku_update(*, sku: Sku, **fields) -> Sku:
     """Change catalog data of a SKU (name, EAN, active, weight) and announce it."""
     unknown = set(fields) - CATALOG_FIELDS
     if unknown:
+        # A programming error (the caller names the fields), not a user's: not translated.
         raise ValidationError(f"Not catalog fields of a SKU: {', '.join(sorted(unknown))}.")
     changed = [name for name, value in fields.items() if getattr(sku, name) != value]
     if not changed:
@@ -215,7 +236,9 @@ def stock_reserve_many(
     if Sku.objects.filter(pk__in=sku_ids).exclude(company_id=company_id).exists() or (
         Warehouse.objects.filter(pk__in=warehouse_ids).exclude(company_id=company_id).exists()
     ):
-        raise ValidationError("Reservations mix SKUs or warehouses of another company.")
+        raise ValidationError(
+            _("Reservations mix SKUs or warehouses of another company."), code="other_company"
+        )
     balances = {
         (b.sku_id, b.warehouse_id): b
         for b in StockBalance.objects.select_for_update().filter(

@@ -7,12 +7,13 @@ with the change itself: a crash can never leave a change that nobody will push.
 
 from django.db import models
 from django.dispatch import Signal
+from django.utils.translation import gettext_lazy as _
 
 
 class ChangeKind(models.TextChoices):
-    STOCK = "stock", "Stock"
-    PRICE = "price", "Price"
-    CATALOG = "catalog", "Catalog"
+    STOCK = "stock", _("Stock")
+    PRICE = "price", _("Price")
+    CATALOG = "catalog", _("Catalog")
 
 
 # kwargs: company_id: int, kind: ChangeKind, sku_ids: frozenset[int],

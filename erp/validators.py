@@ -1,6 +1,7 @@
 """Brazilian document and barcode validators with check digits."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 
 def only_digits(value: str) -> str:
@@ -26,13 +27,13 @@ def validate_cnpj(value: str) -> None:
     digits = only_digits(value)
     if len(digits) != 14:
         raise ValidationError(
-            "A CNPJ has 14 digits; this one has %(count)s.",
+            _("A CNPJ has 14 digits; this one has %(count)s."),
             code="cnpj_length",
             params={"count": len(digits)},
         )
     if not is_valid_cnpj(digits):
         raise ValidationError(
-            "CNPJ %(value)s is not valid: its check digits do not match.",
+            _("CNPJ %(value)s is not valid: its check digits do not match."),
             code="cnpj_check_digits",
             params={"value": value},
         )
@@ -57,13 +58,13 @@ def is_valid_gtin(value: str) -> bool:
 def validate_gtin(value: str) -> None:
     if not value.isdigit() or len(value) not in (8, 12, 13, 14):
         raise ValidationError(
-            "EAN/GTIN must have 8, 12, 13 or 14 digits (got %(value)s).",
+            _("EAN/GTIN must have 8, 12, 13 or 14 digits (got %(value)s)."),
             code="gtin_length",
             params={"value": value},
         )
     if not is_valid_gtin(value):
         raise ValidationError(
-            "EAN/GTIN %(value)s is not valid: its check digit does not match.",
+            _("EAN/GTIN %(value)s is not valid: its check digit does not match."),
             code="gtin_check_digit",
             params={"value": value},
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -20,12 +21,13 @@ class Command(BaseCommand):
         username = settings.ADMIN_USERNAME
         state_file = Path(settings.BASE_DIR) / ".state" / "admin-password"
         if User.objects.filter(username=username).exists():
-            hint = (
-                f" (password in {state_file.relative_to(settings.BASE_DIR)})"
-                if state_file.exists() and not settings.ADMIN_PASSWORD
-                else ""
-            )
-            self.stdout.write(f"Admin login: {username}{hint}")
+            if state_file.exists() and not settings.ADMIN_PASSWORD:
+                self.stdout.write(
+                    _("Admin login: %(username)s (password in %(file)s)")
+                    % {"username": username, "file": state_file.relative_to(settings.BASE_DIR)}
+                )
+            else:
+                self.stdout.write(_("Admin login: %(username)s") % {"username": username})
             return
         password = settings.ADMIN_PASSWORD
         generated = not password
@@ -40,11 +42,17 @@ class Command(BaseCommand):
         if generated:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Created admin login: {username} / {password}  "
-                    f"(also saved in {state_file.relative_to(settings.BASE_DIR)})"
+                    _("Created admin login: %(username)s / %(password)s  (also saved in %(file)s)")
+                    % {
+                        "username": username,
+                        "password": password,
+                        "file": state_file.relative_to(settings.BASE_DIR),
+                    }
                 )
             )
         else:
             self.stdout.write(
-                self.style.SUCCESS(f"Created admin login {username} (ADMIN_PASSWORD).")
+                self.style.SUCCESS(
+                    _("Created admin login %(username)s (ADMIN_PASSWORD).") % {"username": username}
+                )
             )
