@@ -1,8 +1,10 @@
-"""The "Sales channel" screen (CRM → Canais de venda). Thin: forms, display, service calls."""
+"""The "Sales channel" screen (CRM › Canais de venda). Thin: forms, display, service calls."""
 
 from django.contrib import admin
 from django.db import transaction
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from channels.forms import CREDENTIAL_PREFIX, SalesChannelForm
 from channels.models import AccessChange, SalesChannel, SyncSetting
@@ -66,8 +68,12 @@ def register_channel_urls(urls) -> None:
 class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
     model = SyncSetting
     company_field = "channel__company"
-    verbose_name = "sync setting"
-    verbose_name_plural = "Integration configuration — how often and how much each flow syncs"
+    verbose_name = _("sync setting")
+    # With the "Integration configuration — Authentication" fieldset right above it: the
+    # seed's group "Configuração de integração" holding the authentication and the sync settings.
+    verbose_name_plural = _(
+        "Integration configuration — Sync settings: how often and how much each flow syncs"
+    )
     fields = ["flow", "enabled", "interval_minutes", "batch_size", "vendor_limits"]
     readonly_fields = ["flow", "vendor_limits"]
     extra = 0
@@ -77,18 +83,25 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False  # one row per flow, created with the channel
 
-    @admin.display(description="vendor limits")
+    @admin.display(description=_("vendor limits"))
     def vendor_limits(self, setting: SyncSetting) -> str:
         connector = setting.channel.vendor
         reason = connector.unsupported_flows.get(setting.flow)
         if reason:
-            return f"Not supported by {connector.label}: {reason}"
+            return gettext("Not supported by %(vendor)s: %(reason)s") % {
+                "vendor": connector.label,
+                "reason": reason,
+            }
         limits = connector.limits.for_flow(setting.flow)
-        return (
-            f"≤ {limits.max_batch_size} items per run, ≤ {limits.max_items_per_request} per "
-            f"request, at most every {limits.min_interval_minutes} min; "
-            f"{connector.limits.requests_per_second:g} requests/s"
-        )
+        return gettext(
+            "≤ %(batch)s items per run, ≤ %(per_request)s per request, at most every "
+            "%(minutes)s min; %(rate)s requests/s"
+        ) % {
+            "batch": limits.max_batch_size,
+            "per_request": limits.max_items_per_request,
+            "minutes": limits.min_interval_minutes,
+            "rate": f"{connector.limits.requests_per_second:g}",
+        }
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("channel")
@@ -98,7 +111,8 @@ class AccessChangeInline(admin.TabularInline):
     """Who changed the credentials or the API address, and when (names and hosts only)."""
 
     model = AccessChange
-    verbose_name_plural = "Changes of authentication and API address"
+    verbose_name = _("access change")
+    verbose_name_plural = _("Changes of authentication and API address")
     fields = ["at", "user", "credential_fields", "address_change"]
     readonly_fields = fields
     extra = 0
@@ -111,11 +125,12 @@ class AccessChangeInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="API address")
+    @admin.display(description=_("API address"))
     def address_change(self, change: AccessChange) -> str:
         if not (change.old_host or change.new_host):
             return "—"
-        return f"{change.old_host or 'vendor default'} → {change.new_host or 'vendor default'}"
+        default = gettext("vendor default")
+        return f"{change.old_host or default} → {change.new_host or default}"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
@@ -152,7 +167,7 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "suspended": "#cf222e",
     }
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, channel: SalesChannel):
         return format_html(
             '<strong style="color:{}">{}</strong>',
@@ -192,18 +207,23 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         if self.can_edit_credentials(request):
             integration += self._credential_field_names(obj)
         description = (
-            "Authentication: keys are stored encrypted and never shown again. "
-            "A key belongs to one company and one environment. Changing a key or the API "
-            "address of an Active channel moves it back to Ready: test the connection and "
-            "activate again."
+            _(
+                "Authentication: keys are stored encrypted and never shown again. "
+                "A key belongs to one company and one environment. Changing a key or the API "
+                "address of an Active channel moves it back to Ready: test the connection and "
+                "activate again."
+            )
             if self.can_edit_credentials(request)
-            else "Authentication is visible only to users allowed to change credentials."
+            else _("Authentication is visible only to users allowed to change credentials.")
         )
         return [
             (None, {"fields": general}),
-            ("State", {"fields": state}),
-            ("Stock and prices sent to the channel", {"fields": stock_price}),
-            ("Integration configuration", {"fields": integration, "description": description}),
+            (_("State"), {"fields": state}),
+            (_("Stock and prices sent to the channel"), {"fields": stock_price}),
+            (
+                _("Integration configuration — Authentication"),
+                {"fields": integration, "description": description},
+            ),
         ]
 
     def _credential_field_names(self, obj) -> list[str]:

@@ -5,6 +5,7 @@ a password input that never renders the stored value; a blank submission keeps i
 """
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from channels.models import SalesChannel
 from channels.services import channel_credentials, credential_conflicts, stored_credential_names
@@ -26,7 +27,7 @@ class SecretInput(forms.PasswordInput):
     def __init__(self, *, stored: bool, attrs=None):
         attrs = {"autocomplete": "new-password", **(attrs or {})}
         if stored:
-            attrs["placeholder"] = "•••••••• stored — leave blank to keep"
+            attrs["placeholder"] = _("•••••••• stored — leave blank to keep")
         super().__init__(attrs=attrs, render_value=False)
 
 
@@ -88,7 +89,7 @@ class SalesChannelForm(forms.ModelForm):
                 if spec.secret:
                     widget = SecretInput(stored=spec.name in stored)
                     if spec.name in stored:
-                        help_text = (help_text + " " if help_text else "") + (
+                        help_text = (help_text + " " if help_text else "") + _(
                             "A value is stored; type a new one to replace it."
                         )
                     field = forms.CharField(

@@ -3,15 +3,46 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from fernet_fields import EncryptedTextField
 
 from erp.models import Company, PriceList, Warehouse
 from vendors.registry import UnknownVendor, get_spec, vendor_choices
 from vendors.spec import Category, Environment, Flow, VendorSpec
+
+# The vendor layer (vendors.spec) declares the categories, environments and flows; the back
+# office reads their labels in its own language, so the channel's fields carry translatable
+# labels for the same values.
+CATEGORY_LABELS = {
+    Category.PLATFORM: _("Platform (own web store)"),
+    Category.MARKETPLACE: _("Marketplace"),
+    Category.INTEGRATOR: _("Integrator (hub)"),
+}
+ENVIRONMENT_LABELS = {
+    Environment.PRODUCTION: _("Production"),
+    Environment.SANDBOX: _("Sandbox / homologation"),
+}
+FLOW_LABELS = {
+    Flow.CATALOG: _("Catalog (products/SKUs)"),
+    Flow.STOCK: _("Stock"),
+    Flow.PRICE: _("Prices"),
+    Flow.ORDERS: _("Orders"),
+}
+
+
+def labelled_choices(choices: type[models.TextChoices], labels: dict) -> list[tuple[str, str]]:
+    """`choices`' values with our translatable labels. A value the vendor layer adds without a
+    label here fails at import, never as a raw code on a page."""
+    if set(labels) != set(choices.values):
+        raise ImproperlyConfigured(
+            f"{choices.__name__}: labels for {sorted(labels)}, values {sorted(choices.values)}"
+        )
+    return [(value, labels[value]) for value in choices.values]
 
 
 def _host_allowed(host: str, allowed: list[str]) -> bool:
@@ -35,51 +66,67 @@ def base_url_problem(environment: str, url: str) -> str:
         return ""
     parts = urlsplit(url)
     if parts.scheme != "https":
-        return "In production the API address must use https (the credentials travel with it)."
+        return gettext(
+            "In production the API address must use https (the credentials travel with it)."
+        )
     allowed = list(getattr(settings, "CHANNEL_BASE_URL_ALLOWED_HOSTS", []))
     if not _host_allowed(parts.hostname or "", allowed):
         if not allowed:
-            return (
+            return gettext(
                 "Production channels use the vendor's own address: no override is allowed "
                 "(the operator allows hosts with CHANNEL_BASE_URL_ALLOWED_HOSTS)."
             )
-        return (
-            f"{parts.hostname} is not an allowed API host for production channels "
-            f"(allowed: {', '.join(allowed)})."
-        )
+        return gettext(
+            "%(host)s is not an allowed API host for production channels (allowed: %(allowed)s)."
+        ) % {"host": parts.hostname, "allowed": ", ".join(allowed)}
     return ""
 
 
 class ChannelStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    READY = "ready", "Ready (credentials verified)"
-    ACTIVE = "active", "Active"
-    PAUSED = "paused", "Paused"
-    SUSPENDED = "suspended", "Suspended by the vendor"
+    DRAFT = "draft", _("Draft")
+    READY = "ready", _("Ready (credentials verified)")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    SUSPENDED = "suspended", _("Suspended by the vendor")
 
 
 class SalesChannel(models.Model):
-    name = models.CharField(max_length=120, help_text="How the back office calls this channel.")
+    name = models.CharField(
+        _("name"), max_length=120, help_text=_("How the back office calls this channel.")
+    )
     category = models.CharField(
+        _("category"),
         max_length=20,
-        choices=Category.choices,
+        choices=labelled_choices(Category, CATEGORY_LABELS),
         blank=True,
-        help_text="Filled from the connector when left blank.",
+        help_text=_("Filled from the connector when left blank."),
     )
     connector = models.CharField(
+        _("connector"),
         max_length=40,
         choices=vendor_choices,
-        help_text="The vendor API this channel talks to. Cannot be changed after creation.",
+        help_text=_("The vendor API this channel talks to. Cannot be changed after creation."),
     )
-    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="sales_channels")
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="sales_channels", verbose_name=_("company")
+    )
     environment = models.CharField(
-        max_length=20, choices=Environment.choices, default=Environment.PRODUCTION
+        _("environment"),
+        max_length=20,
+        choices=labelled_choices(Environment, ENVIRONMENT_LABELS),
+        default=Environment.PRODUCTION,
     )
     status = models.CharField(
-        max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.DRAFT, db_index=True
+        _("status"),
+        max_length=20,
+        choices=ChannelStatus.choices,
+        default=ChannelStatus.DRAFT,
+        db_index=True,
     )
     status_reason = models.TextField(
-        blank=True, help_text="Why the channel is paused or suspended (vendor's words, no secrets)."
+        _("status reason"),
+        blank=True,
+        help_text=_("Why the channel is paused or suspended (vendor's words, no secrets)."),
     )
     price_list = models.ForeignKey(
         PriceList,
@@ -87,41 +134,46 @@ class SalesChannel(models.Model):
         null=True,
         blank=True,
         related_name="sales_channels",
-        help_text="Prices sent to the channel come from this list.",
+        verbose_name=_("price list"),
+        help_text=_("Prices sent to the channel come from this list."),
     )
     warehouses = models.ManyToManyField(
         Warehouse,
         blank=True,
         related_name="sales_channels",
-        verbose_name="stock warehouses",
-        help_text="Stock sent to the channel is the sum of these warehouses.",
+        verbose_name=_("stock warehouses"),
+        help_text=_("Stock sent to the channel is the sum of these warehouses."),
     )
     safety_stock = models.PositiveIntegerField(
+        _("safety stock"),
         default=0,
-        help_text="Units held back per SKU: available = on hand − reserved − safety stock.",
+        help_text=_("Units held back per SKU: available = on hand − reserved − safety stock."),
     )
     api_base_url = models.URLField(
-        "API base URL override",
+        _("API base URL override"),
         blank=True,
-        help_text="Leave blank for the vendor's own address. The credentials are sent to this "
-        "address: in production it must be https and on the operator's allow-list "
-        "(CHANNEL_BASE_URL_ALLOWED_HOSTS); sandbox channels may point at an emulator. "
-        "Changing it on an Active channel moves it back to Ready (test the connection and "
-        "activate again).",
+        help_text=_(
+            "Leave blank for the vendor's own address. The credentials are sent to this "
+            "address: in production it must be https and on the operator's allow-list "
+            "(CHANNEL_BASE_URL_ALLOWED_HOSTS); sandbox channels may point at an emulator. "
+            "Changing it on an Active channel moves it back to Ready (test the connection and "
+            "activate again)."
+        ),
     )
     external_account_id = models.CharField(
-        "vendor account id",
+        _("vendor account id"),
         max_length=120,
         blank=True,
         db_index=True,
-        help_text="Learned when the credentials are verified (seller id, account name…).",
+        help_text=_("Learned when the credentials are verified (seller id, account name…)."),
     )
-    verified_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name = "sales channel"
+        verbose_name = _("sales channel")
+        verbose_name_plural = _("Sales channels")
         ordering = ["name"]
         permissions = [
             ("change_credentials", "Can see and change a channel's authentication"),
@@ -134,8 +186,9 @@ class SalesChannel(models.Model):
                 fields=["connector", "external_account_id"],
                 condition=Q(status="active") & ~Q(external_account_id=""),
                 name="one_active_channel_per_vendor_account",
-                violation_error_message="Another active sales channel is already integrated "
-                "with this vendor account.",
+                violation_error_message=_(
+                    "Another active sales channel is already integrated with this vendor account."
+                ),
             ),
         ]
 
@@ -164,13 +217,19 @@ class SalesChannel(models.Model):
             if not self.category:
                 self.category = connector.category
             elif self.category != connector.category:
-                errors["category"] = (
-                    f"{connector.label} is a {Category(connector.category).label} connector; "
-                    f"the category must be {Category(connector.category).label}."
+                errors["category"] = ValidationError(
+                    _("%(vendor)s is a %(category)s connector; the category must be %(category)s."),
+                    code="category",
+                    params={
+                        "vendor": connector.label,
+                        "category": CATEGORY_LABELS[connector.category],
+                    },
                 )
         if self.company_id and self.price_list_id:
             if self.price_list.company_id != self.company_id:
-                errors["price_list"] = "The price list belongs to another company."
+                errors["price_list"] = ValidationError(
+                    _("The price list belongs to another company."), code="other_company"
+                )
         base_url_error = base_url_problem(self.environment, self.api_base_url)
         if base_url_error:
             errors["api_base_url"] = base_url_error
@@ -185,21 +244,30 @@ class Credential(models.Model):
     encrypted columns can't carry a unique index, the fingerprint can.
     """
 
-    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="credentials")
-    connector = models.CharField(max_length=40, editable=False)
-    name = models.CharField(max_length=60)
-    value = EncryptedTextField()
-    fingerprint = models.CharField(max_length=64, null=True, blank=True, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="credentials",
+        verbose_name=_("sales channel"),
+    )
+    connector = models.CharField(_("connector"), max_length=40, editable=False)
+    name = models.CharField(_("name"), max_length=60)
+    value = EncryptedTextField(_("value"))
+    fingerprint = models.CharField(
+        _("fingerprint"), max_length=64, null=True, blank=True, editable=False
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("credential")
+        verbose_name_plural = _("credentials")
         constraints = [
             models.UniqueConstraint(fields=["channel", "name"], name="credential_name_per_channel"),
             models.UniqueConstraint(
                 fields=["connector", "name", "fingerprint"],
                 condition=Q(fingerprint__isnull=False),
                 name="credential_value_unique_per_connector",
-                violation_error_message="This key is already used by another sales channel.",
+                violation_error_message=_("This key is already used by another sales channel."),
             ),
         ]
 
@@ -210,20 +278,25 @@ class Credential(models.Model):
 
 class SyncSetting(models.Model):
     channel = models.ForeignKey(
-        SalesChannel, on_delete=models.CASCADE, related_name="sync_settings"
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="sync_settings",
+        verbose_name=_("sales channel"),
     )
-    flow = models.CharField(max_length=20, choices=Flow.choices)
-    enabled = models.BooleanField(default=True)
+    flow = models.CharField(_("flow"), max_length=20, choices=labelled_choices(Flow, FLOW_LABELS))
+    enabled = models.BooleanField(_("enabled"), default=True)
     interval_minutes = models.PositiveIntegerField(
-        "interval (minutes)", default=5, help_text="How often this flow runs."
+        _("interval (minutes)"), default=5, help_text=_("How often this flow runs.")
     )
     batch_size = models.PositiveIntegerField(
+        _("batch size"),
         default=100,
-        help_text="At most this many items per run (products/SKUs, stock, prices, orders).",
+        help_text=_("At most this many items per run (products/SKUs, stock, prices, orders)."),
     )
 
     class Meta:
-        verbose_name = "sync setting"
+        verbose_name = _("sync setting")
+        verbose_name_plural = _("sync settings")
         ordering = ["channel", "flow"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "flow"], name="sync_setting_per_flow"),
@@ -249,7 +322,13 @@ class SyncSetting(models.Model):
         if reason:
             if self.enabled:
                 raise ValidationError(
-                    {"enabled": f"{connector.label} does not support this flow: {reason}"}
+                    {
+                        "enabled": ValidationError(
+                            _("%(vendor)s does not support this flow: %(reason)s"),
+                            code="unsupported_flow",
+                            params={"vendor": connector.label, "reason": reason},
+                        )
+                    }
                 )
             return
         limits = connector.limits.for_flow(self.flow)
@@ -258,22 +337,39 @@ class SyncSetting(models.Model):
             self.interval_minutes is not None
             and self.interval_minutes < limits.min_interval_minutes
         ):
-            errors["interval_minutes"] = (
-                f"{connector.label} allows this flow at most every "
-                f"{limits.min_interval_minutes} minute(s); {self.interval_minutes} is too often."
+            errors["interval_minutes"] = ValidationError(
+                _(
+                    "%(vendor)s allows this flow at most every %(minimum)s minute(s); "
+                    "%(interval)s is too often."
+                ),
+                code="interval_too_short",
+                params={
+                    "vendor": connector.label,
+                    "minimum": limits.min_interval_minutes,
+                    "interval": self.interval_minutes,
+                },
             )
         if self.batch_size is not None and self.batch_size > limits.max_batch_size:
-            errors["batch_size"] = (
-                f"{connector.label} allows at most {limits.max_batch_size} items per run for "
-                f"{Flow(self.flow).label.lower()}; {self.batch_size} is above that limit."
+            errors["batch_size"] = ValidationError(
+                _(
+                    "%(vendor)s allows at most %(maximum)s items per run for %(flow)s; "
+                    "%(batch_size)s is above that limit."
+                ),
+                code="batch_too_large",
+                params={
+                    "vendor": connector.label,
+                    "maximum": limits.max_batch_size,
+                    "flow": str(FLOW_LABELS[self.flow]).lower(),
+                    "batch_size": self.batch_size,
+                },
             )
         if errors:
             raise ValidationError(errors)
 
 
 class ActivationAction(models.TextChoices):
-    ACTIVATE = "activate", "Activated"
-    DEACTIVATE = "deactivate", "Deactivated"
+    ACTIVATE = "activate", _("Activated")
+    DEACTIVATE = "deactivate", _("Deactivated")
 
 
 class ActivationRecord(models.Model):
@@ -281,36 +377,45 @@ class ActivationRecord(models.Model):
     preflight checks said at that moment (support's audit trail)."""
 
     channel = models.ForeignKey(
-        SalesChannel, on_delete=models.CASCADE, related_name="activation_records"
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="activation_records",
+        verbose_name=_("sales channel"),
     )
-    action = models.CharField(max_length=20, choices=ActivationAction.choices)
+    action = models.CharField(_("action"), max_length=20, choices=ActivationAction.choices)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
-        help_text="The support user who confirmed it.",
+        verbose_name=_("user"),
+        help_text=_("The support user who confirmed it."),
     )
-    at = models.DateTimeField("when", default=timezone.now, db_index=True)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     account_id = models.CharField(
-        "vendor account id", max_length=120, blank=True, help_text="As verified at that moment."
+        _("vendor account id"),
+        max_length=120,
+        blank=True,
+        help_text=_("As verified at that moment."),
     )
     checks = models.JSONField(
-        "check results",
+        _("check results"),
         default=list,
         blank=True,
-        help_text="Each preflight check: key, title, status (pass / warn / block), message, "
-        "details.",
+        help_text=_(
+            "Each preflight check: key, title, status (pass / warn / block), message, details."
+        ),
     )
     confirmation = models.TextField(
-        "typed confirmation",
+        _("typed confirmation"),
         blank=True,
-        help_text="What support typed about the previous ERP, where the vendor cannot tell.",
+        help_text=_("What support typed about the previous ERP, where the vendor cannot tell."),
     )
 
     class Meta:
-        verbose_name = "activation record"
+        verbose_name = _("activation record")
+        verbose_name_plural = _("activation records")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
@@ -324,7 +429,10 @@ class AccessChange(models.Model):
     URL (old host → new host). Tokens the vendor rotates by itself are not recorded."""
 
     channel = models.ForeignKey(
-        SalesChannel, on_delete=models.CASCADE, related_name="access_changes"
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="access_changes",
+        verbose_name=_("sales channel"),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -332,16 +440,18 @@ class AccessChange(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("user"),
     )
-    at = models.DateTimeField("when", default=timezone.now, db_index=True)
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     credential_fields = models.JSONField(
-        "credential fields changed", default=list, blank=True, help_text="Names only."
+        _("credential fields changed"), default=list, blank=True, help_text=_("Names only.")
     )
-    old_host = models.CharField("API address before", max_length=255, blank=True)
-    new_host = models.CharField("API address after", max_length=255, blank=True)
+    old_host = models.CharField(_("API address before"), max_length=255, blank=True)
+    new_host = models.CharField(_("API address after"), max_length=255, blank=True)
 
     class Meta:
-        verbose_name = "access change"
+        verbose_name = _("access change")
+        verbose_name_plural = _("access changes")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

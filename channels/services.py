@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from channels.models import (
     AccessChange,
@@ -77,15 +78,19 @@ def credential_conflicts(*, channel: SalesChannel, values: Mapping[str, str]) ->
             continue
         other = holder.channel
         if other.company_id != channel.company_id:
-            errors[field.name] = (
-                f"This {field.label} belongs to another company's channel; a key is unique per "
+            errors[field.name] = _(
+                "This %(field)s belongs to another company's channel; a key is unique per "
                 "company and environment and cannot be reused."
-            )
+            ) % {"field": field.label}
         else:
-            errors[field.name] = (
-                f"This {field.label} is already used by channel “{other.name}” "
-                f"({other.get_environment_display()}); one key may serve one channel only."
-            )
+            errors[field.name] = _(
+                "This %(field)s is already used by channel “%(channel)s” (%(environment)s); "
+                "one key may serve one channel only."
+            ) % {
+                "field": field.label,
+                "channel": other.name,
+                "environment": other.get_environment_display(),
+            }
     return errors
 
 
@@ -101,7 +106,8 @@ def channel_set_credentials(*, channel: SalesChannel, values: Mapping[str, str])
     unknown = set(values) - set(known)
     if unknown:
         raise ValidationError(
-            f"{connector.label} has no credential field named {', '.join(sorted(unknown))}."
+            _("%(vendor)s has no credential field named %(names)s.")
+            % {"vendor": connector.label, "names": ", ".join(sorted(unknown))}
         )
     to_write = {name: str(v).strip() for name, v in values.items() if v not in (None, "")}
     conflicts = credential_conflicts(channel=channel, values=to_write)
@@ -128,7 +134,10 @@ def channel_set_credentials(*, channel: SalesChannel, values: Mapping[str, str])
         except IntegrityError:
             # Lost a race with another channel saving the same key at the same moment.
             raise ValidationError(
-                {name: f"This {field.label} was just saved on another sales channel."}
+                {
+                    name: _("This %(field)s was just saved on another sales channel.")
+                    % {"field": field.label}
+                }
             ) from None
         if field.secret:
             register_secret(value)
@@ -211,8 +220,10 @@ def channel_record_access_change(
         channel_set_status(
             channel=channel,
             status=ChannelStatus.READY,
-            reason="The credentials or the API address changed: test the connection and "
-            "activate again.",
+            reason=_(
+                "The credentials or the API address changed: test the connection and "
+                "activate again."
+            ),
         )
     return change
 

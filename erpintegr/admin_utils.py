@@ -1,6 +1,7 @@
 """Small admin pieces shared by the apps."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 
 class ReadOnlyAdminMixin:
@@ -20,11 +21,11 @@ class OpenResolvedFilter(admin.SimpleListFilter):
     """Open / resolved rows by `resolved_at`. Uses the plain lookup as its parameter, so links
     built elsewhere (?resolved_at__isnull=True) select this filter's choice."""
 
-    title = "state"
+    title = _("state")
     parameter_name = "resolved_at__isnull"
 
     def lookups(self, request, model_admin):
-        return [("True", "Open"), ("False", "Resolved")]
+        return [("True", _("Open")), ("False", _("Resolved"))]
 
     def queryset(self, request, queryset):
         if self.value() in ("True", "False"):

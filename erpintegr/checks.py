@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.utils.translation import gettext as _
 
 
 @register(Tags.security, deploy=False)
@@ -12,18 +13,20 @@ def check_production_secrets(app_configs=None, **kwargs):
     if not settings.FERNET_KEYS_FROM_ENV:
         errors.append(
             Error(
-                "FERNET_KEYS is not set while DEBUG is off.",
-                hint="Set FERNET_KEYS (comma-separated, newest first) to keys kept apart from "
-                "SECRET_KEY; without them credentials would be encrypted with SECRET_KEY and "
-                "lost when it rotates.",
+                _("FERNET_KEYS is not set while DEBUG is off."),
+                hint=_(
+                    "Set FERNET_KEYS (comma-separated, newest first) to keys kept apart from "
+                    "SECRET_KEY; without them credentials would be encrypted with SECRET_KEY and "
+                    "lost when it rotates."
+                ),
                 id="erpintegr.E001",
             )
         )
     if settings.SECRET_KEY == settings.DEV_SECRET_KEY:
         errors.append(
             Error(
-                "SECRET_KEY is the development default while DEBUG is off.",
-                hint="Set SECRET_KEY in the environment.",
+                _("SECRET_KEY is the development default while DEBUG is off."),
+                hint=_("Set SECRET_KEY in the environment."),
                 id="erpintegr.E002",
             )
         )
@@ -38,18 +41,22 @@ def check_q_cluster(app_configs=None, **kwargs):
         if conf["timeout"] >= conf["retry"]:
             errors.append(
                 Error(
-                    f"Q_CLUSTER timeout ({conf['timeout']} s) must be smaller than retry "
-                    f"({conf['retry']} s).",
-                    hint="Otherwise a long task is delivered again and runs twice at once. "
-                    "Adjust Q_TIMEOUT / Q_RETRY.",
+                    _("Q_CLUSTER timeout (%(timeout)s s) must be smaller than retry (%(retry)s s).")
+                    % {"timeout": conf["timeout"], "retry": conf["retry"]},
+                    hint=_(
+                        "Otherwise a long task is delivered again and runs twice at once. "
+                        "Adjust Q_TIMEOUT / Q_RETRY."
+                    ),
                     id="erpintegr.E003",
                 )
             )
     if "orm" not in conf and "redis" not in conf:
         errors.append(
             Error(
-                "Q_CLUSTER names no broker.",
-                hint="django-q2 would silently pick Redis; set REDIS_URL or leave the ORM default.",
+                _("Q_CLUSTER names no broker."),
+                hint=_(
+                    "django-q2 would silently pick Redis; set REDIS_URL or leave the ORM default."
+                ),
                 id="erpintegr.E004",
             )
         )
@@ -79,10 +86,19 @@ def lock_wait_errors(database: dict) -> list[Error]:
         if longest >= busy_timeout:
             errors.append(
                 Error(
-                    f"{spec.label}'s token refresh may hold the database lock for {longest:g} s, "
-                    f"but other writers wait only {busy_timeout:g} s for it.",
-                    hint="Raise the SQLite timeout in DATABASES OPTIONS above that, or use "
-                    "PostgreSQL (row locks).",
+                    _(
+                        "%(vendor)s's token refresh may hold the database lock for %(longest)s s, "
+                        "but other writers wait only %(wait)s s for it."
+                    )
+                    % {
+                        "vendor": spec.label,
+                        "longest": f"{longest:g}",
+                        "wait": f"{busy_timeout:g}",
+                    },
+                    hint=_(
+                        "Raise the SQLite timeout in DATABASES OPTIONS above that, or use "
+                        "PostgreSQL (row locks)."
+                    ),
                     id="erpintegr.E005",
                 )
             )

@@ -1,5 +1,7 @@
 import logging
 
+from django.utils import translation
+
 from erpintegr.checks import check_production_secrets, check_q_cluster
 from erpintegr.logging import RedactSecretsFilter
 from erpintegr.redaction import redact, register_secret
@@ -85,3 +87,12 @@ def test_sqlite_lock_wait_must_outlast_a_token_refresh_under_the_lock(settings):
     sqlite = {"ENGINE": "erpintegr.db.sqlite3", "OPTIONS": {"timeout": 5}}
     assert ids(lock_wait_errors(sqlite)) == ["erpintegr.E005"]
     assert lock_wait_errors({"ENGINE": "django.db.backends.postgresql"}) == []
+
+
+def test_system_checks_speak_the_operators_language(settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 800, "retry": 700}
+    with translation.override("pt-br"):
+        [error] = check_q_cluster()
+    assert error.id == "erpintegr.E003"
+    assert error.msg == "O timeout do Q_CLUSTER (800 s) deve ser menor que o retry (700 s)."
+    assert "Ajuste Q_TIMEOUT / Q_RETRY" in error.hint

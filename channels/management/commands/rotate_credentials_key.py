@@ -8,6 +8,7 @@ from cryptography.fernet import InvalidToken
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from fernet_fields.fields import EncryptedField
 
 from channels.models import Credential
@@ -31,9 +32,12 @@ class Command(BaseCommand):
                         obj = model._default_manager.only("pk", *fields).get(pk=pk)
                     except InvalidToken:
                         raise CommandError(
-                            f"{model._meta.label} #{pk} cannot be decrypted with any key in "
-                            "FERNET_KEYS; add the key it was written with and run again. "
-                            "Nothing was changed."
+                            _(
+                                "%(model)s #%(pk)s cannot be decrypted with any key in "
+                                "FERNET_KEYS; add the key it was written with and run again. "
+                                "Nothing was changed."
+                            )
+                            % {"model": model._meta.label, "pk": pk}
                         ) from None
                     updates = {name: getattr(obj, name) for name in fields}
                     if isinstance(obj, Credential):
@@ -45,7 +49,11 @@ class Command(BaseCommand):
                 if count:
                     self.stdout.write("")
                 total += done
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {total} row(s) with the newest key."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Re-encrypted %(total)s row(s) with the newest key.") % {"total": total}
+            )
+        )
 
     @staticmethod
     def _fingerprint(pk) -> str | None:
