@@ -32,7 +32,9 @@ from vendors.spec import Flow
 CHANNEL_INLINES: list[type[admin.options.InlineModelAdmin]] = []
 # Admin actions: functions (modeladmin, request, queryset) decorated with @admin.action.
 CHANNEL_ACTIONS: list = []
-# Panels: callables (channel, request) -> safe HTML, shown under the form's fieldsets.
+# Panels: callables (channel, request) -> safe HTML, shown right after the sync settings (under
+# the form's fieldsets when the user cannot see them), so "Integration configuration —
+# Authentication" and "— Sync settings" stay one group on the page.
 CHANNEL_PANELS: list = []
 # Buttons: callables (channel, request) -> list of (label, url), shown top right.
 CHANNEL_OBJECT_TOOLS: list = []
@@ -63,6 +65,9 @@ def register_channel_object_tool(tool) -> None:
 
 def register_channel_urls(urls) -> None:
     _register(CHANNEL_URLS, urls)
+
+
+SYNC_SETTINGS_PREFIX = "sync_settings"  # SyncSettingInline's formset prefix (related_name)
 
 
 class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
@@ -297,7 +302,15 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             extra_context["channel_tools"] = [
                 tool for factory in CHANNEL_OBJECT_TOOLS for tool in factory(channel, request)
             ]
-        return super().change_view(request, object_id, form_url, extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context)
+        context = getattr(response, "context_data", None)  # None for a redirect
+        if context is not None:
+            # The inline the panels follow; "" (none shown to this user): under the fieldsets.
+            prefixes = {f.formset.prefix for f in context.get("inline_admin_formsets", [])}
+            context["panels_after"] = (
+                SYNC_SETTINGS_PREFIX if SYNC_SETTINGS_PREFIX in prefixes else ""
+            )
+        return response
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

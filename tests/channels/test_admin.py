@@ -244,6 +244,30 @@ def test_a_view_only_user_sees_the_channel_page_without_credentials(client):
 
 
 @pytest.mark.django_db
+def test_the_panels_follow_the_sync_settings_or_the_fieldsets_for_who_cannot_see_them(
+    admin_client, client
+):
+    """Integration configuration — Authentication, — Sync settings and the sync status read as
+    one group; the de-para comes after it."""
+    channel = make_channel(connector="vtex", credentials=vtex_creds())
+    html = admin_client.get(change_url(channel)).content.decode()
+    assert html.count('id="sync-status"') == 1
+    assert (
+        html.index("Integration configuration — Authentication")
+        < html.index('id="sync_settings-group"')
+        < html.index('id="sync-status"')
+        < html.index('id="carrierservicemapping_set-group"')
+    )
+    viewer = User.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_saleschannel"))
+    make_member(viewer, channel.company)
+    client.force_login(viewer)
+    html = client.get(change_url(channel)).content.decode()
+    assert 'id="sync_settings-group"' not in html
+    assert html.count('id="sync-status"') == 1
+
+
+@pytest.mark.django_db
 def test_other_apps_extend_the_channel_page_in_installed_apps_order(admin_client):
     """Hooks are registered from AppConfig.ready() (mappings before sync), not at import
     time: the order is the one channels/admin.py documents."""

@@ -50,7 +50,11 @@ def test_the_channel_page_groups_authentication_and_sync_settings_in_portuguese(
     html = admin_client.get(url).content.decode()
     authentication = html.index("Configuração de integração — Autenticação")
     sync_settings = html.index("Configuração de integração — Sincronização")
-    assert authentication < sync_settings  # the sync settings follow the authentication
+    # One group: the sync settings right after the authentication, then the sync status.
+    assert authentication < sync_settings
+    assert html.count("<h2", authentication, sync_settings) == 1  # the sync settings' own
+    sync_status = html.index('id="sync-status"')
+    assert sync_settings < sync_status and "<h2" not in html[sync_settings:sync_status]
     assert "Autenticação: as chaves são guardadas criptografadas" in html
     assert "guardado — deixe em branco para manter" in html
     assert "Situação" in html and "Estoque e preços enviados ao canal" in html
