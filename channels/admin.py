@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.db import transaction
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from channels.forms import CREDENTIAL_PREFIX, SalesChannelForm
 from channels.models import AccessChange, SalesChannel, SyncSetting
@@ -199,10 +200,12 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             if self.can_edit_credentials(request)
             else "Authentication is visible only to users allowed to change credentials."
         )
+        orders = ["order_sweep_days", "order_sweep_interval_minutes"]
         return [
             (None, {"fields": general}),
             ("State", {"fields": state}),
             ("Stock and prices sent to the channel", {"fields": stock_price}),
+            (_("Orders received from the channel"), {"fields": orders}),
             ("Integration configuration", {"fields": integration, "description": description}),
         ]
 
