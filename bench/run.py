@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 BENCHMARKS = {
     "queries": "bench.queries",
     "orders": "bench.orders",
+    "order-requests": "bench.order_requests",
     "coalescing": "bench.coalescing",
     "push": "bench.push_efficiency",
     "delta": "bench.delta_cost",
