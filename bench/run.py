@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
 BENCHMARKS = {
     "queries": "bench.queries",
     "orders": "bench.orders",
+    "order-requests": "bench.order_requests",
     "coalescing": "bench.coalescing",
     "push": "bench.push_efficiency",
     "activation": "bench.activation",

@@ -221,10 +221,12 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             if self.can_edit_credentials(request)
             else _("Authentication is visible only to users allowed to change credentials.")
         )
+        orders = ["order_sweep_days", "order_sweep_interval_minutes"]
         return [
             (None, {"fields": general}),
             (_("State"), {"fields": state}),
             (_("Stock and prices sent to the channel"), {"fields": stock_price}),
+            (_("Orders received from the channel"), {"fields": orders}),
             (
                 _("Integration configuration — Authentication"),
                 {"fields": integration, "description": description},

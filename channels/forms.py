@@ -53,6 +53,8 @@ class SalesChannelForm(forms.ModelForm):
             "price_list",
             "warehouses",
             "safety_stock",
+            "order_sweep_days",
+            "order_sweep_interval_minutes",
             "api_base_url",
         ]
 

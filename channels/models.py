@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -158,6 +159,24 @@ class SalesChannel(models.Model):
             "(CHANNEL_BASE_URL_ALLOWED_HOSTS); sandbox channels may point at an emulator. "
             "Changing it on an Active channel moves it back to Ready (test the connection and "
             "activate again)."
+        ),
+    )
+    order_sweep_days = models.PositiveSmallIntegerField(
+        _("missed-order sweep: days to look back"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_(
+            "Every sweep lists the channel's orders created in this many days, compares them "
+            "with the orders the ERP has and imports any that the regular import missed."
+        ),
+    )
+    order_sweep_interval_minutes = models.PositiveIntegerField(
+        _("missed-order sweep: interval (minutes)"),
+        default=60,
+        validators=[MaxValueValidator(7 * 24 * 60)],
+        help_text=_(
+            "How often the orders flow runs the sweep (0 turns it off). Each sweep costs a few "
+            "listing requests per day looked back."
         ),
     )
     external_account_id = models.CharField(

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from channels.models import SalesChannel
 from erp.models import Order, Sku
@@ -92,13 +93,31 @@ class PendingChange(models.Model):
 
 
 class OrderCursor(models.Model):
-    """Where the order import of a channel resumes (search vendors); saved after commit."""
+    """Where the order import of a channel resumes (search vendors); saved after commit. Also
+    what the channel's last missed-order sweeps did (sync.services.sweep)."""
 
     channel = models.OneToOneField(
         SalesChannel, on_delete=models.CASCADE, primary_key=True, related_name="order_cursor"
     )
     value = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    swept_at = models.DateTimeField(
+        _("last missed-order sweep"),
+        null=True,
+        blank=True,
+        help_text=_("When the last complete missed-order sweep of the channel finished."),
+    )
+    sweep_found_at = models.DateTimeField(
+        _("sweep last found missed orders"),
+        null=True,
+        blank=True,
+        help_text=_("When a sweep last found orders the regular import had missed."),
+    )
+    sweep_found = models.PositiveIntegerField(
+        _("missed orders found"),
+        default=0,
+        help_text=_("How many orders that sweep found missing (and imported or held)."),
+    )
 
     def __str__(self) -> str:
         return f"{self.channel_id}: {self.value[:40]}"

@@ -11,15 +11,17 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django_q.models import Schedule
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
 from sync.models import HeldOrder, PendingChange, QuarantinedOrder, RunState, SyncRun
 from sync.services.push import PUSH_FLOWS
 from sync.services.schedules import schedule_name
+from sync.services.sweep import SWEEP_ALERT_DAYS
 from vendors.spec import Flow
 
 # A flow is late when it is this many intervals behind…
@@ -234,15 +236,25 @@ class ChannelHealth:
     held_open: int
     quarantined_open: int = 0
     late_flows: list[str] = field(default_factory=list)
+    # The last missed-order sweep that found orders the import had not read, while recent
+    # (sync.services.sweep.SWEEP_ALERT_DAYS): when, and how many.
+    sweep_found_at: datetime | None = None
+    sweep_found: int = 0
+    swept_at: datetime | None = None
 
     @property
     def late(self) -> bool:
         return bool(self.late_flows)
 
     @property
+    def missed_orders(self) -> bool:
+        return bool(self.sweep_found_at and self.sweep_found)
+
+    @property
     def attention(self) -> bool:
-        """Red row: a late flow, or a channel the vendor switched off."""
-        return self.late or self.channel.status == ChannelStatus.SUSPENDED
+        """Red row: a late flow, a channel the vendor switched off, or orders the missed-order
+        sweep had to bring in recently."""
+        return self.late or self.channel.status == ChannelStatus.SUSPENDED or self.missed_orders
 
     @property
     def verdict(self) -> str:
@@ -255,6 +267,15 @@ class ChannelHealth:
             return "not active"
         if self.late_flows:
             return "late: " + ", ".join(self.late_flows)
+        if self.missed_orders:
+            return str(
+                ngettext(
+                    "the sweep found %(count)d missed order",
+                    "the sweep found %(count)d missed orders",
+                    self.sweep_found,
+                )
+                % {"count": self.sweep_found}
+            )
         return "ok"
 
 
@@ -269,6 +290,9 @@ def _health_queryset(company_ids: Collection[int] | None) -> QuerySet:
         HeldOrder.objects.filter(channel=OuterRef("pk"), resolved_at__isnull=True)
     )
     annotations["quarantined_open"] = _open_quarantined()
+    annotations["swept_at"] = F("order_cursor__swept_at")
+    annotations["sweep_found_at"] = F("order_cursor__sweep_found_at")
+    annotations["sweep_found"] = F("order_cursor__sweep_found")
     channels = SalesChannel.objects.exclude(status=ChannelStatus.DRAFT)
     if company_ids is not None:
         channels = channels.filter(company_id__in=sorted(company_ids))
@@ -349,6 +373,13 @@ def channels_health(
                 held_open=channel.held_open,
                 quarantined_open=channel.quarantined_open,
                 late_flows=late_flows,
+                swept_at=channel.swept_at,
+                **(
+                    {"sweep_found_at": channel.sweep_found_at, "sweep_found": channel.sweep_found}
+                    if channel.sweep_found_at
+                    and now - channel.sweep_found_at <= timedelta(days=SWEEP_ALERT_DAYS)
+                    else {}
+                ),
             )
         )
     return result

@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from erp.selectors import visible_company_ids
 from sync.selectors import LATE_INTERVALS, LATE_MINIMUM, channels_health
 from sync.services.push import PUSH_FLOWS
+from sync.services.sweep import SWEEP_ALERT_DAYS
 from vendors.spec import Flow
 
 
@@ -32,6 +33,7 @@ def sync_health(request: HttpRequest) -> HttpResponse:
         "late_count": sum(1 for row in rows if row.late),
         "late_intervals": LATE_INTERVALS,
         "late_minimum_minutes": int(LATE_MINIMUM.total_seconds() // 60),
+        "sweep_alert_days": SWEEP_ALERT_DAYS,
         "runs_url": runs_url,
         "quarantined_url": quarantined_url,
     }

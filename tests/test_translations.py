@@ -22,9 +22,11 @@ def catalog():
 
 def test_every_message_of_ours_is_in_the_catalog_and_translated(catalog):
     translated = {
-        (entry.msgctxt or "", entry.msgid)
+        (entry.msgctxt or "", msgid)
         for entry in catalog
         if not entry.obsolete and entry.translated() and "fuzzy" not in entry.flags
+        for msgid in (entry.msgid, entry.msgid_plural)
+        if msgid
     }
     missing = {key: where for key, where in i18n.source_messages().items() if key not in translated}
     assert not missing, (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Protocol
 
 from vendors.errors import InvalidVendorData
@@ -232,6 +232,12 @@ class Connector:
             path="",
             value=shown(document),
         )
+
+    def recent_orders(self, since: datetime) -> Iterator[tuple[str, datetime | None]]:
+        """The missed-order sweep's listing (sync.services.sweep): (id, creation time or None)
+        of every order the vendor holds that was created at or after `since`, each id once. A
+        vendor without such a listing raises NotImplementedError (no sweep for it)."""
+        raise NotImplementedError
 
     def on_activate(self, *, enabled_flows: set[str]) -> None:
         """Vendor-side setup before the first runs (idempotent). Default: nothing."""

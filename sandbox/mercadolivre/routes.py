@@ -56,12 +56,37 @@ MULTIGET_MAX = 20
 # GET /orders/search: 51 orders is the page size the search reports by default; the emulator
 # refuses a larger limit (the documented maximum is not confirmed (?)).
 ORDERS_LIMIT_MAX = 51
+# GET /orders/search sorts: the documented values are date_asc and date_desc ("Sales" guide,
+# developers.mercadolivre.com.br/en_us/manage-sales: "Sort orders"); which date they sort
+# on is not documented, and issue 11 measured the vendor ordering by date_closed, which an
+# unpaid order does not have until it is paid (?). So the emulator sorts on date_closed,
+# falling back to date_created for an unpaid order: paying an order MOVES it (towards the
+# end in date_asc), and a client that pages by offset assuming a stable creation-date order
+# skips the order that slides into the position it already read. Without `sort` the
+# emulator answers newest first (date_desc): clients must say which order they rely on.
+ORDER_SORTS = ("date_asc", "date_desc")
+ORDER_SORT_DEFAULT = "date_desc"
+# The order search's date filters (order.date_created / date_last_updated / date_closed
+# .from / .to) read the date and the hour only: minutes, seconds and milliseconds of the
+# value are ignored (issue 11, measured; the guide's examples are whole days (?)). A client
+# sending "10:37:12.345" gets everything from 10:00.
+ORDER_DATE_FILTERS = (
+    ("order.date_last_updated.from", "last_updated", False),
+    ("order.date_last_updated.to", "last_updated", True),
+    ("order.date_created.from", "date_created", False),
+    ("order.date_created.to", "date_created", True),
+    ("order.date_closed.from", "date_closed", False),
+    ("order.date_closed.to", "date_closed", True),
+)
 # An application's quota, max_requests_per_hour 18000 (GET /applications/{id}): 5/s. No burst
 # is documented (?); 10 lets a client's first requests through together.
 REQUESTS_PER_HOUR = 18_000
 BURST = 10
 
-# Order statuses (orders: `status`).
+# Order statuses (orders: `status`). "Sales" guide (developers.mercadolivre.com.br/en_us/
+# manage-sales, "Order status") and the Global Selling orders guide
+# (developers.mercadolibre.com.ar/devsite/manage-sales-global-selling), which also lists
+# `invalid`: "The order was invalidated as it came from a malicious buyer."
 ORDER_STATUSES = (
     "confirmed",
     "payment_required",
@@ -71,8 +96,12 @@ ORDER_STATUSES = (
     "partially_refunded",
     "pending_cancel",
     "cancelled",
+    "invalid",
 )
 UNPAID_STATUSES = ("payment_required", "payment_in_process", "confirmed")
+# Statuses that close an order with a payment credited: it gets its date_closed, paid_amount
+# and approved payment when it reaches one of them.
+PAID_STATUSES = ("paid", "partially_paid", "partially_refunded")
 
 # GET /sites/MLB/payment_methods (trimmed to the fields the connector reads and a few more).
 PAYMENT_METHODS = [
@@ -126,12 +155,20 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def _parse_iso(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise BadRequest(f"Invalid date in {name}: {value!r}", code="bad_request") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _sort_date(order: dict) -> str:
+    return order.get("date_closed") or order["date_created"]
 
 
 def _attr(attribute_id: str, name: str, value: str) -> dict:
@@ -532,8 +569,8 @@ class MercadoLivreApi(Emulator):
             raise BadRequest("seller or buyer is required")
         if seller != self.seller_id:
             raise HttpError(403, "caller.id does not match the seller", code="forbidden")
-        sort = request.q("sort", "date_asc")
-        if sort not in ("date_asc", "date_desc"):
+        sort = request.q("sort", ORDER_SORT_DEFAULT)
+        if sort not in ORDER_SORTS:
             raise BadRequest(f"Invalid sort {sort!r}; use date_asc or date_desc")
         limit = self._int_param(request, "limit", ORDERS_LIMIT_MAX)
         if not 1 <= limit <= ORDERS_LIMIT_MAX:
@@ -542,30 +579,27 @@ class MercadoLivreApi(Emulator):
         if offset < 0:
             raise BadRequest("offset must be >= 0")
         orders = list(self.orders.values())
-        bounds = (
-            ("order.date_last_updated.from", "last_updated", False),
-            ("order.date_last_updated.to", "last_updated", True),
-            ("order.date_created.from", "date_created", False),
-            ("order.date_created.to", "date_created", True),
-        )
-        for param, field_name, upper in bounds:
+        for param, field_name, upper in ORDER_DATE_FILTERS:
             value = request.q(param)
-            if value:
-                moment = _parse_iso(value, param)  # both bounds inclusive
-                orders = [
-                    o
-                    for o in orders
-                    if (
-                        _parse_iso(o[field_name], field_name) <= moment
-                        if upper
-                        else _parse_iso(o[field_name], field_name) >= moment
-                    )
-                ]
+            if not value:
+                continue
+            # Hour granularity, both bounds inclusive: the order's hour against the value's.
+            moment = _hour_floor(_parse_iso(value, param))
+            orders = [
+                o
+                for o in orders
+                if o.get(field_name)
+                and (
+                    _hour_floor(_parse_iso(o[field_name], field_name)) <= moment
+                    if upper
+                    else _hour_floor(_parse_iso(o[field_name], field_name)) >= moment
+                )
+            ]
         status = request.q("order.status")
         if status:
             orders = [o for o in orders if o["status"] == status]
-        # Sorted by creation date (then id, so ties have one stable order), as the vendor does.
-        orders.sort(key=lambda o: (_parse_iso(o["date_created"], "date_created"), o["id"]))
+        # date_closed, else date_created (an unpaid order has no date_closed): see ORDER_SORTS.
+        orders.sort(key=lambda o: (_parse_iso(_sort_date(o), "date_closed"), o["id"]))
         if sort == "date_desc":
             orders.reverse()
         page = orders[offset : offset + limit]
@@ -577,9 +611,16 @@ class MercadoLivreApi(Emulator):
                 "results": copy.deepcopy(page),
                 "sort": {
                     "id": sort,
-                    "name": "Date ascending" if sort == "date_asc" else "Date desc",
+                    "name": "Date ascending" if sort == "date_asc" else "Date descending",
                 },
-                "available_sorts": [{"id": "date_desc", "name": "Date descending"}],
+                "available_sorts": [
+                    {
+                        "id": other,
+                        "name": "Date ascending" if other == "date_asc" else "Date descending",
+                    }
+                    for other in ORDER_SORTS
+                    if other != sort
+                ],
                 "filters": [],
                 "paging": {"total": len(orders), "offset": offset, "limit": limit},
             },
@@ -963,10 +1004,30 @@ class MercadoLivreApi(Emulator):
             raise ValueError(f"unknown Mercado Livre order status {status!r}")
         with self.lock:
             order = self.orders[str(order_id)]
+            moment = _iso(self._tick())
             order["status"] = status
-            order["last_updated"] = _iso(self._tick())
-            if status == "cancelled":
-                order["tags"] = ["cancelled"]
+            order["last_updated"] = moment
+            if status in PAID_STATUSES and not order["date_closed"]:
+                # The payment is credited: the order closes now (which moves it in the
+                # search's sort, see ORDER_SORTS) and says what was paid.
+                payment = order["payments"][0]
+                order["date_closed"] = moment
+                order["paid_amount"] = payment["total_paid_amount"]
+                payment["status"] = "approved"
+                payment["date_approved"] = moment
+                order["tags"] = ["paid"]
+                shipment = self.shipments.get(str(order["shipping"]["id"]))
+                if shipment is not None:
+                    shipment["status"] = "ready_to_ship"
+                    shipment["last_updated"] = moment
+            if status in ("cancelled", "invalid"):
+                order["tags"] = [status]
+
+    def advance_clock(self, **delta: float) -> None:
+        """Move the vendor's clock on (`timedelta` keywords: hours=2): the next events are
+        stamped that much later, as hours passing between runs would."""
+        with self.lock:
+            self._now += timedelta(**delta)
 
     def order_ids(self) -> list[str]:
         with self.lock:

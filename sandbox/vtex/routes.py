@@ -59,6 +59,12 @@ BURST_CREDITS = 500
 FEED_MAXLOT = 10
 # orders.json, POST /api/orders/feed/config: the retention "maximum value is 1209600".
 FEED_MAX_RETENTION_SECONDS = 1_209_600
+# orders.json, List orders: "The limit of information retrieval is 30 pages, the default
+# number of orders per page is 15 and it is possible to configure it up to 100".
+LIST_PAGES_MAX = 30
+LIST_PER_PAGE_DEFAULT = 15
+LIST_PER_PAGE_MAX = 100
+_CREATION_RANGE = re.compile(r"^creationDate:\[(?P<low>\S+) TO (?P<high>\S+)\]$")
 # catalog.json, GET …/stockkeepingunitids: "pagesize … The maximum value is 1000".
 SKU_IDS_PAGE_MAX = 1000
 _INVENTORY_WRITE = re.compile(
@@ -493,6 +499,7 @@ class VtexApi(Emulator):
         r("POST", "/api/orders/feed/config", self.h_feed_config_post)
         r("GET", "/api/orders/feed", self.h_feed_get)
         r("POST", "/api/orders/feed", self.h_feed_commit)
+        r("GET", "/api/oms/pvt/orders", self.h_orders_list)
         r("GET", "/api/oms/pvt/orders/{orderId}", self.h_order)
         r("GET", "/api/catalog_system/pvt/sku/stockkeepingunitids", self.h_sku_ids)
         r("GET", "/api/catalog_system/pvt/sku/stockkeepingunitbyid/{skuId}", self.h_sku)
@@ -784,6 +791,78 @@ class VtexApi(Emulator):
                 self.commits_per_event[owner[1]] += 1
         return Response(200, None)
 
+    def h_orders_list(self, request: Request) -> Response:
+        """orders.json, List orders: `f_creationDate=creationDate:[<from> TO <to>]` (ISO
+        timestamps, both inclusive), `orderBy=<field>,<asc|desc>`, `page` ("restricted to the
+        limit of 30 pages") and `per_page` ("the default value is 15 and it goes up to 100").
+        The answer lists summaries, never `items` ("since October 3rd, 2018, this endpoint
+        does not return the items property")."""
+        try:
+            page = int(request.q("page") or 1)
+            per_page = int(request.q("per_page") or LIST_PER_PAGE_DEFAULT)
+        except ValueError:
+            raise HttpError(400, "page and per_page must be numbers.", code="OMS001") from None
+        if not 1 <= page <= LIST_PAGES_MAX:
+            raise HttpError(400, f"page must be between 1 and {LIST_PAGES_MAX}.", code="OMS001")
+        if not 1 <= per_page <= LIST_PER_PAGE_MAX:
+            raise HttpError(
+                400, f"per_page must be between 1 and {LIST_PER_PAGE_MAX}.", code="OMS001"
+            )
+        orders = list(self.orders.values())
+        created_filter = request.q("f_creationDate")
+        if created_filter:
+            match = _CREATION_RANGE.match(created_filter.strip())
+            if match is None:
+                raise HttpError(
+                    400,
+                    "f_creationDate must read creationDate:[<from> TO <to>].",
+                    code="OMS001",
+                )
+            low, high = (_parse_vtex_time(match.group(g)) for g in ("low", "high"))
+            orders = [o for o in orders if low <= _parse_vtex_time(o["creationDate"]) <= high]
+        field, _, direction = (request.q("orderBy") or "creationDate,desc").partition(",")
+        if field not in ("creationDate", "orderId") or direction not in ("asc", "desc"):
+            raise HttpError(400, f"Unsupported orderBy {field},{direction}.", code="OMS001")
+        orders.sort(
+            key=lambda o: (
+                _parse_vtex_time(o["creationDate"]) if field == "creationDate" else o["orderId"]
+            ),
+            reverse=direction == "desc",
+        )
+        chunk = orders[(page - 1) * per_page : page * per_page]
+        summaries = [
+            {
+                "orderId": o["orderId"],
+                "creationDate": o["creationDate"],
+                "clientName": " ".join(
+                    (o["clientProfileData"]["firstName"], o["clientProfileData"]["lastName"])
+                ),
+                "items": None,
+                "totalValue": o["value"],
+                "status": o["status"],
+                "statusDescription": o["statusDescription"],
+                "sequence": o["sequence"],
+                "salesChannel": o["salesChannel"],
+                "origin": o["origin"],
+                "currencyCode": "BRL",
+            }
+            for o in chunk
+        ]
+        return Response(
+            200,
+            {
+                "list": summaries,
+                "facets": [],
+                "paging": {
+                    "total": len(orders),
+                    "pages": max(1, -(-len(orders) // per_page)),
+                    "currentPage": page,
+                    "perPage": per_page,
+                },
+                "stats": {"stats": {}},
+            },
+        )
+
     def h_order(self, request: Request) -> Response:
         order = self.orders.get(request.params["orderId"])
         if order is None:
@@ -993,3 +1072,18 @@ def _cpf(serial: int) -> str:
         base.append((total * 10 % 11) % 10)
     s = "".join(map(str, base))
     return f"{s[:3]}.{s[3:6]}.{s[6:9]}-{s[9:]}"
+
+
+def _parse_vtex_time(value: str) -> datetime:
+    """An OMS timestamp ("2019-02-04T10:29:11.0000000+00:00", "2022-01-01T02:00:00.000Z")."""
+    text = value.strip().replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # seven fractional digits are more than fromisoformat takes
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits) :]
+        text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise HttpError(400, f"Invalid date {value!r}.", code="OMS001") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -54,6 +54,11 @@ logger = logging.getLogger("sync.orders")
 
 SKU_KIND = "sku"  # not a de-para kind: a line whose product has no binding on the channel
 RELEASING_STATUSES = {OrderStatus.CANCELED}
+# An imported order still in one of these is "not yet invoiced": every re-read revises its
+# totals, its payment method and its items' prices from what the vendor sends now (an order
+# imported before it was paid has no final amounts yet — issue 11). Past them only the status
+# moves on: the invoice was issued from what the ERP holds.
+REVISABLE_STATUSES = {OrderStatus.NEW, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID}
 
 
 @dataclass
@@ -63,6 +68,7 @@ class PageResult:
     unchanged: int = 0
     held: int = 0
     released: int = 0
+    revised: int = 0  # not-yet-invoiced orders whose totals, payment or prices changed
     quarantined: int = 0  # unreadable orders set aside by this page
     unquarantined: int = 0  # quarantined orders this page brought readable
     held_ids: list[str] = field(default_factory=list)
@@ -225,9 +231,27 @@ def orders_store_page(
             )
         known = existing.get(order.external_id)
         if known is not None:
-            # Already imported: only its status can move on. A status we cannot translate
-            # leaves the order as it is and is queued for de-para, it never holds it.
-            if status is not None and status != known.status:
+            # Already imported. A value we cannot translate (status, payment) leaves that
+            # value as it is and is queued for de-para; it never holds a known order.
+            if known.status in REVISABLE_STATUSES:
+                payment = (
+                    translation.get(MappingKind.PAYMENT_METHOD, order.payment_code)
+                    if order.payment_code
+                    else None
+                )
+                complete.append(
+                    (
+                        order,
+                        {
+                            "status": status or known.status,
+                            "order": known,
+                            "revise": True,
+                            "payment": payment,
+                            "lines": [(line, _binding_for(line, bindings)) for line in order.lines],
+                        },
+                    )
+                )
+            elif status is not None and status != known.status:
                 complete.append((order, {"status": status, "order": known}))
             else:
                 result.unchanged += 1
@@ -297,20 +321,111 @@ def orders_store_page(
     return result
 
 
+ORDER_AMOUNT_FIELDS = ("items_total", "shipping_total", "total")
+
+
+def _revise(
+    channel: SalesChannel, known: Order, order: NormalizedOrder, data: dict, items: list
+) -> tuple[dict, list]:
+    """What a re-read changes on a not-yet-invoiced order: {field: (old, new)} of the order,
+    and the OrderItem rows whose unit price changed (set on them). A line whose SKU or
+    quantity differs is not applied (its reservation was made for what was imported) and is
+    logged instead."""
+    changes: dict[str, tuple] = {}
+    if data["status"] != known.status:
+        changes["status"] = (known.status, data["status"])
+    for name in ORDER_AMOUNT_FIELDS:
+        new = getattr(order, name)
+        if getattr(known, name) != new:
+            changes[name] = (getattr(known, name), new)
+    payment = data.get("payment")
+    if payment is not None and payment.pk != known.payment_method_id:
+        changes["payment_method"] = (known.payment_method_id, payment.pk)
+    repriced = []
+    by_line = {item.line: item for item in items}
+    for number, (line, binding) in enumerate(data["lines"], start=1):
+        item = by_line.get(number)
+        if item is None:
+            continue  # a line added since the import: logged below with the line count
+        if binding is None or binding.sku_id != item.sku_id:
+            logger.warning(
+                "Channel %s order %s: line %s now names another product; not applied",
+                channel.pk,
+                known.external_id,
+                number,
+            )
+            continue
+        if line.quantity != item.quantity:
+            logger.warning(
+                "Channel %s order %s: line %s quantity is now %s (imported %s); not applied",
+                channel.pk,
+                known.external_id,
+                number,
+                line.quantity,
+                item.quantity,
+            )
+        if line.unit_price != item.unit_price:
+            changes[f"items[{number}].unit_price"] = (item.unit_price, line.unit_price)
+            item.unit_price = line.unit_price
+            repriced.append(item)
+    if len(data["lines"]) != len(by_line):
+        logger.warning(
+            "Channel %s order %s: the vendor now sends %s line(s), %s were imported; "
+            "lines are not added or removed on a re-read",
+            channel.pk,
+            known.external_id,
+            len(data["lines"]),
+            len(by_line),
+        )
+    if changes:
+        known.status = data["status"]
+        for name in ORDER_AMOUNT_FIELDS:
+            setattr(known, name, getattr(order, name))
+        if payment is not None:
+            known.payment_method = payment
+    return changes, repriced
+
+
 def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -> None:
     new_orders, status_updates, reservations, releases = [], [], [], []
+    revisable = [data["order"].pk for _order, data in complete if data.get("revise")]
+    items_of: dict[int, list] = {}
+    if revisable:
+        for item in OrderItem.objects.filter(order_id__in=revisable).order_by("line"):
+            items_of.setdefault(item.order_id, []).append(item)
+    repriced: list = []
+    now = timezone.now()
     for order, data in complete:
         known = data.get("order")
         if known is not None:
-            if data["status"] in RELEASING_STATUSES and known.status not in RELEASING_STATUSES:
+            previous = known.status
+            if data.get("revise"):
+                changes, lines = _revise(channel, known, order, data, items_of.get(known.pk, []))
+                if not changes:
+                    result.unchanged += 1
+                    continue
+                repriced.extend(lines)
+                result.revised += 1
+                logger.info(
+                    "Channel %s order %s revised from the vendor: %s",
+                    channel.pk,
+                    known.external_id,
+                    "; ".join(f"{k} {old} → {new}" for k, (old, new) in changes.items()),
+                )
+            if data["status"] in RELEASING_STATUSES and previous not in RELEASING_STATUSES:
                 releases.append(known.pk)
             known.status = data["status"]
+            known.updated_at = now
             status_updates.append(known)
             continue
         new_orders.append((order, data))
     if status_updates:
-        Order.objects.bulk_update(status_updates, ["status", "updated_at"])
+        Order.objects.bulk_update(
+            status_updates, ["status", *ORDER_AMOUNT_FIELDS, "payment_method", "updated_at"]
+        )
         result.updated += len(status_updates)
+    if repriced:
+        OrderItem.objects.bulk_update(repriced, ["unit_price"])
     if releases:
         items = list(
             OrderItem.objects.filter(order_id__in=releases, reserved_warehouse__isnull=False)
@@ -500,7 +615,10 @@ def _resolve_quarantined(
 # --- the run ---------------------------------------------------------------------------------
 
 
-def orders_import(ctx: RunContext, *, limit: int) -> None:
+def orders_import(ctx: RunContext, *, limit: int) -> bool:
+    """Page from the cursor until the vendor has nothing more, the batch (`limit` orders) is
+    done or the budget runs out. True when the vendor had nothing more to give (the run then
+    may sweep for missed orders: sync.services.sweep)."""
     channel = ctx.channel
     cursor = (
         OrderCursor.objects.filter(channel=channel).values_list("value", flat=True).first() or None
@@ -508,11 +626,13 @@ def orders_import(ctx: RunContext, *, limit: int) -> None:
     per_page = channel.vendor.limits.for_flow("orders").max_items_per_request
     remaining = limit
     totals = PageResult()
+    drained = False
     while remaining > 0 and ctx.has_time():
         page = ctx.connector.fetch_orders(cursor, min(per_page, remaining))
         read = len(page.orders) + len(page.invalid)
         ctx.run.total += read
         if not read and not page.ack_tokens and page.next_cursor in (None, cursor):
+            drained = not page.has_more
             break  # nothing new: no transaction, no cursor write
         stored = orders_store_page(
             channel=channel,
@@ -524,7 +644,7 @@ def orders_import(ctx: RunContext, *, limit: int) -> None:
             # Only after the page is committed; the quarantined orders' items too: they are
             # stored, and re-reading them would only block the feed.
             ctx.connector.ack(page.ack_tokens)
-        for name in ("created", "updated", "unchanged", "held", "released"):
+        for name in ("created", "updated", "unchanged", "held", "released", "revised"):
             setattr(totals, name, getattr(totals, name) + getattr(stored, name))
         totals.quarantined += stored.quarantined
         totals.unquarantined += stored.unquarantined
@@ -542,8 +662,13 @@ def orders_import(ctx: RunContext, *, limit: int) -> None:
             k: v for k, v in dataclasses.asdict(totals).items() if not k.endswith("_ids")
         }
         ctx.checkpoint()
-        if not page.has_more or not read:
+        # A page may deliver nothing and still have more to read (a Mercado Livre page of
+        # order versions already delivered costs its search request and nothing else); the
+        # batch, the budget and the vendor's own end of pass bound the loop.
+        if not page.has_more:
+            drained = True
             break
+    return drained
 
 
 def held_orders_reprocess(*, channel_id: int) -> dict:

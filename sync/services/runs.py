@@ -225,8 +225,13 @@ def _release(lease: Lease, limiter: TokenBucket) -> None:
 def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
     if flow == Flow.ORDERS:
         from sync.services.orders import orders_import
+        from sync.services.sweep import orders_sweep, sweep_due
 
-        orders_import(ctx, limit=limit)
+        drained = orders_import(ctx, limit=limit)
+        # The missed-order sweep on its own interval, once the regular import has read all
+        # there was (an order still waiting in the stream is not missed).
+        if drained and ctx.has_time() and sweep_due(channel=ctx.channel):
+            orders_sweep(ctx)
         return
     # Time-critical flows first (FlowPlan.push_first): a price or catalog run that finds stock
     # pending pushes stock first with its budget (orders have their own frequent schedule).

@@ -253,19 +253,28 @@ def test_variation_attributes_come_only_with_include_attributes_all(emulator):
 # --- orders and shipments ------------------------------------------------------------------------
 
 
-def test_order_search_filters_by_last_update_inclusive_and_checks_the_seller(emulator):
-    emulator.seed_data(listings=3, orders=6)
+def test_order_search_filters_by_the_hour_of_last_update_and_checks_the_seller(emulator):
+    emulator.seed_data(listings=3, orders=3)  # 09:00:01-09:00:01 (BRT)
+    emulator.advance_clock(hours=1, minutes=30)
+    later = [emulator.add_order() for _ in range(2)]  # 10:30:02, 10:30:03
     headers = bearer(emulator)
     orders = sorted(emulator.orders.values(), key=lambda o: o["id"])
-    moment = orders[3]["last_updated"]
     search = f"{emulator.url}/orders/search"
-    params = {"seller": emulator.seller_id, "order.date_last_updated.from": moment}
+    # 10:37:12.345 is read as 10:00: the vendor's date filters have hour granularity.
+    params = {
+        "seller": emulator.seller_id,
+        "order.date_last_updated.from": "2024-11-29T10:37:12.345-03:00",
+        "sort": "date_asc",
+    }
 
     found = requests.get(search, params=params, headers=headers, timeout=5).json()
 
-    expected = [o["id"] for o in orders if o["last_updated"] >= moment]
-    assert [o["id"] for o in found["results"]] == expected
-    assert found["paging"]["total"] == len(expected)
+    assert [str(o["id"]) for o in found["results"]] == later
+    assert found["paging"]["total"] == 2
+    until = {**params, "order.date_last_updated.to": "2024-11-29T09:59:59.999-03:00"}
+    del until["order.date_last_updated.from"]
+    early = requests.get(search, params=until, headers=headers, timeout=5).json()
+    assert [o["id"] for o in early["results"]] == [o["id"] for o in orders[:3]]
     assert (
         requests.get(search, params={"seller": "999"}, headers=headers, timeout=5).status_code
         == 403
@@ -283,6 +292,41 @@ def test_order_search_filters_by_last_update_inclusive_and_checks_the_seller(emu
         timeout=5,
     ).json()
     assert new_format["lead_time"]["shipping_method"]["id"] in {m["id"] for m in SHIPPING_METHODS}
+
+
+def test_paying_an_order_moves_it_in_the_search_sort(emulator):
+    # The documented sorts (date_asc / date_desc) do not say which date; the vendor orders by
+    # date_closed, which an unpaid order gets only when it is paid (issue 11).
+    emulator.add_listing(seller_sku="CAM-P")
+    unpaid = emulator.add_order(status="payment_required")
+    first, second = emulator.add_order(), emulator.add_order()
+    headers = bearer(emulator)
+    search = f"{emulator.url}/orders/search"
+
+    def ids(sort=None):
+        params = {"seller": emulator.seller_id, **({"sort": sort} if sort else {})}
+        return [
+            str(o["id"])
+            for o in requests.get(search, params=params, headers=headers).json()["results"]
+        ]
+
+    assert ids("date_asc") == [unpaid, first, second]
+    emulator.set_order_status(unpaid, "paid")
+    assert ids("date_asc") == [first, second, unpaid]
+    assert ids() == [unpaid, second, first]  # no sort: newest first, nothing to rely on
+    paid = emulator.orders[unpaid]
+    assert paid["date_closed"] == paid["last_updated"]
+    assert paid["paid_amount"] == paid["payments"][0]["total_paid_amount"] > 0
+    assert paid["payments"][0]["status"] == "approved"
+
+
+def test_invalid_is_a_status_of_the_vendor(emulator):
+    emulator.add_listing(seller_sku="CAM-P")
+    order_id = emulator.add_order()
+    emulator.set_order_status(order_id, "invalid")
+    assert emulator.orders[order_id]["status"] == "invalid"
+    with pytest.raises(ValueError, match="unknown Mercado Livre order status"):
+        emulator.set_order_status(order_id, "fraud")
 
 
 def test_seed_data_is_deterministic_and_realistic():

@@ -2,6 +2,7 @@
 point is what the emulator refuses)."""
 
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -378,3 +379,27 @@ def test_the_emulator_enforces_the_documented_rate_and_the_connector_declares_le
     assert emulator.rate_limit.rate == VTEX_DOCUMENTED_RATE
     assert emulator.rate_limit.burst == 500  # pricing.json: 500 burst credits
     assert VtexConnector.spec.limits.requests_per_second <= VTEX_DOCUMENTED_RATE
+
+
+@pytest.mark.django_db
+def test_the_order_list_serves_the_sweep_by_creation_date_within_its_documented_limits(
+    emulator_factory,
+):
+    emulator = emulator_factory()
+    sku = emulator.add_sku(ref_id="CAM-P", name="Camiseta P", ean="7890000000017")
+    placed = [emulator.add_order([(sku.ref_id, 1, "49.90")]) for _ in range(4)]
+    emulator.set_order_status(placed[0], "invoiced")  # a change does not move it
+    connector = connect(emulator)
+
+    listed = list(connector.recent_orders(datetime(2025, 1, 1, tzinfo=UTC)))
+
+    assert [order_id for order_id, _ in listed] == placed
+    assert listed[0][1] == datetime(2025, 11, 28, 9, 7, tzinfo=UTC)
+    later = list(connector.recent_orders(listed[2][1]))
+    assert [order_id for order_id, _ in later] == placed[2:]
+    url = f"{emulator.url}/api/oms/pvt/orders"
+    assert requests.get(url, params={"page": 31}, headers=AUTH, timeout=5).status_code == 400
+    assert requests.get(url, params={"per_page": 101}, headers=AUTH, timeout=5).status_code == 400
+    summary = requests.get(url, params={"per_page": 2}, headers=AUTH, timeout=5).json()
+    assert summary["paging"] == {"total": 4, "pages": 2, "currentPage": 1, "perPage": 2}
+    assert summary["list"][0]["items"] is None  # the list never carries items

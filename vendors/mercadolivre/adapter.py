@@ -11,8 +11,12 @@ What this connector relies on (checked against the vendor's public documentation
   `search_type=scan` + `scroll_id` works. Multiget `GET /items?ids=` takes up to 20 ids and
   answers `[{"code": 200, "body": {...}}, …]`; variation attributes (their SELLER_SKU) come
   only with `include_attributes=all`.
-- `GET /orders/search?seller=&order.date_last_updated.from=&sort=date_asc&offset=&limit=`;
-  `GET /shipments/{id}` with the header `x-format-new: true`.
+- `GET /orders/search?seller=&order.date_last_updated.from=&sort=date_asc&offset=&limit=`
+  ("Sales" guide, developers.mercadolivre.com.br/en_us/manage-sales: search, filters
+  order.date_last_updated / date_created / date_closed .from / .to, sorts date_asc and
+  date_desc). The date filters read the date and the hour only, and the sort is not a
+  stable creation-date order (issue 11): see _OrderCursor. `GET /shipments/{id}` with the
+  header `x-format-new: true`.
 - `GET /users/{id}/applications` lists the apps the seller authorized.
 - Dates carry an offset ("2015-07-01T00:00:00.000-04:00"); one without (not documented) is read
   as UTC, the zone of the cursor's own dates.
@@ -36,6 +40,7 @@ from vendors.base import Connector
 from vendors.errors import (
     AuthError,
     ConnectorError,
+    InvalidVendorData,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
@@ -79,12 +84,26 @@ ITEMS_SEARCH_PAGE = 50  # offset mode of /users/{id}/items/search
 ITEMS_SCAN_PAGE = 100  # scan mode accepts up to 100 per call
 ITEMS_OFFSET_CAP = 1000  # offset paging stops here; scan mode beyond
 MULTIGET_MAX = 20  # ids per GET /items?ids=
-# Orders whose last update is this close to the start of a sweep are read again by the next
-# sweep (deduplicated by id + last_updated), so a clock difference between us and Mercado
-# Livre, or an order updated while a sweep was running, never makes us miss an update.
-ORDER_CLOCK_MARGIN = timedelta(minutes=5)
-CURSOR_SEEN_MAX = 2000  # bounds the cursor's size; an evicted entry can only cause a re-read
+# The order cursor (see _OrderCursor). Mercado Livre's date filters read the date and the hour
+# only (issue 11, measured), so `from` is always a whole hour. The next pass starts this much
+# before the newest update seen when the pass began, rounded down to the hour: an update that
+# reached the vendor's search index late (or a clock difference) still falls inside it.
+ORDER_INDEX_MARGIN = timedelta(minutes=5)
+# A pass that still reads fewer orders than the search says it holds (orders moved while it
+# paged) starts over at most this many times; then `from` stays where it is for the next
+# pass, but never further back than ORDER_WINDOW_MAX before the newest update: older gaps are
+# the missed-order sweep's (sync.services.sweep).
+ORDER_PASS_RESTARTS = 3
+ORDER_WINDOW_MAX = timedelta(hours=24)
+CURSOR_SEEN_MAX = 20_000  # bounds the cursor's size; an evicted entry can only cause a re-read
+# The missed-order sweep lists orders by creation date; a listing that read fewer orders than
+# the search counts (one moved in the sort while it was paged) is read again this many times.
+SWEEP_LIST_RETRIES = 2
 
+# The order statuses of the "Sales" guide (developers.mercadolivre.com.br/en_us/manage-sales,
+# "Order status"), plus `invalid`, documented in the Global Selling orders guide
+# (developers.mercadolibre.com.ar/devsite/manage-sales-global-selling): "The order was
+# invalidated as it came from a malicious buyer."
 ORDER_STATUSES: tuple[tuple[str, str], ...] = (
     ("confirmed", "Confirmed"),
     ("payment_required", "Payment required"),
@@ -94,6 +113,7 @@ ORDER_STATUSES: tuple[tuple[str, str], ...] = (
     ("partially_refunded", "Partially refunded"),
     ("pending_cancel", "Pending cancellation"),
     ("cancelled", "Cancelled"),
+    ("invalid", "Invalid (malicious buyer)"),
 )
 _STATUS_LABELS = dict(ORDER_STATUSES)
 
@@ -390,7 +410,13 @@ class MercadoLivreConnector(Connector):
 
     # --- orders ---------------------------------------------------------------------------
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
-        state = _OrderCursor.load(cursor, now=self.clock())
+        """One page of GET /orders/search on the cursor's window (see _OrderCursor).
+
+        `sort=date_asc` is sent explicitly (the documented sorts are date_asc and date_desc;
+        which date they sort on is not documented, so nothing here relies on a stable order).
+        An order whose version (id + last_updated) was already delivered is not read again:
+        no shipment GET, no page entry."""
+        state = _OrderCursor.load(cursor)
         page_size = max(1, min(int(limit or ORDERS_PAGE_MAX), ORDERS_PAGE_MAX))
         params: dict[str, Any] = {
             "seller": self._seller_id(),
@@ -398,8 +424,10 @@ class MercadoLivreConnector(Connector):
             "offset": state.offset,
             "limit": page_size,
         }
-        if state.date_from:
-            params["order.date_last_updated.from"] = state.date_from
+        if state.date_from is not None:
+            params["order.date_last_updated.from"] = _format_vendor_datetime(
+                _from_millis(state.date_from)
+            )
         data = self._api("GET", "/orders/search", params=params)
         if not isinstance(data, dict) or not isinstance(data.get("results"), list):
             raise MalformedResponseError(
@@ -409,11 +437,11 @@ class MercadoLivreConnector(Connector):
         total = _paging_total(self.reader("order search"), data)
         orders: list[NormalizedOrder] = []
         invalid: list[InvalidOrder] = []
-        for raw in results:
-            raw_id = raw.get("id") if isinstance(raw, Mapping) else None
-            last_updated = raw.get("last_updated") if isinstance(raw, Mapping) else None
-            if raw_id is not None and not state.note(str(raw_id), str(last_updated or "")):
-                continue  # this version of the order was delivered by an earlier sweep
+        versions = [_version_of(raw) for raw in results]
+        state.begin_page([moment for _id, moment in versions if moment is not None])
+        for raw, (order_id, moment) in zip(results, versions, strict=True):
+            if not state.note(order_id, moment):
+                continue  # this version of the order was already delivered
             # A result that is not an order, or has no id, still comes back as an
             # InvalidOrder (keyed by its content): the offset moves past it either way.
             read_order = self.order_or_invalid(raw)
@@ -421,15 +449,44 @@ class MercadoLivreConnector(Connector):
                 invalid.append(read_order)
             else:
                 orders.append(read_order)
-        next_offset = state.offset + len(results)
-        has_more = bool(results) and next_offset < total
-        if has_more:
-            state.offset = next_offset
-        else:
-            state.finish_sweep()
+        has_more = state.end_page(read=len(results), total=total)
         return OrderPage(
             orders=orders, next_cursor=state.dump(), has_more=has_more, invalid=invalid
         )
+
+    def recent_orders(self, since: datetime) -> Iterator[tuple[str, datetime | None]]:
+        """The missed-order sweep's listing: the orders created since `since` (read to the
+        hour), paged by offset. Nothing ever leaves that set (date_created never
+        changes), so a listing that yields fewer distinct ids than the search counts means an
+        order moved in the sort while it was paged: it is read again, up to
+        SWEEP_LIST_RETRIES times. Ids come out once each."""
+        params: dict[str, Any] = {
+            "seller": self._seller_id(),
+            "sort": "date_asc",
+            "order.date_created.from": _format_vendor_datetime(_hour_floor(since)),
+            "limit": ORDERS_PAGE_MAX,
+        }
+        found: set[str] = set()
+        for _attempt in range(1 + SWEEP_LIST_RETRIES):
+            offset = total = 0
+            while True:
+                data = self._api("GET", "/orders/search", params={**params, "offset": offset})
+                if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+                    raise MalformedResponseError(
+                        "Mercado Livre's /orders/search answer has no results list.",
+                        url="/orders/search",
+                    )
+                total = _paging_total(self.reader("order search"), data)
+                for index, raw in enumerate(data["results"]):
+                    order_id = _listed_id(self.reader("order search"), raw, index)
+                    if order_id is not None and order_id not in found:
+                        found.add(order_id)
+                        yield order_id, _parse_datetime(raw.get("date_created"))
+                offset += len(data["results"])
+                if not data["results"] or offset >= total:
+                    break
+            if len(found) >= total:
+                return
 
     def get_order_document(self, external_id: str) -> object:
         """GET /orders/{id}: the same document /orders/search returns for it."""
@@ -465,9 +522,20 @@ class MercadoLivreConnector(Connector):
         """An order of /orders/search, with its shipment (GET /shipments/{id}, read apart; None
         for orders without one), as the engine sees it.
 
-        Required: id, status, total_amount (or paid_amount), and each line's quantity and
-        unit_price. Optional: shipping costs (absent is none), the dates (absent is None).
-        Field paths of the shipment start with `shipment.`.
+        Required: id, status, total_amount, and each line's quantity and unit_price. Optional:
+        the shipping cost (absent is none), the dates (absent is None). Field paths of the
+        shipment start with `shipment.`.
+
+        Totals come from the amounts the order always carries, never from `paid_amount`, which
+        is 0 until the buyer pays (issue 11: 8 of 43 orders imported with total 0.00): the
+        items are `total_amount` ("Sales" guide, developers.mercadolivre.com.br/en_us/
+        manage-sales), the shipping is what the buyer pays for the shipment — the new-format
+        shipment's `lead_time.cost` ("cost: final shipping cost, free shipping could apply";
+        developers.mercadolibre.com.ar/devsite/manage-shipments and the shipping-cost
+        calculator's field list), else the `shipping_cost` of the order's approved payments —
+        and the total is their sum, which is what the "Shopping cart orders" guide calls
+        total_amount_with_shipping (developers.mercadolivre.com.br/en_us/
+        shopping-cart-order-handling) and what `paid_amount` becomes once paid.
         """
         read = self.reader("order")
         order_id = read.identifier(payload.get("id"), "id")
@@ -529,22 +597,23 @@ class MercadoLivreConnector(Connector):
         name = read.text(name, "buyer.first_name + last_name") or read.text(
             buyer.get("nickname"), "buyer.nickname"
         )
-        items_total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
-        shipping_total = sum(
-            (
-                read.money(
-                    payments[index].get("shipping_cost"),
-                    f"payments[{index}].shipping_cost",
-                    default=Decimal("0"),
-                )
-                for index in approved
-            ),
-            Decimal("0"),
-        )
-        if payload.get("paid_amount") not in (None, ""):
-            total = read.money(payload["paid_amount"], "paid_amount")
+        items_total = read.money(payload.get("total_amount"), "total_amount")
+        if lead_time.get("cost") not in (None, ""):
+            shipping_total = read.money(lead_time["cost"], "shipment.lead_time.cost")
+            shipping_path = "shipment.lead_time.cost"
         else:
-            total = read.money(payload.get("total_amount"), "total_amount") + shipping_total
+            shipping_total = sum(
+                (
+                    read.money(
+                        payments[index].get("shipping_cost"),
+                        f"payments[{index}].shipping_cost",
+                        default=Decimal("0"),
+                    )
+                    for index in approved
+                ),
+                Decimal("0"),
+            )
+            shipping_path = "payments (sum of shipping_cost)"
         status = read.code(payload.get("status"), "status")
         return NormalizedOrder(
             external_id=order_id,
@@ -570,9 +639,9 @@ class MercadoLivreConnector(Connector):
             # Mercado Livre masks the buyer's e-mail and keeps the CPF/CNPJ in a separate
             # billing resource; only the name is part of the order.
             customer=Customer(name=name),
-            items_total=read.money(items_total, "order_items (sum of unit_price × quantity)"),
-            shipping_total=read.money(shipping_total, "payments (sum of shipping_cost)"),
-            total=read.money(total, "total_amount + shipping"),
+            items_total=items_total,
+            shipping_total=read.money(shipping_total, shipping_path),
+            total=read.money(items_total + shipping_total, "total_amount + shipping"),
             placed_at=read.timestamp(payload.get("date_created"), "date_created", default=None),
             updated_at=read.timestamp(payload.get("last_updated"), "last_updated", default=None),
             raw={"order": payload, "shipment": shipment or None},
@@ -784,104 +853,186 @@ class MercadoLivreConnector(Connector):
 class _OrderCursor:
     """Where order reading stands, serialised as JSON into the engine's opaque cursor.
 
-    Mercado Livre's order search is not a feed: it filters on `date_last_updated >= from` and
-    sorts by creation date. A *sweep* pages through one `from` with offsets; positions are
-    stable during it (orders never leave the filter — last_updated only grows — and new orders
-    sort last). When a sweep ends, the next one starts from the newest last_updated seen, but
-    never later than the sweep's start minus a margin, and `seen` (order id -> last_updated
-    already delivered) drops what would otherwise come again. Nothing is skipped: orders
-    sharing a timestamp are re-read and filtered by id, not by time.
+    Mercado Livre's order search filters on `order.date_last_updated.from` (read to the hour)
+    and pages by offset over an order it does not promise to keep: the documented sorts are
+    date_asc / date_desc and the vendor sorts on date_closed, which an unpaid order gets only
+    when it is paid — so an order can move while we page, and the order that slides into a
+    position already read is skipped by plain offset paging (issue 11).
 
-    A cursor may also be a bare ISO datetime: start from that moment.
+    A *pass* pages one window `[from, now)` (`from` a whole hour) by offset. The window only
+    ever gains members (last_updated grows), so a pass that read as many distinct orders as
+    the search counts at its last page read every one of them; one that read fewer (an order
+    moved behind the offset) starts over from offset 0 — cheaply: `seen` (order id ->
+    last_updated already delivered) drops every version already delivered, so a re-read page
+    costs its search request only, no shipment GET, and the engine's upsert makes any repeat
+    harmless anyway. A clean pass moves `from` to the newest update known when it began, minus
+    ORDER_INDEX_MARGIN, rounded down to the hour: everything updated since is in the next
+    window (the overlap). Entries of `seen` are dropped only once they fall before `from`,
+    where the vendor can no longer return them — so no unchanged order is read twice.
+
+    The cursor also accepts a bare ISO datetime (start from that hour) and the previous JSON
+    shape (v1), which it continues from its `from`.
     """
 
+    VERSION = 2
+
     def __init__(self) -> None:
-        self.date_from: str | None = None
+        self.date_from: int | None = None  # epoch milliseconds, a whole hour
         self.offset = 0
-        self.started: str | None = None
-        self.newest: str | None = None
-        self.seen: dict[str, str] = {}
+        self.pass_no = 0
+        self.restarts = 0
+        self.pass_start: int | None = None  # newest update known when the pass began (ms)
+        self.newest: int | None = None  # newest update ever delivered (ms)
+        self.unkeyed = 0  # results of this pass without a readable id
+        self.seen: dict[str, list[int]] = {}  # order id -> [last_updated ms, pass number]
 
     @classmethod
-    def load(cls, cursor: str | None, *, now: datetime) -> _OrderCursor:
+    def load(cls, cursor: str | None) -> _OrderCursor:
         state = cls()
         text = (cursor or "").strip()
         if text.startswith("{"):
             try:
                 data = json.loads(text)
-                state.date_from = data.get("from") or None
-                state.offset = int(data.get("offset") or 0)
-                state.started = data.get("started") or None
-                state.newest = data.get("newest") or None
-                state.seen = {str(k): str(v) for k, v in (data.get("seen") or {}).items()}
-            except (ValueError, TypeError, AttributeError) as exc:
+                if data.get("v") == cls.VERSION:
+                    state.date_from = _int_or_none(data.get("from"))
+                    state.offset = int(data.get("offset") or 0)
+                    state.pass_no = int(data.get("pass") or 0)
+                    state.restarts = int(data.get("restarts") or 0)
+                    state.pass_start = _int_or_none(data.get("pass_start"))
+                    state.newest = _int_or_none(data.get("newest"))
+                    state.unkeyed = int(data.get("unkeyed") or 0)
+                    state.seen = {
+                        str(k): [int(v[0]), int(v[1])] for k, v in (data.get("seen") or {}).items()
+                    }
+                else:  # v1: continue from its window, reading it anew
+                    moment = _parse_datetime(data.get("from"))
+                    state.date_from = None if moment is None else _hour_millis(moment)
+                    state.seen = {
+                        str(k): [_millis(m), 0]
+                        for k, v in (data.get("seen") or {}).items()
+                        if (m := _parse_datetime(v)) is not None
+                    }
+            except (ValueError, TypeError, AttributeError, IndexError) as exc:
                 raise ValueError(f"Unreadable Mercado Livre order cursor: {exc}") from None
         elif text:
-            if _parse_datetime(text) is None:
+            moment = _parse_datetime(text)
+            if moment is None:
                 raise ValueError(f"Unreadable Mercado Livre order cursor: {text[:40]!r}")
-            state.date_from = text
-        if state.offset == 0 or not state.started:
-            state.started = now.astimezone(UTC).isoformat()
+            state.date_from = _hour_millis(moment)
         return state
 
-    def note(self, order_id: str, last_updated: str) -> bool:
-        """Record an order version; False when it was already delivered."""
-        if last_updated and self.seen.get(order_id) == last_updated:
-            return False
-        if last_updated:
-            self.seen[order_id] = last_updated
-            moment = _parse_datetime(last_updated)
-            newest = _parse_datetime(self.newest)
-            if moment is not None and (newest is None or moment > newest):
-                self.newest = last_updated
-        return True
+    def begin_page(self, moments: list[int]) -> None:
+        if self.offset == 0:
+            # A new pass (or a restart): the proxy for "the vendor's now when it began" is the
+            # newest update known, and on its first page the newest update the page shows —
+            # both no later than the vendor's clock was when the pass started.
+            self.pass_no += 1
+            self.unkeyed = 0
+            self.pass_start = max([m for m in (self.newest, *moments) if m is not None] or [None])
 
-    def _next_from(self) -> tuple[str | None, datetime | None]:
-        newest = _parse_datetime(self.newest)
-        if newest is None:
-            return self.date_from, _parse_datetime(self.date_from)
-        started = _parse_datetime(self.started) or newest
-        bound = started - ORDER_CLOCK_MARGIN
-        if newest <= bound:
-            return self.newest, newest
-        return _format_vendor_datetime(bound), bound
+    def note(self, order_id: str | None, moment: int | None) -> bool:
+        """Record that this pass read an order version; False when it was delivered before."""
+        if order_id is None:
+            self.unkeyed += 1
+            return True
+        known = self.seen.get(order_id)
+        delivered_before = known is not None and moment is not None and known[0] == moment
+        if moment is not None:
+            self.seen[order_id] = [moment, self.pass_no]
+            if self.newest is None or moment > self.newest:
+                self.newest = moment
+        elif known is not None:
+            known[1] = self.pass_no
+        return not delivered_before
 
-    def finish_sweep(self) -> None:
-        self.date_from, _ = self._next_from()
+    def end_page(self, *, read: int, total: int) -> bool:
+        """After a page: True while the pass has more to read (or starts over)."""
+        next_offset = self.offset + read
+        if read and next_offset < total:
+            self.offset = next_offset
+            return True
+        read_in_pass = self.unkeyed + sum(1 for v in self.seen.values() if v[1] == self.pass_no)
         self.offset = 0
-        self.started = None
+        if read_in_pass < total and self.restarts < ORDER_PASS_RESTARTS:
+            # An order moved behind the offset while this pass paged: read the window again.
+            self.restarts += 1
+            return True
+        if read_in_pass >= total and self.pass_start is not None:
+            bound = _hour_millis(_from_millis(self.pass_start) - ORDER_INDEX_MARGIN)
+            self.date_from = bound if self.date_from is None else max(self.date_from, bound)
+        elif self.newest is not None and self.date_from is not None:
+            # Still not read whole after the restarts: keep the window, within bounds.
+            floor = _hour_millis(_from_millis(self.newest) - ORDER_WINDOW_MAX)
+            self.date_from = max(self.date_from, floor)
+        self.restarts = 0
+        return False
 
     def _prune(self) -> None:
-        # Entries older than the current `from` can never match again: no such order is in
-        # this sweep or any later one. Newer ones must stay until the sweep ends — an order of
-        # the previous sweep may not have been reached yet (the sort is by creation date).
-        bound = _parse_datetime(self.date_from)
-        if bound is not None:
-            self.seen = {
-                k: v for k, v in self.seen.items() if (_parse_datetime(v) or bound) >= bound
-            }
+        # An entry before `from` can never come back: the vendor no longer returns it. Newer
+        # ones stay, or the overlap would re-read (and re-GET the shipment of) every order.
+        if self.date_from is not None:
+            self.seen = {k: v for k, v in self.seen.items() if v[0] >= self.date_from}
         if len(self.seen) > CURSOR_SEEN_MAX:
-            newest_first = sorted(
-                self.seen.items(),
-                key=lambda kv: _parse_datetime(kv[1]) or datetime.min.replace(tzinfo=UTC),
-                reverse=True,
-            )
+            newest_first = sorted(self.seen.items(), key=lambda kv: kv[1][0], reverse=True)
             self.seen = dict(newest_first[:CURSOR_SEEN_MAX])
 
     def dump(self) -> str:
         self._prune()
         return json.dumps(
             {
-                "v": 1,
+                "v": self.VERSION,
                 "from": self.date_from,
                 "offset": self.offset,
-                "started": self.started,
+                "pass": self.pass_no,
+                "restarts": self.restarts,
+                "pass_start": self.pass_start,
                 "newest": self.newest,
+                "unkeyed": self.unkeyed,
                 "seen": self.seen,
             },
             separators=(",", ":"),
             sort_keys=True,
         )
+
+
+def _version_of(raw: object) -> tuple[str | None, int | None]:
+    """(id, last_updated in ms) of a search result, None where unreadable: the cursor's
+    bookkeeping only (normalize_order reads the same values strictly)."""
+    if not isinstance(raw, Mapping) or raw.get("id") in (None, ""):
+        return None, None
+    moment = _parse_datetime(raw.get("last_updated"))
+    return str(raw["id"]), None if moment is None else _millis(moment)
+
+
+def _listed_id(read: Reader, raw: object, index: int) -> str | None:
+    """The id of a listed order, or None when it cannot be read (the regular import sets such
+    an order aside; the sweep cannot ask for it by id)."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return read.identifier(raw.get("id"), f"results[{index}].id")
+    except InvalidVendorData:
+        return None
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _from_millis(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_millis(moment: datetime) -> int:
+    return _millis(_hour_floor(moment.astimezone(UTC)))
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value in (None, "") else int(value)  # type: ignore[arg-type]
 
 
 # --- parsing helpers ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import json
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -367,7 +368,8 @@ def test_fetch_orders_reads_the_feed_then_each_order_and_acks_nothing():
     assert_authenticated(feed)
     assert_authenticated(detail)
     assert page.next_cursor is None
-    assert page.has_more is False
+    # The feed brought an item: read it again (after the ack) until it brings nothing new.
+    assert page.has_more is True
     assert page.ack_tokens == ["9001:tok-a"]
     (order,) = page.orders
     assert order.external_id == "9001"
@@ -399,6 +401,62 @@ def test_fetch_orders_takes_at_most_limit_and_says_there_is_more():
     assert page.ack_tokens == ["1:t1", "2:t2"]
     assert page.has_more is True
     assert len(responses.calls) == 3
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_the_feed_is_read_on_until_it_brings_nothing_this_run_has_not_delivered():
+    # A feed page smaller than anything the connector could call "full" (issue 11: 70
+    # pending orders took two runs): reading on depends on items, not on a page size.
+    responses.get(f"{BASE}/orders/feeds", json=[{"id": 1, "token": "t1"}])
+    responses.get(f"{BASE}/orders/1", json={**ORDER, "id": 1})
+    # The item's ack was refused (say, a stale token): it is still at the head of the feed.
+    responses.get(f"{BASE}/orders/feeds", json=[{"id": 1, "token": "t1"}])
+    responses.get(f"{BASE}/orders/feeds", json=[])
+    adapter = connector()
+
+    first = adapter.fetch_orders(None, 50)
+    second = adapter.fetch_orders(None, 50)
+
+    assert [o.external_id for o in first.orders] == ["1"] and first.has_more is True
+    # Already delivered in this run: not fetched again, and no reason to read on.
+    assert second.orders == [] and second.ack_tokens == [] and second.has_more is False
+    assert [c.request.url for c in responses.calls] == [
+        f"{BASE}/orders/feeds",
+        f"{BASE}/orders/1",
+        f"{BASE}/orders/feeds",
+    ]
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_recent_orders_lists_by_creation_date_for_the_sweep():
+    responses.get(
+        f"{BASE}/orders",
+        json={
+            "content": [
+                {"id": 1, "createdAt": "2026-01-05T10:00:00Z"},
+                {"id": 2, "createdAt": "2026-01-05T10:07:00-03:00"},
+            ],
+            "page": {"size": 2, "totalElements": 3, "totalPages": 2, "number": 0},
+        },
+    )
+    responses.get(
+        f"{BASE}/orders",
+        json={
+            "content": [{"id": 3, "createdAt": "2026-01-05T10:14:00Z"}],
+            "page": {"size": 2, "totalElements": 3, "totalPages": 2, "number": 1},
+        },
+    )
+    since = datetime(2026, 1, 2, 13, 0, tzinfo=UTC)
+
+    listed = list(connector().recent_orders(since))
+
+    assert [order_id for order_id, _ in listed] == ["1", "2", "3"]
+    assert listed[1][1] == datetime(2026, 1, 5, 13, 7, tzinfo=UTC)
+    first, second = (parse_qs(urlsplit(c.request.url).query) for c in responses.calls)
+    assert first["createdAfter"] == ["2026-01-02T10:00:00-03:00"]  # Brasília time
+    assert (first["offset"], second["offset"]) == (["0"], ["2"])
 
 
 @responses.activate

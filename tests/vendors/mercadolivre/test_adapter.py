@@ -521,12 +521,13 @@ def test_fetch_orders_searches_by_last_update_and_reads_each_shipment(rsps):
     )
     rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
 
-    page = ml_connector(channel).fetch_orders("2025-01-01T00:00:00.000-03:00", limit=500)
+    page = ml_connector(channel).fetch_orders("2025-01-01T00:37:12.345-03:00", limit=500)
 
     search = next(c for c in rsps.calls if path(c) == "/orders/search")
     assert query(search) == {
         "seller": SELLER,
-        "order.date_last_updated.from": "2025-01-01T00:00:00.000-03:00",
+        # The vendor reads the hour only: the cursor sends whole hours, never milliseconds.
+        "order.date_last_updated.from": "2025-01-01T03:00:00.000-00:00",
         "sort": "date_asc",
         "offset": "0",
         "limit": "50",  # capped at the vendor's page size
@@ -553,15 +554,37 @@ def test_fetch_orders_searches_by_last_update_and_reads_each_shipment(rsps):
 
 
 @pytest.mark.django_db
-def test_order_cursor_pages_by_offset_then_resumes_from_the_newest_update_without_repeats(rsps):
+def test_an_unpaid_order_has_its_total_from_total_amount_and_the_shipping_cost(rsps):
+    # Before payment Mercado Livre sends paid_amount 0 and no approved payment (issue 11: 8 of
+    # 43 orders imported with total 0.00). The amounts come from total_amount and the
+    # shipment's cost, which every order carries from the start.
+    unpaid = ml_order(2002, "2025-01-10T09:00:00.000-03:00", status="payment_required")
+    unpaid["paid_amount"] = 0
+    unpaid["payments"][0].update(status="pending", shipping_cost=0)
+    shipment = {**SHIPMENT, "lead_time": {**SHIPMENT["lead_time"], "cost": 19.9}}
+    me(rsps)
+    rsps.get(f"{BASE}/orders/search", json=orders_page([unpaid], total=1))
+    rsps.get(f"{BASE}/shipments/44001", json=shipment)
+
+    (order,) = ml_connector(ml_channel()).fetch_orders(None, limit=50).orders
+
+    assert (order.items_total, order.shipping_total, order.total) == (
+        Decimal("119.8"),
+        Decimal("19.9"),
+        Decimal("139.7"),
+    )
+
+
+@pytest.mark.django_db
+def test_order_cursor_moves_by_whole_hours_and_never_re_reads_an_unchanged_order(rsps):
     channel = ml_channel()
     me(rsps)
-    t1, t2 = "2025-01-09T10:00:00.000-03:00", "2025-01-09T11:00:00.000-03:00"
-    first_sweep = [ml_order(1, t1), ml_order(2, t2), ml_order(3, t2)]
-    rsps.get(f"{BASE}/orders/search", json=orders_page(first_sweep[:2], total=3, limit=2))
-    rsps.get(f"{BASE}/orders/search", json=orders_page(first_sweep[2:], total=3, offset=2, limit=2))
-    # The next sweep starts at t2 (inclusive): 2 and 3 come back unchanged and are dropped;
-    # 4 is new with the very same timestamp and is delivered.
+    t1, t2 = "2025-01-09T10:00:00.000-03:00", "2025-01-09T11:20:00.000-03:00"
+    first_pass = [ml_order(1, t1), ml_order(2, t2), ml_order(3, t2)]
+    rsps.get(f"{BASE}/orders/search", json=orders_page(first_pass[:2], total=3, limit=2))
+    rsps.get(f"{BASE}/orders/search", json=orders_page(first_pass[2:], total=3, offset=2, limit=2))
+    # The next pass starts at the hour of (t2 − 5 min): 2 and 3 come back unchanged and are
+    # dropped without a shipment GET; 4 is new with the very same timestamp and is delivered.
     rsps.get(
         f"{BASE}/orders/search",
         json=orders_page([ml_order(2, t2), ml_order(3, t2), ml_order(4, t2)], total=3, limit=3),
@@ -575,12 +598,84 @@ def test_order_cursor_pages_by_offset_then_resumes_from_the_newest_update_withou
 
     assert [o.external_id for o in page1.orders] == ["1", "2"] and page1.has_more
     assert [o.external_id for o in page2.orders] == ["3"] and not page2.has_more
-    assert [o.external_id for o in page3.orders] == ["4"]
+    assert [o.external_id for o in page3.orders] == ["4"] and not page3.has_more
     searches = [query(c) for c in rsps.calls if path(c) == "/orders/search"]
     assert "order.date_last_updated.from" not in searches[0]
     assert (searches[0]["offset"], searches[1]["offset"], searches[2]["offset"]) == ("0", "2", "0")
     assert searches[1].get("order.date_last_updated.from") is None
-    assert searches[2]["order.date_last_updated.from"] == t2
+    assert searches[2]["order.date_last_updated.from"] == "2025-01-09T14:00:00.000-00:00"
+    assert len([c for c in rsps.calls if path(c) == "/shipments/44001"]) == 4  # one per order
+    # Versions inside the window stay known, so the overlap re-reads none of them.
+    assert set(json.loads(page3.next_cursor)["seen"]) == {"2", "3", "4"}
+
+
+@pytest.mark.django_db
+def test_a_pass_that_read_fewer_orders_than_the_search_counts_reads_the_window_again(rsps):
+    channel = ml_channel()
+    me(rsps)
+    t = "2025-01-09T10:00:00.000-03:00"
+    paid = "2025-01-09T10:30:00.000-03:00"
+    # Page 1 holds 1 and 2. Then order 1 is paid: it moves to the end of the vendor's sort,
+    # order 3 slides into position 1, already read — page 2 (offset 2) shows only 4 and 1.
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(1, t), ml_order(2, t)], total=4, limit=2),
+    )
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(4, t), ml_order(1, paid)], total=4, offset=2, limit=2),
+    )
+    # Three distinct orders read, four counted: the pass starts over and finds 3.
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(2, t), ml_order(3, t)], total=4, limit=2),
+    )
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(4, t), ml_order(1, paid)], total=4, offset=2, limit=2),
+    )
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+    connector = ml_connector(channel)
+
+    pages, cursor = [], None
+    for _ in range(4):
+        page = connector.fetch_orders(cursor, limit=2)
+        pages.append(page)
+        cursor = page.next_cursor
+
+    delivered = [(o.external_id, o.updated_at.minute) for p in pages for o in p.orders]
+    assert delivered == [("1", 0), ("2", 0), ("4", 0), ("1", 30), ("3", 0)]
+    assert [p.has_more for p in pages] == [True, True, True, False]
+    offsets = [query(c)["offset"] for c in rsps.calls if path(c) == "/orders/search"]
+    assert offsets == ["0", "2", "0", "2"]
+
+
+@pytest.mark.django_db
+def test_a_cursor_of_the_previous_shape_continues_from_its_hour(rsps):
+    t = "2025-01-09T11:20:00.000-03:00"
+    old = json.dumps(
+        {
+            "v": 1,
+            "from": "2025-01-09T11:20:05.123-03:00",
+            "offset": 40,
+            "started": "2026-01-01T00:00:00+00:00",
+            "newest": t,
+            "seen": {"2": t},
+        }
+    )
+    me(rsps)
+    rsps.get(f"{BASE}/orders/search", json=orders_page([ml_order(2, t), ml_order(5, t)], total=2))
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+
+    page = ml_connector(ml_channel()).fetch_orders(old, limit=50)
+
+    search = next(query(c) for c in rsps.calls if path(c) == "/orders/search")
+    assert (search["order.date_last_updated.from"], search["offset"]) == (
+        "2025-01-09T14:00:00.000-00:00",
+        "0",
+    )
+    assert [o.external_id for o in page.orders] == ["5"]  # 2 was delivered already
+    assert json.loads(page.next_cursor)["v"] == 2
 
 
 @pytest.mark.django_db
@@ -600,6 +695,44 @@ def test_an_order_updated_again_is_delivered_again(rsps):
     second = connector.fetch_orders(first.next_cursor, limit=50)
 
     assert [o.status_code for o in first.orders + second.orders] == ["paid", "cancelled"]
+
+
+@pytest.mark.django_db
+def test_an_invalid_order_is_read_with_its_status(rsps):
+    me(rsps)
+    rsps.get(
+        f"{BASE}/orders/search",
+        json=orders_page([ml_order(5, "2025-01-09T10:00:00.000-03:00", status="invalid")], 1),
+    )
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+
+    (order,) = ml_connector(ml_channel()).fetch_orders(None, limit=50).orders
+
+    assert (order.status_code, order.status_label) == ("invalid", "Invalid (malicious buyer)")
+
+
+@pytest.mark.django_db
+def test_recent_orders_lists_by_creation_date_and_reads_a_shifted_listing_again(rsps):
+    me(rsps)
+    a, b, c = (
+        {"id": n, "date_created": f"2025-01-0{n}T10:00:00.000-03:00", "last_updated": "x"}
+        for n in (1, 2, 3)
+    )
+    # The first listing loses order 2 (it moved while paged): 2 distinct of 3 counted.
+    rsps.get(f"{BASE}/orders/search", json=orders_page([a], total=3, limit=1))
+    rsps.get(f"{BASE}/orders/search", json=orders_page([c], total=3, offset=1, limit=1))
+    rsps.get(f"{BASE}/orders/search", json=orders_page([], total=3, offset=2, limit=1))
+    rsps.get(f"{BASE}/orders/search", json=orders_page([a, b, c], total=3, limit=3))
+    since = datetime(2025, 1, 1, 2, 30, tzinfo=UTC)
+
+    listed = list(ml_connector(ml_channel()).recent_orders(since))
+
+    assert [order_id for order_id, _ in listed] == ["1", "3", "2"]
+    assert listed[2][1] == datetime(2025, 1, 2, 13, 0, tzinfo=UTC)
+    searches = [query(c) for c in rsps.calls if path(c) == "/orders/search"]
+    assert searches[0]["order.date_created.from"] == "2025-01-01T02:00:00.000-00:00"
+    assert searches[0]["sort"] == "date_asc"
+    assert [q["offset"] for q in searches] == ["0", "1", "2", "0"]
 
 
 # --- unreadable order data (vendors/parsing.py) -------------------------------------------------
@@ -642,7 +775,7 @@ def test_an_unreadable_unit_price_sets_the_order_aside_naming_the_field(rsps, ba
     assert invalid.path == "order_items[0].unit_price"
     # The document as read, with its shipment; the cursor moved past both orders.
     assert invalid.raw["shipment"]["id"] == 44001
-    assert json.loads(page.next_cursor)["seen"] == {"2000012345": t, "2000012346": t}
+    assert set(json.loads(page.next_cursor)["seen"]) == {"2000012345", "2000012346"}
 
 
 @pytest.mark.django_db
@@ -897,6 +1030,7 @@ def test_reference_values_cover_statuses_payment_methods_and_shipping_methods(rs
         "partially_refunded",
         "pending_cancel",
         "cancelled",
+        "invalid",  # Global Selling orders guide: "invalidated as it came from a malicious buyer"
     }
     assert kinds[("payment_method", "pix")].label == "Pix"
     sedex = kinds[("carrier_service", "510345")]
