@@ -117,8 +117,8 @@ class Command(BaseCommand):
             order_id = demo_place_held_order(emulators[HELD_ORDER_CHANNEL])
             self.stdout.write(
                 _(
-                    "ANYMARKET order %(order)s ships with carrier “ECT”, which has no de-para: "
-                    "it will be held until you add Correios / SEDEX 10 = ECT on the channel."
+                    "ANYMARKET order %(order)s ships with carrier “ECT”: with no de-para row "
+                    "for ECT it is held until you add Correios / SEDEX 10 = ECT on the channel."
                 )
                 % {"order": order_id}
             )
