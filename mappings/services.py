@@ -32,7 +32,7 @@ from mappings.models import (
 from mappings.selectors import LookupKey, Translation, canonical_parts, lookup_key, translate
 from mappings.signals import mapping_created
 from mappings.suggestions import suggestions_for_unmapped
-from vendors.types import ExternalRef
+from vendors.types import ExternalRef, ReferenceValue
 
 
 @transaction.atomic
@@ -97,6 +97,42 @@ def mapping_create(
             channel=channel, code=code, label=label, target=target, is_fallback=is_fallback
         )
     return mapping_save(mapping=mapping)
+
+
+@dataclass
+class MappingsCreated:
+    created: list[ChannelMapping] = field(default_factory=list)
+    # (the channel value, why its row was refused)
+    failed: list[tuple[ReferenceValue, str]] = field(default_factory=list)
+
+
+def mappings_create_many(
+    *, channel: SalesChannel, rows: Iterable[tuple[ReferenceValue, object]]
+) -> MappingsCreated:
+    """Create one de-para row per (channel value, ERP value): the de-para filled from the
+    values a vendor lists (the channel's “Fill de-para” page, the demo). A value is a
+    vendors.types.ReferenceValue (carrier + service: `parent_code` is the carrier, `code` the
+    service; a blank service maps every service of the carrier). Each row is saved on its
+    own through `mapping_create`, so one refusal (mapped meanwhile, a target of another
+    company) does not undo the others."""
+    outcome = MappingsCreated()
+    for value, target in rows:
+        kind, code, label, parent_code, parent_label = canonical_parts(value)
+        try:
+            outcome.created.append(
+                mapping_create(
+                    channel=channel,
+                    kind=kind,
+                    target=target,
+                    code=code,
+                    label=label,
+                    parent_code=parent_code,
+                    parent_label=parent_label,
+                )
+            )
+        except ValidationError as exc:
+            outcome.failed.append((value, "; ".join(exc.messages)))
+    return outcome
 
 
 def mapping_create_from_unmapped(*, unmapped: UnmappedValue, target) -> ChannelMapping:

@@ -15,6 +15,7 @@ from difflib import SequenceMatcher
 from erp.models import CarrierService, OrderStatus, PaymentMethod, Warehouse
 from mappings.models import MappingKind
 from mappings.normalize import loose_key, squash
+from mappings.selectors import LookupRequest, canonical_parts, lookup_key, translate
 
 # Below this similarity ratio nothing is suggested (0..1, difflib).
 MIN_SIMILARITY = 0.75
@@ -139,6 +140,9 @@ STATUS_ALIASES: dict[str, str] = {
             "paid",
             "payment approved",
             "approved",
+            # Mercado Livre: the sale stands, part of the payment was given back ("Status da
+            # order", https://developers.mercadolivre.com.br/gerenciamento-de-vendas).
+            "partially refunded",
             "paid waiting ship",
             "ready for handling",
             "start handling",
@@ -154,7 +158,17 @@ STATUS_ALIASES: dict[str, str] = {
     ),
     **dict.fromkeys(["delivered", "concluded", "entregue"], OrderStatus.DELIVERED),
     **dict.fromkeys(
-        ["cancelled", "canceled", "cancel", "invalid", "cancelado"], OrderStatus.CANCELED
+        [
+            "cancelled",
+            "canceled",
+            "cancel",
+            "invalid",
+            "cancelado",
+            # Mercado Livre: a cancellation under way (same page); nothing to ship.
+            "pending cancel",
+            "pending cancellation",
+        ],
+        OrderStatus.CANCELED,
     ),
 }
 
@@ -345,3 +359,70 @@ def suggestions_for_unmapped(entries: Iterable) -> dict[int, object]:
         if target is not None:
             suggestions[entry.pk] = target
     return suggestions
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A value a vendor lists that has no de-para row of its own, with the ERP value the
+    suggestions propose (None: a person picks one). For carrier + service, `parent_code` is
+    the carrier and `code` the service, as in vendors.types.ReferenceValue."""
+
+    kind: str
+    code: str
+    label: str
+    parent_code: str
+    parent_label: str
+    suggestion: object  # CarrierService | PaymentMethod | Warehouse | OrderStatus value | None
+    # An “anything else” row answers it today; a row of its own would say it explicitly.
+    covered_by_fallback: bool = False
+
+    @property
+    def value(self) -> LookupRequest:
+        return LookupRequest(
+            self.kind, self.code, self.label, self.parent_code, parent_label=self.parent_label
+        )
+
+
+def propose_de_para(*, channel, values: Iterable) -> list[Proposal]:
+    """The de-para rows `channel` lacks for the values its vendor lists (ReferenceValue
+    objects), each with a suggested ERP value, grouped by kind in MappingKind's order and in
+    the vendor's order within a kind. A value with a row of its own (for a carrier's service:
+    also the carrier's "any service" row) is left out. One query per kind for the rows and
+    one per ERP table, whatever the number of values."""
+    values = list(values)
+    translation = translate(channel=channel, requests=values)
+    erp = load_erp_values(
+        company_ids={channel.company_id}, kinds={str(value.kind) for value in values}
+    )
+    proposals: list[Proposal] = []
+    seen: set = set()
+    for value in values:
+        key = lookup_key(value)
+        if key in seen:
+            continue
+        seen.add(key)
+        kind, code, label, parent_code, parent_label = canonical_parts(value)
+        resolved = translation.resolve(kind, code, parent_code)
+        if resolved is not None and not resolved.mapping.is_fallback:
+            continue
+        proposals.append(
+            Proposal(
+                kind=kind,
+                code=code,
+                label=label,
+                parent_code=parent_code,
+                parent_label=parent_label,
+                suggestion=suggest(
+                    kind=kind,
+                    code=code,
+                    label=label,
+                    parent_code=parent_code,
+                    parent_label=parent_label,
+                    company_id=channel.company_id,
+                    erp=erp,
+                ),
+                covered_by_fallback=resolved is not None,
+            )
+        )
+    order = list(MappingKind.values)
+    return sorted(proposals, key=lambda p: order.index(p.kind))

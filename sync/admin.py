@@ -28,6 +28,7 @@ from channels.models import ChannelStatus, SalesChannel
 from erp.admin_scoping import CompanyScopedAdminMixin
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from erpintegr.redaction import redact
+from sync import de_para_admin
 from sync.activation import admin as activation_admin
 from sync.models import HeldOrder, QuarantinedOrder, RunState, RunTrigger, SyncRun
 from sync.selectors import FLOW_ORDER, channel_sync_panel, late_threshold
@@ -495,8 +496,9 @@ def run_now_tools(channel: SalesChannel, request: HttpRequest) -> list[tuple[str
 
 def register_channel_hooks() -> None:
     """What the engine adds to the sales channel page; called by SyncConfig.ready() (the
-    order is documented in channels/admin.py): activation first, then the sync panel,
-    Run now and Full resync."""
+    order is documented in channels/admin.py): Fill de-para, activation, then the sync
+    panel, Run now and Full resync."""
+    de_para_admin.register_channel_hooks()
     activation_admin.register_channel_hooks()
     register_channel_panel(sync_panel)
     register_channel_action(run_now)

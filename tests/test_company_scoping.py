@@ -594,7 +594,15 @@ def test_csv_export_writes_only_the_users_rows(client, company_user):
 def _channel_pages(channel) -> dict[str, str]:
     return {
         name: reverse(f"admin:channels_saleschannel_{name}", args=[channel.pk])
-        for name in ("change", "history", "delete", "test_connection", "activate", "deactivate")
+        for name in (
+            "change",
+            "history",
+            "delete",
+            "test_connection",
+            "activate",
+            "deactivate",
+            "fill_de_para",
+        )
     } | {
         "activation_report": reverse(
             "admin:channels_saleschannel_activation_report", args=[channel.pk]

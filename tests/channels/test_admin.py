@@ -290,6 +290,7 @@ def test_other_apps_extend_the_channel_page_in_installed_apps_order(admin_client
     tools = [label for label, _url in response.context["channel_tools"]]
     assert tools == [
         "Product bindings",
+        "Fill de-para from VTEX…",
         "Test connection",
         "Activate…",
         "Activation history",

@@ -1,5 +1,10 @@
 """`make run`: the admin, the sandbox emulators and the django-q2 worker, together.
 
+The emulators start first (one per demo channel, `sync.demo.DEMO_CHANNELS`); then the demo's
+live channels go live (`sync.demo.demo_go_live`: de-para filled, activated — idempotent) and
+the ANYMARKET emulator gets the order the de-para cannot translate; then the worker and the
+admin start, so orders, stock and prices move within the first minute.
+
 Ctrl-C stops everything. qcluster is stopped with SIGINT to its own PID only: SIGTERM to its
 whole process group makes it hang (shared/PITFALLS.md).
 """
@@ -11,13 +16,15 @@ import sys
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
-from sandbox.registry import (
-    DEFAULT_PORTS,
-    EMULATORS,
-    get_emulator_class,
+from sync.demo import (
+    DEMO_CHANNELS,
+    HELD_ORDER_CHANNEL,
+    demo_emulator,
+    demo_go_live,
+    demo_place_held_order,
 )
-from sync.demo import demo_sku_codes
 
 
 class Command(BaseCommand):
@@ -27,23 +34,38 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:8000")
         parser.add_argument("--no-worker", action="store_true")
         parser.add_argument("--no-emulators", action="store_true")
-        parser.add_argument("--orders", type=int, default=20, help="demo orders per emulator")
+        parser.add_argument(
+            "--no-go-live",
+            action="store_true",
+            help="leave the demo channels as they are (no de-para fill, no activation)",
+        )
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=None,
+            help="orders each emulator starts with (default: the demo channel's own)",
+        )
 
-    def handle(self, *args, addr, no_worker, no_emulators, orders, **options):
-        emulators = []
+    def handle(self, *args, addr, no_worker, no_emulators, no_go_live, orders, **options):
+        emulators = {}
         if not no_emulators:
-            for key in EMULATORS:
-                emulator = get_emulator_class(key)()
-                emulator.seed_demo(sku_codes=demo_sku_codes(), orders=orders)
+            for demo in DEMO_CHANNELS:
+                emulator = demo_emulator(demo, orders=orders)
                 try:
-                    emulator.start("127.0.0.1", DEFAULT_PORTS[key])
+                    emulator.start("127.0.0.1", demo.port)
                 except OSError as exc:
                     self.stderr.write(
-                        f"{key} emulator not started on port {DEFAULT_PORTS[key]}: {exc}"
+                        _("%(channel)s: emulator not started on port %(port)s: %(error)s")
+                        % {"channel": demo.name, "port": demo.port, "error": exc}
                     )
                     continue
-                emulators.append(emulator)
-                self.stdout.write(f"Sandbox {key} emulator on {emulator.url}")
+                emulators[demo.key] = emulator
+                self.stdout.write(
+                    _("Sandbox emulator of “%(channel)s” on %(url)s")
+                    % {"channel": demo.name, "url": emulator.url}
+                )
+        if emulators and not no_go_live:
+            self._go_live(emulators)
         children: list[subprocess.Popen] = []
         # qcluster stops cleanly on SIGINT only; runserver on SIGTERM (SIGINT may be ignored
         # when the stack was started in the background).
@@ -52,10 +74,14 @@ class Command(BaseCommand):
         if not no_worker:
             children.append(subprocess.Popen([*manage, "qcluster"]))
             stop_signals.append(signal.SIGINT)
-            self.stdout.write("Worker (django-q2 qcluster) started")
+            self.stdout.write(_("Worker (django-q2 qcluster) started"))
         children.append(subprocess.Popen([*manage, "runserver", "--noreload", addr]))
         stop_signals.append(signal.SIGTERM)
-        self.stdout.write(self.style.SUCCESS(f"Admin on http://{addr}/admin/  — Ctrl-C stops all"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                _("Admin on http://%(addr)s/admin/  — Ctrl-C stops all") % {"addr": addr}
+            )
+        )
         # `kill <pid>` (SIGTERM) stops everything the same way Ctrl-C does.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
@@ -73,9 +99,29 @@ class Command(BaseCommand):
                     child.wait(timeout=max(deadline - time.monotonic(), 0.1))
                 except subprocess.TimeoutExpired:
                     child.kill()
-            for emulator in emulators:
+            for emulator in emulators.values():
                 emulator.stop()
-            self.stdout.write("Stopped.")
+            self.stdout.write(_("Stopped."))
+
+    def _go_live(self, emulators: dict) -> None:
+        self.stdout.write(_("Demo go-live: filling the de-para and activating the channels…"))
+        for step in demo_go_live(only=set(emulators)):
+            if step.failed:
+                self.stderr.write(self.style.WARNING(step.message))
+            elif step.activated:
+                filled = _("de-para rows filled: %(count)d") % {"count": step.rows_created}
+                self.stdout.write(self.style.SUCCESS(f"{step.message} ({filled})"))
+            else:
+                self.stdout.write(step.message)
+        if HELD_ORDER_CHANNEL in emulators:
+            order_id = demo_place_held_order(emulators[HELD_ORDER_CHANNEL])
+            self.stdout.write(
+                _(
+                    "ANYMARKET order %(order)s ships with carrier “ECT”: with no de-para row "
+                    "for ECT it is held until you add Correios / SEDEX 10 = ECT on the channel."
+                )
+                % {"order": order_id}
+            )
 
 
 def _raise_keyboard_interrupt(signum, frame):
