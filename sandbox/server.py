@@ -61,8 +61,11 @@ ECHO_SHAPES = (
     "cut",  # cut by the vendor itself: the text ends with a secret's first characters
 )
 CUT_BY_VENDOR_KEEPS = 10  # characters of the secret a "cut" echo keeps (8 or more leak)
-# What JSON encoders escape besides '"' and '\': "/" (PHP's json_encode, Jackson's option)
-# and the HTML-sensitive characters as \u00XX (.NET's System.Text.Json escapes "+" too).
+# What JSON encoders escape besides '"' and '\': "/" as "\/" (PHP's json_encode unless
+# JSON_UNESCAPED_SLASHES: php-src ext/json/tests/json_encode_unescaped_slashes.phpt) and the
+# HTML-sensitive characters as \u00XX (.NET's System.Text.Json default JavaScriptEncoder
+# escapes < > & ' " and + : learn.microsoft.com/dotnet/standard/serialization/
+# system-text-json/character-encoding).
 _JSON_ESCAPES = {"/": "\\/", **{c: f"\\u{ord(c):04X}" for c in "+&<>'=%"}}
 
 
