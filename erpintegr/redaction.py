@@ -37,8 +37,11 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 # Where a registered secret (or its start) may begin: its first characters, in any form.
 _heads: re.Pattern[str] | None = None
-# Per secret, per character: the patterns of every form of that character.
-_spelled: list[tuple[tuple[re.Pattern[str], ...], ...]] = []
+# Per secret, per character: the patterns of every form of that character; by the character
+# an echo starts with (a secret starting with a letter or digit starts with it in every form,
+# any other may start escaped: those are under "").
+_Spelled = tuple[tuple[re.Pattern[str], ...], ...]
+_spelled_by_start: dict[str, list[_Spelled]] = {}
 
 _SHAPES = re.compile(
     r"(?i)"
@@ -118,7 +121,7 @@ def _heads_pattern(secrets: list[str], spelled: list[list[list[str]]]) -> str:
 def register_secret(value: object) -> None:
     """Remember a secret so that `redact` masks it (and its encoded forms, and its start)
     wherever it appears."""
-    global _heads, _spelled
+    global _heads, _spelled_by_start
     if not isinstance(value, str) or len(value) < _MIN_SECRET_LENGTH:
         return
     with _lock:
@@ -128,13 +131,14 @@ def register_secret(value: object) -> None:
         secrets = sorted(_secrets)
         spelled = [[_char_options(c) for c in secret] for secret in secrets]
         _heads = re.compile(_heads_pattern(secrets, spelled))
-        _spelled = [
-            tuple(tuple(re.compile(option) for option in options) for options in chars)
-            for chars in spelled
-        ]
+        by_start: dict[str, list[_Spelled]] = {}
+        for secret, chars in zip(secrets, spelled, strict=True):
+            compiled = tuple(tuple(re.compile(option) for option in options) for options in chars)
+            by_start.setdefault(secret[0] if secret[0] in _PLAIN else "", []).append(compiled)
+        _spelled_by_start = by_start
 
 
-def _longest_echo(chars: tuple[tuple[re.Pattern[str], ...], ...], text: str, start: int) -> int:
+def _longest_echo(chars: _Spelled, text: str, start: int) -> int:
     """Where the longest echo of one secret starting at `start` ends (its first
     MIN_PREFIX_AT_CUT characters at least, or the whole of a shorter secret); `start` when
     there is none. Every reading is followed, not the first that matches: "%25" may be a
@@ -154,7 +158,7 @@ def _mask_secrets(text: str) -> str:
     """Mask the longest echo of any secret at every place one starts. Longest, not the first
     that matches: two keys of one store share a long start ("vtexappkey-store-"), and
     stopping where they part would leave the rest of the second one."""
-    heads, spelled = _heads, _spelled
+    heads, by_start = _heads, _spelled_by_start
     if heads is None:
         return text
     spans: list[list[int]] = []
@@ -162,7 +166,8 @@ def _mask_secrets(text: str) -> str:
     while (found := heads.search(text, position)) is not None:
         start = found.start()
         position = start + 1
-        end = max(_longest_echo(chars, text, start) for chars in spelled)
+        candidates = by_start.get(text[start], []) + by_start.get("", [])
+        end = max((_longest_echo(chars, text, start) for chars in candidates), default=start)
         if end <= start:
             continue
         if spans and start <= spans[-1][1]:
