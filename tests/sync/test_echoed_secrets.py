@@ -6,10 +6,11 @@ client secret and refresh token) with an error whose text echoes them — `token
 `token: <v>`, `token <v>`, percent-encoded, JSON-escaped (`\\/`, `\\u00XX`), cut by the vendor
 after 10 characters, and placed across the lengths at which we cut error texts (200 characters
 of the vendor's sentence, 500 of its body). The real engine then tests the connection (the
-admin page), runs the preflight, and runs the orders and stock flows (an auth error that
-suspends the channel, a validation error on a push, an outage retried until the client gives
-up). Nothing may keep the secret, encoded or not, nor 8 or more characters of it: no database
-row, no log record, no admin page.
+admin page), runs the preflight (stored, as a worker runs it) and shows the activation page,
+and runs the orders and stock flows (an auth error that suspends the channel, a validation
+error on a push, an outage retried until the client gives up). Nothing may keep the secret,
+encoded or not, nor 8 or more characters of it: no database row, no log record, no admin
+page.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from channels.models import ChannelStatus, Credential, SalesChannel
 from channels.services import channel_set_status
 from sandbox.registry import EMULATORS
 from sandbox.server import ECHO_SHAPES, json_escaped
-from sync.activation.preflight import activation_preflight
-from sync.models import RunState, SyncRun
+from sync.activation.runs import preflight_run_now
+from sync.models import PreflightRun, PreflightState, RunState, SyncRun
 from sync.services.runs import run_flow
 from tests.factories import make_channel, make_sku, make_warehouse
 from tests.sync.engine import bind, set_stock
@@ -195,9 +196,12 @@ def test_no_piece_of_an_echoed_secret_is_kept_anywhere(
         )
         assert "refused the connection" in page.content.decode()
         texts["test connection page"] = page.content.decode()
-        report = activation_preflight(channel=channel)
-        assert not report.can_activate
-        texts["preflight"] = json.dumps(report.checks_json(), default=str)
+        # The preflight as a worker runs it (its result stored), then its page.
+        preflight = preflight_run_now(channel=channel)
+        assert preflight.state == PreflightState.DONE
+        page = admin_client.get(reverse("admin:channels_saleschannel_activate", args=[channel.pk]))
+        assert page.status_code == 200
+        texts["activation page"] = page.content.decode()
 
         # An active channel whose orders run is refused: the run fails, the channel is
         # suspended with the vendor's reason.
@@ -224,6 +228,7 @@ def test_no_piece_of_an_echoed_secret_is_kept_anywhere(
             assert run.state in (RunState.FAILED, RunState.PARTIAL), run.state
         assert vendor.stats["fault echo"] >= 4
 
+    assert PreflightRun.objects.get(channel=channel).checks  # stored: searched below
     runs = SyncRun.objects.filter(channel=channel)
     assert runs.count() == 3 and all(run.error or run.detail for run in runs)
     texts.update(_database_texts())
