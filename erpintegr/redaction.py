@@ -1,16 +1,21 @@
 """Keep secrets out of logs, exception messages and stored errors.
 
 Two layers, because either alone leaks: every credential value loaded from the database is
-registered here and replaced wherever it shows up — verbatim, percent-encoded (a token echoed
-in a URL or a form body) or JSON-escaped (a token echoed inside a JSON string) — and well-known
-token shapes (Bearer tokens, Mercado Livre APP_USR-/TG- tokens, secret-looking parameters and
-headers, `token <value>`) are masked even when the value was never registered (a token a vendor
-just issued).
+registered here and replaced wherever it shows up, and well-known token shapes (Bearer
+tokens, Mercado Livre APP_USR-/TG- tokens, secret-looking parameters and headers,
+`token <value>`) are masked even when the value was never registered (a token a vendor just
+issued).
+
+A registered secret is found however it is echoed back: each of its characters may be
+written as itself, percent-encoded (a URL, a form body; also encoded twice), JSON-escaped
+(`\\/`, `\\"`, `\\u00XX`: a token inside a JSON string, quoted again in another) or as an
+HTML character reference. Found whole or in part: any run of 8 or more of its first
+characters is masked too, wherever it stands — a vendor that cuts its echo ("invalid token
+AbCdEfGh…") and then goes on writing, or a text cut elsewhere.
 
 Order matters: **redact first, then truncate** (`redact_truncate`). A text cut before masking
-holds a piece of a secret that no longer matches it; for text cut elsewhere (a vendor that
-truncates its own echo), any piece of 8 or more characters from the start of a registered
-secret that ends the text is masked too.
+holds a piece of a secret; the piece is masked too if it is 8 characters or more, but a
+shorter one would stay.
 """
 
 from __future__ import annotations
@@ -19,20 +24,24 @@ import json
 import math
 import re
 import threading
-from urllib.parse import quote, quote_plus
+from html.entities import codepoint2name
 
 MASK = "[REDACTED]"
 _MIN_SECRET_LENGTH = 4
-# A cut-off start of a secret this long is masked where a text ends (or is marked cut with
-# an ellipsis). Shorter pieces would mask ordinary words.
+# The start of a secret this long is masked wherever it stands. Shorter pieces would mask
+# ordinary words.
 MIN_PREFIX_AT_CUT = 8
 ELLIPSIS = "…"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
-_cut_pattern: re.Pattern[str] | None = None
-_longest_form = 0
+# Where a registered secret (or its start) may begin: its first characters, in any form.
+_heads: re.Pattern[str] | None = None
+# Per secret, per character: the patterns of every form of that character; by the character
+# an echo starts with (a secret starting with a letter or digit starts with it in every form,
+# any other may start escaped: those are under "").
+_Spelled = tuple[tuple[re.Pattern[str], ...], ...]
+_spelled_by_start: dict[str, list[_Spelled]] = {}
 
 _SHAPES = re.compile(
     r"(?i)"
@@ -46,51 +55,133 @@ _SHAPES = re.compile(
     r"[A-Za-z0-9._~+/=-]{12,}"
 )
 
-
-def _forms(secret: str) -> set[str]:
-    """The ways a secret is echoed back: as is, percent-encoded, JSON-escaped."""
-    forms = {
-        secret,
-        quote(secret),  # path-safe: "/" kept
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-        json.dumps(secret)[1:-1],
-    }
-    return {f for f in forms if len(f) >= _MIN_SECRET_LENGTH}
+# Characters no encoder changes: percent-encoding keeps them, JSON writes them as they are.
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-")
 
 
-def _prefix_alternative(form: str) -> str:
-    """Regex matching any prefix of `form` of at least MIN_PREFIX_AT_CUT characters."""
-    head = re.escape(form[:MIN_PREFIX_AT_CUT])
-    tail = form[MIN_PREFIX_AT_CUT:]
-    nested = ""
-    for char in reversed(tail):
-        nested = f"(?:{re.escape(char)}{nested})?"
-    return head + nested
+def _hex(value: int, width: int) -> str:
+    """`value` in hexadecimal, either case: 0x2f -> "2[fF]"."""
+    return "".join(
+        f"[{digit}{digit.lower()}]" if digit.isalpha() else digit for digit in f"{value:0{width}X}"
+    )
+
+
+def _char_options(char: str) -> list[str]:
+    """Every way an echo writes one character of a secret, as regular expressions."""
+    if char in _PLAIN:
+        return [re.escape(char)]
+    code = ord(char)
+    utf16 = char.encode("utf-16-be")
+    percent = "".join(f"%{_hex(byte, 2)}" for byte in char.encode())
+    units = ["u" + _hex(int.from_bytes(utf16[i : i + 2]), 4) for i in range(0, len(utf16), 2)]
+    # Each form once and twice over (a JSON string quoted in another, a URL in a query), as
+    # separate options: `_longest_echo` follows every one, so "%2525" is read both ways.
+    options = [
+        re.escape(char),
+        r"\\" + re.escape(char),  # JSON: \/ \" \\
+        r"\\\\\\" + re.escape(char),
+        percent,
+        percent.replace("%", "%25"),
+        "".join(r"\\" + unit for unit in units),  # JSON: \u002B (a surrogate pair: two)
+        "".join(r"\\\\" + unit for unit in units),
+        # HTML character references: &#47; &#x2F; &amp;
+        f"&#0*{code};",
+        f"&#[xX]0*{_hex(code, 1)};",
+    ]
+    if code in codepoint2name:
+        options.append(f"&{codepoint2name[code]};")
+    if char == "'":
+        options.append("&apos;")
+    if char == " ":
+        options.append(r"\+")  # a form body's space
+    return options
+
+
+def _heads_pattern(secrets: list[str], spelled: list[list[list[str]]]) -> str:
+    """One expression for where any secret's echo may start: a test of the first character
+    (most places in a text fail it in one step), then the secrets grouped by their first
+    character (one starting with a letter or digit starts with it in every form)."""
+    by_first: dict[str, list[str]] = {}
+    others: list[str] = []
+    starts: set[str] = set()
+    for secret, chars in zip(secrets, spelled, strict=True):
+        head = chars[:MIN_PREFIX_AT_CUT]
+        rest = "".join("(?:" + "|".join(options) + ")" for options in head[1:])
+        starts.add(secret[0])
+        if secret[0] in _PLAIN:
+            by_first.setdefault(secret[0], []).append(rest)
+        else:
+            starts |= {"\\", "%", "&"}  # its escaped forms
+            others.append("(?:" + "|".join(head[0]) + ")" + rest)
+    branches = [re.escape(c) + "(?:" + "|".join(rests) + ")" for c, rests in by_first.items()]
+    first = "".join(re.escape(c) for c in sorted(starts))
+    return f"(?=[{first}])(?:" + "|".join(branches + others) + ")"
 
 
 def register_secret(value: object) -> None:
-    """Remember a secret so that `redact` masks it (and its encoded forms) wherever it appears."""
-    global _pattern, _cut_pattern, _longest_form
+    """Remember a secret so that `redact` masks it (and its encoded forms, and its start)
+    wherever it appears."""
+    global _heads, _spelled_by_start
     if not isinstance(value, str) or len(value) < _MIN_SECRET_LENGTH:
         return
     with _lock:
         if value in _secrets:
             return
         _secrets.add(value)
-        forms = sorted({f for s in _secrets for f in _forms(s)}, key=len, reverse=True)
-        # Longest first so a secret containing another is masked whole.
-        _pattern = re.compile("|".join(re.escape(f) for f in forms))
-        long_forms = [f for f in forms if len(f) >= MIN_PREFIX_AT_CUT]
-        _longest_form = max((len(f) for f in long_forms), default=0)
-        _cut_pattern = (
-            re.compile(
-                "(?:" + "|".join(_prefix_alternative(f) for f in long_forms) + ")"
-                rf"(?=(?:{re.escape(ELLIPSIS)}|\.\.\.)?\s*\Z)"
-            )
-            if long_forms
-            else None
-        )
+        secrets = sorted(_secrets)
+        spelled = [[_char_options(c) for c in secret] for secret in secrets]
+        _heads = re.compile(_heads_pattern(secrets, spelled))
+        by_start: dict[str, list[_Spelled]] = {}
+        for secret, chars in zip(secrets, spelled, strict=True):
+            compiled = tuple(tuple(re.compile(option) for option in options) for options in chars)
+            by_start.setdefault(secret[0] if secret[0] in _PLAIN else "", []).append(compiled)
+        _spelled_by_start = by_start
+
+
+def _longest_echo(chars: _Spelled, text: str, start: int) -> int:
+    """Where the longest echo of one secret starting at `start` ends (its first
+    MIN_PREFIX_AT_CUT characters at least, or the whole of a shorter secret); `start` when
+    there is none. Every reading is followed, not the first that matches: "%25" may be a
+    "%" encoded or the three characters themselves."""
+    ends, best = {start}, start
+    needed = min(MIN_PREFIX_AT_CUT, len(chars))
+    for count, options in enumerate(chars, start=1):
+        ends = {m.end() for at in ends for option in options if (m := option.match(text, at))}
+        if not ends:
+            break
+        if count >= needed:
+            best = max(ends)
+    return best
+
+
+def _mask_secrets(text: str) -> str:
+    """Mask the longest echo of any secret at every place one starts. Longest, not the first
+    that matches: two keys of one store share a long start ("vtexappkey-store-"), and
+    stopping where they part would leave the rest of the second one."""
+    heads, by_start = _heads, _spelled_by_start
+    if heads is None:
+        return text
+    spans: list[list[int]] = []
+    position = 0
+    while (found := heads.search(text, position)) is not None:
+        start = found.start()
+        position = start + 1
+        candidates = by_start.get(text[start], []) + by_start.get("", [])
+        end = max((_longest_echo(chars, text, start) for chars in candidates), default=start)
+        if end <= start:
+            continue
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)  # overlapping echoes: one mask
+        else:
+            spans.append([start, end])
+    if not spans:
+        return text
+    pieces, kept = [], 0
+    for start, end in spans:
+        pieces += [text[kept:start], MASK]
+        kept = end
+    pieces.append(text[kept:])
+    return "".join(pieces)
 
 
 def _mask_shape(match: re.Match[str]) -> str:
@@ -105,16 +196,7 @@ def _mask_shape(match: re.Match[str]) -> str:
 
 def redact(text: object) -> str:
     """Return `text` as a string with every known secret and token shape masked."""
-    result = str(text)
-    pattern, cut_pattern = _pattern, _cut_pattern
-    if pattern is not None:
-        result = pattern.sub(MASK, result)
-    if cut_pattern is not None:
-        # Only the end of a text can hold a cut-off secret: search just that tail, so the
-        # cost does not grow with the length of the text.
-        split = max(len(result) - _longest_form - 8, 0)
-        result = result[:split] + cut_pattern.sub(MASK, result[split:])
-    return _SHAPES.sub(_mask_shape, result)
+    return _SHAPES.sub(_mask_shape, _mask_secrets(str(text)))
 
 
 def redact_truncate(text: object, limit: int) -> str:

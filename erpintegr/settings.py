@@ -127,10 +127,15 @@ USE_TZ = True
 # default of 1,000 fields would refuse a channel with more than ~150 rows.
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env.int("DATA_UPLOAD_MAX_NUMBER_FIELDS", default=20_000)
 
-# De-para CSV imports are previewed in the request: bound the file so one upload cannot tie up
-# a web worker (larger tables are imported in several files).
+# De-para CSV imports: bound the file so one upload cannot tie up a web worker or fill the
+# database (larger tables are imported in several files). Files of up to
+# DE_PARA_IMPORT_SYNC_ROWS rows are previewed and confirmed in the request; larger ones are
+# stored and imported by a worker (mappings.imports), with their progress on their own page.
 DE_PARA_IMPORT_MAX_BYTES = env.int("DE_PARA_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 DE_PARA_IMPORT_MAX_ROWS = env.int("DE_PARA_IMPORT_MAX_ROWS", default=5_000)
+DE_PARA_IMPORT_SYNC_ROWS = env.int("DE_PARA_IMPORT_SYNC_ROWS", default=2_000)
+if DE_PARA_IMPORT_SYNC_ROWS < 0:
+    raise ImproperlyConfigured("DE_PARA_IMPORT_SYNC_ROWS must be 0 (always in a worker) or more.")
 
 # Company scope in the admin: a user sees only the companies they are a member of (Company page
 # → members). Superusers and members of these groups see every company. Support activates

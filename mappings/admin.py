@@ -12,7 +12,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
 
 from channels.admin import register_channel_inline, register_channel_object_tool
@@ -20,7 +22,7 @@ from channels.models import SalesChannel
 from erp.admin_scoping import CompanyScopedAdminMixin
 from erp.models import CarrierService, OrderStatus
 from erp.selectors import scope_to_companies
-from erpintegr.admin_utils import OpenResolvedFilter
+from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from mappings.forms import (
     EXPORT_CHANNELS,
     ChannelConfirmImportForm,
@@ -31,11 +33,18 @@ from mappings.forms import (
     PreloadedAutocompleteSelect,
     PreloadedModelChoiceField,
 )
+from mappings.imports import (
+    IMPORT_DATA_OPTIONS,
+    import_result_errors,
+    mapping_import_queue,
+    runs_in_background,
+)
 from mappings.models import (
     MAPPING_MODELS,
     CarrierServiceMapping,
     ChannelMapping,
     Listing,
+    MappingImport,
     MappingKind,
     OrderStatusMapping,
     PaymentMethodMapping,
@@ -219,9 +228,43 @@ class MappingAdmin(CompanyScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)
-        # A file with any bad row writes nothing, also at the confirm step.
-        kwargs.update(use_transactions=True, rollback_on_validation_errors=True)
+        # A file with any bad row writes nothing, also at the confirm step (and in a worker:
+        # mappings.imports runs the same resource with the same options).
+        kwargs.update(IMPORT_DATA_OPTIONS)
         return kwargs
+
+    def import_action(self, request, **kwargs):
+        # A file too large to preview and import inside the request goes to a worker; the
+        # user follows it on its own page. Smaller ones take import-export's usual steps.
+        if request.method == "POST" and self.has_import_permission(request):
+            form = self.create_import_form(request)
+            if form.is_valid() and runs_in_background(form.rows_estimate):
+                return self._import_in_background(request, form)
+        return super().import_action(request, **kwargs)
+
+    def _import_in_background(self, request, form):
+        upload = form.cleaned_data["import_file"]
+        file_format = self.get_import_formats()[int(form.cleaned_data["format"])]()
+        record = mapping_import_queue(
+            channel=form.cleaned_data["channel"],
+            kind=self.model.kind,
+            user=request.user,
+            file_name=upload.name or "",
+            file_format=file_format.get_title(),
+            content=b"".join(upload.chunks()),
+            rows=form.rows_estimate,
+        )
+        messages.info(
+            request,
+            _(
+                "The file has about %(rows)s rows: it is imported in the background, without "
+                "a preview. Any row with an error imports nothing; this page shows the result."
+            )
+            % {"rows": f"{form.rows_estimate:,}"},
+        )
+        return HttpResponseRedirect(
+            reverse("admin:mappings_mappingimport_change", args=[record.pk])
+        )
 
     def get_resource_classes(self, request):
         return [RESOURCES[self.model]]
@@ -231,16 +274,11 @@ class MappingAdmin(CompanyScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
             # The data changed between the preview and the confirmation (an ERP value was
             # removed, a row was mapped meanwhile): the import was rolled back entirely.
             messages.error(request, "Nothing was imported: the file no longer validates.")
-            for error in result.base_errors:
-                messages.error(request, str(error.error))
-            for line, errors in result.row_errors():
-                for error in errors:
-                    messages.error(request, f"Line {line}: {error.error}")
-            for row in result.invalid_rows:
-                reasons = "; ".join(
-                    f"{field}: {' '.join(msgs)}" for field, msgs in row.error_dict.items()
-                )
-                messages.error(request, f"Line {row.number}: {reasons}")
+            for error in import_result_errors(result):
+                if error.line is None:
+                    messages.error(request, error.message)
+                else:
+                    messages.error(request, f"Line {error.line}: {error.message}")
             opts = self.model._meta
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
         return super().process_result(result, request)
@@ -281,6 +319,88 @@ class OrderStatusMappingAdmin(MappingAdmin):
 @admin.register(StockLocationMapping)
 class StockLocationMappingAdmin(MappingAdmin):
     pass
+
+
+# --- large files imported by a worker --------------------------------------------------------
+
+
+@admin.register(MappingImport)
+class MappingImportAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Large de-para files imported in the background: their progress and result. Read-only:
+    written by the import page and the worker. Seen by whoever sees the de-para of that kind
+    (and the channel's company)."""
+
+    company_field = "channel__company"
+    list_display = [
+        "created_at",
+        "channel",
+        "kind",
+        "file_name",
+        "user",
+        "status",
+        "rows_total",
+        "created_count",
+        "updated_count",
+        "refused_count",
+    ]
+    list_filter = ["status", "kind", "channel"]
+    list_select_related = ["channel", "user"]
+    date_hierarchy = "created_at"
+    fields = [
+        "channel",
+        "kind",
+        "file_name",
+        "file_format",
+        "user",
+        "created_at",
+        "status",
+        "message",
+        "rows_total",
+        "created_count",
+        "updated_count",
+        "refused_count",
+        "error_table",
+        "started_at",
+        "finished_at",
+        "attempts",
+    ]
+    readonly_fields = fields
+
+    def _viewable_kinds(self, request) -> list[str]:
+        return [
+            kind
+            for kind, model in MAPPING_MODELS.items()
+            if request.user.has_perm(f"mappings.view_{model._meta.model_name}")
+            or request.user.has_perm(f"mappings.change_{model._meta.model_name}")
+        ]
+
+    def has_view_permission(self, request, obj=None):
+        if super().has_view_permission(request, obj):
+            return True
+        kinds = self._viewable_kinds(request)
+        return bool(kinds) if obj is None else obj.kind in kinds
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).defer("content")
+        if not request.user.has_perm("mappings.view_mappingimport"):
+            queryset = queryset.filter(kind__in=self._viewable_kinds(request))
+        return queryset
+
+    @admin.display(description=gettext_lazy("errors"))
+    def error_table(self, record: MappingImport):
+        if not record.errors:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td></tr>",
+            ((e.get("line") or _("file"), e.get("message", "")) for e in record.errors),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("line"),
+            _("error"),
+            rows,
+        )
 
 
 # --- the unmapped-value queue ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext as _
 from import_export.forms import ConfirmImportForm, ImportForm, SelectableFieldsExportForm
 
 from channels.models import SalesChannel
@@ -152,8 +153,17 @@ class ChannelImportForm(ImportForm):
     )
     field_order = ["channel", "resource", "import_file", "format"]
 
+    rows_estimate = 0  # data rows in the file (its lines but the header), once validated
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["import_file"].help_text = _(
+            "Files of up to %(rows)s rows are previewed before you confirm; larger ones are "
+            "imported in the background, and a page shows their progress and result."
+        ) % {"rows": f"{settings.DE_PARA_IMPORT_SYNC_ROWS:,}"}
+
     def clean_import_file(self):
-        """Refuse files too big to preview in one request, before anything reads them."""
+        """Refuse files too big to import at once, before anything reads them."""
         upload = self.cleaned_data["import_file"]
         max_bytes = settings.DE_PARA_IMPORT_MAX_BYTES
         max_rows = settings.DE_PARA_IMPORT_MAX_ROWS
@@ -164,6 +174,7 @@ class ChannelImportForm(ImportForm):
             )
         lines = sum(chunk.count(b"\n") for chunk in upload.chunks())
         upload.seek(0)
+        self.rows_estimate = max(lines - 1, 0)
         if lines - 1 > max_rows:  # the header line is not a row
             raise forms.ValidationError(
                 f"The file has about {lines - 1:,} rows; at most {max_rows:,} can be imported "

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from channels.models import SalesChannel
 from erp.models import CarrierService, OrderStatus, PaymentMethod, Sku, Warehouse
@@ -387,6 +389,95 @@ class UnmappedValue(models.Model):
         if self.kind == MappingKind.CARRIER_SERVICE:
             return f"{self.parent_code} / {self.code or '(no service)'}"
         return self.code or "(blank)"
+
+
+class MappingImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    IMPORTED = "imported", _("Imported")
+    REFUSED = "refused", _("Refused: nothing imported")
+    FAILED = "failed", _("Failed: nothing imported")
+
+
+class MappingImport(models.Model):
+    """A de-para file too large to import inside the web request, imported by a worker.
+
+    Holds the uploaded file (de-para codes and ERP names: no credentials), who sent it and
+    when, then the outcome: rows created and updated, or the rows refused with their errors
+    (a file with any bad row imports nothing, as in the admin's own import)."""
+
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="mapping_imports",
+        verbose_name=_("sales channel"),
+        help_text=_("The rows are written to this channel only."),
+    )
+    kind = models.CharField(_("de-para"), max_length=20, choices=MappingKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    file_name = models.CharField(_("file"), max_length=255, blank=True)
+    file_format = models.CharField(
+        _("format"), max_length=20, help_text=_("The format chosen on the import page.")
+    )
+    content = models.BinaryField(_("file content"), editable=False)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=MappingImportStatus.choices,
+        default=MappingImportStatus.QUEUED,
+    )
+    rows_total = models.PositiveIntegerField(
+        _("rows"), default=0, help_text=_("Data rows in the file (the header not counted).")
+    )
+    created_count = models.PositiveIntegerField(_("rows created"), default=0)
+    updated_count = models.PositiveIntegerField(_("rows updated"), default=0)
+    refused_count = models.PositiveIntegerField(
+        _("rows refused"), default=0, help_text=_("Rows with an error; any one imports nothing.")
+    )
+    message = models.TextField(_("result"), blank=True)
+    errors = models.JSONField(
+        _("errors"),
+        default=list,
+        blank=True,
+        help_text=_("Each refused row: its line in the file and why."),
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        _("attempts"),
+        default=0,
+        help_text=_("Times a worker started it (more than one: a worker stopped midway)."),
+    )
+
+    class Meta:
+        verbose_name = _("de-para import")
+        verbose_name_plural = _("de-para imports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=MappingImportStatus.values),
+                name="mapping_import_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=MappingKind.values), name="mapping_import_kind_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ← {self.file_name or '?'} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in (MappingImportStatus.QUEUED, MappingImportStatus.RUNNING)
 
 
 EXTERNAL_KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never part of a vendor id

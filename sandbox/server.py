@@ -16,6 +16,8 @@ Control endpoints under `/__emulator__/` (not part of any vendor API) let other 
     POST /__emulator__/faults           {"rate_429": 0.2, "rate_5xx": 0.1, "rate_timeout": 0,
                                          "rate_malformed": 0, "latency_ms": 0, "rate_423": 0}
     POST /__emulator__/rate-limit       {"rate": 5.0, "burst": 10}
+    POST /__emulator__/echo-secrets     {"shape": "token=", "status": 401, "offset": 0}
+                                        ({"shape": null} turns it off)
     POST /__emulator__/reset-stats
 """
 
@@ -34,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 
 @dataclass
@@ -46,6 +48,65 @@ class Faults:
     rate_423: float = 0.0  # VTEX's "Locked" on bursts over one SKU/warehouse
     latency_ms: float = 0.0
     timeout_seconds: float = 3.0  # how long a "timeout" fault stalls before answering
+
+
+# How a vendor's error text may echo a credential the request carried (issue 12): what our
+# redaction must mask whatever the vendor. Keys of `SecretEcho.shape`.
+ECHO_SHAPES = (
+    "token=",  # "token=<secret>"
+    "token:",  # "token: <secret>"
+    "token",  # "token <secret>"
+    "percent",  # percent-encoded, as a URL or a form body carries it
+    "json",  # JSON-escaped the way many encoders write it: "\/" and "\u00XX"
+    "cut",  # cut by the vendor itself: the text ends with a secret's first characters
+)
+CUT_BY_VENDOR_KEEPS = 10  # characters of the secret a "cut" echo keeps (8 or more leak)
+# What JSON encoders escape besides '"' and '\': "/" as "\/" (PHP's json_encode unless
+# JSON_UNESCAPED_SLASHES: php-src ext/json/tests/json_encode_unescaped_slashes.phpt) and the
+# HTML-sensitive characters as \u00XX (.NET's System.Text.Json default JavaScriptEncoder
+# escapes < > & ' " and + : learn.microsoft.com/dotnet/standard/serialization/
+# system-text-json/character-encoding).
+_JSON_ESCAPES = {"/": "\\/", **{c: f"\\u{ord(c):04X}" for c in "+&<>'=%"}}
+
+
+def json_escaped(text: str) -> str:
+    """`text` as an escaping JSON encoder writes it inside a string (without the quotes)."""
+    escaped = json.dumps(text)[1:-1]
+    return "".join(_JSON_ESCAPES.get(char, char) for char in escaped)
+
+
+def echo_parts(secret: str, shape: str) -> tuple[str, str, str]:
+    """(words before the secret, the secret as shown, words after it) of an echo."""
+    if shape == "token=":
+        return "token=", secret, ""
+    if shape == "token:":
+        return "token: ", secret, ""
+    if shape == "token":
+        return "token ", secret, ""
+    if shape == "percent":
+        return "credential ", quote(secret, safe=""), ""
+    if shape == "json":
+        return 'credential {"value": "', json_escaped(secret), '"}'
+    if shape == "cut":
+        return "credential ", secret[:CUT_BY_VENDOR_KEEPS], ""
+    raise ValueError(f"unknown echo shape {shape!r}; one of: {', '.join(ECHO_SHAPES)}")
+
+
+def echo_text(secret: str, shape: str) -> str:
+    """How an error message shows `secret` in `shape` (one of ECHO_SHAPES)."""
+    return "".join(echo_parts(secret, shape))
+
+
+@dataclass
+class SecretEcho:
+    """Answer every request that carries a credential with an error echoing it.
+
+    `offset`: where the first echoed secret starts in the error message (filler before it),
+    so a test can put it across the length at which a client cuts error texts."""
+
+    shape: str
+    status: int = 401
+    offset: int = 0
 
 
 @dataclass
@@ -200,6 +261,7 @@ class Emulator(ABC):
         self.account = str(account or self.demo_account)
         self.rate_limit = RateLimit(rate or self.rate, burst or self.burst)
         self.faults = faults or Faults()
+        self.echo: SecretEcho | None = None
         self.random = random.Random(seed)
         self.lock = threading.RLock()  # guards vendor state in subclasses
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
@@ -305,6 +367,46 @@ class Emulator(ABC):
             setattr(self.faults, name, float(value))
         return self.faults
 
+    def echo_secrets_in_errors(
+        self, shape: str | None, *, status: int = 401, offset: int = 0
+    ) -> SecretEcho | None:
+        """From now on, every request carrying one of this vendor's secrets (`secrets()`: in a
+        header, the query or the body) is answered `status` with the vendor's error body,
+        whose message echoes each secret it carried in `shape` (ECHO_SHAPES); None stops it.
+        Vendors do echo what they refuse ("invalid token <value>", the request URL, a form
+        body); what a client keeps of it must never show a secret."""
+        if shape is None:
+            self.echo = None
+            return None
+        echo_text("", shape)  # an unknown shape raises ValueError
+        if not 400 <= int(status) <= 599 or int(offset) < 0:
+            raise ValueError("status must be 4xx or 5xx and offset 0 or more")
+        self.echo = SecretEcho(shape, int(status), int(offset))
+        return self.echo
+
+    def secrets_carried(self, request: Request) -> list[str]:
+        """The secrets of this vendor that a request carries, longest first."""
+        body = request.body.decode("utf-8", "replace")
+        texts = [*request.headers.values(), body]
+        texts += [v for values in request.query.values() for v in values]
+        texts += [v for values in parse_qs(body).values() for v in values]
+        found = {s for s in self.secrets() if s and any(s in text for text in texts)}
+        return sorted(found, key=lambda s: (-len(s), s))
+
+    def _echo_response(self, echo: SecretEcho, request: Request) -> Response | None:
+        carried = self.secrets_carried(request)
+        if not carried:
+            return None
+        self.stats["fault echo"] += 1
+        lead = len(echo_parts(carried[0], echo.shape)[0])
+        filler = ("The credentials were refused. " * (echo.offset // 30 + 1))[
+            : max(echo.offset - lead, 0)
+        ]
+        # A vendor that cuts its text ends it inside the first secret: nothing follows.
+        shown = carried[:1] if echo.shape == "cut" else carried
+        message = filler + " ".join(echo_text(secret, echo.shape) for secret in shown)
+        return Response(echo.status, self.error_body(echo.status, message, "echo"))
+
     def set_rate_limit(self, *, rate: float | None = None, burst: int | None = None) -> None:
         """Enforce another request rate (per second) and burst from now on."""
         with self.rate_limit.lock:
@@ -381,6 +483,11 @@ class Emulator(ABC):
                 continue
             request.params = match.groupdict()
             self.stats[f"{method} {regex.pattern}"] += 1
+            echo = self.echo
+            if echo is not None:
+                echoed = self._echo_response(echo, request)
+                if echoed is not None:
+                    return echoed
             try:
                 if auth:
                     self.authenticate(request)
@@ -464,6 +571,12 @@ class Emulator(ABC):
                 data = self._control_body(request)
                 self.set_rate_limit(rate=data.get("rate"), burst=data.get("burst"))
                 return Response(200, {"rate": self.rate_limit.rate, "burst": self.rate_limit.burst})
+            if request.path == "/__emulator__/echo-secrets" and request.method == "POST":
+                data = self._control_body(request)
+                echo = self.echo_secrets_in_errors(
+                    data.get("shape"), status=data.get("status", 401), offset=data.get("offset", 0)
+                )
+                return Response(200, asdict(echo) if echo else {"shape": None})
         except (TypeError, ValueError) as exc:
             return Response(400, {"message": str(exc)})
         if request.path == "/__emulator__/reset-stats" and request.method == "POST":

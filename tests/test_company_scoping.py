@@ -50,6 +50,7 @@ from mappings.models import (
     MAPPING_MODELS,
     CarrierServiceMapping,
     Listing,
+    MappingImport,
     MappingKind,
     OrderStatusMapping,
     PaymentMethodMapping,
@@ -151,6 +152,14 @@ class CompanyData:
             reason=f"{m} order: total is missing",
         )
         self.run = SyncRun.objects.create(channel=c, flow="stock", error=f"{m} vendor said 503")
+        self.mapping_import = MappingImport.objects.create(
+            channel=c,
+            kind=MappingKind.PAYMENT_METHOD,
+            file_name=f"{m}-de-para.csv",
+            file_format="csv",
+            content=b"code,erp_payment_method\n",
+            message=f"{m} imported",
+        )
         self.activation = ActivationRecord.objects.create(
             channel=c, action="activate", account_id=account, confirmation=f"{m} none"
         )
@@ -178,6 +187,7 @@ class CompanyData:
             SyncRun: [self.run],
             HeldOrder: [self.held],
             QuarantinedOrder: [self.quarantined],
+            MappingImport: [self.mapping_import],
         }
 
     def pks(self, model) -> set[int]:
@@ -766,5 +776,12 @@ def test_scoped_changelists_cost_the_same_whatever_the_number_of_rows(client, wo
         sku = make_sku(world.a.company, f"X{n}")
         Listing.objects.create(channel=channel, sku=sku, external_sku_id=f"X{n}")
         PaymentMethodMapping.objects.create(channel=channel, code=f"v{n}", target=world.a.payment)
+        MappingImport.objects.create(
+            channel=channel,
+            kind=MappingKind.PAYMENT_METHOD,
+            user=world.user_a,
+            file_format="csv",
+            content=b"",
+        )
     many = {page: _queries(client, page) for page in pages}
     assert many == few

@@ -18,6 +18,7 @@ TASK = "sync.tasks.run_flow"
 MAINTENANCE = {
     "erpintegr:maintenance:prune-sync-runs": ("sync.tasks.prune_sync_runs", 24 * 60),
     "erpintegr:maintenance:fail-dead-runs": ("sync.tasks.fail_dead_runs", 5),
+    "erpintegr:maintenance:resume-mapping-imports": ("mappings.tasks.resume_mapping_imports", 5),
 }
 
 

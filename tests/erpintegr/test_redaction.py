@@ -61,6 +61,46 @@ def test_encoded_echoes_of_a_registered_secret_are_masked(echo):
     assert echo not in redact(f"refused credential {echo} for account")
 
 
+@pytest.mark.parametrize(
+    "echo",
+    [
+        SECRET.replace("/", "\\/"),  # PHP's json_encode escapes "/"
+        json.dumps(SECRET)[1:-1].replace("+", "\\u002B").replace("&", "\\u0026"),  # .NET
+        json.dumps(SECRET)[1:-1].replace("=", "\\u003d"),  # lower-case hex
+        json.dumps(json.dumps(SECRET)[1:-1])[1:-1],  # a JSON string quoted in another
+        quote(quote(SECRET, safe=""), safe=""),  # percent-encoded twice
+        SECRET.replace("&", "&amp;").replace('"', "&quot;").replace("/", "&#x2F;"),  # HTML
+    ],
+    ids=["json-slash", "json-u-upper", "json-u-lower", "json-twice", "percent-twice", "html"],
+)
+def test_every_escaping_of_a_registered_secret_is_masked(echo):
+    text = redact(f"refused credential {echo} for account")
+    assert text == f"refused credential {MASK} for account"
+
+
+def test_the_start_of_a_secret_is_masked_wherever_it_stands():
+    # A vendor that cut its echo and went on writing ("… AbCdEfGh… (details)").
+    for kept in (8, 12, len(SECRET) - 1):
+        assert redact(f"token {SECRET[:kept]}… is invalid") == f"token {MASK}… is invalid"
+        assert redact(f'{{"token":"{SECRET[:kept]}","code":401}}').count(MASK) == 1
+    encoded = quote(SECRET, safe="")
+    assert redact(f"bad {encoded[:20]} key") == f"bad {MASK} key"
+
+
+def test_two_secrets_sharing_a_long_start_are_each_masked_whole():
+    first, second = "vtexappkey-shared-store-AAAA1111", "vtexappkey-shared-store-BBBB2222"
+    register_secret(first)
+    register_secret(second)
+    assert redact(f"keys {second} and {first}.") == f"keys {MASK} and {MASK}."
+
+
+def test_a_secret_that_looks_encoded_is_masked_as_written_and_encoded():
+    odd = "pct%25Literal-9f8e7d6c"  # "%25" in the value itself, not an encoded "%"
+    register_secret(odd)
+    assert redact(f"a {odd} b") == f"a {MASK} b"
+    assert redact(f"a {quote(odd, safe='')} b") == f"a {MASK} b"
+
+
 def test_token_followed_by_a_value_without_separator_is_masked():
     assert redact("gumgaToken 9f8e7d6c5b4a39281706 is invalid") == (f"gumgaToken {MASK} is invalid")
     # Ordinary sentences stay readable.

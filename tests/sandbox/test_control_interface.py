@@ -10,7 +10,7 @@ import requests
 from django.conf import settings
 
 from sandbox.registry import EMULATORS, get_emulator_class
-from sandbox.server import CatalogEntry, Emulator, LoggedRequest
+from sandbox.server import ECHO_SHAPES, CatalogEntry, Emulator, LoggedRequest, echo_parts, echo_text
 from sync.services.connectors import build_connector
 from tests.factories import make_channel
 from vendors.errors import RateLimitedError, TransientError
@@ -150,6 +150,46 @@ def test_faults_and_the_rate_limit(emulator):
     assert answer == {"rate": 500, "burst": 1} and emulator.rate_limit.rate == 500
     assert requests.post(f"{control}/faults", json={"nope": 1}, timeout=5).status_code == 400
     assert all(not r.path.startswith("/__emulator__") for r in emulator.requests_log)
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("shape", ECHO_SHAPES)
+def test_errors_echo_the_secrets_a_request_carries(emulator, shape):
+    # A route of the vendor's without path parameters, called with a credential in a header.
+    method, regex = next(
+        (m, r.pattern) for m, r, _h, _a in emulator.routes if "(?P<" not in r.pattern
+    )
+    url = emulator.url + regex.strip("^$").replace("\\", "")
+    secret = max(emulator.secrets(), key=len)
+    emulator.echo_secrets_in_errors(shape, status=403, offset=80)
+
+    answer = requests.request(method, url, headers={"X-Anything": secret}, timeout=5)
+
+    assert answer.status_code == 403
+    lead, shown, _ = echo_parts(secret, shape)
+    (message,) = [s for s in _strings(answer.json()) if echo_text(secret, shape) in s]
+    assert message.endswith(echo_text(secret, shape))
+    assert message.index(lead + shown) + len(lead) == 80  # the secret starts at the offset
+    assert emulator.stats["fault echo"] == 1
+    # A request carrying no secret is answered as usual.
+    assert requests.request(method, url, timeout=5).status_code != 403
+    assert emulator.stats["fault echo"] == 1
+
+    # The same control over HTTP; unknown shapes are refused; a null shape stops it.
+    control = f"{emulator.url}/__emulator__/echo-secrets"
+    assert requests.post(control, json={"shape": "base64"}, timeout=5).status_code == 400
+    assert requests.post(control, json={"shape": None}, timeout=5).json() == {"shape": None}
+    assert emulator.echo is None
+    assert (
+        requests.request(method, url, headers={"X-Anything": secret}, timeout=5).status_code != 403
+    )
 
 
 def test_credentials_are_unique_per_account_and_their_secrets_known(emulator):
