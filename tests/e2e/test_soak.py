@@ -50,7 +50,7 @@ SKUS = 60
 SOAK_SECONDS = 40  # changes and sales keep coming for this long
 DRAIN_SECONDS = 30  # then at most this long, faults still on, to settle everything
 # Raised declared rates (connector AND emulator) so a one-minute soak moves real volume;
-# the AIMD limiter still halves on every injected 429, so pacing is exercised.
+# the limiter still pauses and slows on every injected 429, so pacing is exercised.
 RATE, BURST = 1000.0, 50
 FAULTS = {"rate_429": 0.05, "rate_5xx": 0.05, "rate_timeout": 0.05, "rate_malformed": 0.05}
 # A "timeout" fault stalls the emulator this long; the connector gives up sooner, so each one
