@@ -34,6 +34,7 @@ BENCHMARKS = {
     "orders": "bench.orders",
     "coalescing": "bench.coalescing",
     "push": "bench.push_efficiency",
+    "limits": "bench.limits",
     "activation": "bench.activation",
     "delta": "bench.delta_cost",
     "memory": "bench.memory",

@@ -192,11 +192,20 @@ class AnymarketConnector(Connector):
         return result
 
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
-        """PUT /v2/products/{productId}/skus/{skuId}, one SKU per call.
+        """PUT /v2/products/{productId}/skus/{skuId}, one SKU per call: two requests per price.
 
-        The SKU PUT takes the whole SKU (title, partnerId… as the SDKs send it), so the SKU
-        is read first and written back with `price` ("preço de", list price) and
-        `sellPrice` ("preço por", what the buyer pays) changed, without its stock field.
+        Why the read stays: ANYMARKET documents no price-only write for a SKU and no batch
+        price write. Its API v2 (developers.anymarket.com.br) updates a resource with PUT on
+        the resource — the SKU PUT takes the whole SKU (title, partnerId, ean, variations…),
+        and a field left out is not kept — and the public SDKs do exactly this read-then-write
+        for a price (somosyampi/anymarket-php-sdk `Sku::updatePrice`: find, set price,
+        update). The only price endpoint apart from it is per marketplace
+        (AnyMarket/anymarket-sdk-java `SkuMarketPlaceService`: POST
+        /skus/{id}/updatePrice/{marketplace}), which sets one marketplace's offer, not the
+        SKU's price that every marketplace derives from. So the SKU is read first and written
+        back with `price` ("preço de", list price) and `sellPrice` ("preço por", what the
+        buyer pays) changed, without its stock field. bench/limits.py reports the requests
+        per price update of every vendor.
         """
         result = PushResult()
         for item in items:

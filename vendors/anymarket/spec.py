@@ -30,7 +30,8 @@ SPEC = VendorSpec(
     # 5,000 requests/hour per token.
     # STOCK: 500 SKUs per PUT /v2/stocks is our own cap — the docs give no maximum (?), so it
     # stays a declared limit that the emulator enforces and a test can change.
-    # PRICE: one SKU per call, and each costs two requests (read the SKU, write it back).
+    # PRICE: one SKU per call, and each costs two requests (read the SKU, write it back: no
+    # price-only or batch price write is documented; see AnymarketConnector.push_prices).
     limits=VendorLimits(
         requests_per_second=1.35,
         burst=5,
