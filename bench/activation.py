@@ -106,10 +106,17 @@ class Worker:
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
-        env = {**os.environ, "Q_WORKERS": "1", "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"}
+        env = {
+            **os.environ,
+            "Q_WORKERS": "1",
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "INFO",
+            # The preflight paces itself at the declared rate: declare the emulator's.
+            "BENCH_DECLARED_RATE": f"anymarket={EMULATOR_RATE}:{int(EMULATOR_RATE)}",
+        }
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", "qcluster"],
+            [sys.executable, "bench/qcluster_at_rate.py"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -122,7 +122,7 @@ def _rate_under_faults(key: str, n: int, window: float) -> Row:
 
     spec = get_spec(key)
     declared = spec.limits.requests_per_second
-    client_burst = max(1, spec.limits.burst // 2)  # sync.services.runs.rate_limiter_for
+    client_burst = max(1, spec.limits.burst // 2)  # sync.services.limits.rate_limiter_for
     prices = math.ceil(declared * window * 1.5) + 10  # more than the window can push
     emulator = start_emulator(key, n)
     try:

@@ -37,6 +37,7 @@ from erpintegr.redaction import redact
 from mappings.services import listings_bind_many
 from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
+from sync.activation.connection import paced_connector
 from sync.activation.matching import erp_index
 from sync.activation.runs import (
     PreflightResult,
@@ -47,7 +48,6 @@ from sync.activation.runs import (
     preflight_run_now,
 )
 from sync.models import PreflightRun
-from sync.services.connectors import build_connector
 from sync.services.pending import pending_full_resync
 from sync.services.schedules import schedules_reconcile_channel
 from vendors.base import Connector
@@ -155,7 +155,7 @@ def activation_confirm(
     if result.blocking:
         return ActivationOutcome(channel, False, _blocked_message(channel, result.blocking), result)
     try:
-        _prepare_vendor(connector or build_connector(channel), channel)
+        _prepare_vendor(connector or paced_connector(channel), channel)
     except ConnectorError as exc:
         return ActivationOutcome(
             channel, False, f"“{channel}” was not activated: the vendor setup failed: {exc}", result

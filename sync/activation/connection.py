@@ -1,7 +1,9 @@
 """Test connection: verify the credentials live, learn the account id (Draft → Ready).
 
 `verify_account` is the one place an activation asks the vendor who we are; the preflight
-uses it too.
+uses it too. Every adapter built here paces its calls with the channel's own rate limiter
+(`sync.services.limits`: the bucket and saved state the sync runs use), and its state is saved
+back when the step is done, so test connections, a preflight and the runs share one budget.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.utils import timezone
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import channel_set_status
 from sync.services.connectors import build_connector
+from sync.services.limits import limiter_save, rate_limiter_for
 from vendors.base import Connector
 from vendors.errors import ConnectorError
 
@@ -24,6 +27,17 @@ class ConnectionResult:
     account_id: str = ""
 
 
+def paced_connector(channel: SalesChannel) -> Connector:
+    """The channel's adapter, its calls paced by the channel's rate limiter."""
+    return build_connector(channel, rate_limiter=rate_limiter_for(channel))
+
+
+def save_pace(channel: SalesChannel, connector: Connector | None) -> None:
+    """Leave the limiter's state for whoever calls the vendor next (a run, a preflight)."""
+    if connector is not None and channel.pk is not None:
+        limiter_save(channel_id=channel.pk, limiter=connector.rate_limiter)
+
+
 def verify_account(
     channel: SalesChannel, connector: Connector | None = None
 ) -> tuple[Connector | None, str, str]:
@@ -31,7 +45,7 @@ def verify_account(
     transaction. ConnectorError strings are redacted, so the error may be shown as is."""
     label = channel.vendor.label
     try:
-        connector = connector or build_connector(channel)
+        connector = connector or paced_connector(channel)
         account_id = str(connector.verify()).strip()
     except ConnectorError as exc:
         return connector, "", f"{label} refused the connection: {exc}"
@@ -45,7 +59,8 @@ def activation_test_connection(
 ) -> ConnectionResult:
     """Verify the credentials live; store the account id; move a Draft channel to Ready."""
     label = channel.vendor.label
-    _connector, account_id, error = verify_account(channel, connector)
+    connector, account_id, error = verify_account(channel, connector)
+    save_pace(channel, connector)
     if error:
         return ConnectionResult(False, error)
     channel.refresh_from_db(fields=["status", "external_account_id"])

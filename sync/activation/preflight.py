@@ -18,7 +18,7 @@ from django.utils import timezone
 from channels.models import SalesChannel
 from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
-from sync.activation.connection import verify_account
+from sync.activation.connection import save_pace, verify_account
 from sync.activation.matching import MatchResult, erp_index, match_listings
 from vendors.base import Connector
 from vendors.errors import ConnectorError, PermissionDeniedError
@@ -127,6 +127,7 @@ def activation_preflight(
             result.append(checks.check_data(match))
     say("Checking the flows and settings")
     result.append(checks.check_settings(channel))
+    save_pace(channel, connector)
     return PreflightReport(
         channel=channel,
         checks=result,
