@@ -181,7 +181,8 @@ def activation_confirm(
     return ActivationOutcome(
         channel,
         True,
-        f"“{channel}” is active on account {result.account_id}: {created} product binding(s) "
+        f"“{channel}” is active on account {result.account_id or '(not named by the vendor)'}: "
+        f"{created} product binding(s) "
         "created, schedules set, every bound SKU queued for a first push.",
         result,
         record,
@@ -209,12 +210,16 @@ def _activate_locked(channel: SalesChannel, user, plan: _Plan) -> tuple[Activati
             [Check("status", "Channel status", CheckStatus.BLOCK, "It was activated meanwhile.")]
         )
     # Database-side facts that may have changed since the preflight; no vendor call.
-    again = [
-        checks.check_credentials(locked),
-        checks.check_same_account(locked, report.account_id),
-        checks.check_de_para(locked, plan.reference_values),
-        checks.check_settings(locked),
-    ]
+    again = checks.apply_confirmation(
+        [
+            checks.check_credentials(locked),
+            checks.check_same_account(locked, report.account_id),
+            checks.check_de_para(locked, plan.reference_values),
+            checks.check_settings(locked),
+        ],
+        label=locked.vendor.label,
+        confirmation=report.confirmation,
+    )
     # ERP duplicates: the preflight found none among the SKUs it read; only a SKU written
     # since can make one (every SKU write goes through save(), which stamps updated_at), so
     # the whole catalog is read again only then — on a large store that read is the cost.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import stored_credential_names
@@ -105,10 +106,20 @@ def check_credentials(channel: SalesChannel) -> Check:
     return Check("credentials", title, CheckStatus.PASS, "Every required field is stored.")
 
 
-def check_connection(account_id: str, error: str) -> Check:
+def check_connection(account_id: str, error: str, label: str = "") -> Check:
     title = "Connection verified live"
     if error:
         return Check("connection", title, CheckStatus.BLOCK, error)
+    if not account_id:
+        # Only for a vendor that names no account (verify_account refuses a blank id from
+        # the others): the credentials work, and that is all the vendor says.
+        return Check(
+            "connection",
+            title,
+            CheckStatus.PASS,
+            _("%(vendor)s answered: the credentials work. It does not name the account they open.")
+            % {"vendor": label or _("The vendor")},
+        )
     return Check(
         "connection", title, CheckStatus.PASS, f"The vendor answered; account id {account_id}."
     )
@@ -129,6 +140,8 @@ def check_same_account(
     """(a) No other ACTIVE channel of this system, any company or environment, on the account.
     Details name the other channels of `company_ids` only (None: every company)."""
     title = "No other channel of this system on the account"
+    if not account_id and not channel.vendor.identifies_account:
+        return _same_account_unknowable(channel, company_ids)
     if not account_id:
         return not_checked("same_account", title, "the account id is unknown.")
     others = list(
@@ -157,33 +170,74 @@ def check_same_account(
     )
 
 
+def _same_account_unknowable(channel: SalesChannel, company_ids: Collection[int] | None) -> Check:
+    """The vendor names no account (ANYMARKET): whether another channel of this system is on
+    the same account cannot be checked — not guessed either (a made-up identity would block a
+    real second account). Support confirms, seeing this vendor's active channels."""
+    label = channel.vendor.label
+    others = list(
+        SalesChannel.objects.filter(connector=channel.connector, status=ChannelStatus.ACTIVE)
+        .exclude(pk=channel.pk)
+        .select_related("company")
+    )
+    details = [_describe_active_channel(o, company_ids) for o in others]
+    message = _(
+        "Not checkable through the API: %(vendor)s does not name the account a token opens, "
+        "so another channel of this system on the same account cannot be detected. If one of "
+        "the active %(vendor)s channels listed is on this account, deactivate it first; the "
+        "confirmation about the previous ERP below covers it."
+    ) % {"vendor": label}
+    if not others:
+        message += " " + _("No other %(vendor)s channel is active.") % {"vendor": label}
+    return Check(
+        "same_account",
+        "No other channel of this system on the account",
+        CheckStatus.BLOCK,
+        message,
+        details=details,
+        needs_confirmation=True,
+    )
+
+
 def check_other_back_office(
     *,
     label: str,
     found: list[OtherIntegration] | None,
     error: str = "",
     confirmation: str = "",
+    checked: list[str] | None = None,
 ) -> Check:
     """(b) other back-office applications the vendor lists, or (c) support's typed
-    confirmation when the vendor tells nothing (`found` is None)."""
+    confirmation when the vendor tells nothing (`found` is None). `checked` says what was
+    tried and why it proves nothing (shown as details)."""
     key, title = "other_back_office", "No other ERP connected to the account"
     if error:
         return Check(key, title, CheckStatus.BLOCK, error)
     if found is None:
+        details = list(checked or [])
         if confirmation.strip():
             return Check(
                 key,
                 title,
                 CheckStatus.PASS,
-                f"{label} does not list connected applications; support confirmed: "
-                f"{confirmation.strip()}",
+                _(
+                    "Not checkable through the API (%(vendor)s does not list connected "
+                    "applications); support confirmed: %(confirmation)s"
+                )
+                % {"vendor": label, "confirmation": confirmation.strip()},
+                details=details,
             )
         return Check(
             key,
             title,
             CheckStatus.BLOCK,
-            f"{label} does not tell which applications are connected: type the previous ERP "
-            "(or “none”) and confirm it is disconnected.",
+            _(
+                "Not checkable through the API: %(vendor)s does not list the applications "
+                "connected to the account. Type the previous ERP (or “none”) and confirm it is "
+                "disconnected."
+            )
+            % {"vendor": label},
+            details=details,
             needs_confirmation=True,
         )
     if found:
@@ -211,14 +265,35 @@ def check_other_back_office(
 
 
 def apply_confirmation(checks: list[Check], *, label: str, confirmation: str) -> list[Check]:
-    """The checks with support's typed confirmation applied: the check that waited for it
-    passes when something was typed, and is left as it was otherwise. Writes nothing."""
-    return [
-        check_other_back_office(label=label, found=None, confirmation=confirmation)
-        if check.needs_confirmation and check.key == "other_back_office" and confirmation.strip()
-        else check
-        for check in checks
-    ]
+    """The checks with support's typed confirmation applied: each check that waited for it
+    (another ERP on the account, another channel of this system on an account the vendor
+    does not name) passes when something was typed, and is left as it was otherwise. Writes
+    nothing."""
+    if not confirmation.strip():
+        return list(checks)
+    return [_confirmed(check, label, confirmation) for check in checks]
+
+
+def _confirmed(check: Check, label: str, confirmation: str) -> Check:
+    if not (check.needs_confirmation and check.blocks):
+        return check
+    if check.key == "other_back_office":
+        return check_other_back_office(
+            label=label, found=None, confirmation=confirmation, checked=check.details
+        )
+    if check.key == "same_account":
+        return Check(
+            check.key,
+            check.title,
+            CheckStatus.PASS,
+            _(
+                "Not checkable through the API (%(vendor)s does not name the account a token "
+                "opens); support confirmed: %(confirmation)s"
+            )
+            % {"vendor": label, "confirmation": confirmation.strip()},
+            details=check.details,
+        )
+    return check
 
 
 # --- de-para --------------------------------------------------------------------------------

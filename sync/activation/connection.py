@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import channel_set_status
@@ -49,7 +50,7 @@ def verify_account(
         account_id = str(connector.verify()).strip()
     except ConnectorError as exc:
         return connector, "", f"{label} refused the connection: {exc}"
-    if not account_id:
+    if not account_id and channel.vendor.identifies_account:
         return connector, "", f"{label} answered without an account id."
     return connector, account_id, ""
 
@@ -65,7 +66,8 @@ def activation_test_connection(
         return ConnectionResult(False, error)
     channel.refresh_from_db(fields=["status", "external_account_id"])
     if (
-        channel.status == ChannelStatus.ACTIVE
+        account_id
+        and channel.status == ChannelStatus.ACTIVE
         and channel.external_account_id
         and channel.external_account_id != account_id
     ):
@@ -82,4 +84,13 @@ def activation_test_connection(
     channel.save(update_fields=["external_account_id", "verified_at", "updated_at"])
     if channel.status == ChannelStatus.DRAFT:
         channel_set_status(channel=channel, status=ChannelStatus.READY)
+    if not account_id:
+        return ConnectionResult(
+            True,
+            _(
+                "Connected to %(vendor)s: the credentials work. %(vendor)s does not name the "
+                "account they open; the activation asks support to confirm it instead."
+            )
+            % {"vendor": label},
+        )
     return ConnectionResult(True, f"Connected to {label}: account {account_id}.", account_id)

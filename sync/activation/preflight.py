@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from channels.models import SalesChannel
 from sync.activation import checks
@@ -88,7 +89,7 @@ def activation_preflight(
     else:
         say(f"Verifying the connection with {label}")
         connector, account_id, connection_error = verify_account(channel, connector)
-    result.append(checks.check_connection(account_id, connection_error))
+    result.append(checks.check_connection(account_id, connection_error, label))
     result.append(checks.check_same_account(channel, account_id, company_ids))
 
     match: MatchResult | None = None
@@ -140,10 +141,23 @@ def activation_preflight(
 
 
 def _other_back_office(connector: Connector, label: str, confirmation: str) -> Check:
+    """What the vendor lists; else what its probe (`Connector.probe_back_office`, in the
+    adapter) found; when neither tells anything, the check says so and waits for support's
+    confirmation — never "lists no other application"."""
+    checked: list[str] = []
     try:
         found = connector.other_integrations()
         if found is None:
+            checked.append(
+                _("%(vendor)s does not list the applications connected to an account.")
+                % {"vendor": label}
+            )
             found = connector.probe_back_office()
+            if found is None and connector.back_office_probe:
+                checked.append(
+                    _("Probed with %(probe)s: not refused, which proves nothing either way.")
+                    % {"probe": connector.back_office_probe}
+                )
     except PermissionDeniedError as exc:
         # The keys may not read the vendor's list (VTEX needs License Manager rights): the
         # vendor then tells us nothing, and support's confirmation is what we have.
@@ -160,4 +174,6 @@ def _other_back_office(connector: Connector, label: str, confirmation: str) -> C
         return checks.check_other_back_office(
             label=label, found=None, error=f"Could not ask {label} about other applications: {exc}"
         )
-    return checks.check_other_back_office(label=label, found=found, confirmation=confirmation)
+    return checks.check_other_back_office(
+        label=label, found=found, confirmation=confirmation, checked=checked
+    )

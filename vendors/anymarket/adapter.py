@@ -87,6 +87,10 @@ SKU_FIELDS_NOT_OURS = ("amount",)
 class AnymarketConnector(Connector):
     spec = SPEC
     data_timezone = ZoneInfo("America/Sao_Paulo")
+    back_office_probe = (
+        "an empty stock write (PUT /v2/stocks []), which an account integrated with another "
+        "back office is expected to refuse with 403"
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -109,13 +113,17 @@ class AnymarketConnector(Connector):
         self.ack_failures: list[str] = []
 
     # --- other back offices -----------------------------------------------------------------
-    def probe_back_office(self) -> list[OtherIntegration]:
-        """ANYMARKET lists no connected applications, but its rule is one back office per
-        account, and an account integrated with another ERP refuses our writes with 403 naming
-        that ERP. A write of an empty stock list changes nothing anywhere and is refused the
-        same way: 403 means "linked elsewhere"; any other answer (2xx, or 422 "empty list")
-        means the write path is ours. (How the vendor answers the empty write is not
-        documented; the emulator models it this way.)"""
+    def probe_back_office(self) -> list[OtherIntegration] | None:
+        """What can be learned about another back office on the account: the applications
+        found, or None when nothing was learned.
+
+        ANYMARKET lists no connected applications; its rule is one back office per account.
+        The probe writes an empty stock list, which changes nothing: an account integrated
+        with another ERP is expected to refuse it with 403 naming that ERP (how ANYMARKET
+        answers that write is not documented; the emulator models it so). A 403 is evidence
+        and is reported. Any other answer — 2xx, or 422 for the empty list — proves nothing
+        either way, so it is None: the activation then says "not checkable through the API"
+        and asks support to confirm, never "no other application"."""
         try:
             self.http.put("stocks", json=[])
         except AuthError:
@@ -130,29 +138,21 @@ class AnymarketConnector(Connector):
                 )
             ]
         except ValidationFailedError:
-            return []  # the empty list itself was refused: the write path is open to us
-        return []
+            return None  # the empty list itself was refused: nothing learned
+        return None
 
     # --- account --------------------------------------------------------------------------
     def verify(self) -> str:
-        """A real authenticated call (a wrong token answers 401) that names the account.
+        """A real authenticated call (a wrong token answers 401); returns "" because
+        ANYMARKET names no account for a token (SPEC.identifies_account, which says where
+        that is documented).
 
-        ANYMARKET's ERP API has no "me"/account endpoint (none in the docs or the SDKs; the
-        organization id "oi" only travels in ANYMARKET's own calls to partners). The account
-        identity used is therefore the id of the account's oldest stock location
-        (`GET /v2/stocks/locals`, lowest id): a vendor-generated id that belongs to this
-        account only, is the same for every token of the account (unlike any hash of the
-        token, it survives token rotation) and is readable by any token. It changes only if
-        that location is deleted.
+        The id of the account's oldest stock location used to stand in for the account, but
+        location ids are not unique across accounts (two accounts both had location 1 and the
+        second was refused as "the same account"); no other documented value identifies it.
         """
-        locations = self._stock_locations()
-        if not locations:
-            raise ConnectorError(
-                "ANYMARKET answered with no stock location, so the account cannot be "
-                "identified; create a stock location in ANYMARKET and verify again."
-            )
-        oldest_id, _name = locations[0]
-        return f"stock-local:{oldest_id}"
+        self._stock_locations()
+        return ""
 
     def other_integrations(self) -> None:
         # ANYMARKET does not list the applications connected to an account. Its rule is

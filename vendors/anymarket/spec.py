@@ -42,6 +42,13 @@ SPEC = VendorSpec(
         },
     ),
     capabilities=frozenset({Capability.ORDER_FEED_ACK, Capability.SINGLE_BACK_OFFICE}),
+    # The API v2 has no call that names the account a token opens (developers.anymarket.com.br
+    # lists none; the public SDKs have none): the organization id "oi" travels only in
+    # ANYMARKET's notifications to a partner's callback URL
+    # (developers.anymarket.com.br/en/integration_guides/flow/notification), which this system
+    # does not receive. Stock-location ids are no substitute: two accounts can both have
+    # location 1.
+    identifies_account=False,
     unsupported_flows={
         Flow.CATALOG: "Products are published from ANYMARKET to each marketplace; the ERP sends "
         "stock and price to SKUs matched by partnerId.",
