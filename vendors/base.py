@@ -25,6 +25,7 @@ from vendors.types import (
     OtherIntegration,
     PriceUpdate,
     PushResult,
+    ReferenceLists,
     ReferenceValue,
     RemoteListing,
     StockUpdate,
@@ -258,3 +259,9 @@ class Connector:
     def reference_values(self) -> list[ReferenceValue]:
         """Values the vendor lists for de-para (carriers, payments, statuses, locations)."""
         return []
+
+    def reference_lists(self) -> ReferenceLists:
+        """`reference_values`, with the lists the vendor could not give reported instead of
+        raised (the activation warns and checks the values seen in orders). Default: every
+        list is read or the whole read fails."""
+        return ReferenceLists(values=list(self.reference_values()))

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import stored_credential_names
-from mappings.models import MappingKind
+from mappings.models import MappingKind, mapping_model_for
 from mappings.selectors import translate
 from sync.activation.matching import (
     ErpIndex,
@@ -27,7 +27,7 @@ from sync.activation.matching import (
 )
 from sync.services.push import PUSH_PLANS
 from vendors.spec import Flow
-from vendors.types import OtherIntegration, ReferenceValue
+from vendors.types import OtherIntegration, ReferenceValue, UnreadReference
 
 FIRST_ROWS = 20  # rows shown on the page per problem; the CSV has them all
 
@@ -310,14 +310,39 @@ def _describe_missing(missing) -> str:
     return f"{kind}: {missing.code}{label}"
 
 
+def _describe_unread(channel: SalesChannel, gap: UnreadReference) -> str:
+    kind = MappingKind(gap.kind).label
+    has_fallback = (
+        mapping_model_for(gap.kind)
+        ._default_manager.filter(channel=channel, is_fallback=True)
+        .exists()
+    )
+    then = (
+        _("any other value is covered by the “anything else” row.")
+        if has_fallback
+        else _("any other value will hold its order until it is mapped (Unmapped values).")
+    )
+    return _(
+        "%(kind)s: %(source)s failed (%(reason)s); checked against the values seen in recent "
+        "orders instead, and %(then)s"
+    ) % {"kind": kind, "source": gap.source, "reason": gap.reason, "then": then}
+
+
 def check_de_para(
-    channel: SalesChannel, values: list[ReferenceValue] | None, error: str = ""
+    channel: SalesChannel,
+    values: list[ReferenceValue] | None,
+    error: str = "",
+    unread: Collection[UnreadReference] = (),
 ) -> Check:
+    """Every value the vendor lists has a de-para row or a fallback. `unread`: lists the
+    vendor could not give — a warning with the reason, not a block: `values` then holds that
+    kind's values seen in recent orders, and the fallback rows cover the rest."""
     key, title = "de_para", "De-para complete"
     if error:
         return Check(key, title, CheckStatus.BLOCK, error)
     if values is None:
         return not_checked(key, title, "the vendor's values could not be read.")
+    gaps = [_describe_unread(channel, gap) for gap in unread]
     translation = translate(channel=channel, requests=values)
     missing = translation.missing
     if missing:
@@ -328,7 +353,20 @@ def check_de_para(
             CheckStatus.BLOCK,
             f"{len(missing)} of the {len(values)} values the vendor lists have no de-para row "
             "and no “anything else” fallback.",
-            details=shown + _more(len(missing), len(shown)),
+            details=shown + _more(len(missing), len(shown)) + gaps,
+        )
+    if gaps:
+        return Check(
+            key,
+            title,
+            CheckStatus.WARN,
+            _(
+                "%(count)s of the vendor's lists could not be read; all %(values)s values "
+                "checked (what it listed, and what its recent orders carry) are mapped or "
+                "covered by a fallback."
+            )
+            % {"count": len(gaps), "values": len(values)},
+            details=gaps,
         )
     return Check(
         key,

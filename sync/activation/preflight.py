@@ -108,13 +108,14 @@ def activation_preflight(
         result.append(_other_back_office(connector, label, confirmation))
         say(f"Reading {label}'s values for the de-para")
         try:
-            values = list(connector.reference_values())
+            lists = connector.reference_lists()
         except ConnectorError as exc:
             result.append(
                 checks.check_de_para(channel, None, f"Could not read {label}'s values: {exc}")
             )
         else:
-            result.append(checks.check_de_para(channel, values))
+            values = list(lists.values)
+            result.append(checks.check_de_para(channel, values, unread=lists.unread))
         try:
             say("Reading the ERP's SKUs")
             erp = erp_index(channel.company_id)
