@@ -10,6 +10,9 @@ starting with a full burst.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,12 +26,17 @@ from vendors.ratelimit import TokenBucket
 RATE_MARGIN = 0.95
 
 
-def rate_limiter_for(channel: SalesChannel) -> TokenBucket:
+def rate_limiter_for(
+    channel: SalesChannel, *, sleep: Callable[[float], None] | None = None
+) -> TokenBucket:
     """The channel's bucket at 95 % of the vendor's declared rate and half its burst,
-    continuing from the state saved last (recovered by the time passed since)."""
+    continuing from the state saved last (recovered by the time passed since). `sleep`: how
+    it waits (default time.sleep)."""
     limits = channel.vendor.limits
     bucket = TokenBucket(
-        rate=limits.requests_per_second * RATE_MARGIN, burst=max(1, limits.burst // 2)
+        rate=limits.requests_per_second * RATE_MARGIN,
+        burst=max(1, limits.burst // 2),
+        sleep=sleep or time.sleep,
     )
     saved = lease_limiter_state(channel_id=channel.pk)
     if saved is not None:

@@ -131,7 +131,9 @@ def run_flow(
         error="Abandoned: the worker stopped before finishing (its lease expired). "
         "Nothing was lost: unfinished changes stayed pending for the next run.",
     )
-    limiter = rate_limiter_for(channel)
+    # The bucket's waits (a Retry-After pause) go through the same injected sleep as the
+    # connector's retries (tests and the soak compress time that way).
+    limiter = rate_limiter_for(channel, sleep=(connector_options or {}).get("sleep"))
     run = SyncRun.objects.create(channel=channel, flow=flow, trigger=trigger)
     ctx = None
     try:
