@@ -37,7 +37,7 @@ EPISODE_SECONDS = 2.0
 RECOVERY_SECONDS = 20.0
 # A Retry-After longer than this pauses the bucket only this long: the HTTP client decides
 # whether to wait longer (it never waits past the run's deadline).
-MAX_PAUSE_SECONDS = 300.0
+MAX_PAUSE_SECONDS = 120.0  # as long as vendors.http waits for one Retry-After at most
 
 
 class TokenBucket:

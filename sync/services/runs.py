@@ -131,15 +131,15 @@ def run_flow(
         error="Abandoned: the worker stopped before finishing (its lease expired). "
         "Nothing was lost: unfinished changes stayed pending for the next run.",
     )
-    # The bucket's waits (a Retry-After pause) go through the same injected sleep as the
-    # connector's retries (tests and the soak compress time that way).
-    limiter = rate_limiter_for(channel, sleep=(connector_options or {}).get("sleep"))
+    options = dict(connector_options or {})
+    waits = _BudgetedWait(options.pop("sleep", time.sleep))
+    # The bucket's waits (a Retry-After pause) go through the same wait as the connector's
+    # retries: a long one renews the lease first, and tests compress time through it.
+    limiter = rate_limiter_for(channel, sleep=waits)
     run = SyncRun.objects.create(channel=channel, flow=flow, trigger=trigger)
     ctx = None
     try:
-        options = dict(connector_options or {})
         deadline = time.monotonic() + budget
-        waits = _BudgetedWait(options.pop("sleep", time.sleep))
         connector = build_connector(
             channel, rate_limiter=limiter, sleep=waits, deadline=lambda: deadline, **options
         )
