@@ -291,7 +291,10 @@ def run(state, *, quick: bool = False) -> list[Row]:
         if b'value="Activate" >' not in result_page.content:
             raise RuntimeError("the result page does not offer the activation (a check blocks)")
         reads = emulator.listing_reads()
-        confirm, post_confirm = _timed(lambda: client.post(page_url, {"run": run_id}, secure=True))
+        # ANYMARKET cannot tell whether another ERP (or another channel) is on the account:
+        # support types the confirmation, as on the real page.
+        form = {"run": run_id, "previous_erp": "none", "disconnected": "on"}
+        confirm, post_confirm = _timed(lambda: client.post(page_url, form, secure=True))
         reads_in_post = emulator.listing_reads() - reads
         channel.refresh_from_db()
         bound = Listing.objects.filter(channel=channel).count()
