@@ -137,7 +137,13 @@ class TokenBucket:
         """Continue from a saved state, as if time had passed since then: tokens accrued and
         the rate recovered for `seconds_ago`."""
         with self._lock:
+            now = self._clock()
             saved_rate = min(max(rate, self.min_rate), self.max_rate)
             self.rate = self._recovered(saved_rate, seconds_ago)
             self._tokens = min(self.burst, tokens + max(seconds_ago, 0.0) * saved_rate)
-            self._updated = self._clock()
+            self._updated = now
+            if saved_rate < self.max_rate:
+                # The saved rate was lowered by a 429 at the latest when it was saved: a 429
+                # right after a restore (the next run of the same channel) is the same
+                # overload, not a new one — short runs must not ratchet the rate down.
+                self._decreased_at = now - max(seconds_ago, 0.0)

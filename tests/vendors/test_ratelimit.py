@@ -185,3 +185,18 @@ def test_a_saved_state_recovers_by_the_time_that_passed():
     soon = TokenBucket(rate=4, burst=4, clock=clock.clock, sleep=clock.sleep)
     soon.restore(tokens=tokens, rate=rate, seconds_ago=0)
     assert soon.rate == pytest.approx(rate)
+
+
+def test_short_runs_one_after_another_do_not_ratchet_the_rate_down():
+    """Each run restores the bucket its predecessor saved. A 429 in each of many short runs
+    is one overload while they follow each other closely, as within one run."""
+    clock = VirtualTime()
+    tokens, rate = 4.0, 10.0
+    for _ in range(50):  # 50 runs of 0.2 s, each meeting one 429
+        bucket = TokenBucket(rate=10, burst=4, clock=clock.clock, sleep=clock.sleep)
+        bucket.restore(tokens=tokens, rate=rate, seconds_ago=0.01)
+        clock.now += 0.1
+        bucket.on_rate_limited(retry_after=0.05)
+        clock.now += 0.1
+        tokens, rate = bucket.state()
+    assert rate >= 6  # one decrease per 2 s episode, recovering in between
