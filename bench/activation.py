@@ -106,10 +106,17 @@ class Worker:
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
-        env = {**os.environ, "Q_WORKERS": "1", "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO"}
+        env = {
+            **os.environ,
+            "Q_WORKERS": "1",
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "INFO",
+            # The preflight paces itself at the declared rate: declare the emulator's.
+            "BENCH_DECLARED_RATE": f"anymarket={EMULATOR_RATE}:{int(EMULATOR_RATE)}",
+        }
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", "qcluster"],
+            [sys.executable, "bench/qcluster_at_rate.py"],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -282,10 +289,13 @@ def run(state, *, quick: bool = False) -> list[Row]:
         if b'value="Activate" >' not in result_page.content:
             raise RuntimeError("the result page does not offer the activation (a check blocks)")
         reads = emulator.listing_reads()
-        # Above ACTIVATION_INLINE_MAX_BINDINGS the POST hands the activation to the worker
-        # and the page follows it, as it followed the preflight.
+        # ANYMARKET cannot tell whether another ERP (or another channel) is on the account:
+        # support types the confirmation, as on the real page. Above
+        # ACTIVATION_INLINE_MAX_BINDINGS the POST hands the activation to the worker and the
+        # page follows it, as it followed the preflight.
+        form = {"run": run_id, "previous_erp": "none", "disconnected": "on"}
         confirmed = time.monotonic()
-        confirm, post_confirm = _timed(lambda: client.post(page_url, {"run": run_id}, secure=True))
+        confirm, post_confirm = _timed(lambda: client.post(page_url, form, secure=True))
         reads_in_post = emulator.listing_reads() - reads
         bound_in_post = Listing.objects.filter(channel=channel).count()
         if confirm.status_code != 302:

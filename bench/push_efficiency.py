@@ -4,7 +4,7 @@ vendor's emulator running at the vendor's declared rate limit and burst.
 Measured at the emulator (what the vendor would see): write requests and the items they
 carried, every request's arrival time, 429s. Targets: write requests = the minimum
 ceil(items / vendor cap) (no waste), sustained rate ≥ 90 % of the DECLARED rate (the engine
-aims at 95 % of it with half the burst: sync.services.runs.RATE_MARGIN), zero 429s.
+aims at 95 % of it with half the burst: sync.services.limits.RATE_MARGIN), zero 429s.
 
 Per-item vendors cannot finish 10k changes inside the benchmark's 10 minutes at their
 declared rate (Mercado Livre 5 req/s: 2,000 s; VTEX 30 req/s: ~350 s), so those cases run
@@ -42,7 +42,7 @@ def _case(key: str, n: int, changes: int, window: float | None) -> list[Row]:
     stock_limits = spec.limits.for_flow("stock")
     cap = stock_limits.max_items_per_request
     declared = spec.limits.requests_per_second
-    client_burst = max(1, spec.limits.burst // 2)  # as sync.services.runs.rate_limiter_for does
+    client_burst = max(1, spec.limits.burst // 2)  # as sync.services.limits.rate_limiter_for does
     label = f"{spec.label} {changes // 1000}k"
     if window is not None:
         label += f", first {window:.0f} s"

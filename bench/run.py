@@ -35,6 +35,7 @@ BENCHMARKS = {
     "order-requests": "bench.order_requests",
     "coalescing": "bench.coalescing",
     "push": "bench.push_efficiency",
+    "limits": "bench.limits",
     "activation": "bench.activation",
     "delta": "bench.delta_cost",
     "memory": "bench.memory",

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -20,6 +21,8 @@ from channels.models import (
 )
 from erpintegr.redaction import register_secret
 from vendors.spec import Flow
+
+logger = logging.getLogger("channels")
 
 
 def _fingerprint_key(key: str) -> bytes:
@@ -142,6 +145,56 @@ def channel_set_credentials(*, channel: SalesChannel, values: Mapping[str, str])
         if field.secret:
             register_secret(value)
     return sorted(to_write)
+
+
+@transaction.atomic
+def channel_store_rotated_credentials(*, channel: SalesChannel, values: Mapping[str, str]) -> None:
+    """Store credentials the vendor itself just issued (a rotated refresh token, its access
+    token): no validation that could refuse them.
+
+    `channel_set_credentials` checks that a unique value belongs to no other channel — right
+    for what a person types, wrong here: the vendor has already spent the old token, so
+    refusing the new one would lock the channel out of the seller's account. The value is
+    stored whatever another row holds; only its fingerprint (the uniqueness guard) is left
+    blank when another channel's row claims the same one, and that is logged (never the
+    value). Unknown field names are ignored with a warning for the same reason."""
+    connector = channel.vendor
+    known = {f.name: f for f in connector.credential_fields}
+    for name, value in values.items():
+        value = str(value or "").strip()
+        if not value:
+            continue
+        field = known.get(name)
+        if field is None:
+            logger.warning(
+                "%s issued a credential named %s that %s does not declare; not stored.",
+                connector.label,
+                name,
+                connector.key,
+            )
+            continue
+        fingerprint = (
+            credential_fingerprints(connector=connector.key, name=name, value=value)[0]
+            if field.unique
+            else None
+        )
+        if field.secret:
+            register_secret(value)
+        defaults = {"value": value, "fingerprint": fingerprint, "connector": connector.key}
+        try:
+            with transaction.atomic():
+                Credential.objects.update_or_create(channel=channel, name=name, defaults=defaults)
+        except IntegrityError:
+            logger.error(
+                "Channel %s: the %s %s issued is also claimed by another channel's stored "
+                "value; stored without its fingerprint (check the channels sharing this key).",
+                channel.pk,
+                field.label,
+                connector.label,
+            )
+            Credential.objects.update_or_create(
+                channel=channel, name=name, defaults={**defaults, "fingerprint": None}
+            )
 
 
 def channel_ensure_sync_settings(*, channel: SalesChannel) -> list[SyncSetting]:

@@ -142,6 +142,14 @@ if DE_PARA_IMPORT_SYNC_ROWS < 0:
 # every company's integrations, hence the default.
 COMPANY_SCOPE_ALL_GROUPS = env.list("COMPANY_SCOPE_ALL_GROUPS", default=["Support"])
 
+# Where a vendor-rotated credential (Mercado Livre's single-use refresh token) is kept,
+# encrypted with FERNET_KEYS, from the vendor's answer until it is committed to the database;
+# left there when storing it failed, for `manage.py restore_rescued_credentials`
+# (docs/security.md). Persistent storage, readable by the workers only.
+CREDENTIAL_RESCUE_DIR = env.path(
+    "CREDENTIAL_RESCUE_DIR", default=BASE_DIR / ".state" / "credential-rescue"
+)
+
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".state" / "static")
 

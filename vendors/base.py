@@ -25,6 +25,7 @@ from vendors.types import (
     OtherIntegration,
     PriceUpdate,
     PushResult,
+    ReferenceLists,
     ReferenceValue,
     RemoteListing,
     StockUpdate,
@@ -65,6 +66,8 @@ class Connector:
     # The zone the vendor documents for timestamps sent without an offset. Every adapter sets
     # it explicitly (there is no default to fall back on silently).
     data_timezone: ClassVar[tzinfo]
+    # What `probe_back_office` does, in words for the activation page ("" without a probe).
+    back_office_probe: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -133,7 +136,8 @@ class Connector:
 
     # --- the calls the engine and the activation make ------------------------------------
     def verify(self) -> str:
-        """Check the credentials live; return the vendor account id."""
+        """Check the credentials live; return the vendor account id ("" when the vendor
+        names no account: `spec.identifies_account` is False)."""
         raise NotImplementedError
 
     def push_stock(self, items: list[StockUpdate]) -> PushResult:
@@ -253,10 +257,17 @@ class Connector:
         return None
 
     def probe_back_office(self) -> list[OtherIntegration] | None:
-        """Where the vendor lists no applications but refuses a second back office, a harmless
-        probe that finds one. None when the vendor offers no such probe."""
+        """Where the vendor lists no applications but refuses a second back office, a probe
+        that may find one: the applications it found, or None when it learned nothing (the
+        activation then asks support to confirm). Default: no probe (None)."""
         return None
 
     def reference_values(self) -> list[ReferenceValue]:
         """Values the vendor lists for de-para (carriers, payments, statuses, locations)."""
         return []
+
+    def reference_lists(self) -> ReferenceLists:
+        """`reference_values`, with the lists the vendor could not give reported instead of
+        raised (the activation warns and checks the values seen in orders). Default: every
+        list is read or the whole read fails."""
+        return ReferenceLists(values=list(self.reference_values()))

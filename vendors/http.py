@@ -196,7 +196,9 @@ class HttpClient:
             if isinstance(error, RateLimitedError):
                 self.rate_limited += 1
                 if self.rate_limiter is not None:
-                    self.rate_limiter.on_rate_limited()
+                    # The one rate signal: the bucket pauses for Retry-After and slows down.
+                    # 5xx, timeouts and malformed answers are retried below without it.
+                    self.rate_limiter.on_rate_limited(getattr(error, "retry_after", None))
             if not (retry and error.retryable) or attempt >= self.max_retries:
                 logger.warning(
                     "%s %s gave up after %s attempt(s): %s", method, url, attempt + 1, error

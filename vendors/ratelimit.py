@@ -1,13 +1,43 @@
-"""Client-side rate limiting: a token bucket at the vendor's declared rate, with AIMD.
+"""Client-side rate limiting: a token bucket at the vendor's declared rate that slows down
+when the vendor says 429 and recovers with time.
 
-On a 429 the rate halves (multiplicative decrease); each success recovers a little
-(additive increase), never above the declared rate. The clock and sleep are injectable so
-tests and benchmarks control time.
+What a 429 does, per the vendors' documentation:
+- the vendor says when to come back (`Retry-After`, documented by VTEX: "Retry-After" among
+  its rate-limit headers, see vendor-specs/vtex and developers.vtex.com "API rate limits"):
+  the whole bucket pauses until then — every caller waits, not only the one refused;
+- it means "too many requests in a short period" (Mercado Livre,
+  developers.mercadolivre.com.br/en_us/rate-limit-429-error: "implement backoff and retries
+  (pauses with jitter), distribute requests, avoid spikes"; ANYMARKET,
+  developers.anymarket.com.br: "429 (too many requests) … 5000 requisições por hora por
+  token"): the rate drops by a quarter, once per overload episode (the 429s answered
+  within EPISODE_SECONDS of a decrease are the same overload: requests already in flight,
+  not a new signal), never below `min_rate`;
+- recovery is a matter of time, not of successes: the rate climbs back linearly and is at the
+  declared rate again at most RECOVERY_SECONDS after its lowest point, whatever the traffic
+  in between. A state saved by one run and restored by the next (the channel's lease row)
+  recovers by the time that passed in between, so a bad minute never lingers for hours.
+
+Only a 429 is a rate signal. A 5xx, a timeout or a malformed answer says nothing about our
+pace: the HTTP client retries those with its own backoff and never calls this.
+
+The clock and sleep are injectable so tests and benchmarks control time.
 """
 
 import threading
 import time
 from collections.abc import Callable
+
+# A 429 multiplies the rate by this (once per episode); by the milder one when the vendor
+# said when to come back (the pause does most of the correction).
+DECREASE = 0.75
+DECREASE_WITH_RETRY_AFTER = 0.9
+# 429s within this long of the last decrease belong to the same overload.
+EPISODE_SECONDS = 2.0
+# From the lowest rate back to the declared one in at most this long.
+RECOVERY_SECONDS = 20.0
+# A Retry-After longer than this pauses the bucket only this long: the HTTP client decides
+# whether to wait longer (it never waits past the run's deadline).
+MAX_PAUSE_SECONDS = 120.0  # as long as vendors.http waits for one Retry-After at most
 
 
 class TokenBucket:
@@ -19,40 +49,57 @@ class TokenBucket:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         min_rate: float | None = None,
-        recovery_per_success: float | None = None,
+        recovery_seconds: float = RECOVERY_SECONDS,
+        decrease: float = DECREASE,
+        episode_seconds: float = EPISODE_SECONDS,
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
+        if not 0 < decrease < 1 or recovery_seconds <= 0:
+            raise ValueError("decrease must be in (0, 1) and recovery_seconds > 0")
         self.max_rate = float(rate)
         self.rate = float(rate)
         self.burst = int(burst)
-        self.min_rate = min_rate if min_rate is not None else self.max_rate / 32
-        # Recover the full rate after about 20 seconds' worth of successful requests.
-        self.recovery = (
-            recovery_per_success if recovery_per_success is not None else self.max_rate / 200
-        )
+        self.min_rate = min_rate if min_rate is not None else self.max_rate / 8
+        self.recovery_seconds = float(recovery_seconds)
+        self.decrease = float(decrease)
+        self.episode_seconds = float(episode_seconds)
         self._clock = clock
         self._sleep = sleep
         self._tokens = float(burst)
         self._updated = clock()
+        self._paused_until = float("-inf")
+        self._decreased_at = float("-inf")
         self._lock = threading.Lock()
         self.throttled_seconds = 0.0
         self.rate_limited = 0
 
+    # --- time passing ---------------------------------------------------------------------
+    def _recovered(self, rate: float, seconds: float) -> float:
+        return min(self.max_rate, rate + self.max_rate * max(seconds, 0.0) / self.recovery_seconds)
+
     def _refill(self, now: float) -> None:
-        elapsed = max(now - self._updated, 0.0)
-        self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+        if now <= self._updated:
+            return
+        self.rate = self._recovered(self.rate, now - self._updated)
+        # Tokens accrue during a pause too (never beyond the burst): the vendor's own budget
+        # refills while it makes us wait, so a short backlog may go out once it is over.
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
+    # --- the calls the HTTP client makes ---------------------------------------------------
     def acquire(self) -> float:
-        """Take one token, sleeping as long as needed. Returns the time slept."""
+        """Take one token, sleeping as long as needed (a pause included). Returns the time
+        slept."""
         with self._lock:
             now = self._clock()
             self._refill(now)
-            if self._tokens >= 1:
+            pause = max(self._paused_until - now, 0.0)
+            if pause == 0 and self._tokens >= 1:
                 self._tokens -= 1
                 return 0.0
-            wait = (1 - self._tokens) / self.rate
+            # Until the pause is over, and until a token is there (it accrues meanwhile).
+            wait = max(pause, max(1 - self._tokens, 0.0) / self.rate)
             # Reserve the token now so concurrent callers queue behind us.
             self._tokens -= 1
         self._sleep(wait)
@@ -60,19 +107,26 @@ class TokenBucket:
         return wait
 
     def on_success(self) -> None:
-        with self._lock:
-            self.rate = min(self.max_rate, self.rate + self.recovery)
+        """A 2xx. Nothing to do: recovery is time-based (see the module docstring)."""
 
-    def on_rate_limited(self) -> None:
-        """The vendor said 429: halve the rate and drain the bucket.
-
-        Waiting out Retry-After is the HTTP client's job; this only slows what follows.
-        """
+    def on_rate_limited(self, retry_after: float | None = None) -> None:
+        """The vendor said 429: pause until its Retry-After (when it sent one), drop the
+        tokens on hand, and slow down once per overload episode."""
         with self._lock:
+            now = self._clock()
+            self._refill(now)
             self.rate_limited += 1
-            self.rate = max(self.min_rate, self.rate / 2)
             self._tokens = min(self._tokens, 0.0)
+            if retry_after is not None and retry_after > 0:
+                self._paused_until = max(
+                    self._paused_until, now + min(retry_after, MAX_PAUSE_SECONDS)
+                )
+            if now - self._decreased_at >= self.episode_seconds:
+                factor = self.decrease if retry_after is None else DECREASE_WITH_RETRY_AFTER
+                self.rate = max(self.min_rate, self.rate * factor)
+                self._decreased_at = now
 
+    # --- persistence between runs ---------------------------------------------------------
     def state(self) -> tuple[float, float]:
         """(tokens, rate) to persist between runs."""
         with self._lock:
@@ -80,8 +134,16 @@ class TokenBucket:
             return self._tokens, self.rate
 
     def restore(self, *, tokens: float, rate: float, seconds_ago: float) -> None:
-        """Continue from a saved state, as if time had passed since then."""
+        """Continue from a saved state, as if time had passed since then: tokens accrued and
+        the rate recovered for `seconds_ago`."""
         with self._lock:
-            self.rate = min(max(rate, self.min_rate), self.max_rate)
-            self._tokens = min(self.burst, tokens + max(seconds_ago, 0.0) * self.rate)
-            self._updated = self._clock()
+            now = self._clock()
+            saved_rate = min(max(rate, self.min_rate), self.max_rate)
+            self.rate = self._recovered(saved_rate, seconds_ago)
+            self._tokens = min(self.burst, tokens + max(seconds_ago, 0.0) * saved_rate)
+            self._updated = now
+            if saved_rate < self.max_rate:
+                # The saved rate was lowered by a 429 at the latest when it was saved: a 429
+                # right after a restore (the next run of the same channel) is the same
+                # overload, not a new one — short runs must not ratchet the rate down.
+                self._decreased_at = now - max(seconds_ago, 0.0)

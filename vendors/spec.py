@@ -100,6 +100,11 @@ class VendorSpec:
     # single-use token refresh). It must end before other writers give up waiting for that
     # lock: on SQLite the lock is the whole database's (system check erpintegr.E005).
     locked_call_timeout: tuple[float, float] | None = None
+    # Whether the vendor's API names the account a set of credentials opens (`verify()`
+    # returns its id). A vendor that does not (ANYMARKET) verifies the credentials and returns
+    # "": the activation cannot tell two channels on one account apart and asks support to
+    # confirm instead — an id made up from other data could block a real second account.
+    identifies_account: bool = True
 
     def supported_flows(self) -> list[str]:
         return [flow for flow in Flow.values if flow not in self.unsupported_flows]

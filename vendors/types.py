@@ -183,3 +183,22 @@ class ReferenceValue:
     code: str
     label: str = ""
     parent_code: str = ""  # carrier code of a service
+
+
+@dataclass(frozen=True)
+class UnreadReference:
+    """A reference list the vendor could not give (an error, not an empty list): which kind of
+    value, what was asked, and why it failed (a redacted ConnectorError message)."""
+
+    kind: str  # a ReferenceValue kind
+    source: str  # "GET /sites/MLB/payment_methods"
+    reason: str
+
+
+@dataclass
+class ReferenceLists:
+    """What the vendor lists for the de-para, and the lists it could not give. When a list
+    failed, `values` also holds that kind's values seen in a sample of recent orders."""
+
+    values: list[ReferenceValue]
+    unread: list[UnreadReference] = field(default_factory=list)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hmac
 import math
 import random
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -108,9 +107,10 @@ class AnymarketApi(Emulator):
         self.account_id = account
         # Data generation has its own generator so fault rolls don't shift the data.
         self.data_random = random.Random(f"{seed}:{account}")
-        # Ids are global sequences at ANYMARKET; stock locations get account-derived ids so
-        # two emulated accounts never share one (the connector's account identity).
-        base = 100_000 + zlib.crc32(account.encode()) % 800_000
+        # Stock-location ids are not unique across accounts at ANYMARKET: two accounts in
+        # production both answered location 1 (issue 11, point 10). The emulator numbers each
+        # account's locations from 1, so nothing may take a location id for the account.
+        base = 1
         self.locals: dict[int, dict] = {
             local_id: {
                 "id": local_id,

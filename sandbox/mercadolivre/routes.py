@@ -218,6 +218,10 @@ class MercadoLivreApi(Emulator):
         self.orders: dict[str, dict] = {}
         self.shipments: dict[str, dict] = {}
         self.applications: list[dict] = []
+        # The site's public lists (payment and shipping methods) are served apart from the
+        # seller's data and can fail on their own; a test sets an error status here (e.g. 503)
+        # to have both answer it.
+        self.site_lists_status: int | None = None
         self.deleted_variations: list[tuple[str, int]] = []
         # seller SKU -> [(item id, variation id or None)]: several when a code is repeated
         self._listings_by_sku: dict[str, list[tuple[str, int | None]]] = {}
@@ -642,12 +646,18 @@ class MercadoLivreApi(Emulator):
             raise HttpError(404, f"Shipment {request.params['shipment_id']} not found")
         return Response(200, copy.deepcopy(shipment))
 
+    def _site_list_fault(self) -> None:
+        if self.site_lists_status:
+            raise HttpError(self.site_lists_status, "Service temporarily unavailable")
+
     def _payment_methods(self, request: Request) -> Response:
+        self._site_list_fault()
         if request.params["site_id"] != SITE_ID:
             raise HttpError(404, f"Site {request.params['site_id']} not found")
         return Response(200, copy.deepcopy(PAYMENT_METHODS))
 
     def _shipping_methods(self, request: Request) -> Response:
+        self._site_list_fault()
         if request.params["site_id"] != SITE_ID:
             raise HttpError(404, f"Site {request.params['site_id']} not found")
         return Response(200, copy.deepcopy(SHIPPING_METHODS))

@@ -40,6 +40,7 @@ from erpintegr.redaction import redact
 from mappings.services import listings_bind_many
 from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
+from sync.activation.connection import paced_connector
 from sync.activation.matching import erp_index
 from sync.activation.runs import (
     PreflightResult,
@@ -51,7 +52,6 @@ from sync.activation.runs import (
     preflight_run_now,
 )
 from sync.models import CONFIRM_ACTIVE_STATES, ConfirmState, PreflightRun
-from sync.services.connectors import build_connector
 from sync.services.pending import pending_full_resync
 from sync.services.schedules import schedules_reconcile_channel
 from vendors.base import Connector
@@ -182,7 +182,7 @@ def activation_confirm(
     if refused is not None:
         return refused
     try:
-        _prepare_vendor(connector or build_connector(channel), channel)
+        _prepare_vendor(connector or paced_connector(channel), channel)
     except ConnectorError as exc:
         return ActivationOutcome(
             channel, False, f"“{channel}” was not activated: the vendor setup failed: {exc}", result
@@ -208,7 +208,8 @@ def activation_confirm(
     return ActivationOutcome(
         channel,
         True,
-        f"“{channel}” is active on account {result.account_id}: {created} product binding(s) "
+        f"“{channel}” is active on account {result.account_id or '(not named by the vendor)'}: "
+        f"{created} product binding(s) "
         "created, schedules set, every bound SKU queued for a first push.",
         result,
         record,
@@ -316,12 +317,16 @@ def _activate_locked(channel: SalesChannel, user, plan: _Plan) -> tuple[Activati
             [Check("status", "Channel status", CheckStatus.BLOCK, "It was activated meanwhile.")]
         )
     # Database-side facts that may have changed since the preflight; no vendor call.
-    again = [
-        checks.check_credentials(locked),
-        checks.check_same_account(locked, report.account_id),
-        checks.check_de_para(locked, plan.reference_values),
-        checks.check_settings(locked),
-    ]
+    again = checks.apply_confirmation(
+        [
+            checks.check_credentials(locked),
+            checks.check_same_account(locked, report.account_id),
+            checks.check_de_para(locked, plan.reference_values),
+            checks.check_settings(locked),
+        ],
+        label=locked.vendor.label,
+        confirmation=report.confirmation,
+    )
     # ERP duplicates: the preflight found none among the SKUs it read; only a SKU written
     # since can make one (every SKU write goes through save(), which stamps updated_at), so
     # the whole catalog is read again only then — on a large store that read is the cost.

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext as _
 
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import stored_credential_names
-from mappings.models import MappingKind
+from mappings.models import MappingKind, mapping_model_for
 from mappings.selectors import translate
 from sync.activation.matching import (
     ErpIndex,
@@ -26,7 +27,7 @@ from sync.activation.matching import (
 )
 from sync.services.push import PUSH_PLANS
 from vendors.spec import Flow
-from vendors.types import OtherIntegration, ReferenceValue
+from vendors.types import OtherIntegration, ReferenceValue, UnreadReference
 
 FIRST_ROWS = 20  # rows shown on the page per problem; the CSV has them all
 
@@ -105,10 +106,20 @@ def check_credentials(channel: SalesChannel) -> Check:
     return Check("credentials", title, CheckStatus.PASS, "Every required field is stored.")
 
 
-def check_connection(account_id: str, error: str) -> Check:
+def check_connection(account_id: str, error: str, label: str = "") -> Check:
     title = "Connection verified live"
     if error:
         return Check("connection", title, CheckStatus.BLOCK, error)
+    if not account_id:
+        # Only for a vendor that names no account (verify_account refuses a blank id from
+        # the others): the credentials work, and that is all the vendor says.
+        return Check(
+            "connection",
+            title,
+            CheckStatus.PASS,
+            _("%(vendor)s answered: the credentials work. It does not name the account they open.")
+            % {"vendor": label or _("The vendor")},
+        )
     return Check(
         "connection", title, CheckStatus.PASS, f"The vendor answered; account id {account_id}."
     )
@@ -129,6 +140,8 @@ def check_same_account(
     """(a) No other ACTIVE channel of this system, any company or environment, on the account.
     Details name the other channels of `company_ids` only (None: every company)."""
     title = "No other channel of this system on the account"
+    if not account_id and not channel.vendor.identifies_account:
+        return _same_account_unknowable(channel, company_ids)
     if not account_id:
         return not_checked("same_account", title, "the account id is unknown.")
     others = list(
@@ -157,33 +170,74 @@ def check_same_account(
     )
 
 
+def _same_account_unknowable(channel: SalesChannel, company_ids: Collection[int] | None) -> Check:
+    """The vendor names no account (ANYMARKET): whether another channel of this system is on
+    the same account cannot be checked — not guessed either (a made-up identity would block a
+    real second account). Support confirms, seeing this vendor's active channels."""
+    label = channel.vendor.label
+    others = list(
+        SalesChannel.objects.filter(connector=channel.connector, status=ChannelStatus.ACTIVE)
+        .exclude(pk=channel.pk)
+        .select_related("company")
+    )
+    details = [_describe_active_channel(o, company_ids) for o in others]
+    message = _(
+        "Not checkable through the API: %(vendor)s does not name the account a token opens, "
+        "so another channel of this system on the same account cannot be detected. If one of "
+        "the active %(vendor)s channels listed is on this account, deactivate it first; the "
+        "confirmation about the previous ERP below covers it."
+    ) % {"vendor": label}
+    if not others:
+        message += " " + _("No other %(vendor)s channel is active.") % {"vendor": label}
+    return Check(
+        "same_account",
+        "No other channel of this system on the account",
+        CheckStatus.BLOCK,
+        message,
+        details=details,
+        needs_confirmation=True,
+    )
+
+
 def check_other_back_office(
     *,
     label: str,
     found: list[OtherIntegration] | None,
     error: str = "",
     confirmation: str = "",
+    checked: list[str] | None = None,
 ) -> Check:
     """(b) other back-office applications the vendor lists, or (c) support's typed
-    confirmation when the vendor tells nothing (`found` is None)."""
+    confirmation when the vendor tells nothing (`found` is None). `checked` says what was
+    tried and why it proves nothing (shown as details)."""
     key, title = "other_back_office", "No other ERP connected to the account"
     if error:
         return Check(key, title, CheckStatus.BLOCK, error)
     if found is None:
+        details = list(checked or [])
         if confirmation.strip():
             return Check(
                 key,
                 title,
                 CheckStatus.PASS,
-                f"{label} does not list connected applications; support confirmed: "
-                f"{confirmation.strip()}",
+                _(
+                    "Not checkable through the API (%(vendor)s does not list connected "
+                    "applications); support confirmed: %(confirmation)s"
+                )
+                % {"vendor": label, "confirmation": confirmation.strip()},
+                details=details,
             )
         return Check(
             key,
             title,
             CheckStatus.BLOCK,
-            f"{label} does not tell which applications are connected: type the previous ERP "
-            "(or “none”) and confirm it is disconnected.",
+            _(
+                "Not checkable through the API: %(vendor)s does not list the applications "
+                "connected to the account. Type the previous ERP (or “none”) and confirm it is "
+                "disconnected."
+            )
+            % {"vendor": label},
+            details=details,
             needs_confirmation=True,
         )
     if found:
@@ -211,14 +265,35 @@ def check_other_back_office(
 
 
 def apply_confirmation(checks: list[Check], *, label: str, confirmation: str) -> list[Check]:
-    """The checks with support's typed confirmation applied: the check that waited for it
-    passes when something was typed, and is left as it was otherwise. Writes nothing."""
-    return [
-        check_other_back_office(label=label, found=None, confirmation=confirmation)
-        if check.needs_confirmation and check.key == "other_back_office" and confirmation.strip()
-        else check
-        for check in checks
-    ]
+    """The checks with support's typed confirmation applied: each check that waited for it
+    (another ERP on the account, another channel of this system on an account the vendor
+    does not name) passes when something was typed, and is left as it was otherwise. Writes
+    nothing."""
+    if not confirmation.strip():
+        return list(checks)
+    return [_confirmed(check, label, confirmation) for check in checks]
+
+
+def _confirmed(check: Check, label: str, confirmation: str) -> Check:
+    if not (check.needs_confirmation and check.blocks):
+        return check
+    if check.key == "other_back_office":
+        return check_other_back_office(
+            label=label, found=None, confirmation=confirmation, checked=check.details
+        )
+    if check.key == "same_account":
+        return Check(
+            check.key,
+            check.title,
+            CheckStatus.PASS,
+            _(
+                "Not checkable through the API (%(vendor)s does not name the account a token "
+                "opens); support confirmed: %(confirmation)s"
+            )
+            % {"vendor": label, "confirmation": confirmation.strip()},
+            details=check.details,
+        )
+    return check
 
 
 # --- de-para --------------------------------------------------------------------------------
@@ -235,14 +310,39 @@ def _describe_missing(missing) -> str:
     return f"{kind}: {missing.code}{label}"
 
 
+def _describe_unread(channel: SalesChannel, gap: UnreadReference) -> str:
+    kind = MappingKind(gap.kind).label
+    has_fallback = (
+        mapping_model_for(gap.kind)
+        ._default_manager.filter(channel=channel, is_fallback=True)
+        .exists()
+    )
+    then = (
+        _("any other value is covered by the “anything else” row.")
+        if has_fallback
+        else _("any other value will hold its order until it is mapped (Unmapped values).")
+    )
+    return _(
+        "%(kind)s: %(source)s failed (%(reason)s); checked against the values seen in recent "
+        "orders instead, and %(then)s"
+    ) % {"kind": kind, "source": gap.source, "reason": gap.reason, "then": then}
+
+
 def check_de_para(
-    channel: SalesChannel, values: list[ReferenceValue] | None, error: str = ""
+    channel: SalesChannel,
+    values: list[ReferenceValue] | None,
+    error: str = "",
+    unread: Collection[UnreadReference] = (),
 ) -> Check:
+    """Every value the vendor lists has a de-para row or a fallback. `unread`: lists the
+    vendor could not give — a warning with the reason, not a block: `values` then holds that
+    kind's values seen in recent orders, and the fallback rows cover the rest."""
     key, title = "de_para", "De-para complete"
     if error:
         return Check(key, title, CheckStatus.BLOCK, error)
     if values is None:
         return not_checked(key, title, "the vendor's values could not be read.")
+    gaps = [_describe_unread(channel, gap) for gap in unread]
     translation = translate(channel=channel, requests=values)
     missing = translation.missing
     if missing:
@@ -253,7 +353,20 @@ def check_de_para(
             CheckStatus.BLOCK,
             f"{len(missing)} of the {len(values)} values the vendor lists have no de-para row "
             "and no “anything else” fallback.",
-            details=shown + _more(len(missing), len(shown)),
+            details=shown + _more(len(missing), len(shown)) + gaps,
+        )
+    if gaps:
+        return Check(
+            key,
+            title,
+            CheckStatus.WARN,
+            _(
+                "%(count)s of the vendor's lists could not be read; all %(values)s values "
+                "checked (what it listed, and what its recent orders carry) are mapped or "
+                "covered by a fallback."
+            )
+            % {"count": len(gaps), "values": len(values)},
+            details=gaps,
         )
     return Check(
         key,

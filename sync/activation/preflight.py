@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from channels.models import SalesChannel
 from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
-from sync.activation.connection import verify_account
+from sync.activation.connection import save_pace, verify_account
 from sync.activation.matching import MatchResult, erp_index, match_listings
 from vendors.base import Connector
 from vendors.errors import ConnectorError, PermissionDeniedError
@@ -88,7 +89,7 @@ def activation_preflight(
     else:
         say(f"Verifying the connection with {label}")
         connector, account_id, connection_error = verify_account(channel, connector)
-    result.append(checks.check_connection(account_id, connection_error))
+    result.append(checks.check_connection(account_id, connection_error, label))
     result.append(checks.check_same_account(channel, account_id, company_ids))
 
     match: MatchResult | None = None
@@ -107,13 +108,14 @@ def activation_preflight(
         result.append(_other_back_office(connector, label, confirmation))
         say(f"Reading {label}'s values for the de-para")
         try:
-            values = list(connector.reference_values())
+            lists = connector.reference_lists()
         except ConnectorError as exc:
             result.append(
                 checks.check_de_para(channel, None, f"Could not read {label}'s values: {exc}")
             )
         else:
-            result.append(checks.check_de_para(channel, values))
+            values = list(lists.values)
+            result.append(checks.check_de_para(channel, values, unread=lists.unread))
         try:
             say("Reading the ERP's SKUs")
             erp = erp_index(channel.company_id)
@@ -127,6 +129,7 @@ def activation_preflight(
             result.append(checks.check_data(match))
     say("Checking the flows and settings")
     result.append(checks.check_settings(channel))
+    save_pace(channel, connector)
     return PreflightReport(
         channel=channel,
         checks=result,
@@ -139,10 +142,23 @@ def activation_preflight(
 
 
 def _other_back_office(connector: Connector, label: str, confirmation: str) -> Check:
+    """What the vendor lists; else what its probe (`Connector.probe_back_office`, in the
+    adapter) found; when neither tells anything, the check says so and waits for support's
+    confirmation — never "lists no other application"."""
+    checked: list[str] = []
     try:
         found = connector.other_integrations()
         if found is None:
+            checked.append(
+                _("%(vendor)s does not list the applications connected to an account.")
+                % {"vendor": label}
+            )
             found = connector.probe_back_office()
+            if found is None and connector.back_office_probe:
+                checked.append(
+                    _("Probed with %(probe)s: not refused, which proves nothing either way.")
+                    % {"probe": connector.back_office_probe}
+                )
     except PermissionDeniedError as exc:
         # The keys may not read the vendor's list (VTEX needs License Manager rights): the
         # vendor then tells us nothing, and support's confirmation is what we have.
@@ -159,4 +175,6 @@ def _other_back_office(connector: Connector, label: str, confirmation: str) -> C
         return checks.check_other_back_office(
             label=label, found=None, error=f"Could not ask {label} about other applications: {exc}"
         )
-    return checks.check_other_back_office(label=label, found=found, confirmation=confirmation)
+    return checks.check_other_back_office(
+        label=label, found=found, confirmation=confirmation, checked=checked
+    )

@@ -14,7 +14,8 @@ from erpintegr.redaction import redact
 from sync.models import PendingChange, RunState, RunTrigger, SyncRun
 from sync.services.connectors import build_connector
 from sync.services.context import ChannelStopped, LeaseLost, RunContext
-from sync.services.lease import Lease, lease_claim, lease_limiter_state
+from sync.services.lease import Lease, lease_claim
+from sync.services.limits import rate_limiter_for
 from sync.services.push import PUSH_PLANS, ChannelConfigError, push_pending
 from vendors.errors import (
     AuthError,
@@ -37,11 +38,6 @@ def run_budget_seconds() -> float:
     return max(settings.Q_CLUSTER.get("timeout", 600) * 0.8, 10)
 
 
-# The vendor counts arrival times, which jitter on the network: aim a little under its limit
-# so a burst of queued requests never lands as one over it.
-RATE_MARGIN = 0.95
-
-
 def lease_ttl(budget: float) -> timedelta:
     """Renewed at every checkpoint (every few seconds), so the lease only has to outlive the
     longest single vendor call between checkpoints (an order page at a slow vendor), not the
@@ -50,22 +46,6 @@ def lease_ttl(budget: float) -> timedelta:
 
 
 LEASE_TTL_MIN, LEASE_TTL_MAX = 60, 300
-
-
-def rate_limiter_for(channel: SalesChannel) -> TokenBucket:
-    limits = channel.vendor.limits
-    bucket = TokenBucket(
-        rate=limits.requests_per_second * RATE_MARGIN, burst=max(1, limits.burst // 2)
-    )
-    saved = lease_limiter_state(channel_id=channel.pk)
-    if saved is not None:
-        tokens, rate, saved_at = saved
-        bucket.restore(
-            tokens=tokens,
-            rate=rate or bucket.max_rate,
-            seconds_ago=(timezone.now() - saved_at).total_seconds() if saved_at else 3600,
-        )
-    return bucket
 
 
 # A retry wait at least this long first renews the lease and saves progress (a checkpoint),
@@ -151,13 +131,15 @@ def run_flow(
         error="Abandoned: the worker stopped before finishing (its lease expired). "
         "Nothing was lost: unfinished changes stayed pending for the next run.",
     )
-    limiter = rate_limiter_for(channel)
+    options = dict(connector_options or {})
+    waits = _BudgetedWait(options.pop("sleep", time.sleep))
+    # The bucket's waits (a Retry-After pause) go through the same wait as the connector's
+    # retries: a long one renews the lease first, and tests compress time through it.
+    limiter = rate_limiter_for(channel, sleep=waits)
     run = SyncRun.objects.create(channel=channel, flow=flow, trigger=trigger)
     ctx = None
     try:
-        options = dict(connector_options or {})
         deadline = time.monotonic() + budget
-        waits = _BudgetedWait(options.pop("sleep", time.sleep))
         connector = build_connector(
             channel, rate_limiter=limiter, sleep=waits, deadline=lambda: deadline, **options
         )

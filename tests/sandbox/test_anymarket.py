@@ -73,18 +73,19 @@ def test_demo_credentials_are_clearly_fake():
     assert "DEMO" in token and "not-a-secret" in token
 
 
-def test_verify_names_the_account_and_a_wrong_token_is_refused(emulator):
-    assert connect(emulator).verify() == f"stock-local:{emulator.default_local_id}"
+def test_verify_checks_the_token_and_a_wrong_token_is_refused(emulator):
+    assert connect(emulator).verify() == ""  # ANYMARKET names no account for a token
     wrong = "wrong-gumga-token-0001"
     with pytest.raises(AuthError) as exc:
         connect(emulator, token=wrong).verify()
     assert wrong not in str(exc.value)
 
 
-def test_two_accounts_have_different_identities():
+def test_stock_location_ids_are_no_account_identity():
+    # As in production: two accounts both have location 1.
     first = AnymarketEmulator(account="loja-a")
     second = AnymarketEmulator(account="loja-b")
-    assert first.default_local_id != second.default_local_id
+    assert first.default_local_id == second.default_local_id
 
 
 # --- stock -------------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def test_an_account_linked_to_another_erp_refuses_writes(emulator):
     emulator.seed_data(listings=1)
     emulator.mark_linked_to("ERP Concorrente")
     conn = connect(emulator)
-    assert conn.verify()  # reads still work: the refusal comes on the first write
+    conn.verify()  # reads still work: the refusal comes on the first write
     with pytest.raises(PermissionDeniedError) as exc:
         conn.push_stock([StockUpdate(key=1, ref=ExternalRef(seller_sku="SKU-00001"), quantity=1)])
     assert "ERP Concorrente" in str(exc.value)
@@ -429,7 +430,7 @@ def test_token_as_query_parameter_is_accepted_too(strict_emulator):
         ([{"partnerId": "SKU-00001", "quantity": "10"}], "numérico"),
         ([{"partnerId": "SKU-00001"}], "obrigatório"),
         ([{"partnerId": "SKU-00001", "quantity": -1}], "negativo"),
-        ([{"partnerId": "SKU-00001", "quantity": 1, "stockLocalId": 1}], "local de estoque"),
+        ([{"partnerId": "SKU-00001", "quantity": 1, "stockLocalId": 99}], "local de estoque"),
         ([{"partnerId": "SKU-00001", "quantity": 1}] * 501, "Máximo de 500"),
     ],
 )

@@ -87,7 +87,7 @@ def test_round_trip_stock_for_300_skus_and_the_orders_feed(emulator_factory):
     emulator = emulator_factory(rate=VTEX_DOCUMENTED_RATE, burst=limits.burst)
     emulator.seed_data(listings=300, orders=45)
     assert limits.requests_per_second < VTEX_DOCUMENTED_RATE
-    # Half the burst, as the engine's limiter does (sync.services.runs.rate_limiter_for).
+    # Half the burst, as the engine's limiter does (sync.services.limits.rate_limiter_for).
     bucket = TokenBucket(rate=limits.requests_per_second, burst=max(1, limits.burst // 2))
     connector = connect(emulator, rate_limiter=bucket)
 

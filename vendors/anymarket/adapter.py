@@ -88,6 +88,10 @@ SKU_FIELDS_NOT_OURS = ("amount",)
 class AnymarketConnector(Connector):
     spec = SPEC
     data_timezone = ZoneInfo("America/Sao_Paulo")
+    back_office_probe = (
+        "an empty stock write (PUT /v2/stocks []), which an account integrated with another "
+        "back office is expected to refuse with 403"
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -113,13 +117,17 @@ class AnymarketConnector(Connector):
         self._delivered: set[str] = set()
 
     # --- other back offices -----------------------------------------------------------------
-    def probe_back_office(self) -> list[OtherIntegration]:
-        """ANYMARKET lists no connected applications, but its rule is one back office per
-        account, and an account integrated with another ERP refuses our writes with 403 naming
-        that ERP. A write of an empty stock list changes nothing anywhere and is refused the
-        same way: 403 means "linked elsewhere"; any other answer (2xx, or 422 "empty list")
-        means the write path is ours. (How the vendor answers the empty write is not
-        documented; the emulator models it this way.)"""
+    def probe_back_office(self) -> list[OtherIntegration] | None:
+        """What can be learned about another back office on the account: the applications
+        found, or None when nothing was learned.
+
+        ANYMARKET lists no connected applications; its rule is one back office per account.
+        The probe writes an empty stock list, which changes nothing: an account integrated
+        with another ERP is expected to refuse it with 403 naming that ERP (how ANYMARKET
+        answers that write is not documented; the emulator models it so). A 403 is evidence
+        and is reported. Any other answer — 2xx, or 422 for the empty list — proves nothing
+        either way, so it is None: the activation then says "not checkable through the API"
+        and asks support to confirm, never "no other application"."""
         try:
             self.http.put("stocks", json=[])
         except AuthError:
@@ -134,29 +142,21 @@ class AnymarketConnector(Connector):
                 )
             ]
         except ValidationFailedError:
-            return []  # the empty list itself was refused: the write path is open to us
-        return []
+            return None  # the empty list itself was refused: nothing learned
+        return None
 
     # --- account --------------------------------------------------------------------------
     def verify(self) -> str:
-        """A real authenticated call (a wrong token answers 401) that names the account.
+        """A real authenticated call (a wrong token answers 401); returns "" because
+        ANYMARKET names no account for a token (SPEC.identifies_account, which says where
+        that is documented).
 
-        ANYMARKET's ERP API has no "me"/account endpoint (none in the docs or the SDKs; the
-        organization id "oi" only travels in ANYMARKET's own calls to partners). The account
-        identity used is therefore the id of the account's oldest stock location
-        (`GET /v2/stocks/locals`, lowest id): a vendor-generated id that belongs to this
-        account only, is the same for every token of the account (unlike any hash of the
-        token, it survives token rotation) and is readable by any token. It changes only if
-        that location is deleted.
+        The id of the account's oldest stock location used to stand in for the account, but
+        location ids are not unique across accounts (two accounts both had location 1 and the
+        second was refused as "the same account"); no other documented value identifies it.
         """
-        locations = self._stock_locations()
-        if not locations:
-            raise ConnectorError(
-                "ANYMARKET answered with no stock location, so the account cannot be "
-                "identified; create a stock location in ANYMARKET and verify again."
-            )
-        oldest_id, _name = locations[0]
-        return f"stock-local:{oldest_id}"
+        self._stock_locations()
+        return ""
 
     def other_integrations(self) -> None:
         # ANYMARKET does not list the applications connected to an account. Its rule is
@@ -196,11 +196,20 @@ class AnymarketConnector(Connector):
         return result
 
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
-        """PUT /v2/products/{productId}/skus/{skuId}, one SKU per call.
+        """PUT /v2/products/{productId}/skus/{skuId}, one SKU per call: two requests per price.
 
-        The SKU PUT takes the whole SKU (title, partnerId… as the SDKs send it), so the SKU
-        is read first and written back with `price` ("preço de", list price) and
-        `sellPrice` ("preço por", what the buyer pays) changed, without its stock field.
+        Why the read stays: ANYMARKET documents no price-only write for a SKU and no batch
+        price write. Its API v2 (developers.anymarket.com.br) updates a resource with PUT on
+        the resource — the SKU PUT takes the whole SKU (title, partnerId, ean, variations…),
+        and a field left out is not kept — and the public SDKs do exactly this read-then-write
+        for a price (somosyampi/anymarket-php-sdk `Sku::updatePrice`: find, set price,
+        update). The only price endpoint apart from it is per marketplace
+        (AnyMarket/anymarket-sdk-java `SkuMarketPlaceService`: POST
+        /skus/{id}/updatePrice/{marketplace}), which sets one marketplace's offer, not the
+        SKU's price that every marketplace derives from. So the SKU is read first and written
+        back with `price` ("preço de", list price) and `sellPrice` ("preço por", what the
+        buyer pays) changed, without its stock field. bench/limits.py reports the requests
+        per price update of every vendor.
         """
         result = PushResult()
         for item in items:

@@ -30,7 +30,8 @@ SPEC = VendorSpec(
     # 5,000 requests/hour per token.
     # STOCK: 500 SKUs per PUT /v2/stocks is our own cap — the docs give no maximum (?), so it
     # stays a declared limit that the emulator enforces and a test can change.
-    # PRICE: one SKU per call, and each costs two requests (read the SKU, write it back).
+    # PRICE: one SKU per call, and each costs two requests (read the SKU, write it back: no
+    # price-only or batch price write is documented; see AnymarketConnector.push_prices).
     limits=VendorLimits(
         requests_per_second=1.35,
         burst=5,
@@ -41,6 +42,13 @@ SPEC = VendorSpec(
         },
     ),
     capabilities=frozenset({Capability.ORDER_FEED_ACK, Capability.SINGLE_BACK_OFFICE}),
+    # The API v2 has no call that names the account a token opens (developers.anymarket.com.br
+    # lists none; the public SDKs have none): the organization id "oi" travels only in
+    # ANYMARKET's notifications to a partner's callback URL
+    # (developers.anymarket.com.br/en/integration_guides/flow/notification), which this system
+    # does not receive. Stock-location ids are no substitute: two accounts can both have
+    # location 1.
+    identifies_account=False,
     unsupported_flows={
         Flow.CATALOG: "Products are published from ANYMARKET to each marketplace; the ERP sends "
         "stock and price to SKUs matched by partnerId.",

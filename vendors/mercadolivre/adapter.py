@@ -68,9 +68,11 @@ from vendors.types import (
     OtherIntegration,
     PriceUpdate,
     PushResult,
+    ReferenceLists,
     ReferenceValue,
     RemoteListing,
     StockUpdate,
+    UnreadReference,
 )
 
 logger = logging.getLogger("vendors.mercadolivre")
@@ -99,6 +101,9 @@ CURSOR_SEEN_MAX = 20_000  # bounds the cursor's size; an evicted entry can only 
 # The missed-order sweep lists orders by creation date; a listing that read fewer orders than
 # the search counts (one moved in the sort while it was paged) is read again this many times.
 SWEEP_LIST_RETRIES = 2
+# When a site list cannot be read, the values of recent orders stand in for it: this many
+# orders (one search page), each with its shipment (one request each).
+REFERENCE_ORDER_SAMPLE = 20
 
 # The order statuses of the "Sales" guide (developers.mercadolivre.com.br/en_us/manage-sales,
 # "Order status"), plus `invalid`, documented in the Global Selling orders guide
@@ -814,22 +819,53 @@ class MercadoLivreConnector(Connector):
         return str(data.get("name") or "") if isinstance(data, dict) else ""
 
     def reference_values(self) -> list[ReferenceValue]:
+        return self.reference_lists().values
+
+    def reference_lists(self) -> ReferenceLists:
+        """The order statuses, and the site's payment and shipping methods
+        (`GET /sites/{site}/payment_methods`, `/shipping_methods`: public lists served apart
+        from the seller's data).
+
+        A list that cannot be read is reported in `unread` with the reason instead of failing
+        the whole read — it says nothing about the seller's account — and the values of that
+        kind seen in the seller's recent orders are added, so the de-para is still checked
+        against what this seller's orders really carry. An auth error still raises."""
         values = [ReferenceValue("order_status", code, label) for code, label in ORDER_STATUSES]
         site = self.reader("user").code(self._me().get("site_id"), "site_id", default="MLB")
+        unread: list[UnreadReference] = []
+        for kind, path, parse in (
+            ("payment_method", f"/sites/{site}/payment_methods", self._payment_methods),
+            ("carrier_service", f"/sites/{site}/shipping_methods", self._shipping_methods),
+        ):
+            try:
+                values += parse(site, self._api("GET", path))
+            except (AuthError, PermissionDeniedError):
+                raise
+            except ConnectorError as exc:
+                logger.warning("Mercado Livre: could not read %s: %s", path, exc)
+                unread.append(UnreadReference(kind, f"GET {path}", str(exc)))
+        if unread:
+            values += self._values_seen_in_orders({gap.kind for gap in unread})
+        return ReferenceLists(values=values, unread=unread)
+
+    def _payment_methods(self, site: str, data: object) -> list[ReferenceValue]:
         read = self.reader(f"site {site} payment methods")
-        for index, method in enumerate(self._api("GET", f"/sites/{site}/payment_methods") or []):
-            if isinstance(method, dict) and method.get("id"):
-                values.append(
-                    ReferenceValue(
-                        "payment_method",
-                        read.code(method["id"], f"[{index}].id"),
-                        read.text(method.get("name"), f"[{index}].name"),
-                    )
-                )
+        return [
+            ReferenceValue(
+                "payment_method",
+                read.code(method["id"], f"[{index}].id"),
+                read.text(method.get("name"), f"[{index}].name"),
+            )
+            for index, method in enumerate(_list_of(data, f"/sites/{site}/payment_methods"))
+            if isinstance(method, dict) and method.get("id")
+        ]
+
+    def _shipping_methods(self, site: str, data: object) -> list[ReferenceValue]:
         # Orders carry the shipping method id (service) and the shipment's tracking_method
         # (carrier); the site's shipping methods list both, company_name being the carrier.
         read = self.reader(f"site {site} shipping methods")
-        for index, method in enumerate(self._api("GET", f"/sites/{site}/shipping_methods") or []):
+        values = []
+        for index, method in enumerate(_list_of(data, f"/sites/{site}/shipping_methods")):
             if not isinstance(method, dict) or not method.get("id"):
                 continue
             if method.get("status") not in (None, "active"):
@@ -845,6 +881,38 @@ class MercadoLivreConnector(Connector):
                 )
             )
         return values
+
+    def _values_seen_in_orders(self, kinds: set[str]) -> list[ReferenceValue]:
+        """The `kinds` values of the seller's most recent orders (read as the order import
+        reads them; an order that cannot be read is skipped)."""
+        data = self._api(
+            "GET",
+            "/orders/search",
+            params={
+                "seller": self._seller_id(),
+                "sort": "date_desc",
+                "offset": 0,
+                "limit": REFERENCE_ORDER_SAMPLE,
+            },
+        )
+        results = data.get("results") if isinstance(data, dict) else None
+        seen: dict[tuple[str, str, str], ReferenceValue] = {}
+        for raw in results if isinstance(results, list) else []:
+            order = self.order_or_invalid(raw)
+            if isinstance(order, InvalidOrder):
+                continue
+            if "payment_method" in kinds and order.payment_code:
+                value = ReferenceValue("payment_method", order.payment_code, order.payment_label)
+                seen.setdefault((value.kind, value.code, ""), value)
+            if "carrier_service" in kinds and (order.carrier_code or order.service_code):
+                value = ReferenceValue(
+                    "carrier_service",
+                    order.service_code,
+                    order.service_label,
+                    parent_code=order.carrier_code,
+                )
+                seen.setdefault((value.kind, value.code, value.parent_code), value)
+        return list(seen.values())
 
 
 # --- the order cursor ------------------------------------------------------------------------
@@ -1036,6 +1104,14 @@ def _int_or_none(value: object) -> int | None:
 
 
 # --- parsing helpers ---------------------------------------------------------------------------
+
+
+def _list_of(data: object, path: str) -> list:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise MalformedResponseError(f"Mercado Livre's {path} answer is not a list.", url=path)
+    return data
 
 
 def _auth(token: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

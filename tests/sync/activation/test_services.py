@@ -269,19 +269,71 @@ def test_anymarket_account_already_linked_blocks(anymarket, support_user):
     assert channel.status != ChannelStatus.ACTIVE
 
 
+ANYMARKET_CONFIRMATION = "Previous ERP: none — no other ERP was integrated with this store."
+
+
 @pytest.mark.django_db
-def test_anymarket_account_not_linked_activates(anymarket, support_user):
+def test_anymarket_says_what_it_could_not_check_and_activates_on_confirmation(
+    anymarket, support_user
+):
     anymarket.add_product("Camiseta", [{"partnerId": "CAM-P", "amount": 3}])
     channel = ready_channel(anymarket, "anymarket")
     make_sku(channel.company, code="CAM-P")
 
-    outcome = activation_activate(channel=channel, user=support_user)
+    blocked = activation_activate(channel=channel, user=support_user)
+
+    # The probe learned nothing: never "lists no other application", but what was checked.
+    assert not blocked.ok
+    other = check_of(blocked.report, "other_back_office")
+    assert other.blocks and other.needs_confirmation
+    assert other.message.startswith("Not checkable through the API")
+    assert any("empty stock write" in line for line in other.details)
+    assert "lists no other application" not in other.message
+    assert blocked.report.can_activate_with_confirmation
+
+    outcome = activation_activate(
+        channel=channel, user=support_user, confirmation=ANYMARKET_CONFIRMATION
+    )
 
     assert outcome.ok, outcome.message
     assert check_of(outcome.report, "other_back_office").status == CheckStatus.PASS
     binding = Listing.objects.get(channel=channel)
     assert binding.seller_sku == "CAM-P" and binding.external_sku_id
     assert anymarket.stock_of("CAM-P") == 3  # the probe wrote nothing
+    record = ActivationRecord.objects.get(channel=channel)
+    assert record.confirmation == ANYMARKET_CONFIRMATION
+
+
+@pytest.mark.django_db
+def test_a_second_anymarket_account_is_never_blocked_as_the_same_account(emulator, support_user):
+    from tests.sync.activation.builders import FAST
+
+    first_store = emulator("anymarket", account="loja-a", **FAST)
+    second_store = emulator("anymarket", account="loja-b", **FAST)
+    # Both accounts have stock location 1, as two real accounts did.
+    assert first_store.default_local_id == second_store.default_local_id
+    first = ready_channel(first_store, "anymarket", credentials=first_store.credentials)
+    assert activation_activate(
+        channel=first, user=support_user, confirmation=ANYMARKET_CONFIRMATION
+    ).ok
+    second = ready_channel(
+        second_store, "anymarket", company=make_company(), credentials=second_store.credentials
+    )
+
+    report = activation_preflight(channel=second)
+
+    # Not a block without recourse: ANYMARKET names no account, so support confirms, seeing
+    # the active ANYMARKET channels.
+    same = check_of(report, "same_account")
+    assert same.needs_confirmation and same.message.startswith("Not checkable through the API")
+    assert same.details == [f"“{first.name}” of {first.company} (Sandbox / homologation)"]
+    assert report.can_activate_with_confirmation
+    outcome = activation_activate(
+        channel=second, user=support_user, confirmation=ANYMARKET_CONFIRMATION
+    )
+    assert outcome.ok, outcome.message
+    second.refresh_from_db()
+    assert second.status == ChannelStatus.ACTIVE
 
 
 @pytest.mark.django_db

@@ -51,20 +51,7 @@ def test_token_bucket_never_exceeds_the_declared_rate():
     assert t.now == pytest.approx(2.0)
 
 
-def test_token_bucket_halves_on_429_and_recovers_gradually_up_to_the_declared_rate():
-    t = FakeTime()
-    bucket = TokenBucket(rate=10, burst=1, clock=t.clock, sleep=t.sleep, recovery_per_success=1)
-    bucket.on_rate_limited()
-    assert bucket.rate == 5
-    bucket.on_rate_limited()
-    assert bucket.rate == 2.5
-    for _ in range(3):
-        bucket.on_success()
-    assert bucket.rate == 5.5
-    for _ in range(100):
-        bucket.on_success()
-    assert bucket.rate == 10  # never above the declared rate
-    assert bucket.rate_limited == 2
+# How a 429 slows the bucket and how it recovers: tests/vendors/test_ratelimit.py.
 
 
 def test_token_bucket_state_survives_between_runs():
