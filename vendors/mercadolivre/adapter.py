@@ -304,14 +304,31 @@ class MercadoLivreConnector(Connector):
         return self._push(items, "available_quantity", lambda u: max(int(u.quantity), 0))
 
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
-        # list_price is not sent: Mercado Livre derives the struck-through price from
-        # promotions, not from a field of the item.
-        return self._push(items, "price", lambda u: _json_number(u.price))
+        """One price per item, sent to every variation of it.
+
+        "The price must be the same for each variation. Only the highest price will be seen
+        in the VIP and will also be taken into account at the time the payment is made."
+        (developers.mercadolivre.com.br/variacoes, "Considerações"). The engine already
+        gives every bound variation of an item the same price (the highest ERP price,
+        Capability.ONE_PRICE_PER_ITEM); should a batch still carry several, the highest is
+        sent, as the vendor would charge it anyway. Variations bound to no ERP SKU get it too.
+
+        list_price is not sent: Mercado Livre derives the struck-through price from
+        promotions, not from a field of the item.
+        """
+        return self._push(items, "price", lambda u: _json_number(u.price), one_value_per_item=True)
 
     def push_catalog(self, items):
         raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
 
-    def _push(self, items, field: str, value_of: Callable[[Any], Any]) -> PushResult:
+    def _push(
+        self,
+        items,
+        field: str,
+        value_of: Callable[[Any], Any],
+        *,
+        one_value_per_item: bool = False,
+    ) -> PushResult:
         result = PushResult()
         groups: dict[str, list] = {}
         for update in items:
@@ -327,14 +344,22 @@ class MercadoLivreConnector(Connector):
                     result.rejected[update.key] = (
                         f"Item {item_id} has variations: the SKU's binding needs its variation id."
                     )
-                self._push_variations(item_id, with_variation, field, value_of, result)
+                self._push_variations(
+                    item_id, with_variation, field, value_of, result, one_value_per_item
+                )
             else:
-                # Several bindings on one plain item: the last value wins, all share the result.
-                body = {field: value_of(plain[-1])}
+                # Several bindings on one plain item: the last value wins (the highest, for a
+                # one-per-item value); all share the result.
+                value = (
+                    max(value_of(u) for u in plain) if one_value_per_item else value_of(plain[-1])
+                )
+                body = {field: value}
                 self._put_item(item_id, body, [u.key for u in plain], result)
         return result
 
-    def _push_variations(self, item_id, updates, field, value_of, result: PushResult) -> None:
+    def _push_variations(
+        self, item_id, updates, field, value_of, result: PushResult, one_value_per_item: bool
+    ) -> None:
         # The item is read right before the PUT rather than trusting variation ids kept from
         # the last listing scan: a variation added on Mercado Livre since then would be left
         # out of the array and deleted. One extra GET per item with variations is the price.
@@ -371,6 +396,10 @@ class MercadoLivreConnector(Connector):
             keys.append(update.key)
         if not keys:
             return
+        if one_value_per_item:
+            # The same value on every variation, those with no ERP binding included.
+            highest = max(values.values())
+            values = dict.fromkeys(known, highest)
         body = {
             "variations": [
                 {"id": raw_id, field: values[vid]} if vid in values else {"id": raw_id}

@@ -343,21 +343,30 @@ def test_push_stock_to_variations_lists_every_variation_of_the_item_in_one_put(r
 
 
 @pytest.mark.django_db
-def test_push_prices_simple_and_per_variation(rsps):
+def test_push_prices_simple_and_one_price_for_every_variation(rsps):
+    # "The price must be the same for each variation. Only the highest price will be seen in
+    # the VIP and will also be taken into account at the time the payment is made."
     channel = ml_channel()
     rsps.put(f"{BASE}/items/MLB1", json={"id": "MLB1"})
     rsps.get(f"{BASE}/items/MLB9", json=ITEM_WITH_VARIATIONS)
     rsps.put(f"{BASE}/items/MLB9", json={"id": "MLB9"})
 
     result = ml_connector(channel).push_prices(
-        [price(1, "MLB1", "79.90"), price(2, "MLB9", "120", "1802")]
+        [price(1, "MLB1", "79.90"), price(2, "MLB9", "120", "1802"), price(3, "MLB9", "99", "1803")]
     )
 
-    assert result.accepted == [1, 2]
+    assert result.accepted == [1, 2, 3]
     bodies = [json.loads(c.request.body) for c in rsps.calls if c.request.method == "PUT"]
     assert bodies == [
         {"price": 79.9},
-        {"variations": [{"id": 1801}, {"id": 1802, "price": 120}, {"id": 1803}]},
+        # The highest of the batch, on every variation (1801 is bound to no ERP SKU).
+        {
+            "variations": [
+                {"id": 1801, "price": 120},
+                {"id": 1802, "price": 120},
+                {"id": 1803, "price": 120},
+            ]
+        },
     ]
 
 
