@@ -98,7 +98,7 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
                 "reason": reason,
             }
         limits = connector.limits.for_flow(setting.flow)
-        return gettext(
+        text = gettext(
             "≤ %(batch)s items per run, ≤ %(per_request)s per request, at most every "
             "%(minutes)s min; %(rate)s requests/s"
         ) % {
@@ -107,6 +107,12 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
             "minutes": limits.min_interval_minutes,
             "rate": f"{connector.limits.requests_per_second:g}",
         }
+        learned = setting.learned_request_size
+        if learned and learned < limits.max_items_per_request:
+            text += gettext("; the vendor refused larger batches: %(size)s per request") % {
+                "size": learned
+            }
+        return text
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("channel")

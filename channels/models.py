@@ -293,6 +293,18 @@ class SyncSetting(models.Model):
         default=100,
         help_text=_("At most this many items per run (products/SKUs, stock, prices, orders)."),
     )
+    learned_request_size = models.PositiveIntegerField(
+        _("items per request (learned)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set by the engine when the vendor refused a batch write as a whole and accepted "
+            "smaller ones: later requests of this flow carry at most this many items (never "
+            "more than the vendor's declared limit or the batch size). Empty: the declared "
+            "limit."
+        ),
+    )
 
     class Meta:
         verbose_name = _("sync setting")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -163,32 +164,31 @@ class AnymarketConnector(Connector):
 
     # --- outbound ------------------------------------------------------------------------
     def push_stock(self, items: list[StockUpdate]) -> PushResult:
-        """PUT /v2/stocks with many SKUs per request, chunked at the declared cap.
+        """PUT /v2/stocks with many SKUs per request (`Connector.send_in_batches`).
 
-        The vendor answers a batch as a whole (no per-item result is documented): a 4xx
-        refuses every item of that batch with the vendor's message; other batches go on.
+        The vendor answers a batch as a whole (no per-item result is documented; a refusal is
+        `{"code","message","details"}` with 422): a refused batch is no verdict on each of its
+        items. The SKUs its answer names (their partnerId, as a whole word) are rejected and
+        the rest sent again; an answer naming none is split until the offending SKUs are
+        alone, and a size the vendor refuses is learned (send_in_batches).
         """
         result = PushResult()
-        cap = self.spec.limits.for_flow(Flow.STOCK).max_items_per_request
-        ready: list[tuple[StockUpdate, dict]] = []
+        ready: list[tuple[object, dict]] = []
         for item in items:
             entry = _stock_entry(item)
             if isinstance(entry, str):
                 result.rejected[item.key] = entry
             else:
-                ready.append((item, entry))
-        for start in range(0, len(ready), cap):
-            chunk = ready[start : start + cap]
-            try:
-                self.http.put("stocks", json=[entry for _, entry in chunk])
-            except ConnectorError as exc:
-                if not _refuses_items(exc):
-                    raise
-                message = _vendor_error(exc)
-                for item, _ in chunk:
-                    result.rejected[item.key] = message
-            else:
-                result.accepted.extend(item.key for item, _ in chunk)
+                ready.append((item.key, entry))
+        self.send_in_batches(
+            Flow.STOCK,
+            ready,
+            lambda entries: self.http.put("stocks", json=entries),
+            result,
+            named=_named_in_refusal,
+            reason=_vendor_error,
+            refuses_items=_refuses_items,
+        )
         return result
 
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
@@ -613,6 +613,22 @@ def _stock_entry(item: StockUpdate) -> dict | str:
             )
         entry["stockLocalId"] = int(item.location)
     return entry
+
+
+def _named_in_refusal(exc: ConnectorError, chunk: list[tuple[object, dict]]) -> list[object]:
+    """Keys of the entries whose partnerId the vendor's refusal mentions as a whole word (in
+    its message or details). Only partnerIds (the ERP's codes) are looked for: a bare numeric
+    SKU id could be any number of the sentence ("Item 3: …")."""
+    try:
+        data = json.loads(exc.body) if exc.body else None
+    except ValueError:
+        data = None
+    if isinstance(data, Mapping):
+        text = f"{data.get('message') or ''} {data.get('details') or ''}"
+    else:
+        text = exc.body or str(exc)
+    words = set(re.findall(r"[^\s,;:()\[\]{}\"']+", text))
+    return [key for key, entry in chunk if entry.get("partnerId") in words]
 
 
 def _refuses_items(exc: ConnectorError) -> bool:

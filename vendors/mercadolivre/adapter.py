@@ -384,7 +384,7 @@ class MercadoLivreConnector(Connector):
             return
         known = {str(v.get("id")): v.get("id") for v in variations}
         values: dict[str, Any] = {}
-        keys: list = []
+        entries: list[tuple[Any, str]] = []  # (key, variation id)
         for update in updates:
             variation_id = str(update.ref.variation_id)
             if variation_id not in known:
@@ -393,20 +393,44 @@ class MercadoLivreConnector(Connector):
                 )
                 continue
             values[variation_id] = value_of(update)
-            keys.append(update.key)
-        if not keys:
+            entries.append((update.key, variation_id))
+        if not entries:
             return
+
+        def body_for(variation_ids) -> dict:
+            # Every variation listed by id (one left out would be deleted); values only for
+            # those being written.
+            wanted = set(variation_ids)
+            return {
+                "variations": [
+                    {"id": raw_id, field: values[vid]} if vid in wanted else {"id": raw_id}
+                    for vid, raw_id in known.items()
+                ]
+            }
+
         if one_value_per_item:
-            # The same value on every variation, those with no ERP binding included.
-            highest = max(values.values())
-            values = dict.fromkeys(known, highest)
-        body = {
-            "variations": [
-                {"id": raw_id, field: values[vid]} if vid in values else {"id": raw_id}
-                for vid, raw_id in known.items()
-            ]
-        }
-        self._put_item(item_id, body, keys, result)
+            # The same value on every variation, those with no ERP binding included: the
+            # request is the item's one price, so a refusal is the item's verdict.
+            values = dict.fromkeys(known, max(values.values()))
+            self._put_item(item_id, body_for(known), [key for key, _ in entries], result)
+            return
+        # Several variations in one PUT: a 400 refusing the whole is split like any batch
+        # (Connector.send_in_batches), so one bad variation does not sink its siblings.
+        path = f"/items/{item_id}"
+        try:
+            self.send_in_batches(
+                Flow.STOCK if field == "available_quantity" else Flow.PRICE,
+                entries,
+                lambda variation_ids: self._api("PUT", path, json=body_for(variation_ids)),
+                result,
+                refuses_items=lambda exc: isinstance(exc, ValidationFailedError),
+                size=len(entries),
+            )
+        except NotFoundError as exc:  # the item itself is gone: every variation's verdict
+            answered = set(result.accepted) | set(result.rejected)
+            for key, _ in entries:
+                if key not in answered:
+                    result.rejected[key] = str(exc)
 
     def _put_item(self, item_id: str, body: dict, keys: list, result: PushResult) -> None:
         try:

@@ -8,10 +8,19 @@ import pytest
 
 from erp.services import price_set
 from mappings.models import Listing
+from sandbox.anymarket import AnymarketEmulator
 from sandbox.mercadolivre import MercadoLivreEmulator
 from sync.models import PendingChange, RunState
 from sync.services.runs import run_flow
-from tests.sync.engine import active_channel, bind, declared_rate, make_skus
+from tests.sync.engine import (
+    active_channel,
+    anymarket_catalog,
+    bind,
+    declared_rate,
+    make_skus,
+    set_stock,
+)
+from vendors.anymarket.adapter import AnymarketConnector
 from vendors.mercadolivre.adapter import MercadoLivreConnector
 
 
@@ -91,3 +100,123 @@ def test_equal_prices_on_every_variation_are_pushed_without_a_warning(mercadoliv
     assert run.state == RunState.SUCCEEDED, run.error
     assert "item_price_unified" not in run.detail["issues"]
     assert [mercadolivre.price_of(s.code) for s in skus] == [Decimal("45.5")] * 2
+
+
+# --- 6. A batch the vendor refuses as a whole is no verdict on each item ----------------------
+
+
+@pytest.fixture
+def anymarket():
+    with declared_rate(AnymarketConnector, rate=50, burst=10):
+        emulator = AnymarketEmulator(rate=50, burst=10)
+        emulator.start()
+        yield emulator
+        emulator.stop()
+
+
+def stock_puts(emulator) -> list[tuple[int, int]]:
+    """(status, items) of each PUT /v2/stocks the emulator received."""
+    return [
+        (r.status, r.stock_items)
+        for r in emulator.requests_log
+        if r.method == "PUT" and r.path == "/v2/stocks"
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_over_the_vendors_cap_is_split_pushed_whole_and_the_size_kept(anymarket):
+    # The vendor takes 40 stocks per PUT while we declare 500 (its docs give no maximum).
+    anymarket.stock_cap = 40
+    channel = active_channel("anymarket", anymarket, batch_sizes={"stock": 100})
+    skus = anymarket_catalog(anymarket, channel, [f"SKU-{i:03d}" for i in range(100)])
+    set_stock(channel.warehouses.get(), [(sku, 7) for sku in skus])
+
+    run = run_flow(channel_id=channel.pk, flow="stock")
+
+    assert run.state == RunState.SUCCEEDED, run.detail
+    assert "rejected" not in run.detail["counts"]
+    assert all(anymarket.stock_of(sku.code) == 7 for sku in skus)
+    assert not PendingChange.objects.filter(channel=channel).exists()
+    assert Listing.objects.filter(channel=channel, last_pushed_stock=7).count() == 100
+    # 100 and 50 refused, 25s accepted: 25 is what the channel sends from now on.
+    assert stock_puts(anymarket) == [(422, 100), (422, 50)] + [(200, 25)] * 4
+    setting = channel.sync_settings.get(flow="stock")
+    assert setting.learned_request_size == 25 <= min(anymarket.stock_cap, setting.batch_size)
+    assert run.detail["learned_request_size"] == {"stock": 25}
+
+    anymarket.reset_stats()
+    set_stock(channel.warehouses.get(), [(sku, 3) for sku in skus])
+    run = run_flow(channel_id=channel.pk, flow="stock")
+    assert run.state == RunState.SUCCEEDED
+    assert stock_puts(anymarket) == [(200, 25)] * 4  # no refusal any more
+    assert all(anymarket.stock_of(sku.code) == 3 for sku in skus)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_sku_the_vendor_names_is_rejected_the_rest_of_the_batch_is_pushed(anymarket):
+    channel = active_channel("anymarket", anymarket)
+    skus = anymarket_catalog(anymarket, channel, [f"SKU-{i:03d}" for i in range(30)])
+    # A SKU bound by a partnerId the vendor does not have (deleted there since).
+    (gone,) = make_skus(channel.company, ["SKU-GONE"])
+    bind(channel, gone, external_item_id="1", external_sku_id="99999", seller_sku="SKU-GONE")
+    set_stock(channel.warehouses.get(), [(sku, 4) for sku in [*skus, gone]])
+
+    run = run_flow(channel_id=channel.pk, flow="stock")
+
+    assert run.state == RunState.PARTIAL
+    assert run.detail["counts"]["rejected"] == 1
+    (issue,) = run.detail["issues"]["rejected"]
+    assert issue["sku"] == "SKU-GONE" and "SKU não encontrado" in issue["error"]
+    assert all(anymarket.stock_of(sku.code) == 4 for sku in skus)
+    assert stock_puts(anymarket) == [(422, 31), (200, 30)]
+    assert not PendingChange.objects.filter(channel=channel).exists()
+    assert channel.sync_settings.get(flow="stock").learned_request_size is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_that_names_no_sku_finds_the_bad_one_by_halves(anymarket):
+    channel = active_channel("anymarket", anymarket)
+    skus = anymarket_catalog(anymarket, channel, [f"SKU-{i:03d}" for i in range(31)])
+    # Bound by an ANYMARKET SKU id only, which the vendor no longer has: its refusal names
+    # the number, which could be any number of the sentence, so it is searched for.
+    (gone,) = make_skus(channel.company, ["SKU-OLD"])
+    bind(channel, gone, external_item_id="1", external_sku_id="99999")
+    set_stock(channel.warehouses.get(), [(sku, 2) for sku in [*skus, gone]])
+
+    run = run_flow(channel_id=channel.pk, flow="stock")
+
+    assert run.detail["counts"]["rejected"] == 1
+    assert run.detail["issues"]["rejected"][0]["sku"] == "SKU-OLD"
+    assert all(anymarket.stock_of(sku.code) == 2 for sku in skus)
+    puts = stock_puts(anymarket)
+    assert sum(items for status, items in puts if status == 200) == 31
+    assert len(puts) <= 1 + 2 * 5  # 32 → 16 → 8 → 4 → 2 → 1: two requests a level
+    assert not PendingChange.objects.filter(channel=channel).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_batch_never_drops_what_was_not_answered(anymarket, monkeypatch):
+    """A run that stops in the middle of a split (time budget, a 5xx) leaves the SKUs without
+    an answer pending: only an item-level verdict settles a row."""
+    anymarket.stock_cap = 10
+    channel = active_channel("anymarket", anymarket)
+    skus = anymarket_catalog(anymarket, channel, [f"SKU-{i:03d}" for i in range(40)])
+    set_stock(channel.warehouses.get(), [(sku, 5) for sku in skus])
+    # The vendor refuses the batch of 40 (over its cap), then fails from the next request on.
+    index = next(i for i, r in enumerate(anymarket.routes) if r[1].pattern == "^/v2/stocks$")
+    method, pattern, handler, auth = anymarket.routes[index]
+
+    def refuse_then_break(request):
+        try:
+            return handler(request)
+        finally:
+            anymarket.set_faults(rate_5xx=1.0)
+
+    anymarket.routes[index] = (method, pattern, refuse_then_break, auth)
+
+    run = run_flow(channel_id=channel.pk, flow="stock")
+
+    assert run.state == RunState.FAILED
+    assert stock_puts(anymarket)[0] == (422, 40)
+    assert PendingChange.objects.filter(channel=channel).count() == 40
+    assert "rejected" not in run.detail["counts"]
