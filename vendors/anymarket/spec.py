@@ -40,7 +40,16 @@ SPEC = VendorSpec(
             Flow.ORDERS: FlowLimits(100, 1000, 1, 100, 2),
         },
     ),
-    capabilities=frozenset({Capability.ORDER_FEED_ACK, Capability.SINGLE_BACK_OFFICE}),
+    # Stock per location: "Multi CD's" — every stock location's units are offered, a write
+    # without stockLocalId goes to the default location (suporteanymarket.freshdesk.com,
+    # article 19000097631); PUT /v2/stocks takes `stockLocalId` per entry (AnyMarket SDK).
+    capabilities=frozenset(
+        {
+            Capability.ORDER_FEED_ACK,
+            Capability.SINGLE_BACK_OFFICE,
+            Capability.STOCK_PER_LOCATION,
+        }
+    ),
     unsupported_flows={
         Flow.CATALOG: "Products are published from ANYMARKET to each marketplace; the ERP sends "
         "stock and price to SKUs matched by partnerId.",

@@ -6,12 +6,16 @@ from decimal import Decimal
 
 import pytest
 
+from erp.models import StockBalance
 from erp.services import price_set
-from mappings.models import Listing
+from mappings.models import Listing, MappingKind
+from mappings.services import mapping_create
 from sandbox.anymarket import AnymarketEmulator
 from sandbox.mercadolivre import MercadoLivreEmulator
+from sandbox.vtex import VtexEmulator
 from sync.models import PendingChange, RunState
 from sync.services.runs import run_flow
+from tests.factories import make_warehouse
 from tests.sync.engine import (
     active_channel,
     anymarket_catalog,
@@ -22,6 +26,7 @@ from tests.sync.engine import (
 )
 from vendors.anymarket.adapter import AnymarketConnector
 from vendors.mercadolivre.adapter import MercadoLivreConnector
+from vendors.vtex.adapter import VtexConnector
 
 
 @pytest.fixture
@@ -109,6 +114,15 @@ def test_equal_prices_on_every_variation_are_pushed_without_a_warning(mercadoliv
 def anymarket():
     with declared_rate(AnymarketConnector, rate=50, burst=10):
         emulator = AnymarketEmulator(rate=50, burst=10)
+        emulator.start()
+        yield emulator
+        emulator.stop()
+
+
+@pytest.fixture
+def vtex():
+    with declared_rate(VtexConnector, rate=200, burst=20):
+        emulator = VtexEmulator(rate=200, burst=20)
         emulator.start()
         yield emulator
         emulator.stop()
@@ -220,3 +234,100 @@ def test_a_refused_batch_never_drops_what_was_not_answered(anymarket, monkeypatc
     assert stock_puts(anymarket)[0] == (422, 40)
     assert PendingChange.objects.filter(channel=channel).count() == 40
     assert "rejected" not in run.detail["counts"]
+
+
+# --- 8. Stock per mapped location ---------------------------------------------------------------
+
+
+def map_location(channel, code, warehouse):
+    return mapping_create(
+        channel=channel, kind=MappingKind.STOCK_LOCATION, code=str(code), target=warehouse
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anymarket_gets_each_mapped_location_its_warehouses_stock(anymarket):
+    channel = active_channel("anymarket", anymarket, safety_stock=2)
+    main = channel.warehouses.get()
+    extrema = make_warehouse(channel.company, "CD-EXT")
+    outside = make_warehouse(channel.company, "LOJA")  # not sold on this channel
+    channel.warehouses.add(extrema)
+    first_local, second_local = sorted(anymarket.locals)
+    map_location(channel, first_local, main)
+    map_location(channel, second_local, extrema)
+    a, b = anymarket_catalog(anymarket, channel, ["LOC-A", "LOC-B"], amount=50)
+    set_stock(main, [(a, 10), (b, 1)])
+    set_stock(extrema, [(a, 4), (b, 6)])
+    set_stock(outside, [(a, 100)])
+    StockBalance.objects.filter(sku=a, warehouse=main).update(reserved=3)
+
+    run = run_flow(channel_id=channel.pk, flow="stock")
+
+    assert run.state == RunState.SUCCEEDED, run.detail
+    # a: 10 − 3 at the first location, less the safety stock of 2; 4 at the second.
+    assert anymarket.stock_of("LOC-A", first_local) == 5
+    assert anymarket.stock_of("LOC-A", second_local) == 4
+    # b: the 1 unit at the first location is held back, 1 more from the second.
+    assert anymarket.stock_of("LOC-B", first_local) == 0
+    assert anymarket.stock_of("LOC-B", second_local) == 5
+    # The vendor's total is what the channel sells, and what the binding remembers.
+    assert anymarket.stock_of("LOC-A") == 9
+    assert Listing.objects.get(channel=channel, sku=a).last_pushed_stock == 9
+    assert stock_puts(anymarket) == [(200, 4)]  # both SKUs × both locations in one request
+    assert not PendingChange.objects.filter(channel=channel).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anymarket_without_location_rows_sends_the_total_to_the_default_location(anymarket):
+    channel = active_channel("anymarket", anymarket)
+    (sku,) = anymarket_catalog(anymarket, channel, ["TOT-A"])
+    set_stock(channel.warehouses.get(), [(sku, 6)])
+    run_flow(channel_id=channel.pk, flow="stock")
+    assert anymarket.stock_of("TOT-A", anymarket.default_local_id) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_vtex_gets_each_mapped_warehouse_its_stock_and_one_refused_location_keeps_it_pending(
+    vtex,
+):
+    channel = active_channel("vtex", vtex)
+    main = channel.warehouses.get()
+    extrema = make_warehouse(channel.company, "CD-EXT")
+    channel.warehouses.add(extrema)
+    map_location(channel, "1_1", main)
+    map_location(channel, "cd-extrema", extrema)
+    entries = vtex.seed_catalog(["VT-A", "VT-B"])
+    skus = make_skus(channel.company, ["VT-A", "VT-B"])
+    for sku, entry in zip(skus, entries, strict=True):
+        bind(channel, sku, external_item_id=entry.item_id, external_sku_id=entry.sku_id)
+    set_stock(main, [(skus[0], 3), (skus[1], 8)])
+    set_stock(extrema, [(skus[0], 2)])
+
+    run = run_flow(channel_id=channel.pk, flow="stock")
+
+    assert run.state == RunState.SUCCEEDED, run.detail
+    assert (vtex.stock_of("VT-A", "1_1"), vtex.stock_of("VT-A", "cd-extrema")) == (3, 2)
+    assert (vtex.stock_of("VT-B", "1_1"), vtex.stock_of("VT-B", "cd-extrema")) == (8, 0)
+    assert run.requests == 4  # one per SKU × warehouse: VTEX has no batch write
+    assert [Listing.objects.get(channel=channel, sku=s).last_pushed_stock for s in skus] == [5, 8]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sku_with_a_location_refused_is_settled_without_recording_a_total(vtex):
+    channel = active_channel("vtex", vtex)
+    main = channel.warehouses.get()
+    map_location(channel, "1_1", main)
+    map_location(channel, "no-such-warehouse", main)  # counted once: gets 0, and is refused
+    (entry,) = vtex.seed_catalog(["VT-X"])
+    (sku,) = make_skus(channel.company, ["VT-X"])
+    bind(channel, sku, external_item_id=entry.item_id, external_sku_id=entry.sku_id)
+    set_stock(main, [(sku, 5)])
+
+    run = run_flow(channel_id=channel.pk, flow="stock")
+
+    assert run.state == RunState.PARTIAL
+    (issue,) = run.detail["issues"]["rejected"]
+    assert issue["sku"] == "VT-X" and issue["location"] == "no-such-warehouse"
+    assert vtex.stock_of("VT-X", "1_1") == 5
+    assert Listing.objects.get(channel=channel, sku=sku).last_pushed_stock is None
+    assert not PendingChange.objects.filter(channel=channel).exists()
