@@ -35,6 +35,7 @@ BENCHMARKS = {
     "coalescing": "bench.coalescing",
     "push": "bench.push_efficiency",
     "activation": "bench.activation",
+    "reconciliation": "bench.reconciliation",
     "delta": "bench.delta_cost",
     "memory": "bench.memory",
 }

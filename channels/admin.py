@@ -232,6 +232,17 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             (_("State"), {"fields": state}),
             (_("Stock and prices sent to the channel"), {"fields": stock_price}),
             (
+                _("Stock reconciliation"),
+                {
+                    "fields": ["reconcile_interval_minutes", "reconcile_pages_per_run"],
+                    "description": _(
+                        "Low priority: the vendor's stock is read back within the channel's "
+                        "rate limit and SKUs whose stock differs from the ERP's are sent "
+                        "again. The health page shows the last run and the drift it found."
+                    ),
+                },
+            ),
+            (
                 _("Integration configuration — Authentication"),
                 {"fields": integration, "description": description},
             ),

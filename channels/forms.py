@@ -53,6 +53,8 @@ class SalesChannelForm(forms.ModelForm):
             "price_list",
             "warehouses",
             "safety_stock",
+            "reconcile_interval_minutes",
+            "reconcile_pages_per_run",
             "api_base_url",
         ]
 

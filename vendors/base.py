@@ -24,6 +24,7 @@ from vendors.parsing import Reader, shown
 from vendors.spec import VendorSpec
 from vendors.types import (
     CatalogUpdate,
+    ExternalRef,
     InvalidOrder,
     NormalizedOrder,
     OrderPage,
@@ -32,6 +33,7 @@ from vendors.types import (
     PushResult,
     ReferenceValue,
     RemoteListing,
+    StockPage,
     StockUpdate,
     unreadable_order_key,
 )
@@ -70,6 +72,11 @@ class Connector:
     # The zone the vendor documents for timestamps sent without an offset. Every adapter sets
     # it explicitly (there is no default to fall back on silently).
     data_timezone: ClassVar[tzinfo]
+    # How read_stock pages (stock reconciliation): "vendor" — the vendor lists stock and
+    # `cursor` walks its list; "bindings" — the engine hands a page of its bindings (`refs`,
+    # at most `stock_read_page_size`) and the vendor is asked about those.
+    stock_read_paging: ClassVar[str] = "bindings"
+    stock_read_page_size: ClassVar[int] = 20
 
     def __init__(
         self,
@@ -270,6 +277,21 @@ class Connector:
         raise NotImplementedError
 
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
+        raise NotImplementedError
+
+    def read_stock(
+        self,
+        *,
+        cursor: str | None = None,
+        refs: Sequence[ExternalRef] = (),
+        locations: Sequence[str] = (),
+    ) -> StockPage:
+        """One page of the vendor's stock, read the way the vendor documents it, for the
+        stock reconciliation (sync.services.reconcile): from `cursor` on its own list
+        (stock_read_paging "vendor") or for `refs` (stock_read_paging "bindings"). With
+        `locations` (the channel's mapped location codes) the readings of those locations;
+        without, the place a write without a location goes (location ""). One request or
+        a few; through the rate limiter like every call."""
         raise NotImplementedError
 
     def normalize_order(self, payload: Mapping[str, Any], **extra: Any) -> NormalizedOrder:

@@ -414,12 +414,7 @@ def push_pending(ctx: RunContext, *, flow: str, limit: int) -> int:
     }
 
     def code_of(sku_id: int):
-        if sku_id in skus:
-            return skus[sku_id].code
-        listing = listings.get(sku_id)
-        if listing is not None and "sku" in listing._state.fields_cache:
-            return listing.sku.code
-        return sku_id
+        return skus[sku_id].code if sku_id in skus else sku_id
 
     settled: list[tuple[int, int]] = []  # (pending id, version) done with, pushed or not
     row_of: dict[int, tuple[int, int]] = {}
@@ -436,11 +431,13 @@ def push_pending(ctx: RunContext, *, flow: str, limit: int) -> int:
             continue
         row_of[sku_id] = (pending_id, version)
     values = {sku_id: values[sku_id] for sku_id in row_of}
-    # Bindings sent along although not pending (a vendor rule), recorded but never settled.
+    # Bindings sent along although not pending (a vendor rule), recorded but never settled;
+    # they come with their SKU joined.
     for sku_id, (listing, value) in plan.vendor_rules(
         ctx, listings=listings, values=values
     ).items():
         listings[sku_id] = listing
+        skus.setdefault(sku_id, listing.sku)
         values[sku_id] = value
     items: list = []
     parts: dict[int, set] = {}  # sku id -> keys of its items still without an outcome

@@ -249,6 +249,12 @@ def _release(lease: Lease, limiter: TokenBucket) -> None:
 
 
 def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
+    if ctx.run.trigger == RunTrigger.RECONCILE:
+        # Low priority: only when nothing else holds the channel (the lease), a few pages.
+        from sync.services.reconcile import reconcile_stock
+
+        reconcile_stock(ctx, pages=ctx.channel.reconcile_pages_per_run)
+        return
     if flow == Flow.ORDERS:
         from sync.services.orders import orders_import
 
