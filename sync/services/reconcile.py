@@ -151,9 +151,11 @@ def reconcile_stock(ctx: RunContext, *, pages: int) -> StockReconciliation:
                 asked = 0
             else:
                 after = int(cursor or 0)
-                listings = list(
-                    Listing.objects.filter(channel=channel, pk__gt=after).order_by("pk")[:page_size]
-                )
+                # One more than a page: whether another page follows, without reading it.
+                following = Listing.objects.filter(channel=channel, pk__gt=after).order_by("pk")
+                listings = list(following[: page_size + 1])
+                more = len(listings) > page_size
+                listings = listings[:page_size]
                 page = (
                     connector.read_stock(
                         refs=[listing.external_ref for listing in listings], locations=locations
@@ -161,7 +163,7 @@ def reconcile_stock(ctx: RunContext, *, pages: int) -> StockReconciliation:
                     if listings
                     else StockPage([])
                 )
-                next_cursor = str(listings[-1].pk) if len(listings) == page_size else None
+                next_cursor = str(listings[-1].pk) if more else None
                 asked = len(listings)
             read += 1
             outcome = compare_page(ctx, listings=listings, readings=page.readings)
