@@ -5,6 +5,7 @@ mapped location."""
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from erp.models import StockBalance
 from erp.services import price_set
@@ -138,7 +139,9 @@ def stock_puts(emulator) -> list[tuple[int, int]]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_over_the_vendors_cap_is_split_pushed_whole_and_the_size_kept(anymarket):
+def test_a_batch_over_the_vendors_cap_is_split_pushed_whole_and_the_size_kept(
+    anymarket, admin_client
+):
     # The vendor takes 40 stocks per PUT while we declare 500 (its docs give no maximum).
     anymarket.stock_cap = 40
     channel = active_channel("anymarket", anymarket, batch_sizes={"stock": 100})
@@ -157,6 +160,8 @@ def test_a_batch_over_the_vendors_cap_is_split_pushed_whole_and_the_size_kept(an
     setting = channel.sync_settings.get(flow="stock")
     assert setting.learned_request_size == 25 <= min(anymarket.stock_cap, setting.batch_size)
     assert run.detail["learned_request_size"] == {"stock": 25}
+    page = admin_client.get(reverse("admin:channels_saleschannel_change", args=[channel.pk]))
+    assert "the vendor refused larger batches: 25 per request" in page.content.decode()
 
     anymarket.reset_stats()
     set_stock(channel.warehouses.get(), [(sku, 3) for sku in skus])
