@@ -37,6 +37,7 @@ BENCHMARKS = {
     "push": "bench.push_efficiency",
     "limits": "bench.limits",
     "activation": "bench.activation",
+    "reconciliation": "bench.reconciliation",
     "delta": "bench.delta_cost",
     "memory": "bench.memory",
 }

@@ -99,7 +99,7 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
                 "reason": reason,
             }
         limits = connector.limits.for_flow(setting.flow)
-        return gettext(
+        text = gettext(
             "≤ %(batch)s items per run, ≤ %(per_request)s per request, at most every "
             "%(minutes)s min; %(rate)s requests/s"
         ) % {
@@ -108,6 +108,12 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
             "minutes": limits.min_interval_minutes,
             "rate": f"{connector.limits.requests_per_second:g}",
         }
+        learned = setting.learned_request_size
+        if learned and learned < limits.max_items_per_request:
+            text += gettext("; the vendor refused larger batches: %(size)s per request") % {
+                "size": learned
+            }
+        return text
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("channel")
@@ -228,6 +234,17 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             (_("State"), {"fields": state}),
             (_("Stock and prices sent to the channel"), {"fields": stock_price}),
             (_("Orders received from the channel"), {"fields": orders}),
+            (
+                _("Stock reconciliation"),
+                {
+                    "fields": ["reconcile_interval_minutes", "reconcile_pages_per_run"],
+                    "description": _(
+                        "Low priority: the vendor's stock is read back within the channel's "
+                        "rate limit and SKUs whose stock differs from the ERP's are sent "
+                        "again. The health page shows the last run and the drift it found."
+                    ),
+                },
+            ),
             (
                 _("Integration configuration — Authentication"),
                 {"fields": integration, "description": description},

@@ -55,6 +55,8 @@ class SalesChannelForm(forms.ModelForm):
             "safety_stock",
             "order_sweep_days",
             "order_sweep_interval_minutes",
+            "reconcile_interval_minutes",
+            "reconcile_pages_per_run",
             "api_base_url",
         ]
 

@@ -83,6 +83,12 @@ def base_url_problem(environment: str, url: str) -> str:
     return ""
 
 
+# Stock reconciliation is low priority: never more often than this, never more pages per run
+# than this (each page is at least one vendor request, taken from the channel's rate budget).
+RECONCILE_MIN_INTERVAL_MINUTES = 15
+RECONCILE_MAX_PAGES_PER_RUN = 1000
+
+
 class ChannelStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     READY = "ready", _("Ready (credentials verified)")
@@ -150,6 +156,25 @@ class SalesChannel(models.Model):
         default=0,
         help_text=_("Units held back per SKU: available = on hand − reserved − safety stock."),
     )
+    reconcile_interval_minutes = models.PositiveIntegerField(
+        _("stock reconciliation every (minutes)"),
+        default=360,
+        help_text=_(
+            "How often the vendor's stock is read back and compared with what the ERP would "
+            "send, a few pages at a time; SKUs that differ (an order canceled before it was "
+            "imported, a manual edit on the vendor) are marked to be sent again. 0 switches "
+            "it off."
+        ),
+    )
+    reconcile_pages_per_run = models.PositiveIntegerField(
+        _("stock reconciliation pages per run"),
+        default=10,
+        help_text=_(
+            "Pages of the vendor's stock read per reconciliation run (ANYMARKET: one request "
+            "of 100 stock rows; Mercado Livre: one request of up to 20 items; VTEX: 10 SKUs, "
+            "one request each). The next run carries on where this one stopped."
+        ),
+    )
     api_base_url = models.URLField(
         _("API base URL override"),
         blank=True,
@@ -201,6 +226,16 @@ class SalesChannel(models.Model):
         constraints = [
             # The race guard of the activation (two supports clicking at once): whatever the
             # checks saw, the database never holds two ACTIVE channels on one vendor account.
+            models.CheckConstraint(
+                condition=Q(reconcile_interval_minutes=0)
+                | Q(reconcile_interval_minutes__gte=RECONCILE_MIN_INTERVAL_MINUTES),
+                name="reconcile_interval_off_or_at_least_the_minimum",
+            ),
+            models.CheckConstraint(
+                condition=Q(reconcile_pages_per_run__gte=1)
+                & Q(reconcile_pages_per_run__lte=RECONCILE_MAX_PAGES_PER_RUN),
+                name="reconcile_pages_per_run_in_range",
+            ),
             models.UniqueConstraint(
                 fields=["connector", "external_account_id"],
                 condition=Q(status="active") & ~Q(external_account_id=""),
@@ -252,6 +287,16 @@ class SalesChannel(models.Model):
         base_url_error = base_url_problem(self.environment, self.api_base_url)
         if base_url_error:
             errors["api_base_url"] = base_url_error
+        interval = self.reconcile_interval_minutes
+        if interval is not None and 0 < interval < RECONCILE_MIN_INTERVAL_MINUTES:
+            errors["reconcile_interval_minutes"] = _(
+                "Stock reconciliation runs at most every %(minimum)s minutes (or 0: off)."
+            ) % {"minimum": RECONCILE_MIN_INTERVAL_MINUTES}
+        pages = self.reconcile_pages_per_run
+        if pages is not None and not 1 <= pages <= RECONCILE_MAX_PAGES_PER_RUN:
+            errors["reconcile_pages_per_run"] = _("Between 1 and %(maximum)s pages per run.") % {
+                "maximum": RECONCILE_MAX_PAGES_PER_RUN
+            }
         if errors:
             raise ValidationError(errors)
 
@@ -311,6 +356,18 @@ class SyncSetting(models.Model):
         _("batch size"),
         default=100,
         help_text=_("At most this many items per run (products/SKUs, stock, prices, orders)."),
+    )
+    learned_request_size = models.PositiveIntegerField(
+        _("items per request (learned)"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set by the engine when the vendor refused a batch write as a whole and accepted "
+            "smaller ones: later requests of this flow carry at most this many items (never "
+            "more than the vendor's declared limit or the batch size). Empty: the declared "
+            "limit."
+        ),
     )
 
     class Meta:

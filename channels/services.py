@@ -288,3 +288,13 @@ def channel_base_url(*, channel: SalesChannel) -> str | None:
     if problem:
         raise ValidationError({"api_base_url": problem})
     return channel.api_base_url or None
+
+
+def sync_setting_record_request_size(*, channel_id: int, flow: str, size: int) -> int:
+    """Keep the items per request the vendor was seen to accept for a batch write (set by the
+    engine after a run learned it), never above the flow's batch size. One UPDATE."""
+    setting = SyncSetting.objects.filter(channel_id=channel_id, flow=flow)
+    batch_size = setting.values_list("batch_size", flat=True).first()
+    if batch_size is None:
+        return 0
+    return setting.update(learned_request_size=max(1, min(int(size), batch_size)))

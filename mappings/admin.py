@@ -13,8 +13,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
 
 from channels.admin import register_channel_inline, register_channel_object_tool
@@ -52,8 +52,10 @@ from mappings.models import (
     UnmappedValue,
 )
 from mappings.resources import RESOURCES
+from mappings.selectors import item_erp_prices
 from mappings.services import listing_save, mapping_save, unmapped_apply_suggestions
 from mappings.suggestions import suggestions_for_unmapped
+from vendors.spec import Capability
 
 
 def _target_formfield(model_admin, db_field, request, kwargs):
@@ -571,6 +573,7 @@ class ListingAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "last_pushed_stock_at",
         "last_pushed_price",
         "last_pushed_price_at",
+        "item_price",
         "created_at",
         "updated_at",
     ]
@@ -579,12 +582,40 @@ class ListingAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "last_pushed_stock_at",
         "last_pushed_price",
         "last_pushed_price_at",
+        "item_price",
         "created_at",
         "updated_at",
     ]
 
     def save_model(self, request, obj, form, change):
         listing_save(listing=obj, validated=True)
+
+    @admin.display(description=gettext_lazy("Item price"))
+    def item_price(self, obj: Listing) -> str:
+        """The rule for vendors that charge one price per item, and a warning when the ERP
+        prices of the item's bound SKUs differ (one query, on the change page only)."""
+        if obj.pk is None or not obj.channel_id:
+            return "—"
+        if Capability.ONE_PRICE_PER_ITEM not in obj.channel.vendor.capabilities:
+            return gettext("Each SKU gets its own price on %(vendor)s.") % {
+                "vendor": obj.channel.vendor.label
+            }
+        rule = gettext(
+            "%(vendor)s charges one price for every variation of an item (the highest, at "
+            "checkout). erpintegr sends the highest ERP price among the SKUs bound to item "
+            "%(item)s to all of its variations."
+        ) % {"vendor": obj.channel.vendor.label, "item": obj.external_item_id or "—"}
+        prices = item_erp_prices(obj)
+        if len({amount for _code, amount in prices}) < 2:
+            return rule
+        highest = max(amount for _code, amount in prices)
+        return format_html(
+            "{}<br><strong>⚠ {}</strong> {}",
+            rule,
+            gettext("The ERP prices of this item's SKUs differ; %(price)s is sent to every one:")
+            % {"price": highest},
+            format_html_join(", ", "{} {}", prices),
+        )
 
 
 def bindings_tool(channel: SalesChannel, request) -> list[tuple[str, str]]:

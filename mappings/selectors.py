@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from channels.models import SalesChannel
+from erp.models import Price
 from mappings.models import (
     ChannelMapping,
+    Listing,
     MappingKind,
     mapping_model_for,
 )
@@ -186,3 +188,22 @@ def lookups_for_order(order: NormalizedOrder) -> list[LookupRequest]:
             LookupRequest(MappingKind.PAYMENT_METHOD, order.payment_code, order.payment_label)
         )
     return lookups
+
+
+def item_erp_prices(listing: Listing) -> list[tuple[str, object]]:
+    """(ERP SKU code, price in the channel's price list) of every SKU bound to the same
+    channel item as `listing` (itself included), by code; SKUs without a price are left out.
+    For vendors that charge one price per item (vendors.spec.Capability.ONE_PRICE_PER_ITEM).
+    One query."""
+    channel = listing.channel
+    if not listing.external_item_id or channel.price_list_id is None:
+        return []
+    return list(
+        Price.objects.filter(
+            price_list_id=channel.price_list_id,
+            sku__listings__channel_id=channel.pk,
+            sku__listings__external_item_id=listing.external_item_id,
+        )
+        .order_by("sku__code")
+        .values_list("sku__code", "amount")
+    )

@@ -31,6 +31,7 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Run now"
     REPROCESS = "reprocess", "Reprocess held orders"
     COMMAND = "command", "Command line"
+    RECONCILE = "reconcile", "Stock reconciliation"
 
 
 class SyncRun(models.Model):
@@ -228,6 +229,41 @@ class QuarantinedOrder(models.Model):
     def refetchable(self) -> bool:
         """Whether the vendor can be asked for it by id (its id could be read)."""
         return not self.external_id.startswith(UNREADABLE_ID_PREFIX)
+
+
+class StockReconciliation(models.Model):
+    """Where a channel's stock reconciliation stands: the cursor of its current sweep over the
+    vendor's stock (saved after every page, so a run that stops resumes there) and what the
+    last run and the sweeps found. One row per channel, written by sync.services.reconcile."""
+
+    channel = models.OneToOneField(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="stock_reconciliation",
+    )
+    cursor = models.TextField(
+        blank=True, help_text=_("Where the current sweep resumes; blank: at the start.")
+    )
+    sweep_started_at = models.DateTimeField(null=True, blank=True)
+    sweeps_completed = models.PositiveIntegerField(default=0)
+    last_run_at = models.DateTimeField(_("last reconciliation"), null=True, blank=True)
+    last_checked = models.PositiveIntegerField(_("SKUs compared in the last run"), default=0)
+    last_drift = models.PositiveIntegerField(
+        _("drift found in the last run"),
+        default=0,
+        help_text=_("SKUs whose stock at the vendor differed from the ERP's, marked to be sent."),
+    )
+    drift_total = models.PositiveIntegerField(_("drift found since the start"), default=0)
+    last_error = models.TextField(
+        blank=True, help_text=_("Why the last run stopped, if it failed.")
+    )
+
+    class Meta:
+        verbose_name = _("stock reconciliation")
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.last_drift} / {self.last_checked}"
 
 
 class ChannelLease(models.Model):

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -18,7 +19,14 @@ from django.utils.translation import ngettext
 from django_q.models import Schedule
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
-from sync.models import HeldOrder, PendingChange, QuarantinedOrder, RunState, SyncRun
+from sync.models import (
+    HeldOrder,
+    PendingChange,
+    QuarantinedOrder,
+    RunState,
+    RunTrigger,
+    SyncRun,
+)
 from sync.services.push import PUSH_FLOWS
 from sync.services.schedules import schedule_name
 from sync.services.sweep import SWEEP_ALERT_DAYS
@@ -59,6 +67,7 @@ def _last_success_finished(channel_ref: str, flow_ref) -> Subquery:
         SyncRun.objects.filter(
             channel=OuterRef(channel_ref), flow=flow_ref, state__in=SUCCESSFUL_STATES
         )
+        .exclude(trigger=RunTrigger.RECONCILE)  # reads the vendor's stock, pushes nothing
         .order_by("-finished_at")
         .values("finished_at")[:1]
     )
@@ -111,6 +120,7 @@ def channel_sync_panel(*, channel: SalesChannel, now: datetime | None = None) ->
         for s in SyncSetting.objects.filter(channel=channel).annotate(
             last_run_id=Subquery(
                 SyncRun.objects.filter(channel=OuterRef("channel"), flow=OuterRef("flow"))
+                .exclude(trigger=RunTrigger.RECONCILE)
                 .order_by("-started_at", "-id")
                 .values("pk")[:1]
             ),
@@ -243,6 +253,15 @@ class ChannelHealth:
     swept_at: datetime | None = None
 
     @property
+    def reconciliation(self):
+        """The channel's StockReconciliation row (joined, no query), or None before its first
+        run."""
+        try:
+            return self.channel.stock_reconciliation
+        except ObjectDoesNotExist:
+            return None
+
+    @property
     def late(self) -> bool:
         return bool(self.late_flows)
 
@@ -297,7 +316,7 @@ def _health_queryset(company_ids: Collection[int] | None) -> QuerySet:
     if company_ids is not None:
         channels = channels.filter(company_id__in=sorted(company_ids))
     return (
-        channels.select_related("company")
+        channels.select_related("company", "stock_reconciliation")
         .prefetch_related("sync_settings")
         .annotate(**annotations)
         .order_by("name", "pk")

@@ -10,6 +10,16 @@ def run_flow(channel_id: int, flow: str, trigger: str = RunTrigger.SCHEDULE):
     return None if result is None else result.pk
 
 
+def reconcile_stock(channel_id: int):
+    """The channel's stock reconciliation (sync.services.reconcile), as a run of the stock
+    flow under the channel's lease."""
+    from sync.services.runs import run_flow as run
+    from vendors.spec import Flow
+
+    result = run(channel_id=channel_id, flow=Flow.STOCK, trigger=RunTrigger.RECONCILE)
+    return None if result is None else result.pk
+
+
 def reprocess_held_orders(channel_id: int):
     from sync.services.orders import held_orders_reprocess
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Protocol
 
-from vendors.errors import InvalidVendorData
+from vendors.errors import (
+    AuthError,
+    ConnectorError,
+    InvalidVendorData,
+    PermissionDeniedError,
+)
 from vendors.http import DEFAULT_TIMEOUT, HttpClient
 from vendors.parsing import Reader, shown
 from vendors.spec import VendorSpec
 from vendors.types import (
     CatalogUpdate,
+    ExternalRef,
     InvalidOrder,
     NormalizedOrder,
     OrderPage,
@@ -28,6 +34,7 @@ from vendors.types import (
     ReferenceLists,
     ReferenceValue,
     RemoteListing,
+    StockPage,
     StockUpdate,
     unreadable_order_key,
 )
@@ -68,6 +75,11 @@ class Connector:
     data_timezone: ClassVar[tzinfo]
     # What `probe_back_office` does, in words for the activation page ("" without a probe).
     back_office_probe: ClassVar[str] = ""
+    # How read_stock pages (stock reconciliation): "vendor" — the vendor lists stock and
+    # `cursor` walks its list; "bindings" — the engine hands a page of its bindings (`refs`,
+    # at most `stock_read_page_size`) and the vendor is asked about those.
+    stock_read_paging: ClassVar[str] = "bindings"
+    stock_read_page_size: ClassVar[int] = 20
 
     def __init__(
         self,
@@ -81,8 +93,14 @@ class Connector:
         rate_limiter=None,
         timeout=None,
         deadline: Callable[[], float] | None = None,
+        request_sizes: Mapping[str, int] | None = None,
     ) -> None:
         self.credentials = dict(credentials)
+        # flow -> items per request the vendor was seen to accept (below its declared cap),
+        # learned by send_in_batches on an earlier run; `learned_request_sizes` holds what this
+        # instance learned, for the engine to keep.
+        self.request_sizes = {flow: int(size) for flow, size in (request_sizes or {}).items()}
+        self.learned_request_sizes: dict[str, int] = {}
         self.environment = environment
         self.base_url_overridden = bool(base_url)
         self.base_url = (
@@ -120,6 +138,119 @@ class Connector:
         self._clients.append(client)
         return client
 
+    def request_size(self, flow: str) -> int:
+        """Items per request for a batch write of `flow`: the declared cap, or less when the
+        vendor was seen to refuse batches of that size."""
+        declared = max(self.spec.limits.for_flow(flow).max_items_per_request, 1)
+        learned = self.request_sizes.get(flow)
+        return max(1, min(declared, learned)) if learned else declared
+
+    def send_in_batches(
+        self,
+        flow: str,
+        entries: Sequence[tuple[object, Any]],
+        send: Callable[[list[Any]], object],
+        result: PushResult,
+        *,
+        named: Callable[[ConnectorError, list[tuple[object, Any]]], Iterable[object]] = (
+            lambda exc, chunk: ()
+        ),
+        reason: Callable[[ConnectorError], str] = str,
+        refuses_items: Callable[[ConnectorError], bool] | None = None,
+        size: int | None = None,
+    ) -> None:
+        """Send (key, payload) entries in requests of `request_size(flow)` payloads each,
+        `send(payloads)` being one request, and record each key's outcome in `result`.
+
+        A request the vendor refuses as a whole (a 4xx about the data, `refuses_items`) is no
+        verdict on each item of it — the batch may only be larger than the vendor takes, or
+        hold one bad item among hundreds of good ones. So:
+        - items the vendor's answer names (`named`) are rejected with its reason and the rest
+          is sent again;
+        - otherwise the batch is split in halves, each sent on its own (a binary search for
+          the offending items); an item refused alone is rejected;
+        - when both halves of a refused batch are accepted, the size was the problem: the
+          size of a half is learned (`learned_request_sizes[flow]`) and every later request of
+          this instance uses it; the engine keeps it for the channel's next runs.
+        Account and transport errors (401, 403, 429, 5xx, a deadline) propagate: they say
+        nothing about the items, which the engine leaves pending. One rule for every vendor
+        with writes of several items per request, so no adapter decides on its own that a
+        refused batch is lost. `size` fixes the first request's size where the vendor's unit
+        is not a count (Mercado Livre: one item, all its variations); nothing is learned then.
+        """
+        is_refusal = refuses_items or refuses_the_items
+        learn = size is None
+        size = self.request_size(flow) if size is None else max(1, size)
+        queue = list(entries)  # not sent yet, in order
+        retries: list[tuple[list, int | None]] = []  # (chunk, split node) sent before the queue
+        halves: dict[int, list] = {}  # split node -> [outcome of each half] (True: accepted)
+        split_sizes: dict[int, list] = {}  # split node -> its first (larger) half
+        next_node = 0
+
+        def settle(node: int | None, accepted: bool) -> None:
+            nonlocal size
+            if node is None:
+                return
+            outcomes = halves[node]
+            outcomes.append(accepted)
+            if outcomes == [True, True] and learn:
+                # Both halves went through where the whole was refused: it was the size.
+                learned = len(split_sizes[node])
+                if learned < size:
+                    size = learned
+                    self.request_sizes[flow] = learned
+                    self.learned_request_sizes[flow] = learned
+                    logger.info(
+                        "%s refused %s %s items in one request; sending %s per request.",
+                        self.spec.label,
+                        2 * learned,
+                        flow,
+                        learned,
+                    )
+
+        while retries or queue:
+            if retries:
+                chunk, node = retries.pop()
+                if len(chunk) > size:  # a size learned since it was split: no use sending it
+                    for start in reversed(range(0, len(chunk), size)):
+                        retries.append((chunk[start : start + size], None))
+                    continue
+            else:
+                chunk, queue = queue[:size], queue[size:]
+                node = None
+            try:
+                send([payload for _key, payload in chunk])
+            except ConnectorError as exc:
+                if not is_refusal(exc):
+                    raise
+                message = reason(exc)
+                keys = {key for key, _payload in chunk}
+                named_keys = set(named(exc, chunk)) & keys
+                if named_keys:
+                    for key in named_keys:
+                        result.rejected[key] = message
+                    rest = [entry for entry in chunk if entry[0] not in named_keys]
+                    if rest:
+                        retries.append((rest, None))
+                    settle(node, False)
+                    continue
+                if len(chunk) == 1:
+                    result.rejected[chunk[0][0]] = message
+                    settle(node, False)
+                    continue
+                settle(node, False)
+                middle = (len(chunk) + 1) // 2
+                first, second = chunk[:middle], chunk[middle:]
+                halves[next_node] = []
+                split_sizes[next_node] = first
+                # Popped from the end: the first half goes first.
+                retries.append((second, next_node))
+                retries.append((first, next_node))
+                next_node += 1
+            else:
+                result.accepted.extend(key for key, _payload in chunk)
+                settle(node, True)
+
     def reader(self, subject: str) -> Reader:
         """How this adapter reads a vendor document (`subject`: "order 9001", "item MLB1"):
         the one parsing policy of `vendors.parsing`, with errors naming this vendor."""
@@ -150,6 +281,21 @@ class Connector:
         raise NotImplementedError
 
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
+        raise NotImplementedError
+
+    def read_stock(
+        self,
+        *,
+        cursor: str | None = None,
+        refs: Sequence[ExternalRef] = (),
+        locations: Sequence[str] = (),
+    ) -> StockPage:
+        """One page of the vendor's stock, read the way the vendor documents it, for the
+        stock reconciliation (sync.services.reconcile): from `cursor` on its own list
+        (stock_read_paging "vendor") or for `refs` (stock_read_paging "bindings"). With
+        `locations` (the channel's mapped location codes) the readings of those locations;
+        without, the place a write without a location goes (location ""). One request or
+        a few; through the rate limiter like every call."""
         raise NotImplementedError
 
     def normalize_order(self, payload: Mapping[str, Any], **extra: Any) -> NormalizedOrder:
@@ -271,3 +417,11 @@ class Connector:
         raised (the activation warns and checks the values seen in orders). Default: every
         list is read or the whole read fails."""
         return ReferenceLists(values=list(self.reference_values()))
+
+
+def refuses_the_items(exc: ConnectorError) -> bool:
+    """A 4xx about the data sent (validation, unknown item, conflict). Account problems
+    (401/403) and anything retryable (429, 5xx, timeouts) say nothing about the items."""
+    if exc.retryable or isinstance(exc, AuthError | PermissionDeniedError):
+        return False
+    return exc.status is not None and 400 <= exc.status < 500

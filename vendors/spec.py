@@ -37,6 +37,12 @@ class Capability(models.TextChoices):
     OTHER_INTEGRATIONS = "other_integrations", "Lists other applications connected to the account"
     SINGLE_BACK_OFFICE = "single_back_office", "Vendor allows only one back office (ERP)"
     OAUTH_REFRESH = "oauth_refresh", "OAuth access tokens refreshed with a single-use token"
+    # The vendor charges one price for every variation of an item: the engine sends the
+    # highest ERP price of the item's bound SKUs to all of them (sync.services.push).
+    ONE_PRICE_PER_ITEM = "one_price_per_item", "One price for all variations of an item"
+    # The vendor keeps stock per location and takes `StockUpdate.location`: the engine pushes
+    # one value per mapped stock location (stock-location de-para) instead of one total.
+    STOCK_PER_LOCATION = "stock_per_location", "Stock kept per stock location"
 
 
 @dataclass(frozen=True)

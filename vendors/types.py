@@ -65,6 +65,32 @@ class PushResult:
 
 
 @dataclass(frozen=True)
+class StockReading:
+    """What the vendor holds for one SKU at one place (stock reconciliation).
+
+    `ref` names the SKU the way the vendor does (the parts it knows: item / variation / SKU
+    id / seller SKU); the engine matches it to a binding. `location` is the vendor's location
+    code, "" for the place a write without a location goes (ANYMARKET's default location,
+    the VTEX warehouse of the channel's credential, a Mercado Livre listing). `quantity` is
+    None when it cannot be compared — unlimited stock, or a value that cannot be read, which
+    `problem` names (field and reason): the engine then pushes its own value."""
+
+    ref: ExternalRef
+    quantity: int | None
+    location: str = ""
+    problem: str = ""
+
+
+@dataclass
+class StockPage:
+    """One page of a stock read. `next_cursor` None: the vendor's list is done (vendors that
+    page their own list); vendors asked about given bindings return None always."""
+
+    readings: list[StockReading]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
 class OrderLine:
     seller_sku: str  # SELLER_SKU / RefId / partnerId as sent by the vendor
     quantity: int

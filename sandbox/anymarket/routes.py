@@ -161,6 +161,7 @@ class AnymarketApi(Emulator):
     def setup_routes(self) -> None:
         self.route("GET", "/v2/stocks/locals", self.get_locals)
         self.route("PUT", "/v2/stocks", self.put_stocks)
+        self.route("GET", "/v2/stocks", self.get_stocks)
         self.route("GET", "/v2/products", self.get_products)
         self.route("GET", "/v2/products/{product_id}/skus/{sku_id}", self.get_sku)
         self.route("PUT", "/v2/products/{product_id}/skus/{sku_id}", self.put_sku)
@@ -238,6 +239,42 @@ class AnymarketApi(Emulator):
         for partner_id, local_id, quantity in updates:
             self.stock.setdefault(partner_id, {})[local_id] = quantity
         return Response(200, None)
+
+    def get_stocks(self, request: Request) -> Response:
+        """The account's stock rows, one per SKU × stock location that holds a record,
+        paged like every list, filtered by `idSku` / `idStockLocal` (AnyMarket SDK
+        StockService.getStock: idSku, idStockLocal, sku, offset, limit, sort, sortDirection;
+        rows are StockItem: stockKeepingUnit, stockLocal, amount, reservationAmount,
+        availableAmount, price, active, lastStockUpdate, additionalTime). No reservation is
+        modelled: availableAmount = amount."""
+        offset, limit = _paging(request, self.max_page_limit)
+        id_sku, id_local = request.q("idSku"), request.q("idStockLocal")
+        rows = []
+        for sku_id in sorted(self.skus):
+            sku = self.skus[sku_id]
+            if id_sku and str(sku_id) != id_sku:
+                continue
+            for local_id, amount in sorted(self.stock.get(sku["partnerId"], {}).items()):
+                if id_local and str(local_id) != id_local:
+                    continue
+                rows.append(
+                    {
+                        "stockKeepingUnit": {
+                            "id": sku_id,
+                            "partnerId": sku["partnerId"],
+                            "title": sku["title"],
+                        },
+                        "stockLocal": {"id": local_id, "name": self.locals[local_id]["name"]},
+                        "amount": float(amount),
+                        "reservationAmount": 0.0,
+                        "availableAmount": float(amount),
+                        "price": float(sku["sellPrice"]),
+                        "active": True,
+                        "additionalTime": sku["additionalTime"],
+                    }
+                )
+        content = rows[offset : offset + limit]
+        return Response(200, self._page("stocks", content, offset, limit, len(rows)))
 
     def get_products(self, request: Request) -> Response:
         offset, limit = _paging(request, self.max_page_limit)
@@ -593,10 +630,13 @@ class AnymarketApi(Emulator):
                 return per_local.get(int(location), Decimal("0"))
             return sum(per_local.values(), Decimal("0"))
 
-    def set_stock(self, seller_sku: str, quantity: int) -> None:
+    def set_stock(self, seller_sku: str, quantity: int, location: int | None = None) -> None:
+        """Set the stock at the default location (or at `location`), as ANYMARKET does when
+        a marketplace sells or someone edits it there."""
         with self.lock:
             self._sku_by_partner(seller_sku)
-            self.stock.setdefault(seller_sku, {})[self.default_local_id] = Decimal(quantity)
+            local_id = self.default_local_id if location is None else int(location)
+            self.stock.setdefault(seller_sku, {})[local_id] = Decimal(quantity)
 
     def price_of(self, seller_sku: str) -> Decimal:
         """The sellPrice ("preço por"); the SKU's `price` is the list price ("preço de")."""

@@ -5,7 +5,10 @@ Strict on purpose: it refuses what the real API refuses (a spent refresh token, 
 Bearer token, an unknown variation id, more than 20 ids in a multiget, offset paging past
 1000) and does what the real API does when a client gets it wrong — a variation left out of
 `PUT /items/{id}` `variations[]` is deleted, and recorded in `deleted_variations` so a test
-can prove the connector never does that.
+can prove the connector never does that; an item with variations sells every variation at its
+highest variation price ("The price must be the same for each variation. Only the highest
+price will be seen in the VIP and will also be taken into account at the time the payment is
+made.", developers.mercadolivre.com.br/variacoes), which is what `price_of` reports.
 
 Every rule below is written from Mercado Livre's documentation, never from the connector's
 declarations: a connector that misreads a rule meets the vendor's, not its own.
@@ -837,6 +840,14 @@ class MercadoLivreApi(Emulator):
             self._sync_item_totals(item)
 
     def price_of(self, seller_sku: str) -> Decimal:
+        """What a buyer pays: the item's price, which for an item with variations is the
+        highest variation price whatever the variation (see _place_order)."""
+        with self.lock:
+            item, _variation = self._listing_of(seller_sku)
+            return Decimal(str(item["price"]))
+
+    def variation_price_of(self, seller_sku: str) -> Decimal:
+        """The price stored on the SKU's own variation (or item), as last written."""
         with self.lock:
             item, variation = self._listing_of(seller_sku)
             return Decimal(str((variation or item)["price"]))
@@ -905,7 +916,11 @@ class MercadoLivreApi(Emulator):
                 seller_sku = next(
                     (a["value_name"] for a in sku_source if a["id"] == "SELLER_SKU"), None
                 )
-                unit_price = float(unit) if unit is not None else (variation or item)["price"]
+                # A variation sells at the item's price, the highest of its variations:
+                # "The price must be the same for each variation. Only the highest price will
+                # be seen in the VIP and will also be taken into account at the time the
+                # payment is made." (developers.mercadolivre.com.br/variacoes)
+                unit_price = float(unit) if unit is not None else item["price"]
                 order_items.append(
                     {
                         "item": {

@@ -48,6 +48,7 @@ from sandbox.server import (
 
 SPEC_NAMES = ("catalog", "license-manager", "logistics", "orders", "pricing")
 INVENTORY_PATH = "/api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}"
+INVENTORY_BY_SKU_PATH = "/api/logistics/pvt/inventory/skus/{skuId}"
 PRICE_PATH = "/pricing/prices/{itemId}"
 
 # pricing.json, "Rate limits per route": PUT and POST 2,000 per minute (33 per second) with
@@ -329,11 +330,13 @@ class VtexApi(Emulator):
                 for warehouse in warehouses
             )
 
-    def set_stock(self, seller_sku: str, quantity: int) -> None:
+    def set_stock(self, seller_sku: str, quantity: int, location: str | None = None) -> None:
+        """Set the stock at the default warehouse (or at warehouse `location`), as a sale or
+        an edit in the VTEX admin does."""
         with self.lock:
             sku_id = str(self._sku_of(seller_sku).id)
             record = self.inventory.setdefault(
-                (sku_id, self.default_warehouse),
+                (sku_id, location or self.default_warehouse),
                 {"quantity": 0, "unlimitedQuantity": False, "leadTime": "00:00:00"},
             )
             record["quantity"] = int(quantity)
@@ -491,6 +494,7 @@ class VtexApi(Emulator):
         r("GET", "/api/vlm/appkeys", self.h_appkeys)
         r("GET", "/api/logistics/pvt/configuration/warehouses", self.h_warehouses)
         r("GET", "/api/logistics/pvt/shipping-policies", self.h_shipping_policies)
+        r("GET", INVENTORY_BY_SKU_PATH, self.h_inventory_by_sku)
         r("PUT", INVENTORY_PATH, self.h_inventory_put)
         r("PATCH", INVENTORY_PATH + "/quantity", self.h_inventory_patch)
         r("GET", "/{accountName}" + PRICE_PATH, self.h_price_get)
@@ -603,6 +607,30 @@ class VtexApi(Emulator):
             )
             raise HttpError(423, message, body=message)
         writes.append(now)
+
+    def h_inventory_by_sku(self, request: Request) -> Response:
+        """logistics.json, "List inventory by SKU" (InventoryBySku): `{skuId, balance: [{
+        warehouseId, warehouseName, totalQuantity, reservedQuantity, hasUnlimitedQuantity,
+        timeToRefill, dateOfSupplyUtc, leadTime}]}`, a balance row per warehouse holding an
+        inventory record of the SKU. No reservation is modelled (reservedQuantity 0)."""
+        sku_id = request.params["skuId"]
+        if not sku_id.isdigit() or int(sku_id) not in self.skus:
+            raise HttpError(404, f"SKU {sku_id} not found.", code="ItemNotFound")
+        balance = [
+            {
+                "warehouseId": warehouse,
+                "warehouseName": self.warehouses[warehouse]["name"],
+                "totalQuantity": record["quantity"],
+                "reservedQuantity": 0,
+                "hasUnlimitedQuantity": record["unlimitedQuantity"],
+                "timeToRefill": None,
+                "dateOfSupplyUtc": None,
+                "leadTime": record["leadTime"],
+            }
+            for (record_sku, warehouse), record in sorted(self.inventory.items())
+            if record_sku == sku_id
+        ]
+        return Response(200, {"skuId": sku_id, "balance": balance})
 
     def h_inventory_put(self, request: Request) -> Response:
         body = self._body(request, "logistics", "PUT", INVENTORY_PATH)

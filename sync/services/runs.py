@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels.models import ChannelStatus, SalesChannel
-from channels.services import channel_set_status
+from channels.services import channel_set_status, sync_setting_record_request_size
 from erpintegr.redaction import redact
 from sync.models import PendingChange, RunState, RunTrigger, SyncRun
 from sync.services.connectors import build_connector
@@ -141,7 +141,12 @@ def run_flow(
     try:
         deadline = time.monotonic() + budget
         connector = build_connector(
-            channel, rate_limiter=limiter, sleep=waits, deadline=lambda: deadline, **options
+            channel,
+            rate_limiter=limiter,
+            sleep=waits,
+            deadline=lambda: deadline,
+            request_sizes=_learned_request_sizes(channel),
+            **options,
         )
         ctx = RunContext(
             run=run,
@@ -193,6 +198,7 @@ def run_flow(
         run.error = redact(f"Unexpected error: {type(exc).__name__}: {exc}")
     finally:
         if ctx is not None:
+            _keep_learned_request_sizes(ctx)
             ctx.sync_counters()
         run.finished_at = timezone.now()
         run.save()
@@ -200,11 +206,37 @@ def run_flow(
     return run
 
 
+def _learned_request_sizes(channel: SalesChannel) -> dict[str, int]:
+    """flow -> items per request an earlier run learned the vendor accepts, capped by the
+    flow's batch size. One query."""
+    return {
+        flow: min(learned, batch_size)
+        for flow, learned, batch_size in channel.sync_settings.filter(
+            learned_request_size__isnull=False
+        ).values_list("flow", "learned_request_size", "batch_size")
+    }
+
+
+def _keep_learned_request_sizes(ctx: RunContext) -> None:
+    """What this run learned about the vendor's batch size stays with the channel (even when
+    the run failed later: the vendor's answer was real)."""
+    learned = getattr(ctx.connector, "learned_request_sizes", None) or {}
+    for flow, size in learned.items():
+        sync_setting_record_request_size(channel_id=ctx.channel.pk, flow=flow, size=size)
+        ctx.extra.setdefault("learned_request_size", {})[str(flow)] = size
+
+
 def _release(lease: Lease, limiter: TokenBucket) -> None:
     lease.release(limiter_state=limiter.state())
 
 
 def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
+    if ctx.run.trigger == RunTrigger.RECONCILE:
+        # Low priority: only when nothing else holds the channel (the lease), a few pages.
+        from sync.services.reconcile import reconcile_stock
+
+        reconcile_stock(ctx, pages=ctx.channel.reconcile_pages_per_run)
+        return
     if flow == Flow.ORDERS:
         from sync.services.orders import orders_import
         from sync.services.sweep import orders_sweep, sweep_due

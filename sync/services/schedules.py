@@ -6,14 +6,20 @@ unique in django-q2's table, so lookups happen under the channel's row lock and 
 removed.
 """
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
 from channels.models import ChannelStatus, SalesChannel
+from vendors.spec import Flow
 
 PREFIX = "erpintegr:channel:"
 TASK = "sync.tasks.run_flow"
+# The stock reconciliation of a channel (sync.services.reconcile): `<prefix><id>:reconcile`.
+RECONCILE_TASK = "sync.tasks.reconcile_stock"
+RECONCILE = "reconcile"
 # Housekeeping that belongs to no channel: name -> (task, minutes between runs).
 MAINTENANCE = {
     "erpintegr:maintenance:prune-sync-runs": ("sync.tasks.prune_sync_runs", 24 * 60),
@@ -26,16 +32,28 @@ def schedule_name(channel_id: int, flow: str) -> str:
     return f"{PREFIX}{channel_id}:{flow}"
 
 
-def desired_schedules(channel: SalesChannel) -> dict[str, tuple[str, int]]:
-    """name -> (flow, minutes) for what should exist now."""
+def desired_schedules(channel: SalesChannel) -> dict[str, tuple[str, str, int]]:
+    """name -> (task, args, minutes) for what should exist now: one per enabled, supported
+    flow, and the stock reconciliation where the stock flow runs and its interval is set."""
     if channel.status != ChannelStatus.ACTIVE:
         return {}
     unsupported = channel.vendor.unsupported_flows
-    return {
-        schedule_name(channel.pk, s.flow): (s.flow, s.interval_minutes)
+    desired = {
+        schedule_name(channel.pk, s.flow): (
+            TASK,
+            repr((channel.pk, str(s.flow))),
+            s.interval_minutes,
+        )
         for s in channel.sync_settings.all()
         if s.enabled and s.flow not in unsupported
     }
+    if channel.reconcile_interval_minutes and schedule_name(channel.pk, Flow.STOCK) in desired:
+        desired[schedule_name(channel.pk, RECONCILE)] = (
+            RECONCILE_TASK,
+            repr((channel.pk,)),
+            channel.reconcile_interval_minutes,
+        )
+    return desired
 
 
 @transaction.atomic
@@ -52,24 +70,27 @@ def schedules_reconcile_channel(*, channel_id: int) -> dict[str, int]:
             counts["deleted"] += 1
             continue
         seen.add(schedule.name)
-        flow, minutes = desired[schedule.name]
-        args = repr((channel_id, str(flow)))
-        if (schedule.minutes, schedule.args, schedule.func) != (minutes, args, TASK):
-            schedule.minutes, schedule.args, schedule.func = minutes, args, TASK
+        func, args, minutes = desired[schedule.name]
+        if (schedule.minutes, schedule.args, schedule.func) != (minutes, args, func):
+            schedule.minutes, schedule.args, schedule.func = minutes, args, func
             schedule.schedule_type = Schedule.MINUTES
             schedule.save()
             counts["updated"] += 1
-    for name, (flow, minutes) in desired.items():
+    for name, (func, args, minutes) in desired.items():
         if name in seen:
             continue
+        # Flows start at once; the reconciliation (low priority) one interval from now.
+        first = timezone.now()
+        if func == RECONCILE_TASK:
+            first += timedelta(minutes=minutes)
         Schedule.objects.create(
             name=name,
-            func=TASK,
-            args=repr((channel_id, str(flow))),
+            func=func,
+            args=args,
             schedule_type=Schedule.MINUTES,
             minutes=minutes,
             repeats=-1,
-            next_run=timezone.now(),
+            next_run=first,
         )
         counts["created"] += 1
     return counts

@@ -382,3 +382,34 @@ def test_mapping_changelists_are_constant(admin_client, erp, model):
     many, response = _count_queries(admin_client, url)
     assert few == many
     assert response.context["cl"].result_count == 80
+
+
+def test_a_mercadolivre_binding_shows_the_one_price_rule_and_warns_when_erp_prices_differ(
+    admin_client, channel, erp
+):
+    from decimal import Decimal
+
+    from erp.services import price_set
+    from tests.factories import make_price_list
+
+    channel.price_list = make_price_list(erp.company)
+    channel.save()
+    blue, red = make_sku(erp.company, "CAM-AZ"), make_sku(erp.company, "CAM-VM")
+    listings = [
+        Listing.objects.create(
+            channel=channel, sku=sku, external_item_id="MLB7", external_variation_id=str(v)
+        )
+        for sku, v in ((blue, 1), (red, 2))
+    ]
+    for sku in (blue, red):
+        price_set(price_list=channel.price_list, sku=sku, amount=Decimal("50.00"))
+    url = _url(Listing, "change", listings[0].pk)
+
+    page = admin_client.get(url).content.decode()
+    assert "charges one price for every variation of an item" in page
+    assert "differ" not in page
+
+    price_set(price_list=channel.price_list, sku=red, amount=Decimal("80.00"))
+    page = admin_client.get(url).content.decode()
+    assert "The ERP prices of this item&#x27;s SKUs differ; 80.00 is sent to every one" in page
+    assert "CAM-AZ 50.00, CAM-VM 80.00" in page

@@ -120,19 +120,24 @@ def test_stock_per_location(emulator):
     )
 
 
-def test_a_batch_with_an_unknown_sku_is_refused_whole(emulator):
+def test_a_batch_with_an_unknown_sku_is_refused_whole_and_the_connector_resends_the_rest(
+    emulator,
+):
     emulator.seed_data(listings=3)
-    before = emulator.stock_of("SKU-00001")
+    emulator.reset_stats()
     result = connect(emulator).push_stock(
         [
             StockUpdate(key="known", ref=ExternalRef(seller_sku="SKU-00001"), quantity=40),
             StockUpdate(key="ghost", ref=ExternalRef(seller_sku="NOT-THERE"), quantity=1),
         ]
     )
-    assert result.accepted == []
-    assert set(result.rejected) == {"known", "ghost"}
+    # The vendor refuses the batch as a whole (nothing of it applied) naming the unknown SKU;
+    # the connector rejects that one and sends the other again.
+    assert [(r.status, r.stock_items) for r in emulator.requests_log] == [(422, 2), (200, 1)]
+    assert result.accepted == ["known"]
+    assert set(result.rejected) == {"ghost"}
     assert "NOT-THERE" in result.rejected["ghost"]
-    assert emulator.stock_of("SKU-00001") == before  # nothing applied
+    assert emulator.stock_of("SKU-00001") == 40
 
 
 def test_an_account_linked_to_another_erp_refuses_writes(emulator):

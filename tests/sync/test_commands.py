@@ -177,13 +177,14 @@ def test_reconcile_schedules_prints_counts():
     out = StringIO()
     call_command("reconcile_schedules", stdout=out)
     assert (
-        "Schedules reconciled: 3 created, 0 updated, 1 deleted; 3 channel schedule(s) in place."
+        "Schedules reconciled: 4 created, 0 updated, 1 deleted; 4 channel schedule(s) in place."
         in out.getvalue()
     )
     names = set(Schedule.objects.filter(name__startswith=PREFIX).values_list("name", flat=True))
-    assert names == {schedule_name(channel.pk, f) for f in ("stock", "price", "orders")}
+    flows = ("stock", "price", "orders", "reconcile")  # and the stock reconciliation
+    assert names == {schedule_name(channel.pk, f) for f in flows}
 
     SyncSetting.objects.filter(channel=channel, flow="stock").update(interval_minutes=30)
     out = StringIO()
     call_command("reconcile_schedules", stdout=out)
-    assert "0 created, 1 updated, 0 deleted; 3 channel schedule(s)" in out.getvalue()
+    assert "0 created, 1 updated, 0 deleted; 4 channel schedule(s)" in out.getvalue()

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +56,8 @@ from vendors.types import (
     PushResult,
     ReferenceValue,
     RemoteListing,
+    StockPage,
+    StockReading,
     StockUpdate,
     unreadable_order_key,
 )
@@ -78,6 +81,9 @@ ORDER_STATUSES: dict[str, str] = {
 # to a smaller page is harmless.
 LISTING_PAGE_SIZE = 50
 ORDER_SAMPLE_SIZE = 50
+# Stock rows per GET /v2/stocks page (reconciliation); the server may clamp it, the cursor
+# advances by what it returned.
+STOCK_READ_PAGE_SIZE = 100
 
 # Fields of the SKU body that belong to other flows. `amount` is the SKU's stock: sending
 # back the value read a moment ago would overwrite a fresher quantity pushed by the stock
@@ -115,6 +121,7 @@ class AnymarketConnector(Connector):
         # Feed items (id:token) this connector already delivered: an item whose ack was
         # refused stays at the head of the feed, and must not be read again in the same run.
         self._delivered: set[str] = set()
+        self._default_local: str | None = None
 
     # --- other back offices -----------------------------------------------------------------
     def probe_back_office(self) -> list[OtherIntegration] | None:
@@ -167,32 +174,31 @@ class AnymarketConnector(Connector):
 
     # --- outbound ------------------------------------------------------------------------
     def push_stock(self, items: list[StockUpdate]) -> PushResult:
-        """PUT /v2/stocks with many SKUs per request, chunked at the declared cap.
+        """PUT /v2/stocks with many SKUs per request (`Connector.send_in_batches`).
 
-        The vendor answers a batch as a whole (no per-item result is documented): a 4xx
-        refuses every item of that batch with the vendor's message; other batches go on.
+        The vendor answers a batch as a whole (no per-item result is documented; a refusal is
+        `{"code","message","details"}` with 422): a refused batch is no verdict on each of its
+        items. The SKUs its answer names (their partnerId, as a whole word) are rejected and
+        the rest sent again; an answer naming none is split until the offending SKUs are
+        alone, and a size the vendor refuses is learned (send_in_batches).
         """
         result = PushResult()
-        cap = self.spec.limits.for_flow(Flow.STOCK).max_items_per_request
-        ready: list[tuple[StockUpdate, dict]] = []
+        ready: list[tuple[object, dict]] = []
         for item in items:
             entry = _stock_entry(item)
             if isinstance(entry, str):
                 result.rejected[item.key] = entry
             else:
-                ready.append((item, entry))
-        for start in range(0, len(ready), cap):
-            chunk = ready[start : start + cap]
-            try:
-                self.http.put("stocks", json=[entry for _, entry in chunk])
-            except ConnectorError as exc:
-                if not _refuses_items(exc):
-                    raise
-                message = _vendor_error(exc)
-                for item, _ in chunk:
-                    result.rejected[item.key] = message
-            else:
-                result.accepted.extend(item.key for item, _ in chunk)
+                ready.append((item.key, entry))
+        self.send_in_batches(
+            Flow.STOCK,
+            ready,
+            lambda entries: self.http.put("stocks", json=entries),
+            result,
+            named=_named_in_refusal,
+            reason=_vendor_error,
+            refuses_items=_refuses_items,
+        )
         return result
 
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
@@ -246,6 +252,98 @@ class AnymarketConnector(Connector):
 
     def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
         raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
+
+    # --- stock read back (reconciliation) --------------------------------------------------
+    stock_read_paging = "vendor"
+    stock_read_page_size = STOCK_READ_PAGE_SIZE
+
+    def read_stock(
+        self,
+        *,
+        cursor: str | None = None,
+        refs: Sequence[ExternalRef] = (),
+        locations: Sequence[str] = (),
+    ) -> StockPage:
+        """GET /v2/stocks?idStockLocal=&offset=&limit= — the account's stock rows, one per
+        SKU × stock location: `{links, content: [{stockKeepingUnit: {id, partnerId},
+        stockLocal: {id}, amount, reservationAmount, availableAmount, …}], page}` (AnyMarket
+        SDK StockService.getStock / StockResult / StockItem). `amount` is the quantity a stock
+        write sets, so it is what is compared. The sweep reads one location after the other
+        (`locations`, or the default stock location, where a write without stockLocalId
+        goes), so a page never holds part of a SKU's locations; the cursor is
+        "<location index>:<offset>"."""
+        wanted = list(locations) or [self._default_location()]
+        index_text, _, offset_text = (cursor or "0:0").partition(":")
+        index, offset = int(index_text or 0), int(offset_text or 0)
+        if index >= len(wanted):
+            return StockPage([], None)
+        location = wanted[index]
+        limit = STOCK_READ_PAGE_SIZE
+        page = self.http.get(
+            "stocks", params={"idStockLocal": location, "offset": offset, "limit": limit}
+        )
+        read = self.reader(f"stock list of location {location}")
+        if not isinstance(page, Mapping):
+            raise MalformedResponseError("GET stocks did not answer a page object.")
+        rows = read.objects(page.get("content"), "content", default=[])
+        readings: list[StockReading] = []
+        for n, row in enumerate(rows):
+            at = f"content[{n}]"
+            local = read.obj(row.get("stockLocal"), f"{at}.stockLocal")
+            if read.code(local.get("id"), f"{at}.stockLocal.id") != location:
+                continue
+            sku = read.obj(row.get("stockKeepingUnit"), f"{at}.stockKeepingUnit")
+            ref = ExternalRef(
+                sku_id=read.identifier(sku.get("id"), f"{at}.stockKeepingUnit.id"),
+                seller_sku=read.identifier(
+                    sku.get("partnerId"), f"{at}.stockKeepingUnit.partnerId", default=""
+                ),
+            )
+            try:
+                quantity, problem = read.quantity(row.get("amount"), f"{at}.amount", minimum=0), ""
+            except InvalidVendorData as exc:
+                quantity, problem = None, str(exc)
+            readings.append(
+                StockReading(
+                    ref=ref,
+                    quantity=quantity,
+                    location=location if locations else "",
+                    problem=problem,
+                )
+            )
+        info = read.obj(page.get("page"), "page", default={})
+        total = read.quantity(info.get("totalElements"), "page.totalElements", minimum=0)
+        following = offset + len(rows)
+        if rows and following < total:
+            next_cursor: str | None = f"{index}:{following}"
+        elif index + 1 < len(wanted):
+            next_cursor = f"{index + 1}:0"
+        else:
+            next_cursor = None
+        return StockPage(readings, next_cursor)
+
+    def _default_location(self) -> str:
+        """The stock location a write without stockLocalId goes to: the one ANYMARKET flags
+        `defaultLocal` ("Local Padrão", kept for API integrations that send no location —
+        suporteanymarket.freshdesk.com, article 19000097631)."""
+        if self._default_local is None:
+            data = self.http.get("stocks/locals")
+            if isinstance(data, Mapping) and isinstance(data.get("content"), list):
+                data = data["content"]
+            read = self.reader("stock locations")
+            found = [
+                read.code(loc.get("id"), f"[{index}].id")
+                for index, loc in enumerate(read.objects(data, ""))
+                if read.flag(loc.get("defaultLocal"), f"[{index}].defaultLocal", default=False)
+            ]
+            if len(found) != 1:
+                raise ConnectorError(
+                    f"ANYMARKET flags {len(found)} stock locations as the default one; the "
+                    "stock written without a location cannot be read back. Map the stock "
+                    "locations (de-para) to write and read each one."
+                )
+            self._default_local = found[0]
+        return self._default_local
 
     # --- inbound -------------------------------------------------------------------------
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
@@ -671,6 +769,22 @@ def _stock_entry(item: StockUpdate) -> dict | str:
             )
         entry["stockLocalId"] = int(item.location)
     return entry
+
+
+def _named_in_refusal(exc: ConnectorError, chunk: list[tuple[object, dict]]) -> list[object]:
+    """Keys of the entries whose partnerId the vendor's refusal mentions as a whole word (in
+    its message or details). Only partnerIds (the ERP's codes) are looked for: a bare numeric
+    SKU id could be any number of the sentence ("Item 3: …")."""
+    try:
+        data = json.loads(exc.body) if exc.body else None
+    except ValueError:
+        data = None
+    if isinstance(data, Mapping):
+        text = f"{data.get('message') or ''} {data.get('details') or ''}"
+    else:
+        text = exc.body or str(exc)
+    words = set(re.findall(r"[^\s,;:()\[\]{}\"']+", text))
+    return [key for key, entry in chunk if entry.get("partnerId") in words]
 
 
 def _refuses_items(exc: ConnectorError) -> bool:

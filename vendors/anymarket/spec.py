@@ -41,7 +41,16 @@ SPEC = VendorSpec(
             Flow.ORDERS: FlowLimits(100, 1000, 1, 100, 2),
         },
     ),
-    capabilities=frozenset({Capability.ORDER_FEED_ACK, Capability.SINGLE_BACK_OFFICE}),
+    # Stock per location: "Multi CD's" — every stock location's units are offered, a write
+    # without stockLocalId goes to the default location (suporteanymarket.freshdesk.com,
+    # article 19000097631); PUT /v2/stocks takes `stockLocalId` per entry (AnyMarket SDK).
+    capabilities=frozenset(
+        {
+            Capability.ORDER_FEED_ACK,
+            Capability.SINGLE_BACK_OFFICE,
+            Capability.STOCK_PER_LOCATION,
+        }
+    ),
     # The API v2 has no call that names the account a token opens (developers.anymarket.com.br
     # lists none; the public SDKs have none): the organization id "oi" travels only in
     # ANYMARKET's notifications to a partner's callback URL

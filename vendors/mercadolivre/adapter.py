@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -71,6 +71,8 @@ from vendors.types import (
     ReferenceLists,
     ReferenceValue,
     RemoteListing,
+    StockPage,
+    StockReading,
     StockUpdate,
     UnreadReference,
 )
@@ -329,14 +331,31 @@ class MercadoLivreConnector(Connector):
         return self._push(items, "available_quantity", lambda u: max(int(u.quantity), 0))
 
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
-        # list_price is not sent: Mercado Livre derives the struck-through price from
-        # promotions, not from a field of the item.
-        return self._push(items, "price", lambda u: _json_number(u.price))
+        """One price per item, sent to every variation of it.
+
+        "The price must be the same for each variation. Only the highest price will be seen
+        in the VIP and will also be taken into account at the time the payment is made."
+        (developers.mercadolivre.com.br/variacoes, "Considerações"). The engine already
+        gives every bound variation of an item the same price (the highest ERP price,
+        Capability.ONE_PRICE_PER_ITEM); should a batch still carry several, the highest is
+        sent, as the vendor would charge it anyway. Variations bound to no ERP SKU get it too.
+
+        list_price is not sent: Mercado Livre derives the struck-through price from
+        promotions, not from a field of the item.
+        """
+        return self._push(items, "price", lambda u: _json_number(u.price), one_value_per_item=True)
 
     def push_catalog(self, items):
         raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
 
-    def _push(self, items, field: str, value_of: Callable[[Any], Any]) -> PushResult:
+    def _push(
+        self,
+        items,
+        field: str,
+        value_of: Callable[[Any], Any],
+        *,
+        one_value_per_item: bool = False,
+    ) -> PushResult:
         result = PushResult()
         groups: dict[str, list] = {}
         for update in items:
@@ -352,14 +371,22 @@ class MercadoLivreConnector(Connector):
                     result.rejected[update.key] = (
                         f"Item {item_id} has variations: the SKU's binding needs its variation id."
                     )
-                self._push_variations(item_id, with_variation, field, value_of, result)
+                self._push_variations(
+                    item_id, with_variation, field, value_of, result, one_value_per_item
+                )
             else:
-                # Several bindings on one plain item: the last value wins, all share the result.
-                body = {field: value_of(plain[-1])}
+                # Several bindings on one plain item: the last value wins (the highest, for a
+                # one-per-item value); all share the result.
+                value = (
+                    max(value_of(u) for u in plain) if one_value_per_item else value_of(plain[-1])
+                )
+                body = {field: value}
                 self._put_item(item_id, body, [u.key for u in plain], result)
         return result
 
-    def _push_variations(self, item_id, updates, field, value_of, result: PushResult) -> None:
+    def _push_variations(
+        self, item_id, updates, field, value_of, result: PushResult, one_value_per_item: bool
+    ) -> None:
         # The item is read right before the PUT rather than trusting variation ids kept from
         # the last listing scan: a variation added on Mercado Livre since then would be left
         # out of the array and deleted. One extra GET per item with variations is the price.
@@ -384,7 +411,7 @@ class MercadoLivreConnector(Connector):
             return
         known = {str(v.get("id")): v.get("id") for v in variations}
         values: dict[str, Any] = {}
-        keys: list = []
+        entries: list[tuple[Any, str]] = []  # (key, variation id)
         for update in updates:
             variation_id = str(update.ref.variation_id)
             if variation_id not in known:
@@ -393,16 +420,44 @@ class MercadoLivreConnector(Connector):
                 )
                 continue
             values[variation_id] = value_of(update)
-            keys.append(update.key)
-        if not keys:
+            entries.append((update.key, variation_id))
+        if not entries:
             return
-        body = {
-            "variations": [
-                {"id": raw_id, field: values[vid]} if vid in values else {"id": raw_id}
-                for vid, raw_id in known.items()
-            ]
-        }
-        self._put_item(item_id, body, keys, result)
+
+        def body_for(variation_ids) -> dict:
+            # Every variation listed by id (one left out would be deleted); values only for
+            # those being written.
+            wanted = set(variation_ids)
+            return {
+                "variations": [
+                    {"id": raw_id, field: values[vid]} if vid in wanted else {"id": raw_id}
+                    for vid, raw_id in known.items()
+                ]
+            }
+
+        if one_value_per_item:
+            # The same value on every variation, those with no ERP binding included: the
+            # request is the item's one price, so a refusal is the item's verdict.
+            values = dict.fromkeys(known, max(values.values()))
+            self._put_item(item_id, body_for(known), [key for key, _ in entries], result)
+            return
+        # Several variations in one PUT: a 400 refusing the whole is split like any batch
+        # (Connector.send_in_batches), so one bad variation does not sink its siblings.
+        path = f"/items/{item_id}"
+        try:
+            self.send_in_batches(
+                Flow.STOCK if field == "available_quantity" else Flow.PRICE,
+                entries,
+                lambda variation_ids: self._api("PUT", path, json=body_for(variation_ids)),
+                result,
+                refuses_items=lambda exc: isinstance(exc, ValidationFailedError),
+                size=len(entries),
+            )
+        except NotFoundError as exc:  # the item itself is gone: every variation's verdict
+            answered = set(result.accepted) | set(result.rejected)
+            for key, _ in entries:
+                if key not in answered:
+                    result.rejected[key] = str(exc)
 
     def _put_item(self, item_id: str, body: dict, keys: list, result: PushResult) -> None:
         try:
@@ -412,6 +467,69 @@ class MercadoLivreConnector(Connector):
                 result.rejected[key] = str(exc)
         else:
             result.accepted.extend(keys)
+
+    # --- stock read back (reconciliation) --------------------------------------------------
+    stock_read_page_size = MULTIGET_MAX
+
+    def read_stock(
+        self,
+        *,
+        cursor: str | None = None,
+        refs: Sequence[ExternalRef] = (),
+        locations: Sequence[str] = (),
+    ) -> StockPage:
+        """Multiget `GET /items?ids=A,B,…&attributes=id,available_quantity,variations` (at
+        most 20 ids a request; answers `[{"code": 200, "body": item}, …]`): an item's
+        `available_quantity`, or each variation's. An item the vendor does not return
+        (404 in its slot) gives no reading. Mercado Livre keeps no stock location."""
+        item_ids = list(dict.fromkeys(ref.item_id for ref in refs if ref.item_id))
+        readings: list[StockReading] = []
+        for start in range(0, len(item_ids), MULTIGET_MAX):
+            chunk = item_ids[start : start + MULTIGET_MAX]
+            data = self._api(
+                "GET",
+                "/items",
+                params={"ids": ",".join(chunk), "attributes": "id,available_quantity,variations"},
+            )
+            read = self.reader("items multiget")
+            for index, entry in enumerate(read.objects(data, "")):
+                if entry.get("code") != 200:
+                    continue
+                item = read.obj(entry.get("body"), f"[{index}].body")
+                item_id = read.identifier(item.get("id"), f"[{index}].body.id")
+                variations = read.objects(
+                    item.get("variations"), f"[{index}].body.variations", default=[]
+                )
+                places = (
+                    [
+                        (
+                            ExternalRef(
+                                item_id=item_id,
+                                variation_id=read.identifier(
+                                    v.get("id"), f"[{index}].body.variations[{n}].id"
+                                ),
+                            ),
+                            v.get("available_quantity"),
+                            f"[{index}].body.variations[{n}].available_quantity",
+                        )
+                        for n, v in enumerate(variations)
+                    ]
+                    if variations
+                    else [
+                        (
+                            ExternalRef(item_id=item_id),
+                            item.get("available_quantity"),
+                            f"[{index}].body.available_quantity",
+                        )
+                    ]
+                )
+                for ref, value, path in places:
+                    try:
+                        quantity, problem = read.quantity(value, path, minimum=0), ""
+                    except InvalidVendorData as exc:
+                        quantity, problem = None, str(exc)
+                    readings.append(StockReading(ref=ref, quantity=quantity, problem=problem))
+        return StockPage(readings)
 
     # --- orders ---------------------------------------------------------------------------
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:

@@ -48,7 +48,16 @@ SPEC = VendorSpec(
             Flow.ORDERS: FlowLimits(50, 1000, 1, 200, 2),
         },
     ),
-    capabilities=frozenset({Capability.OTHER_INTEGRATIONS, Capability.OAUTH_REFRESH}),
+    # One price per item: "The price must be the same for each variation. Only the highest
+    # price will be seen in the VIP and will also be taken into account at the time the
+    # payment is made." (developers.mercadolivre.com.br/variacoes, "Considerações").
+    capabilities=frozenset(
+        {
+            Capability.OTHER_INTEGRATIONS,
+            Capability.OAUTH_REFRESH,
+            Capability.ONE_PRICE_PER_ITEM,
+        }
+    ),
     unsupported_flows={
         Flow.CATALOG: "Mercado Livre listings need category attributes chosen on Mercado Livre; "
         "the ERP sends stock and price to existing listings only.",

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -67,6 +67,8 @@ from vendors.types import (
     PushResult,
     ReferenceValue,
     RemoteListing,
+    StockPage,
+    StockReading,
     StockUpdate,
     unreadable_order_key,
 )
@@ -94,6 +96,8 @@ SKU_IDS_PAGE_SIZE = 1000  # catalog spec: "The maximum value is 1000."
 # No maximum is documented for these two; small pages keep one failure cheap.
 REF_IDS_PER_REQUEST = 100
 SHIPPING_POLICIES_PER_PAGE = 50
+# SKUs per stock-reconciliation page: VTEX reads inventory one SKU per request.
+STOCK_READ_PAGE_SIZE = 10
 
 # Order statuses an order can be in (orders spec, f_status of GET /api/oms/pvt/orders), with the
 # labels the VTEX admin shows in Portuguese.
@@ -233,6 +237,70 @@ class VtexConnector(Connector):
                 else:
                     result.rejected[item.key] = error_text
         return result
+
+    # --- stock read back (reconciliation) --------------------------------------------------
+    stock_read_page_size = STOCK_READ_PAGE_SIZE
+
+    def read_stock(
+        self,
+        *,
+        cursor: str | None = None,
+        refs: Sequence[ExternalRef] = (),
+        locations: Sequence[str] = (),
+    ) -> StockPage:
+        """GET /api/logistics/pvt/inventory/skus/{skuId} per SKU ("List inventory by SKU",
+        logistics.json): `balance[]` holds each warehouse's `totalQuantity` (what the stock
+        write sets) and `hasUnlimitedQuantity`. Compared at the mapped warehouses, or at the
+        channel's `warehouse_id` where nothing is mapped; a wanted warehouse the balance does
+        not list holds 0. An unknown SKU (404) gives no reading; unlimited stock gives one
+        without a quantity (the push sets a limited one)."""
+        wanted = list(locations) or [self.credentials.get("warehouse_id", "").strip()]
+        readings: list[StockReading] = []
+        for ref in refs:
+            sku_id = (ref.sku_id or "").strip()
+            if not sku_id.isdigit():
+                continue
+            try:
+                data = self._get(f"/api/logistics/pvt/inventory/skus/{sku_id}")
+            except NotFoundError:
+                continue
+            read = self.reader(f"inventory of SKU {sku_id}")
+            if not isinstance(data, Mapping):
+                raise MalformedResponseError(f"VTEX inventory of SKU {sku_id} is not an object.")
+            found: dict[str, StockReading] = {}
+            for index, row in enumerate(read.objects(data.get("balance"), "balance", default=[])):
+                at = f"balance[{index}]"
+                warehouse = read.code(row.get("warehouseId"), f"{at}.warehouseId")
+                if warehouse not in wanted:
+                    continue
+                quantity, problem = None, ""
+                if read.flag(
+                    row.get("hasUnlimitedQuantity"), f"{at}.hasUnlimitedQuantity", default=False
+                ):
+                    problem = f"VTEX SKU {sku_id}: {at}.hasUnlimitedQuantity is true"
+                else:
+                    try:
+                        quantity = read.quantity(
+                            row.get("totalQuantity"), f"{at}.totalQuantity", minimum=0
+                        )
+                    except InvalidVendorData as exc:
+                        problem = str(exc)
+                found[warehouse] = StockReading(
+                    ref=ExternalRef(sku_id=sku_id),
+                    quantity=quantity,
+                    location=warehouse if locations else "",
+                    problem=problem,
+                )
+            for warehouse in wanted:
+                readings.append(
+                    found.get(warehouse)
+                    or StockReading(
+                        ref=ExternalRef(sku_id=sku_id),
+                        quantity=0,
+                        location=warehouse if locations else "",
+                    )
+                )
+        return StockPage(readings)
 
     def _write(self, method: str, path: str, body: dict) -> ConnectorError | None:
         """One per-item write; return the error when it is about the item, raise otherwise."""

@@ -43,7 +43,15 @@ SPEC = VendorSpec(
             Flow.ORDERS: FlowLimits(10, 1000, 1, 100, 2),
         },
     ),
-    capabilities=frozenset({Capability.ORDER_FEED_ACK, Capability.OTHER_INTEGRATIONS}),
+    # Stock per warehouse: PATCH /api/logistics/pvt/inventory/skus/{skuId}/warehouses/
+    # {warehouseId}/quantity (logistics.json).
+    capabilities=frozenset(
+        {
+            Capability.ORDER_FEED_ACK,
+            Capability.OTHER_INTEGRATIONS,
+            Capability.STOCK_PER_LOCATION,
+        }
+    ),
     unsupported_flows={
         Flow.CATALOG: "Products and SKUs are registered in the VTEX admin; the ERP matches them "
         "by RefId and sends stock and price.",

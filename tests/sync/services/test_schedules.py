@@ -1,8 +1,10 @@
 import pytest
 from django_q.models import Schedule
 
+from channels.models import SalesChannel
 from channels.services import channel_announce_changed, channel_set_status
 from sync.services.schedules import (
+    RECONCILE_TASK,
     TASK,
     schedule_name,
     schedules_reconcile_all,
@@ -36,7 +38,18 @@ def test_activating_creates_one_schedule_per_enabled_supported_flow(
         for s in channel.sync_settings.filter(enabled=True)
     }
     assert set(expected) == {schedule_name(channel.pk, f) for f in ("stock", "price", "orders")}
+    # The stock reconciliation, at its own (long) interval, first run one interval from now.
+    expected[schedule_name(channel.pk, "reconcile")] = (
+        RECONCILE_TASK,
+        repr((channel.pk,)),
+        channel.reconcile_interval_minutes,
+        "I",
+    )
     assert rows(channel) == expected  # catalog is unsupported by ANYMARKET: no schedule
+    reconcile = Schedule.objects.get(name=schedule_name(channel.pk, "reconcile"))
+    assert (
+        reconcile.next_run > Schedule.objects.get(name=schedule_name(channel.pk, "stock")).next_run
+    )
 
 
 @pytest.mark.django_db
@@ -55,6 +68,19 @@ def test_interval_change_disable_and_pause_each_leave_exactly_the_expected_rows(
     assert Schedule.objects.filter(name=stock).count() == 1  # updated, not duplicated
 
     channel.sync_settings.filter(flow="price").update(enabled=False)
+    schedules_reconcile_channel(channel_id=channel.pk)
+    reconcile = schedule_name(channel.pk, "reconcile")
+    assert set(rows(channel)) == {stock, schedule_name(channel.pk, "orders"), reconcile}
+
+    SalesChannel.objects.filter(pk=channel.pk).update(reconcile_interval_minutes=30)
+    schedules_reconcile_channel(channel_id=channel.pk)
+    assert rows(channel)[reconcile][2] == 30
+    # No stock flow, or the reconciliation switched off (0): no reconciliation.
+    channel.sync_settings.filter(flow="stock").update(enabled=False)
+    schedules_reconcile_channel(channel_id=channel.pk)
+    assert set(rows(channel)) == {schedule_name(channel.pk, "orders")}
+    channel.sync_settings.filter(flow="stock").update(enabled=True)
+    SalesChannel.objects.filter(pk=channel.pk).update(reconcile_interval_minutes=0)
     schedules_reconcile_channel(channel_id=channel.pk)
     assert set(rows(channel)) == {stock, schedule_name(channel.pk, "orders")}
 

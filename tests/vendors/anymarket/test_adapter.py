@@ -241,22 +241,63 @@ def test_push_stock_chunks_at_the_declared_cap():
     assert len(result.accepted) == 1200 and not result.rejected
 
 
+def refusing(bad_partner_ids=(), *, cap=None, details_name=True):
+    """A PUT /v2/stocks that refuses, as a whole, a batch over `cap` or holding one of
+    `bad_partner_ids` (naming them in `details` unless `details_name` is False)."""
+    sizes = []
+
+    def answer(request):
+        body = json.loads(request.body)
+        sizes.append(len(body))
+        if cap is not None and len(body) > cap:
+            return 422, {}, json.dumps({"code": "422", "message": f"Máximo de {cap} itens."})
+        bad = [e.get("partnerId") for e in body if e.get("partnerId") in bad_partner_ids]
+        if bad:
+            details = f"partnerId: {', '.join(bad)} {TOKEN}" if details_name else TOKEN
+            refusal = {"code": "422", "message": "SKU inválido.", "details": details}
+            return 422, {}, json.dumps(refusal)
+        return 200, {}, ""
+
+    responses.add_callback(responses.PUT, f"{BASE}/stocks", callback=answer)
+    return sizes
+
+
 @responses.activate
 @pytest.mark.django_db
-def test_a_refused_batch_rejects_its_items_only_and_never_leaks_the_token():
-    responses.put(f"{BASE}/stocks", status=200)
-    responses.put(
-        f"{BASE}/stocks",
-        status=422,
-        json={"code": "422", "message": "SKU não encontrado.", "details": f"SKU-555 {TOKEN}"},
-    )
+def test_a_refused_batch_rejects_only_the_skus_it_names_and_sends_the_rest_again():
+    sizes = refusing({"SKU-555"})
     items = [stock(n, f"SKU-{n}", 1) for n in range(600)]
     result = connector().push_stock(items)
-    assert len(responses.calls) == 2
-    assert result.accepted == list(range(500))
-    assert set(result.rejected) == set(range(500, 600))
-    assert "SKU não encontrado" in result.rejected[555]
+    assert sizes == [500, 100, 99]
+    assert sorted(result.accepted) == [n for n in range(600) if n != 555]
+    assert set(result.rejected) == {555}
+    assert "SKU inválido" in result.rejected[555]
     assert TOKEN not in result.rejected[555]
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_a_refusal_naming_nothing_is_split_until_the_bad_sku_is_alone():
+    sizes = refusing({"SKU-37"}, details_name=False)
+    result = connector().push_stock([stock(n, f"SKU-{n}", 1) for n in range(64)])
+    assert set(result.rejected) == {37} and len(result.accepted) == 63
+    # 64 → 32+32 → 16+16 → … → 1+1: two requests per level below the first.
+    assert len(sizes) == 1 + 2 * 6
+    assert max(sizes[1:]) == 32
+
+
+@responses.activate
+@pytest.mark.django_db
+def test_a_batch_larger_than_the_vendor_takes_is_split_and_the_size_learned():
+    sizes = refusing(cap=200)
+    adapter = connector()
+    result = adapter.push_stock([stock(n, f"SKU-{n}", 1) for n in range(1000)])
+    assert len(result.accepted) == 1000 and not result.rejected
+    # 500 refused, its first half of 250 refused, 125s accepted: 125 is learned and used on,
+    # the second half of 250 included.
+    assert sizes == [500, 250] + [125] * 8
+    assert adapter.learned_request_sizes == {Flow.STOCK: 125}
+    assert adapter.request_size(Flow.STOCK) == 125
 
 
 @pytest.mark.parametrize(("status", "error"), [(401, AuthError), (403, PermissionDeniedError)])

@@ -343,21 +343,60 @@ def test_push_stock_to_variations_lists_every_variation_of_the_item_in_one_put(r
 
 
 @pytest.mark.django_db
-def test_push_prices_simple_and_per_variation(rsps):
+def test_a_refused_put_of_several_variations_is_split_so_only_the_bad_one_is_rejected(rsps):
+    channel = ml_channel()
+    rsps.get(f"{BASE}/items/MLB9", json=ITEM_WITH_VARIATIONS)
+    bodies = []
+
+    def answer(request):
+        body = json.loads(request.body)
+        bodies.append(body)
+        if any(v.get("available_quantity") == 13 for v in body["variations"]):
+            return 400, {}, json.dumps(ml_error(400, "Variation 1802 is under review"))
+        return 200, {}, json.dumps({"id": "MLB9"})
+
+    rsps.add_callback(responses.PUT, f"{BASE}/items/MLB9", callback=answer)
+
+    result = ml_connector(channel).push_stock(
+        [
+            stock("a", "MLB9", 10, "1801"),
+            stock("b", "MLB9", 13, "1802"),
+            stock("c", "MLB9", 30, "1803"),
+        ]
+    )
+
+    assert sorted(result.accepted) == ["a", "c"]
+    assert "under review" in result.rejected["b"]
+    # Every PUT lists all variations (none deleted); the refused one is found by halves.
+    assert all([v["id"] for v in b["variations"]] == [1801, 1802, 1803] for b in bodies)
+    assert len(bodies) == 1 + 2 + 2  # 3 → (2 → 1 + 1) + 1
+
+
+@pytest.mark.django_db
+def test_push_prices_simple_and_one_price_for_every_variation(rsps):
+    # "The price must be the same for each variation. Only the highest price will be seen in
+    # the VIP and will also be taken into account at the time the payment is made."
     channel = ml_channel()
     rsps.put(f"{BASE}/items/MLB1", json={"id": "MLB1"})
     rsps.get(f"{BASE}/items/MLB9", json=ITEM_WITH_VARIATIONS)
     rsps.put(f"{BASE}/items/MLB9", json={"id": "MLB9"})
 
     result = ml_connector(channel).push_prices(
-        [price(1, "MLB1", "79.90"), price(2, "MLB9", "120", "1802")]
+        [price(1, "MLB1", "79.90"), price(2, "MLB9", "120", "1802"), price(3, "MLB9", "99", "1803")]
     )
 
-    assert result.accepted == [1, 2]
+    assert result.accepted == [1, 2, 3]
     bodies = [json.loads(c.request.body) for c in rsps.calls if c.request.method == "PUT"]
     assert bodies == [
         {"price": 79.9},
-        {"variations": [{"id": 1801}, {"id": 1802, "price": 120}, {"id": 1803}]},
+        # The highest of the batch, on every variation (1801 is bound to no ERP SKU).
+        {
+            "variations": [
+                {"id": 1801, "price": 120},
+                {"id": 1802, "price": 120},
+                {"id": 1803, "price": 120},
+            ]
+        },
     ]
 
 
