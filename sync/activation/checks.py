@@ -77,6 +77,34 @@ class Check:
         )
 
 
+class CheckVerdicts:
+    """What a list of checks (`self.checks`) means for the activation: the preflight's report
+    (preflight.PreflightReport) and a stored run's result (runs.PreflightResult) alike."""
+
+    checks: list[Check]
+
+    @property
+    def blocking(self) -> list[Check]:
+        return [c for c in self.checks if c.blocks]
+
+    @property
+    def warnings(self) -> list[Check]:
+        return [c for c in self.checks if c.status == CheckStatus.WARN]
+
+    @property
+    def can_activate(self) -> bool:
+        return not self.blocking
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return any(c.needs_confirmation for c in self.blocking)
+
+    @property
+    def can_activate_with_confirmation(self) -> bool:
+        """Nothing blocks but the confirmation support types on the same page."""
+        return all(c.needs_confirmation for c in self.blocking)
+
+
 def not_checked(key: str, title: str, reason: str) -> Check:
     return Check(key, title, CheckStatus.BLOCK, f"Not checked: {reason}")
 

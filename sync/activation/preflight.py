@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from channels.models import SalesChannel
 from sync.activation import checks
-from sync.activation.checks import Check, CheckStatus
+from sync.activation.checks import Check, CheckVerdicts
 from sync.activation.connection import save_pace, verify_account
 from sync.activation.matching import MatchResult, erp_index, match_listings
 from vendors.base import Connector
@@ -29,7 +29,7 @@ logger = logging.getLogger("sync.activation")
 
 
 @dataclass
-class PreflightReport:
+class PreflightReport(CheckVerdicts):
     channel: SalesChannel
     checks: list[Check]
     account_id: str = ""
@@ -40,27 +40,6 @@ class PreflightReport:
     at: datetime = field(default_factory=timezone.now)
     # The connector the preflight verified, reused for the vendor setup of the activation.
     connector: Connector | None = field(default=None, repr=False)
-
-    @property
-    def blocking(self) -> list[Check]:
-        return [c for c in self.checks if c.blocks]
-
-    @property
-    def warnings(self) -> list[Check]:
-        return [c for c in self.checks if c.status == CheckStatus.WARN]
-
-    @property
-    def can_activate(self) -> bool:
-        return not self.blocking
-
-    @property
-    def needs_confirmation(self) -> bool:
-        return any(c.needs_confirmation for c in self.blocking)
-
-    @property
-    def can_activate_with_confirmation(self) -> bool:
-        """Nothing blocks but the confirmation support types on the same page."""
-        return all(c.needs_confirmation for c in self.blocking)
 
     def checks_json(self) -> list[dict]:
         return [c.as_dict() for c in self.checks]

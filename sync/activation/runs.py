@@ -28,7 +28,7 @@ from django.utils import timezone
 from channels.models import Credential, SalesChannel
 from erpintegr.redaction import redact, redact_truncate
 from sync.activation import checks as checks_module
-from sync.activation.checks import Check, CheckStatus
+from sync.activation.checks import Check, CheckVerdicts
 from sync.activation.preflight import PreflightReport, activation_preflight
 from sync.activation.report import report_csv
 from sync.models import (
@@ -161,7 +161,7 @@ AS_STORED = object()
 
 
 @dataclass
-class PreflightResult:
+class PreflightResult(CheckVerdicts):
     """A finished run's result, decoded: what the page shows and the activation acts on."""
 
     run: PreflightRun
@@ -202,27 +202,6 @@ class PreflightResult:
             summary=self.summary,
             confirmation=confirmation.strip(),
         )
-
-    @property
-    def blocking(self) -> list[Check]:
-        return [c for c in self.checks if c.blocks]
-
-    @property
-    def warnings(self) -> list[Check]:
-        return [c for c in self.checks if c.status == CheckStatus.WARN]
-
-    @property
-    def can_activate(self) -> bool:
-        return not self.blocking
-
-    @property
-    def needs_confirmation(self) -> bool:
-        return any(c.needs_confirmation for c in self.blocking)
-
-    @property
-    def can_activate_with_confirmation(self) -> bool:
-        """Nothing blocks but the confirmation support types on the same page."""
-        return all(c.needs_confirmation for c in self.blocking)
 
     @property
     def has_report(self) -> bool:
