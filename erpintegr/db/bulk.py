@@ -67,7 +67,9 @@ def insert_rows(model, columns: Sequence[str], rows: Sequence[Sequence]) -> int:
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    limit = connection.features.max_query_params or 999
+    # Django declares no limit for PostgreSQL (None); its wire protocol counts parameters in
+    # 16 bits, so 65,535 is the real ceiling there (SQLite declares its own).
+    limit = connection.features.max_query_params or 65535
     size = max(1, min(ROWS_PER_STATEMENT, limit // len(columns)))
     with connection.cursor() as cursor:
         for chunk in chunks(rows, size):
