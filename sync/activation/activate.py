@@ -181,6 +181,17 @@ def activation_confirm(
     result, refused = _confirmable(channel, run, user, confirmation, requested_at)
     if refused is not None:
         return refused
+    return _activate(channel, run, result, user, connector)
+
+
+def _activate(
+    channel: SalesChannel,
+    run: PreflightRun,
+    result: PreflightResult,
+    user,
+    connector: Connector | None = None,
+) -> ActivationOutcome:
+    """The vendor setup, then the activation transaction, on a result `_confirmable` passed."""
     try:
         _prepare_vendor(connector or paced_connector(channel), channel)
     except ConnectorError as exc:
@@ -229,7 +240,7 @@ def activation_request(
         return refused
     matched = int((run.summary or {}).get("matched", 0))
     if matched <= settings.ACTIVATION_INLINE_MAX_BINDINGS:
-        return activation_confirm(channel=channel, run=run, user=user, confirmation=confirmation)
+        return _activate(channel, run, result, user)
     with transaction.atomic():
         # Conditional: two POSTs at once (a double click) queue one activation.
         claimed = (
