@@ -241,22 +241,62 @@ class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "payment_method",
         "placed_at",
     ]
-    list_filter = ["status", "channel", "company"]
+    list_filter = [
+        "status",
+        ("channel_canceled_at", admin.EmptyFieldListFilter),
+        "channel",
+        "company",
+    ]
     search_fields = ["external_id", "customer_name", "customer_document", "customer_email"]
     list_select_related = ["channel", "carrier_service__carrier", "payment_method"]
     date_hierarchy = "created_at"
     inlines = [OrderItemInline]
     show_full_result_count = False
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "company",
+                    "channel",
+                    "external_id",
+                    "status",
+                    "channel_canceled_at",
+                    "placed_at",
+                ]
+            },
+        ),
+        (_("Buyer"), {"fields": ["customer_name", "customer_document", "customer_email"]}),
+        (
+            _("Delivery address"),
+            {
+                "fields": [
+                    "delivery_recipient",
+                    ("delivery_street", "delivery_number"),
+                    "delivery_complement",
+                    "delivery_district",
+                    ("delivery_city", "delivery_state"),
+                    "delivery_cep",
+                    "delivery_phone",
+                ]
+            },
+        ),
+        (_("Shipping and payment"), {"fields": ["carrier_service", "payment_method"]}),
+        (_("Totals"), {"fields": ["items_total", "shipping_total", "total"]}),
+    ]
     # Orders arrive from channels; the engine owns them.
     readonly_fields = [
         "company",
         "channel",
         "external_id",
         "status",
+        "channel_canceled_at",
         "placed_at",
         "customer_name",
         "customer_document",
         "customer_email",
+        *(name for name in Order.DELIVERY_FIELDS if name != "delivery_postal_code"),
+        "delivery_cep",
         "carrier_service",
         "payment_method",
         "items_total",
@@ -266,6 +306,10 @@ class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("CEP"))
+    def delivery_cep(self, obj: Order) -> str:
+        return obj.delivery_postal_code_display
 
 
 # --- users: their companies on the user page ------------------------------------------------

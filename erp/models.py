@@ -406,6 +406,30 @@ class Order(models.Model):
     customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
     customer_document = models.CharField(_("customer CPF/CNPJ"), max_length=14, blank=True)
     customer_email = models.EmailField(_("customer email"), blank=True)
+    # The delivery address as the channel sent it (vendors.types.Address): what the warehouse
+    # prints on the label and the NF-e carries. Empty for orders without delivery.
+    delivery_recipient = models.CharField(_("recipient"), max_length=120, blank=True)
+    delivery_street = models.CharField(_("street"), max_length=120, blank=True)
+    delivery_number = models.CharField(_("number"), max_length=120, blank=True)
+    delivery_complement = models.CharField(_("complement"), max_length=120, blank=True)
+    delivery_district = models.CharField(_("district"), max_length=120, blank=True)
+    delivery_city = models.CharField(_("city"), max_length=120, blank=True)
+    delivery_state = models.CharField(
+        _("state"), max_length=120, blank=True, help_text=_("UF, e.g. SP.")
+    )
+    delivery_postal_code = models.CharField(
+        _("CEP"), max_length=8, blank=True, help_text=_("Eight digits.")
+    )
+    delivery_phone = models.CharField(_("phone"), max_length=120, blank=True)
+    channel_canceled_at = models.DateTimeField(
+        _("canceled on the channel at"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The channel canceled this order after it was invoiced. Cancel the NF-e, then "
+            "cancel the order in the ERP: until then it keeps its status and reserved stock."
+        ),
+    )
     carrier_service = models.ForeignKey(
         CarrierService,
         on_delete=models.PROTECT,
@@ -446,10 +470,27 @@ class Order(models.Model):
         ]
         indexes = [models.Index(fields=["company", "status"])]
 
+    DELIVERY_FIELDS = (
+        "delivery_recipient",
+        "delivery_street",
+        "delivery_number",
+        "delivery_complement",
+        "delivery_district",
+        "delivery_city",
+        "delivery_state",
+        "delivery_postal_code",
+        "delivery_phone",
+    )
+
     def __str__(self) -> str:
         if self.external_id:
             return self.external_id
         return _("Order #%(number)s") % {"number": self.pk}
+
+    @property
+    def delivery_postal_code_display(self) -> str:
+        code = self.delivery_postal_code
+        return f"{code[:5]}-{code[5:]}" if len(code) == 8 else code
 
 
 class OrderItem(models.Model):

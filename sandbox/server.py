@@ -353,6 +353,11 @@ class Emulator(ABC):
         """(seller SKU, quantity) of each line of the order, as the vendor's document has it."""
 
     @abstractmethod
+    def order_destination(self, order_id: str) -> tuple[str, str, str]:
+        """(CEP digits, city, buyer's CPF/CNPJ digits) of the order, as the vendor's documents
+        have them (for Mercado Livre the CPF is in its billing data)."""
+
+    @abstractmethod
     def feed_backlog(self) -> int:
         """Order changes waiting in the integration's feed for an acknowledgement (0 for a
         vendor whose orders are searched, not fed)."""

@@ -38,6 +38,9 @@ The policy, field type by field type:
   **truncated** to the column length (`TEXT_MAX_LENGTH`, `EMAIL_MAX_LENGTH`): a shortened
   label still says what it is. NUL characters, which PostgreSQL cannot store, are dropped.
   A dict, list or boolean where text belongs is an error.
+- **Postal codes (CEP)** → 8 digits, from "01310-100", "01310100" or "01.310-100"; a JSON
+  integer is read with its leading zeros restored (01310100 arrives as 1310100). Absent is "";
+  anything else (7 or 9 digits, letters) is an error: a carrier cannot deliver to a guessed CEP.
 - **Flags** → `bool`, from JSON booleans only ("false" is not False).
 - **Shapes**: `obj()` for a nested object, `objects()` for a list of objects; anything else is an
   error naming the path (an order line that is not an object is never skipped quietly).
@@ -58,6 +61,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Final
 
 from vendors.errors import InvalidVendorData
+from vendors.types import Address
 
 # Mirrors of the columns the parsed values end in (tests/vendors/test_parsing.py checks them
 # against the models; the vendor layer cannot import the models themselves).
@@ -70,6 +74,7 @@ CODE_MAX_LENGTH: Final = 120  # mappings.ChannelMapping.code, mappings.UnmappedV
 EAN_MAX_LENGTH: Final = 14  # GTIN-14; erp.Sku.ean
 TEXT_MAX_LENGTH: Final = 200  # labels, titles, erp.Order.customer_name
 EMAIL_MAX_LENGTH: Final = 254  # erp.Order.customer_email (EmailField)
+ADDRESS_TEXT_MAX_LENGTH: Final = 120  # erp.Order.delivery_* text columns
 
 ORDER_LINE_MINIMUM: Final = 1
 STOCK_MINIMUM: Final = 0
@@ -210,6 +215,26 @@ def parse_text(value: object, *, max_length: int = TEXT_MAX_LENGTH) -> str:
     return text.replace("\x00", "").strip()[:max_length].rstrip()
 
 
+CEP_LENGTH: Final = 8
+_CEP_SEPARATORS = re.compile(r"[\s.\-]")
+
+
+def parse_postal_code(value: object) -> str:
+    """A Brazilian CEP as its 8 digits (see the policy above)."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**CEP_LENGTH:
+        return str(value).zfill(CEP_LENGTH)
+    if not isinstance(value, str):
+        raise Unparseable("not a CEP")
+    digits = _CEP_SEPARATORS.sub("", value)
+    if not digits:
+        return ""
+    if len(digits) != CEP_LENGTH or not digits.isascii() or not digits.isdigit():
+        raise Unparseable(f"not a CEP ({CEP_LENGTH} digits)")
+    return digits
+
+
 def parse_flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise Unparseable("not true or false")
@@ -313,6 +338,34 @@ class Reader:
     def text(self, value: object, path: str, *, max_length: int = TEXT_MAX_LENGTH) -> str:
         """Free text; absent is "", too long is truncated."""
         return self._read(value, path, "", lambda v: parse_text(v, max_length=max_length))
+
+    def postal_code(self, value: object, path: str) -> str:
+        """A CEP's 8 digits; absent is "" (an order without delivery address)."""
+        return self._read(value, path, "", parse_postal_code)
+
+    def address(
+        self,
+        *,
+        postal_code: tuple[object, str],
+        state: tuple[object, str] | None = None,
+        **texts: tuple[object, str],
+    ) -> Address:
+        """A delivery address from (value, path) pairs: the CEP parsed, the rest free text.
+        The state is a UF when it is one ("SP", or Mercado Livre's "BR-SP"), else text."""
+        uf = ""
+        if state is not None:
+            uf = self.text(state[0], state[1], max_length=ADDRESS_TEXT_MAX_LENGTH)
+            if len(uf) == 5 and uf.upper().startswith("BR-"):
+                uf = uf[3:]
+            uf = uf.upper() if len(uf) == 2 else uf
+        return Address(
+            postal_code=self.postal_code(*postal_code),
+            state=uf,
+            **{
+                name: self.text(value, path, max_length=ADDRESS_TEXT_MAX_LENGTH)
+                for name, (value, path) in texts.items()
+            },
+        )
 
     def flag(self, value: object, path: str, *, default: bool | _Missing = MISSING) -> bool:
         if value is None:

@@ -109,6 +109,21 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class Address:
+    """Where the order goes: what the warehouse prints on the label and the NF-e carries."""
+
+    recipient: str = ""
+    street: str = ""
+    number: str = ""
+    complement: str = ""
+    district: str = ""  # bairro
+    city: str = ""
+    state: str = ""  # UF (two letters) when the vendor gives it, else the state's name
+    postal_code: str = ""  # CEP, 8 digits (vendors.parsing.parse_postal_code)
+    phone: str = ""
+
+
+@dataclass(frozen=True)
 class NormalizedOrder:
     external_id: str
     status_code: str
@@ -121,6 +136,7 @@ class NormalizedOrder:
     payment_label: str = ""
     lines: tuple[OrderLine, ...] = ()
     customer: Customer = field(default_factory=Customer)
+    delivery: Address = field(default_factory=Address)
     items_total: Decimal = Decimal("0")
     shipping_total: Decimal = Decimal("0")
     total: Decimal = Decimal("0")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 from urllib.parse import unquote
 
+from sandbox.people import cpf, place
 from sandbox.server import (
     Emulator,
     Faults,
@@ -69,14 +71,6 @@ PAYMENTS = {"pix": "Pix", "credit_card": "Cartão de Crédito", "boleto": "Bolet
 ORDER_EPOCH = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 # ANYMARKET works in Brasília time: a date sent without an offset is read in it.
 SAO_PAULO = timezone(timedelta(hours=-3))
-
-
-def _cpf(rnd: random.Random) -> str:
-    digits = [rnd.randint(0, 9) for _ in range(9)]
-    for length in (9, 10):
-        total = sum(d * (length + 1 - i) for i, d in enumerate(digits[:length]))
-        digits.append((total * 10 % 11) % 10)
-    return "".join(map(str, digits))
 
 
 class AnymarketApi(Emulator):
@@ -545,7 +539,8 @@ class AnymarketApi(Emulator):
                 )
             freight = Decimal(str(freight))
             total = items_total + freight
-            document = _cpf(self.data_random)
+            document = cpf(self.data_random.randrange(10**9))
+            place_ = place(order_id)
             order = {
                 "id": order_id,
                 "accountName": f"{self.account_id} {marketplace.title().replace('_', ' ')}",
@@ -560,12 +555,19 @@ class AnymarketApi(Emulator):
                 "freight": float(freight),
                 "gross": float(total),
                 "total": float(total),
+                # As in ANYMARKET's order example (developers.anymarket.com.br/en/
+                # integration_guides/sandbox/test_order): `address` is the whole line,
+                # `comment` the complement, zipCode "10120-080".
                 "shipping": {
-                    "city": "São Paulo",
-                    "state": "SP",
-                    "zipCode": "01310100",
-                    "street": "Avenida Paulista",
-                    "number": "1000",
+                    "city": place_.city,
+                    "state": place_.state,
+                    "country": "BR",
+                    "address": f"{place_.street} - {place_.number} - {place_.district}",
+                    "number": place_.number,
+                    "neighborhood": place_.district,
+                    "street": place_.street,
+                    "comment": place_.complement,
+                    "zipCode": f"{place_.cep[:5]}-{place_.cep[5:]}",
                     "receiverName": buyer_name,
                 },
                 "buyer": {
@@ -574,6 +576,7 @@ class AnymarketApi(Emulator):
                     "document": f"{document[:3]}.{document[3:6]}.{document[6:9]}-{document[9:]}",
                     "documentType": "CPF",
                     "documentNumberNormalized": document,
+                    "phone": f"({place_.phone[:2]}) {place_.phone[2:7]}-{place_.phone[7:]}",
                 },
                 "payments": [
                     {
@@ -653,6 +656,15 @@ class AnymarketApi(Emulator):
                 (item["sku"]["partnerId"], item["amount"])
                 for item in self.orders[int(order_id)]["items"]
             ]
+
+    def order_destination(self, order_id: str) -> tuple[str, str, str]:
+        with self.lock:
+            order = self.orders[int(order_id)]
+            return (
+                re.sub(r"\D", "", order["shipping"]["zipCode"]),
+                order["shipping"]["city"],
+                re.sub(r"\D", "", order["buyer"]["document"]),
+            )
 
     def feed_backlog(self) -> int:
         with self.lock:

@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.gtin import gtin13
+from sandbox.people import cpf, place
 from sandbox.server import (
     BadRequest,
     Emulator,
@@ -220,6 +221,7 @@ class MercadoLivreApi(Emulator):
         self.listings: dict[str, dict] = {}
         self.orders: dict[str, dict] = {}
         self.shipments: dict[str, dict] = {}
+        self.billing: dict[str, dict] = {}  # order id -> the buyer's document and address
         self.applications: list[dict] = []
         # The site's public lists (payment and shipping methods) are served apart from the
         # seller's data and can fail on their own; a test sets an error status here (e.g. 503)
@@ -287,6 +289,7 @@ class MercadoLivreApi(Emulator):
         self.route("GET", "/orders/search", self._orders_search)
         self.route("GET", "/orders/{order_id}", self._order)
         self.route("GET", "/shipments/{shipment_id}", self._shipment)
+        self.route("GET", "/orders/{order_id}/billing_info", self._billing_info)
         self.route("GET", "/sites/{site_id}/payment_methods", self._payment_methods, auth=False)
         self.route("GET", "/sites/{site_id}/shipping_methods", self._shipping_methods, auth=False)
 
@@ -639,6 +642,60 @@ class MercadoLivreApi(Emulator):
             raise HttpError(404, f"Order {request.params['order_id']} not found")
         return Response(200, copy.deepcopy(order))
 
+    def _billing_info(self, request: Request) -> Response:
+        """The buyer's billing data ("Billing data" guide, developers.mercadolibre.com.bo/
+        en_us/introduction-services/billing-data): with `x-version: 2` the new layout
+        (buyer.billing_info.identification); without it the previous one (billing_info with
+        doc_type, doc_number), which the guide says is being removed for MLB."""
+        order_id = request.params["order_id"]
+        order = self.orders.get(order_id)
+        billing = self.billing.get(order_id)
+        if order is None or billing is None:
+            raise HttpError(404, f"Order {order_id} not found")
+        first, last = billing["buyer"]
+        place_ = billing["place"]
+        if (request.header("x-version") or "").strip() != "2":
+            return Response(
+                200,
+                {
+                    "billing_info": {
+                        "doc_type": "CPF",
+                        "doc_number": billing["number"],
+                        "additional_info": [
+                            {"type": "FIRST_NAME", "value": first},
+                            {"type": "LAST_NAME", "value": last},
+                            {"type": "ZIP_CODE", "value": place_.cep},
+                        ],
+                    }
+                },
+            )
+        return Response(
+            200,
+            {
+                "site_id": SITE_ID,
+                "buyer": {
+                    "cust_id": order["buyer"]["id"],
+                    "billing_info": {
+                        "name": first,
+                        "last_name": last,
+                        "identification": {"type": "CPF", "number": billing["number"]},
+                        "address": {
+                            "street_name": place_.street,
+                            "street_number": place_.number,
+                            "city_name": place_.city,
+                            "comment": place_.complement or None,
+                            "neighborhood": place_.district,
+                            "state": {"name": place_.state_name},
+                            "zip_code": place_.cep,
+                            "country_id": "BR",
+                        },
+                        "attributes": {"is_normalized": True, "cust_type": "CO"},
+                    },
+                },
+                "seller": {"cust_id": int(self.seller_id)},
+            },
+        )
+
     def _shipment(self, request: Request) -> Response:
         if (request.header("x-format-new") or "").lower() != "true":
             raise BadRequest(
@@ -910,6 +967,8 @@ class MercadoLivreApi(Emulator):
             moment = created_at or self._tick()
             number = next(self._order_seq)
             order_id = str(2000009000000000 + number)
+            place_ = place(number)
+            self.billing[order_id] = {"number": cpf(number), "buyer": buyer, "place": place_}
             order_items = []
             for item, variation, quantity, unit in resolved:
                 sku_source = (variation or item).get("attributes") or []
@@ -973,10 +1032,27 @@ class MercadoLivreApi(Emulator):
                         "cost_type": "charged",
                     },
                     "origin": {"type": "selling_address", "sender_id": int(self.seller_id)},
+                    # "receiver_address is now equivalent to destination.shipping_address"
+                    # (developers.mercadolibre.com.ar/devsite/manage-shipments).
                     "destination": {
                         "type": "buying_address",
                         "receiver_id": 700000000 + number,
                         "receiver_name": " ".join(buyer),
+                        "receiver_phone": f"{place_.phone[:2]} {place_.phone[2:]}",
+                        "comments": None,
+                        "shipping_address": {
+                            "address_id": 1035000000 + number,
+                            "address_line": f"{place_.street} {place_.number}",
+                            "street_name": place_.street,
+                            "street_number": place_.number,
+                            "comment": place_.complement or None,
+                            "zip_code": place_.cep,
+                            "city": {"id": None, "name": place_.city},
+                            "state": {"id": f"BR-{place_.state}", "name": place_.state_name},
+                            "country": {"id": "BR", "name": "Brasil"},
+                            "neighborhood": {"id": None, "name": place_.district},
+                            "types": ["shipping"],
+                        },
                     },
                 }
             paid = status not in UNPAID_STATUSES
@@ -1067,6 +1143,13 @@ class MercadoLivreApi(Emulator):
                 )
                 for line in self.orders[str(order_id)]["order_items"]
             ]
+
+    def order_destination(self, order_id: str) -> tuple[str, str, str]:
+        with self.lock:
+            order = self.orders[str(order_id)]
+            shipment = self.shipments[str(order["shipping"]["id"])]
+            place_ = shipment["destination"]["shipping_address"]
+            return (place_["zip_code"], place_["city"]["name"], self.billing[order_id]["number"])
 
     def feed_backlog(self) -> int:
         # Orders are searched by date (/orders/search), not fed: nothing waits for an ack.

@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox import openapi
+from sandbox.people import cpf, place
 from sandbox.server import (
     DEFAULT_PRICE,
     BadRequest,
@@ -432,6 +433,16 @@ class VtexApi(Emulator):
     def order_lines(self, order_id: str) -> list[tuple[str, int]]:
         with self.lock:
             return [(item["refId"], item["quantity"]) for item in self.orders[order_id]["items"]]
+
+    def order_destination(self, order_id: str) -> tuple[str, str, str]:
+        with self.lock:
+            order = self.orders[order_id]
+            address = order["shippingData"]["address"]
+            return (
+                re.sub(r"\D", "", address["postalCode"]),
+                address["city"],
+                re.sub(r"\D", "", order["clientProfileData"]["document"]),
+            )
 
     def feed_backlog(self) -> int:
         """Events waiting in our app key's feed (delivered or not) for a commit."""
@@ -1038,6 +1049,7 @@ class VtexApi(Emulator):
         items_total = sum(q * c for _, q, c in items)
         first, last = customer
         serial = self._order_serial
+        place_ = place(serial)
         return {
             "orderId": order_id,
             "sequence": str(500000 + serial),
@@ -1061,10 +1073,28 @@ class VtexApi(Emulator):
                 "lastName": last,
                 "documentType": "cpf",
                 "document": _cpf(serial),
-                "phone": "+5511999990000",
+                "phone": f"+55{place_.phone}",
                 "isCorporate": False,
             },
-            "shippingData": {"logisticsInfo": logistics},
+            # The "Address" schema of the Orders API (vendor-specs/vtex/orders.json): postal
+            # code as VTEX stores it ("81020-235"), state as two letters.
+            "shippingData": {
+                "address": {
+                    "addressType": "residential",
+                    "receiverName": f"{first} {last}",
+                    "addressId": f"A{serial:06d}",
+                    "postalCode": f"{place_.cep[:5]}-{place_.cep[5:]}",
+                    "city": place_.city,
+                    "state": place_.state,
+                    "country": "BRA",
+                    "street": place_.street,
+                    "number": place_.number,
+                    "neighborhood": place_.district,
+                    "complement": place_.complement or None,
+                    "reference": None,
+                },
+                "logisticsInfo": logistics,
+            },
             "paymentData": {
                 "transactions": [
                     {
@@ -1094,11 +1124,7 @@ def _positive_int(raw: str | None, name: str) -> int:
 
 def _cpf(serial: int) -> str:
     """A CPF with valid check digits, formatted as VTEX stores it."""
-    base = [int(d) for d in f"{(123456789 + serial * 7919) % 10**9:09d}"]
-    for length in (9, 10):
-        total = sum(d * (length + 1 - i) for i, d in enumerate(base[:length]))
-        base.append((total * 10 % 11) % 10)
-    s = "".join(map(str, base))
+    s = cpf(serial)
     return f"{s[:3]}.{s[3:6]}.{s[6:9]}-{s[9:]}"
 
 

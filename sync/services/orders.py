@@ -44,6 +44,7 @@ from sync.models import (
 )
 from sync.services.context import RunContext
 from vendors.types import (
+    Address,
     Customer,
     InvalidOrder,
     NormalizedOrder,
@@ -59,6 +60,10 @@ RELEASING_STATUSES = {OrderStatus.CANCELED}
 # imported before it was paid has no final amounts yet — issue 11). Past them only the status
 # moves on: the invoice was issued from what the ERP holds.
 REVISABLE_STATUSES = {OrderStatus.NEW, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID}
+# A channel's cancellation of an order past these is not applied: the ERP issued an NF-e for
+# it, which a person must cancel (SEFAZ) before the order can be; the order is flagged
+# (erp.Order.channel_canceled_at) and keeps its status and its reservation until they do.
+INVOICED_STATUSES = {OrderStatus.INVOICED, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
 
 
 @dataclass
@@ -71,6 +76,8 @@ class PageResult:
     revised: int = 0  # not-yet-invoiced orders whose totals, payment or prices changed
     quarantined: int = 0  # unreadable orders set aside by this page
     unquarantined: int = 0  # quarantined orders this page brought readable
+    # Invoiced (or shipped) orders the channel canceled: flagged, not changed (issue 14 #5).
+    canceled_after_invoice_ids: list[str] = field(default_factory=list)
     held_ids: list[str] = field(default_factory=list)
     quarantined_ids: list[str] = field(default_factory=list)
 
@@ -101,6 +108,7 @@ def order_from_payload(data: dict) -> NormalizedOrder:
         OrderLine(**{**line, "unit_price": Decimal(line["unit_price"])}) for line in data["lines"]
     )
     data["customer"] = Customer(**data.get("customer") or {})
+    data["delivery"] = Address(**data.get("delivery") or {})
     for name in ("items_total", "shipping_total", "total"):
         data[name] = Decimal(data.get(name) or "0")
     for name in ("placed_at", "updated_at"):
@@ -322,6 +330,26 @@ def orders_store_page(
 
 
 ORDER_AMOUNT_FIELDS = ("items_total", "shipping_total", "total")
+# Who and where: revised on a not-yet-invoiced order too (the buyer may fix the address before
+# shipping; Mercado Livre gives the CPF/CNPJ once paid). Logged by name only: personal data.
+ORDER_CONTACT_FIELDS = (*Order.DELIVERY_FIELDS, "customer_document")
+
+
+def contact_fields(order: NormalizedOrder) -> dict[str, str]:
+    """The erp.Order columns of an order's buyer document and delivery address."""
+    address = order.delivery
+    return {
+        "delivery_recipient": address.recipient,
+        "delivery_street": address.street,
+        "delivery_number": address.number,
+        "delivery_complement": address.complement,
+        "delivery_district": address.district,
+        "delivery_city": address.city,
+        "delivery_state": address.state,
+        "delivery_postal_code": address.postal_code,
+        "delivery_phone": address.phone,
+        "customer_document": order.customer.document[:14],
+    }
 
 
 def _revise(
@@ -338,6 +366,14 @@ def _revise(
         new = getattr(order, name)
         if getattr(known, name) != new:
             changes[name] = (getattr(known, name), new)
+    contact = {
+        name: value
+        for name, value in contact_fields(order).items()
+        # A value the vendor stops sending is kept: a re-read never blanks what was imported.
+        if value and value != getattr(known, name)
+    }
+    for name in contact:
+        changes[name] = ("…", "…")
     payment = data.get("payment")
     if payment is not None and payment.pk != known.payment_method_id:
         changes["payment_method"] = (known.payment_method_id, payment.pk)
@@ -381,6 +417,8 @@ def _revise(
         known.status = data["status"]
         for name in ORDER_AMOUNT_FIELDS:
             setattr(known, name, getattr(order, name))
+        for name, value in contact.items():
+            setattr(known, name, value)
         if payment is not None:
             known.payment_method = payment
     return changes, repriced
@@ -410,8 +448,25 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                     "Channel %s order %s revised from the vendor: %s",
                     channel.pk,
                     known.external_id,
-                    "; ".join(f"{k} {old} → {new}" for k, (old, new) in changes.items()),
+                    "; ".join(
+                        k if k in ORDER_CONTACT_FIELDS else f"{k} {old} → {new}"
+                        for k, (old, new) in changes.items()
+                    ),
                 )
+            if data["status"] in RELEASING_STATUSES and previous in INVOICED_STATUSES:
+                if known.channel_canceled_at is None:
+                    known.channel_canceled_at = now
+                    result.canceled_after_invoice_ids.append(known.external_id)
+                    logger.warning(
+                        "Channel %s canceled order %s, which the ERP already invoiced: "
+                        "flagged for the back office (cancel the NF-e), status kept",
+                        channel.pk,
+                        known.external_id,
+                    )
+                known.status = previous
+                known.updated_at = now
+                status_updates.append(known)
+                continue
             if data["status"] in RELEASING_STATUSES and previous not in RELEASING_STATUSES:
                 releases.append(known.pk)
             known.status = data["status"]
@@ -421,7 +476,15 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
         new_orders.append((order, data))
     if status_updates:
         Order.objects.bulk_update(
-            status_updates, ["status", *ORDER_AMOUNT_FIELDS, "payment_method", "updated_at"]
+            status_updates,
+            [
+                "status",
+                *ORDER_AMOUNT_FIELDS,
+                *ORDER_CONTACT_FIELDS,
+                "payment_method",
+                "channel_canceled_at",
+                "updated_at",
+            ],
         )
         result.updated += len(status_updates)
     if repriced:
@@ -445,8 +508,8 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                 status=data["status"],
                 placed_at=order.placed_at,
                 customer_name=order.customer.name[:200],
-                customer_document=order.customer.document[:14],
                 customer_email=order.customer.email[:254],
+                **contact_fields(order),
                 carrier_service=data["carrier_service"],
                 payment_method=data["payment"],
                 items_total=order.items_total,
@@ -650,6 +713,8 @@ def orders_import(ctx: RunContext, *, limit: int) -> bool:
         totals.unquarantined += stored.unquarantined
         for external_id in stored.held_ids:
             ctx.note("held", external_id)
+        for external_id in stored.canceled_after_invoice_ids:
+            ctx.note("canceled_after_invoice", external_id)
         for item in page.invalid:
             ctx.note(
                 "quarantined",

@@ -46,3 +46,34 @@ def test_stock_balances_read_saldo_fisico_reservado_disponivel(admin_client, por
     html = admin_client.get(reverse("admin:erp_stockbalance_changelist")).content.decode()
     for header in ("Saldo físico", "Reservado", "Disponível", "Depósito"):
         assert header in html
+
+
+@pytest.mark.django_db
+def test_the_order_page_shows_the_delivery_address_and_a_channel_cancellation(
+    admin_client, portuguese
+):
+    from django.utils import timezone
+
+    from erp.models import Order
+
+    order = Order.objects.create(
+        company=make_company(),
+        external_id="V-1",
+        customer_name="Ana Souza",
+        delivery_recipient="Ana Souza",
+        delivery_street="Avenida Paulista",
+        delivery_number="1000",
+        delivery_district="Bela Vista",
+        delivery_city="São Paulo",
+        delivery_state="SP",
+        delivery_postal_code="01310100",
+        channel_canceled_at=timezone.now(),
+    )
+    html = admin_client.get(reverse("admin:erp_order_change", args=[order.pk])).content.decode()
+    assert "Endereço de entrega" in html and "Bairro" in html
+    assert "01310-100" in html and "Avenida Paulista" in html
+    assert "Cancele a NF-e" in html
+    listing = admin_client.get(
+        reverse("admin:erp_order_changelist") + "?channel_canceled_at__isnull=False"
+    ).content.decode()
+    assert "V-1" in listing

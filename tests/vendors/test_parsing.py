@@ -17,6 +17,7 @@ from vendors.parsing import (
     parse_flag,
     parse_identifier,
     parse_money,
+    parse_postal_code,
     parse_quantity,
     parse_text,
     parse_timestamp,
@@ -266,6 +267,47 @@ def test_flag_is_a_json_boolean_only():
             parse_flag(value)
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("01310-100", "01310100"),
+        ("01310100", "01310100"),
+        (" 01.310-100 ", "01310100"),
+        (1310100, "01310100"),  # a JSON number lost the leading zero: restored, not guessed
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_postal_code_accepts(value, expected):
+    assert parse_postal_code(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value", ["0131010", "013101000", "CEP 01310", "０１３１０１００", 1.5, True]
+)
+def test_postal_code_refuses(value):
+    with pytest.raises(Unparseable, match="not a CEP"):
+        parse_postal_code(value)
+
+
+def test_an_address_parses_its_cep_reads_a_uf_and_truncates_text():
+    address = reader().address(
+        postal_code=("81020-235", "zip"),
+        state=("BR-pr", "state.id"),
+        street=("R" * 200, "street"),
+        city=("Curitiba", "city"),
+    )
+    assert (address.postal_code, address.state, address.city) == ("81020235", "PR", "Curitiba")
+    assert len(address.street) == parsing.ADDRESS_TEXT_MAX_LENGTH
+    assert reader().address(postal_code=(None, "zip"), state=("Paraná", "s")).state == "Paraná"
+    with pytest.raises(InvalidVendorData) as exc:
+        reader().address(postal_code=("8102", "shippingData.address.postalCode"))
+    assert str(exc.value) == (
+        'Mercado Livre order 2000012345: shippingData.address.postalCode is "8102", '
+        "not a CEP (8 digits)"
+    )
+
+
 # --- the reader: vendor, subject and field path in every message ------------------------------
 
 
@@ -403,6 +445,11 @@ def test_the_declared_bounds_are_the_database_columns():
     assert Order._meta.get_field("customer_name").max_length == parsing.TEXT_MAX_LENGTH
     assert Order._meta.get_field("customer_email").max_length == parsing.EMAIL_MAX_LENGTH
     assert Sku._meta.get_field("ean").max_length == parsing.EAN_MAX_LENGTH
+    for name in Order.DELIVERY_FIELDS:
+        expected = parsing.CEP_LENGTH if name == "delivery_postal_code" else None
+        assert Order._meta.get_field(name).max_length == (
+            expected or parsing.ADDRESS_TEXT_MAX_LENGTH
+        ), name
 
 
 # --- every adapter reads through this policy, the same way -------------------------------------

@@ -666,6 +666,11 @@ class AnymarketConnector(Connector):
         document = read.text(
             buyer.get("documentNumberNormalized"), "buyer.documentNumberNormalized"
         ) or read.text(buyer.get("document"), "buyer.document")
+        # The delivery address: `shipping` (street, number, comment, neighborhood, city,
+        # state, zipCode "10120-080"; `address` is the whole line when `street` is absent) and
+        # the buyer's `phone`, as in ANYMARKET's order example
+        # (developers.anymarket.com.br/en/integration_guides/sandbox/test_order).
+        shipping = read.obj(payload.get("shipping"), "shipping", default={})
         status = read.code(payload.get("status"), "status")
         return NormalizedOrder(
             external_id=order_id,
@@ -683,6 +688,23 @@ class AnymarketConnector(Connector):
                 name=read.text(buyer.get("name"), "buyer.name"),
                 document="".join(ch for ch in document if ch.isdigit()),
                 email=read.text(buyer.get("email"), "buyer.email", max_length=EMAIL_MAX_LENGTH),
+            ),
+            delivery=read.address(
+                postal_code=(shipping.get("zipCode"), "shipping.zipCode"),
+                state=(shipping.get("state"), "shipping.state"),
+                recipient=(
+                    shipping.get("receiverName") or buyer.get("name"),
+                    "shipping.receiverName" if shipping.get("receiverName") else "buyer.name",
+                ),
+                street=(
+                    shipping.get("street") or shipping.get("address"),
+                    "shipping.street" if shipping.get("street") else "shipping.address",
+                ),
+                number=(shipping.get("number"), "shipping.number"),
+                complement=(shipping.get("comment"), "shipping.comment"),
+                district=(shipping.get("neighborhood"), "shipping.neighborhood"),
+                city=(shipping.get("city"), "shipping.city"),
+                phone=(buyer.get("phone"), "buyer.phone"),
             ),
             items_total=read.money(items_total, "items (sum of items[].total)"),
             shipping_total=read.money(payload.get("freight"), "freight", default=Decimal("0")),

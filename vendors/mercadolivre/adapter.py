@@ -616,7 +616,28 @@ class MercadoLivreConnector(Connector):
         return self._api("GET", f"/orders/{quote(external_id, safe='')}")
 
     def order_companions(self, document: Mapping[str, Any]) -> dict[str, Any]:
-        return {"shipment": self._shipment(document)}
+        return {"shipment": self._shipment(document), "billing": self._billing(document)}
+
+    def _billing(self, order: Mapping[str, Any]) -> dict | None:
+        """The buyer's CPF/CNPJ, which the order itself does not carry: GET
+        /orders/{id}/billing_info with `x-version: 2` ("Billing data" guide,
+        developers.mercadolibre.com.bo/en_us/introduction-services/billing-data: v2 answers
+        `buyer.billing_info.identification {type, number}`; the previous version is being
+        removed for MLB). Read for paid orders only — the document is what the NF-e needs,
+        and nothing is invoiced before payment —, so an unpaid order costs no extra request.
+        Brazil returns billing data for some sales only (fulfillment, cross docking, official
+        stores…, same guide): a 404 is "no document", not an error."""
+        if order.get("status") != "paid" or order.get("id") in (None, ""):
+            return None
+        try:
+            data = self._api(
+                "GET",
+                f"/orders/{quote(str(order['id']), safe='')}/billing_info",
+                headers={"x-version": "2"},
+            )
+        except NotFoundError:
+            return None
+        return data if isinstance(data, dict) else None
 
     def _shipment(self, order: Mapping[str, Any]) -> dict | None:
         read = self.reader("order").about(f"order {order.get('id')}")
@@ -640,7 +661,11 @@ class MercadoLivreConnector(Connector):
         return data if isinstance(data, dict) else None
 
     def normalize_order(
-        self, payload: Mapping[str, Any], *, shipment: Mapping[str, Any] | None = None
+        self,
+        payload: Mapping[str, Any],
+        *,
+        shipment: Mapping[str, Any] | None = None,
+        billing: Mapping[str, Any] | None = None,
     ) -> NormalizedOrder:
         """An order of /orders/search, with its shipment (GET /shipments/{id}, read apart; None
         for orders without one), as the engine sees it.
@@ -738,6 +763,53 @@ class MercadoLivreConnector(Connector):
             )
             shipping_path = "payments (sum of shipping_cost)"
         status = read.code(payload.get("status"), "status")
+        # The delivery address is the shipment's `destination` (new format; "receiver_address
+        # is now equivalent to destination.shipping_address", "Ship products" guide,
+        # developers.mercadolibre.com.ar/devsite/manage-shipments): receiver_name and
+        # receiver_phone, then street_name, street_number, comment, neighborhood.name,
+        # city.name, state.id ("BR-SP"), zip_code.
+        destination = read.obj(shipment.get("destination"), "shipment.destination", default={})
+        at = "shipment.destination.shipping_address"
+        place = read.obj(destination.get("shipping_address"), at, default={})
+        if not place and shipment.get("receiver_address") is not None:
+            at = "shipment.receiver_address"
+            place = read.obj(shipment.get("receiver_address"), at)
+        city = read.obj(place.get("city"), f"{at}.city", default={})
+        state = read.obj(place.get("state"), f"{at}.state", default={})
+        district = read.obj(place.get("neighborhood"), f"{at}.neighborhood", default={})
+        state_value, state_path = state.get("id"), f"{at}.state.id"
+        if not str(state_value or "").upper().startswith("BR-"):
+            state_value, state_path = state.get("name"), f"{at}.state.name"
+        delivery = read.address(
+            postal_code=(place.get("zip_code"), f"{at}.zip_code"),
+            state=(state_value, state_path),
+            recipient=(
+                destination.get("receiver_name") or place.get("receiver_name"),
+                "shipment.destination.receiver_name",
+            ),
+            street=(place.get("street_name"), f"{at}.street_name"),
+            number=(place.get("street_number"), f"{at}.street_number"),
+            complement=(place.get("comment"), f"{at}.comment"),
+            district=(district.get("name"), f"{at}.neighborhood.name"),
+            city=(city.get("name"), f"{at}.city.name"),
+            phone=(
+                destination.get("receiver_phone") or place.get("receiver_phone"),
+                "shipment.destination.receiver_phone",
+            ),
+        )
+        billing = read.obj(billing, "billing_info", default={})
+        billing_buyer = read.obj(billing.get("buyer"), "billing_info.buyer", default={})
+        billing_info = read.obj(
+            billing_buyer.get("billing_info"), "billing_info.buyer.billing_info", default={}
+        )
+        identification = read.obj(
+            billing_info.get("identification"),
+            "billing_info.buyer.billing_info.identification",
+            default={},
+        )
+        document = read.text(
+            identification.get("number"), "billing_info.buyer.billing_info.identification.number"
+        )
         return NormalizedOrder(
             external_id=order_id,
             status_code=status,
@@ -759,15 +831,15 @@ class MercadoLivreConnector(Connector):
                 payment.get("payment_type"), f"payments[{chosen}].payment_type"
             ),
             lines=tuple(lines),
-            # Mercado Livre masks the buyer's e-mail and keeps the CPF/CNPJ in a separate
-            # billing resource; only the name is part of the order.
-            customer=Customer(name=name),
+            # Mercado Livre masks the buyer's e-mail; the CPF/CNPJ comes from billing_info.
+            customer=Customer(name=name, document="".join(ch for ch in document if ch.isdigit())),
+            delivery=delivery,
             items_total=items_total,
             shipping_total=read.money(shipping_total, shipping_path),
             total=read.money(items_total + shipping_total, "total_amount + shipping"),
             placed_at=read.timestamp(payload.get("date_created"), "date_created", default=None),
             updated_at=read.timestamp(payload.get("last_updated"), "last_updated", default=None),
-            raw={"order": payload, "shipment": shipment or None},
+            raw={"order": payload, "shipment": shipment or None, "billing": billing or None},
         )
 
     # --- listings -------------------------------------------------------------------------

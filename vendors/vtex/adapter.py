@@ -641,6 +641,24 @@ class VtexConnector(Connector):
                 "clientProfileData.firstName + lastName",
             )
             document = read.text(profile.get("document"), "clientProfileData.document")
+        # The delivery address: shippingData.address (the "Address" schema of the Orders API,
+        # vendor-specs/vtex/orders.json: receiverName, street, number, complement,
+        # neighborhood, city, state — two letters —, postalCode "81020-235"); the phone is
+        # the buyer's (clientProfileData.phone). Pickup orders carry the store's address.
+        shipping = read.obj(payload.get("shippingData"), "shippingData", default={})
+        address = read.obj(shipping.get("address"), "shippingData.address", default={})
+        at = "shippingData.address"
+        delivery = read.address(
+            postal_code=(address.get("postalCode"), f"{at}.postalCode"),
+            state=(address.get("state"), f"{at}.state"),
+            recipient=(address.get("receiverName"), f"{at}.receiverName"),
+            street=(address.get("street"), f"{at}.street"),
+            number=(address.get("number"), f"{at}.number"),
+            complement=(address.get("complement"), f"{at}.complement"),
+            district=(address.get("neighborhood"), f"{at}.neighborhood"),
+            city=(address.get("city"), f"{at}.city"),
+            phone=(profile.get("phone"), "clientProfileData.phone"),
+        )
         return NormalizedOrder(
             external_id=order_id,
             status_code=read.code(payload.get("status"), "status"),
@@ -659,6 +677,7 @@ class VtexConnector(Connector):
                     profile.get("email"), "clientProfileData.email", max_length=EMAIL_MAX_LENGTH
                 ),
             ),
+            delivery=delivery,
             items_total=items_total,
             shipping_total=read.money(
                 shipping_value, shipping_path, cents=True, default=Decimal("0")

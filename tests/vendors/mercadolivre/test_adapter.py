@@ -3,6 +3,7 @@ the single-use refresh token under concurrency (against the emulator)."""
 
 import json
 import logging
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,7 @@ from vendors.errors import (
 )
 from vendors.mercadolivre.adapter import MercadoLivreConnector
 from vendors.types import (
+    Address,
     ExternalRef,
     PriceUpdate,
     StockUpdate,
@@ -102,7 +104,13 @@ def path(call) -> str:
 @pytest.fixture
 def rsps():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        # Paid orders read the buyer's billing data; by default the vendor has none for them
+        # (Brazil answers it for some sales only). A test replaces it to give a document.
+        mock.get(BILLING_URL, status=404, json={"message": "not found"})
         yield mock
+
+
+BILLING_URL = re.compile(rf"{re.escape(BASE)}/orders/\d+/billing_info")
 
 
 def me(rsps):
@@ -546,6 +554,41 @@ SHIPMENT = {
 }
 
 
+SHIPMENT_WITH_DESTINATION = {
+    **SHIPMENT,
+    # The new format's destination ("Ship products" guide: receiver_address is now
+    # destination.shipping_address).
+    "destination": {
+        "type": "buying_address",
+        "receiver_name": "Maria Silva",
+        "receiver_phone": "11 12345678",
+        "shipping_address": {
+            "address_line": "Avenida Brigadeiro Faria Lima 1234",
+            "street_name": "Avenida Brigadeiro Faria Lima",
+            "street_number": "1234",
+            "comment": "Apto 5",
+            "zip_code": "01452002",
+            "city": {"id": "BR-SP-44", "name": "São Paulo"},
+            "state": {"id": "BR-SP", "name": "São Paulo"},
+            "country": {"id": "BR", "name": "Brasil"},
+            "neighborhood": {"id": None, "name": "Jardim Paulistano"},
+        },
+    },
+}
+# GET /orders/{id}/billing_info with x-version: 2 ("Billing data" guide).
+BILLING_V2 = {
+    "site_id": "MLB",
+    "buyer": {
+        "cust_id": 123,
+        "billing_info": {
+            "name": "Maria",
+            "last_name": "Silva",
+            "identification": {"type": "CPF", "number": "15635614680"},
+        },
+    },
+}
+
+
 def orders_page(results, total, offset=0, limit=50):
     return {"results": results, "paging": {"total": total, "offset": offset, "limit": limit}}
 
@@ -558,7 +601,8 @@ def test_fetch_orders_searches_by_last_update_and_reads_each_shipment(rsps):
         f"{BASE}/orders/search",
         json=orders_page([ml_order(2001, "2025-01-10T09:00:00.000-03:00")], total=1),
     )
-    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT)
+    rsps.get(f"{BASE}/shipments/44001", json=SHIPMENT_WITH_DESTINATION)
+    rsps.replace(responses.GET, BILLING_URL, json=BILLING_V2)
 
     page = ml_connector(channel).fetch_orders("2025-01-01T00:37:12.345-03:00", limit=500)
 
@@ -590,6 +634,20 @@ def test_fetch_orders_searches_by_last_update_and_reads_each_shipment(rsps):
     assert order.total == Decimal("139.7")
     assert order.updated_at == datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
     assert order.raw["shipment"]["id"] == 44001
+    billing = next(c for c in rsps.calls if path(c) == "/orders/2001/billing_info")
+    assert billing.request.headers["x-version"] == "2"
+    assert order.customer.document == "15635614680"
+    assert order.delivery == Address(
+        recipient="Maria Silva",
+        street="Avenida Brigadeiro Faria Lima",
+        number="1234",
+        complement="Apto 5",
+        district="Jardim Paulistano",
+        city="São Paulo",
+        state="SP",
+        postal_code="01452002",
+        phone="11 12345678",
+    )
 
 
 @pytest.mark.django_db
