@@ -53,6 +53,13 @@ SPEC = VendorSpec(
             Capability.ORDER_FEED_ACK,
             Capability.SINGLE_BACK_OFFICE,
             Capability.STOCK_PER_LOCATION,
+            # PUT /v2/orders/{id}: INVOICED, PAID_WAITING_DELIVERY, CONCLUDED, CANCELED; the
+            # shipment (PAID_WAITING_DELIVERY) only after INVOICED (vendors/anymarket/adapter.py).
+            Capability.FULFIL_INVOICE,
+            Capability.FULFIL_TRACKING,
+            Capability.FULFIL_DELIVERED,
+            Capability.FULFIL_CANCEL,
+            Capability.SHIPPING_NEEDS_INVOICE,
         }
     ),
     # The API v2 has no call that names the account a token opens (developers.anymarket.com.br
