@@ -59,6 +59,15 @@ SPEC = VendorSpec(
             Capability.OTHER_INTEGRATIONS,
             Capability.OAUTH_REFRESH,
             Capability.ONE_PRICE_PER_ITEM,
+            # Invoice: NF-e import (drop-off / cross-docking / Places) or the pack's fiscal
+            # document; tracking and delivered for the seller's own shipments (me1, custom);
+            # the ME2 label once released — after the NF-e where it waits for one. No seller
+            # cancellation call (vendors/mercadolivre/adapter.py).
+            Capability.FULFIL_INVOICE,
+            Capability.FULFIL_TRACKING,
+            Capability.FULFIL_DELIVERED,
+            Capability.SHIPPING_LABEL,
+            Capability.SHIPPING_NEEDS_INVOICE,
         }
     ),
     unsupported_flows={
