@@ -515,11 +515,10 @@ class AnymarketConnector(Connector):
         return result
 
     def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+        def applied(status: str, held: Mapping, _tracking: Mapping) -> bool:
+            return status in ANYMARKET_INVOICED and str(held.get("number")) == invoice.number
+
         try:
-
-            def applied(status: str, held: Mapping, _tracking: Mapping) -> bool:
-                return status in ANYMARKET_INVOICED and str(held.get("number")) == invoice.number
-
             if applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} has invoice {invoice.number} already."
@@ -538,14 +537,13 @@ class AnymarketConnector(Connector):
             return self.fulfilment_result(exc)
 
     def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+        def applied(status: str, _invoice: Mapping, held: Mapping) -> bool:
+            return (
+                status in ("PAID_WAITING_DELIVERY", "CONCLUDED")
+                and str(held.get("number")) == tracking.tracking_number
+            )
+
         try:
-
-            def applied(status: str, _invoice: Mapping, held: Mapping) -> bool:
-                return (
-                    status in ("PAID_WAITING_DELIVERY", "CONCLUDED")
-                    and str(held.get("number")) == tracking.tracking_number
-                )
-
             if applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} has tracking {tracking.tracking_number} "
@@ -568,11 +566,10 @@ class AnymarketConnector(Connector):
             return self.fulfilment_result(exc)
 
     def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+        def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
+            return status == "CONCLUDED"
+
         try:
-
-            def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
-                return status == "CONCLUDED"
-
             if applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} is CONCLUDED already."
@@ -584,11 +581,10 @@ class AnymarketConnector(Connector):
             return self.fulfilment_result(exc)
 
     def cancel_order(self, external_id: str, cancel: FulfilmentCancel) -> FulfilmentResult:
+        def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
+            return status == "CANCELED"
+
         try:
-
-            def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
-                return status == "CANCELED"
-
             if applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} is CANCELED already."
