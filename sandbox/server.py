@@ -19,6 +19,9 @@ Control endpoints under `/__emulator__/` (not part of any vendor API) let other 
     POST /__emulator__/echo-secrets     {"shape": "token=", "status": 401, "offset": 0}
                                         ({"shape": null} turns it off)
     POST /__emulator__/reset-stats
+    GET  /__emulator__/fulfilment       what the vendor applied of the sellers' fulfilment
+                                        (invoice, tracking, delivered, cancel, label), in order;
+                                        ?order_id= for one order
 """
 
 from __future__ import annotations
@@ -95,6 +98,16 @@ def echo_parts(secret: str, shape: str) -> tuple[str, str, str]:
 def echo_text(secret: str, shape: str) -> str:
     """How an error message shows `secret` in `shape` (one of ECHO_SHAPES)."""
     return "".join(echo_parts(secret, shape))
+
+
+@dataclass(frozen=True)
+class FulfilmentRecord:
+    """One fulfilment change the vendor applied to an order (what the seller's calls did, as
+    the vendor keeps it): `action` is "invoice", "tracking", "delivered", "cancel", …"""
+
+    order_id: str
+    action: str
+    data: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -268,6 +281,7 @@ class Emulator(ABC):
         self.stats: Counter[str] = Counter()
         self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self._log_lock = threading.Lock()
+        self.fulfilment_log: list[FulfilmentRecord] = []
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.setup_routes()
@@ -361,6 +375,16 @@ class Emulator(ABC):
     def feed_backlog(self) -> int:
         """Order changes waiting in the integration's feed for an acknowledgement (0 for a
         vendor whose orders are searched, not fed)."""
+
+    def record_fulfilment(self, order_id: str, action: str, **data: Any) -> None:
+        """Note a fulfilment change the vendor applied (called by the vendor's handlers, once
+        per change applied: a repeated call the vendor ignores is not recorded)."""
+        self.fulfilment_log.append(FulfilmentRecord(str(order_id), action, data))
+
+    def fulfilment_of(self, order_id: str) -> list[tuple[str, dict]]:
+        """(action, data) of each fulfilment change applied to the order, oldest first."""
+        with self.lock:
+            return [(r.action, r.data) for r in self.fulfilment_log if r.order_id == str(order_id)]
 
     def set_faults(self, **settings: float) -> Faults:
         """Change fault injection (`Faults` field names); unknown names raise ValueError."""
@@ -584,6 +608,11 @@ class Emulator(ABC):
                 return Response(200, asdict(echo) if echo else {"shape": None})
         except (TypeError, ValueError) as exc:
             return Response(400, {"message": str(exc)})
+        if request.path == "/__emulator__/fulfilment" and request.method == "GET":
+            wanted = request.q("order_id")
+            with self.lock:
+                records = [asdict(r) for r in self.fulfilment_log if wanted in (None, r.order_id)]
+            return Response(200, {"fulfilment": records})
         if request.path == "/__emulator__/reset-stats" and request.method == "POST":
             self.reset_stats()
             return Response(200, {"ok": True})

@@ -17,6 +17,7 @@ from vendors.errors import (
     AuthError,
     ConnectorError,
     InvalidVendorData,
+    NotSupportedError,
     PermissionDeniedError,
 )
 from vendors.http import DEFAULT_TIMEOUT, HttpClient
@@ -25,7 +26,13 @@ from vendors.spec import VendorSpec
 from vendors.types import (
     CatalogUpdate,
     ExternalRef,
+    FulfilmentCancel,
+    FulfilmentDelivered,
+    FulfilmentInvoice,
+    FulfilmentResult,
+    FulfilmentTracking,
     InvalidOrder,
+    LabelFormat,
     NormalizedOrder,
     OrderPage,
     OtherIntegration,
@@ -34,6 +41,7 @@ from vendors.types import (
     ReferenceLists,
     ReferenceValue,
     RemoteListing,
+    ShippingLabel,
     StockPage,
     StockUpdate,
     unreadable_order_key,
@@ -382,6 +390,46 @@ class Connector:
             path="",
             value=shown(document),
         )
+
+    # --- fulfilment: the ERP's invoice, shipment, delivery and cancellation, back out -------
+    # One call per event, for one order (`external_id`: the vendor's order id as imported).
+    # Each is safe to repeat blindly (the engine retries after a crash without knowing whether
+    # the vendor got the first attempt): it uses the vendor's idempotent call, or reads the
+    # order first and answers ALREADY_APPLIED without writing when the vendor has the event.
+    # Outcome: FulfilmentResult (ACCEPTED / ALREADY_APPLIED / NOT_NEEDED / REFUSED with the
+    # vendor's words / RETRY); AuthError and PermissionDeniedError are raised. A vendor
+    # without the call raises NotSupportedError (its spec lacks the Capability).
+
+    def _not_supported(self, what: str) -> NotSupportedError:
+        return NotSupportedError(f"{self.spec.label} does not take {what} through its API.")
+
+    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+        """Tell the vendor the order is invoiced (Capability.FULFIL_INVOICE)."""
+        raise self._not_supported("an order's invoice")
+
+    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+        """Tell the vendor the order shipped: carrier, tracking number, URL, dates
+        (Capability.FULFIL_TRACKING)."""
+        raise self._not_supported("an order's tracking")
+
+    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+        """Tell the vendor the order reached the buyer (Capability.FULFIL_DELIVERED)."""
+        raise self._not_supported("an order's delivery")
+
+    def cancel_order(self, external_id: str, cancel: FulfilmentCancel) -> FulfilmentResult:
+        """Cancel the order at the vendor on the seller's side (Capability.FULFIL_CANCEL)."""
+        raise self._not_supported("a cancellation from the seller")
+
+    def shipping_label(
+        self, external_id: str, label_format: LabelFormat = LabelFormat.PDF
+    ) -> ShippingLabel:
+        """The order's shipping label once the vendor released it (Capability.SHIPPING_LABEL).
+        Raises the vendor's refusal (a ConnectorError) while it is not released."""
+        raise self._not_supported("shipping labels")
+
+    def fulfilment_result(self, exc: ConnectorError) -> FulfilmentResult:
+        """A failed fulfilment call as a FulfilmentResult (account errors re-raised)."""
+        return FulfilmentResult.from_error(exc)
 
     def recent_orders(self, since: datetime) -> Iterator[tuple[str, datetime | None]]:
         """The missed-order sweep's listing (sync.services.sweep): (id, creation time or None)

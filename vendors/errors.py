@@ -73,6 +73,14 @@ class ConflictError(ConnectorError):
     kind = "conflict"
 
 
+class NotSupportedError(ConnectorError):
+    """The vendor (or this order's shipping mode at the vendor) has no API for the call: an
+    adapter method the vendor does not implement, or a request its documentation rules out.
+    Nothing was sent. Not retryable: asking again gives the same answer."""
+
+    kind = "not_supported"
+
+
 class TransientError(ConnectorError):
     """5xx, 423 Locked, timeouts and connection errors."""
 

@@ -32,6 +32,12 @@ class Flow(models.TextChoices):
     ORDERS = "orders", "Orders"
 
 
+# The fulfilment flow (invoice, tracking, delivered, cancel back to the channel). Its limits are
+# declared under this key in each vendor's `VendorLimits.flows`; the engine wires the flow
+# itself (a `Flow` member with this value, its model choices and migration, come with it).
+FULFILMENT = "fulfilment"
+
+
 class Capability(models.TextChoices):
     ORDER_FEED_ACK = "order_feed_ack", "Order feed with acknowledgement"
     OTHER_INTEGRATIONS = "other_integrations", "Lists other applications connected to the account"
@@ -43,6 +49,15 @@ class Capability(models.TextChoices):
     # The vendor keeps stock per location and takes `StockUpdate.location`: the engine pushes
     # one value per mapped stock location (stock-location de-para) instead of one total.
     STOCK_PER_LOCATION = "stock_per_location", "Stock kept per stock location"
+    # Fulfilment calls the adapter implements (vendors.base.Connector.send_invoice & co.).
+    FULFIL_INVOICE = "fulfil_invoice", "Takes the order's invoice (NF-e)"
+    FULFIL_TRACKING = "fulfil_tracking", "Takes the shipment's tracking"
+    FULFIL_DELIVERED = "fulfil_delivered", "Takes the delivery date"
+    FULFIL_CANCEL = "fulfil_cancel", "Takes a cancellation from the seller"
+    SHIPPING_LABEL = "shipping_label", "Releases a shipping label to download"
+    # Tracking (shipping) is refused until the order is invoiced at the vendor: the engine
+    # sends the invoice event of an order before its tracking.
+    SHIPPING_NEEDS_INVOICE = "shipping_needs_invoice", "Shipping needs the invoice first"
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Final
+
+from vendors.errors import AuthError, ConnectorError, PermissionDeniedError
 
 
 @dataclass(frozen=True)
@@ -244,3 +247,157 @@ class ReferenceLists:
 
     values: list[ReferenceValue]
     unread: list[UnreadReference] = field(default_factory=list)
+
+
+# --- fulfilment: what the ERP tells the channel after the sale ------------------------------
+
+
+def _require_aware(value: datetime | None, name: str) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValueError(f"{name} must be an aware datetime (with a time zone), got {value!r}")
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    """One line of an invoice: the SKU as the channel names it, quantity and unit price."""
+
+    ref: ExternalRef
+    quantity: int
+    unit_price: Decimal
+
+    def __post_init__(self) -> None:
+        if self.quantity < 1:
+            raise ValueError(f"an invoice line needs a quantity of at least 1, got {self.quantity}")
+
+
+@dataclass(frozen=True)
+class FulfilmentInvoice:
+    """The NF-e of an order, as the ERP issued it (validated there: 44-digit access key with
+    its check digit, series and number inside the key). `xml` is the authorized NF-e XML,
+    when the ERP has it (Mercado Livre needs it for drop-off / cross-docking shipments)."""
+
+    number: str
+    series: str
+    access_key: str
+    issued_at: datetime
+    total: Decimal
+    items: tuple[InvoiceItem, ...] = ()
+    xml: bytes | str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        _require_aware(self.issued_at, "issued_at")
+
+    @property
+    def xml_bytes(self) -> bytes | None:
+        if self.xml is None:
+            return None
+        return self.xml.encode("utf-8") if isinstance(self.xml, str) else bytes(self.xml)
+
+
+@dataclass(frozen=True)
+class FulfilmentTracking:
+    """The shipment of an order. `carrier_code` / `service_code` are the channel's own codes,
+    already translated by the engine through the reverse de-para; `carrier_name` is what the
+    channel shows (VTEX's `courier` is a name). `invoice_number`: the invoice the parcel
+    carries (VTEX tracks on the invoice; the adapter reads it from the order when empty)."""
+
+    carrier_code: str
+    tracking_number: str
+    service_code: str = ""
+    carrier_name: str = ""
+    url: str = ""
+    shipped_at: datetime | None = None
+    estimated_delivery: date | datetime | None = None
+    invoice_number: str = ""
+
+    def __post_init__(self) -> None:
+        _require_aware(self.shipped_at, "shipped_at")
+        if isinstance(self.estimated_delivery, datetime):
+            _require_aware(self.estimated_delivery, "estimated_delivery")
+
+
+@dataclass(frozen=True)
+class FulfilmentDelivered:
+    delivered_at: datetime
+    invoice_number: str = ""  # as FulfilmentTracking.invoice_number
+
+    def __post_init__(self) -> None:
+        _require_aware(self.delivered_at, "delivered_at")
+
+
+@dataclass(frozen=True)
+class FulfilmentCancel:
+    reason: str
+
+
+class FulfilmentOutcome(StrEnum):
+    ACCEPTED = "accepted"  # the vendor took it now
+    ALREADY_APPLIED = "already_applied"  # the vendor had it (a retry after a crash): no write
+    NOT_NEEDED = "not_needed"  # nothing to send for this order (the vendor does it itself)
+    REFUSED = "refused"  # the vendor said no: `message` holds its words; settled, not retried
+    RETRY = "retry"  # transient (429, 5xx, timeout, deadline): try again later
+
+
+@dataclass(frozen=True)
+class FulfilmentResult:
+    """What one fulfilment call came to. Account errors (AuthError, PermissionDeniedError)
+    are raised instead, as in every other flow: they say nothing about the event, and the
+    engine suspends the channel. `requests` counts the calls this event cost."""
+
+    outcome: FulfilmentOutcome
+    message: str = ""
+    receipt: str = ""  # the vendor's receipt / protocol, when it gives one
+    error: ConnectorError | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def done(self) -> bool:
+        """The event is settled at the vendor: mark it sent, never send it again."""
+        return self.outcome in (
+            FulfilmentOutcome.ACCEPTED,
+            FulfilmentOutcome.ALREADY_APPLIED,
+            FulfilmentOutcome.NOT_NEEDED,
+        )
+
+    @property
+    def retryable(self) -> bool:
+        return self.outcome == FulfilmentOutcome.RETRY
+
+    @classmethod
+    def accepted(cls, receipt: str = "", message: str = "") -> FulfilmentResult:
+        return cls(FulfilmentOutcome.ACCEPTED, message=message, receipt=receipt)
+
+    @classmethod
+    def already_applied(cls, message: str) -> FulfilmentResult:
+        return cls(FulfilmentOutcome.ALREADY_APPLIED, message=message)
+
+    @classmethod
+    def not_needed(cls, message: str) -> FulfilmentResult:
+        return cls(FulfilmentOutcome.NOT_NEEDED, message=message)
+
+    @classmethod
+    def refused(cls, message: str, error: ConnectorError | None = None) -> FulfilmentResult:
+        return cls(FulfilmentOutcome.REFUSED, message=message, error=error)
+
+    @classmethod
+    def from_error(cls, exc: ConnectorError) -> FulfilmentResult:
+        """A failed vendor call as a result: retryable errors → RETRY, the vendor's refusals
+        → REFUSED with its message. Account errors propagate (re-raised)."""
+        if isinstance(exc, AuthError | PermissionDeniedError):
+            raise exc
+        outcome = FulfilmentOutcome.RETRY if exc.retryable else FulfilmentOutcome.REFUSED
+        return cls(outcome, message=str(exc), error=exc)
+
+
+class LabelFormat(StrEnum):
+    PDF = "pdf"
+    ZPL = "zpl"  # Zebra thermal printers (Mercado Livre's response_type=zpl2)
+
+
+@dataclass(frozen=True)
+class ShippingLabel:
+    """A shipping label the vendor released, ready to print."""
+
+    format: LabelFormat
+    content: bytes = field(repr=False)
+    content_type: str
+    filename: str

@@ -59,6 +59,24 @@ ORDER_STATUSES = (
     "CONCLUDED",
     "CANCELED",
 )
+# Status changes a seller's PUT /v2/orders/{id} may make. The sale goes PAID_WAITING_SHIP →
+# INVOICED (invoice: "Número da nota fiscal, Número de série, Chave da Nota Fiscal, Data da nota
+# fiscal") → PAID_WAITING_DELIVERY ("Enviado": "Data de Envio, Código de Rastreamento, Previsão
+# de Entrega, Transportadora, Link de acompanhamento") → CONCLUDED ("Data da Entrega"), as
+# ANYMARKET's training material lists the data each step needs (escolademarketplace.com.br,
+# "Status de Vendas"); field names from AnyMarket/anymarket-sdk-java (order/dto/Order.java:
+# invoice, tracking, cancelDetails; InvoiceResource: accessKey, series, number, date;
+# TrackingResource: number, carrier, url, shippedDate, estimateDate, deliveredDate). Which
+# statuses may be canceled by the seller is not documented (?): before delivery here.
+ORDER_TRANSITIONS = {
+    "PENDING": ("CANCELED",),
+    "PAID_WAITING_SHIP": ("INVOICED", "CANCELED"),
+    "INVOICED": ("PAID_WAITING_DELIVERY", "CANCELED"),
+    "PAID_WAITING_DELIVERY": ("CONCLUDED",),
+    "CONCLUDED": (),
+    "CANCELED": (),
+}
+ACCESS_KEY = re.compile(r"^[0-9]{44}$")
 MARKETPLACES = ["MERCADO_LIVRE", "MAGAZINE_LUIZA", "AMAZON"]
 # carrier (shippingCarrierNormalized) -> services (shippingtype)
 CARRIERS = {
@@ -165,6 +183,7 @@ class AnymarketApi(Emulator):
         self.route("GET", "/v2/orders/feeds", self.get_feed)
         self.route("PUT", "/v2/orders/feeds/{feed_id}", self.put_feed)
         self.route("GET", "/v2/orders/{order_id}", self.get_order)
+        self.route("PUT", "/v2/orders/{order_id}", self.put_order)
 
     def extra_stats(self) -> dict:
         with self.lock:
@@ -374,6 +393,53 @@ class AnymarketApi(Emulator):
         order = self.orders.get(int(raw_id)) if raw_id.isdigit() else None
         if order is None:
             _fail(404, f"Recurso com o id '{raw_id}' não encontrado.")
+        return Response(200, dict(order))
+
+    def put_order(self, request: Request) -> Response:
+        """A seller's status change with the data the new status needs (ORDER_TRANSITIONS).
+        Answered 422 in ANYMARKET's shape when the transition or a field is refused; the
+        same status again is refused too (no change is idempotent here (?))."""
+        raw_id = request.params["order_id"]
+        order = self.orders.get(int(raw_id)) if raw_id.isdigit() else None
+        if order is None:
+            _fail(404, f"Recurso com o id '{raw_id}' não encontrado.")
+        body = _json(request)
+        if not isinstance(body, dict):
+            _fail(422, "O corpo deve ser um objeto.")
+        status, current = body.get("status"), order["status"]
+        if status not in ORDER_STATUSES:
+            _fail(422, f"status inválido: {status!r}.")
+        if status not in ORDER_TRANSITIONS[current]:
+            _fail(422, f"Não é possível alterar o status do pedido de {current} para {status}.")
+        if status == "INVOICED":
+            invoice = _object(body, "invoice")
+            for name in ("accessKey", "series", "number", "date"):
+                _required(invoice, name, "invoice")
+            if not ACCESS_KEY.match(str(invoice["accessKey"])):
+                _fail(422, "invoice.accessKey deve ter 44 dígitos.")
+            _date(invoice["date"], "invoice.date")
+            order["invoice"] = {**invoice}
+            self.record_fulfilment(raw_id, "invoice", **order["invoice"])
+        elif status == "PAID_WAITING_DELIVERY":
+            tracking = _object(body, "tracking")
+            for name in ("number", "carrier", "shippedDate", "estimateDate"):
+                _required(tracking, name, "tracking")
+            _date(tracking["shippedDate"], "tracking.shippedDate")
+            _date(tracking["estimateDate"], "tracking.estimateDate")
+            order["tracking"] = {**order.get("tracking", {}), **tracking}
+            self.record_fulfilment(raw_id, "tracking", **tracking)
+        elif status == "CONCLUDED":
+            tracking = _object(body, "tracking")
+            _required(tracking, "deliveredDate", "tracking")
+            _date(tracking["deliveredDate"], "tracking.deliveredDate")
+            order["tracking"] = {**order.get("tracking", {}), **tracking}
+            self.record_fulfilment(raw_id, "delivered", deliveredDate=tracking["deliveredDate"])
+        else:  # CANCELED
+            order["cancelDetails"] = str(body.get("cancelDetails") or "")
+            self.record_fulfilment(raw_id, "cancel", reason=order["cancelDetails"])
+        order["status"] = status
+        order["marketPlaceStatus"] = status.lower()
+        self._touch_feed(int(raw_id))
         return Response(200, dict(order))
 
     # --- rendering helpers -----------------------------------------------------------------
@@ -708,6 +774,26 @@ def _number(value: Any, label: str) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         _fail(422, f"{label} deve ser numérico.")
+
+
+def _object(body: dict, name: str) -> dict:
+    value = body.get(name)
+    if not isinstance(value, dict):
+        _fail(422, f"{name} é obrigatório para o status {body.get('status')}.")
+    return value
+
+
+def _required(data: dict, name: str, where: str) -> None:
+    if data.get(name) in (None, ""):
+        _fail(422, f"{where}.{name} é obrigatório.")
+
+
+def _date(value: Any, label: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        _fail(422, f"{label} não é uma data válida: {value!r}.")
+    return moment if moment.tzinfo else moment.replace(tzinfo=SAO_PAULO)
 
 
 def _created(order: dict) -> datetime:

@@ -9,7 +9,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from sandbox.gtin import gtin13
-from sandbox.mercadolivre.routes import SHIPPING_METHODS, MercadoLivreApi, seller_id_for
+from sandbox.mercadolivre.routes import (
+    SHIPPING_METHODS,
+    SHIPPING_MODES,
+    MercadoLivreApi,
+    seller_id_for,
+)
 from sandbox.server import DEFAULT_PRICE, CatalogEntry
 
 _PRODUCTS = [
@@ -86,9 +91,10 @@ class MercadoLivreEmulator(MercadoLivreApi):
         return entries
 
     def seed_data(self, *, listings: int = 0, orders: int = 0) -> None:
-        """Every third listing has variations; orders mix carriers, services, payment methods
-        and statuses, three orders per timestamp so the same-timestamp paging case is always
-        present."""
+        """Every third listing has variations; orders mix carriers, services, payment methods,
+        statuses and shipping modes (every one of SHIPPING_MODES, so each fulfilment path —
+        NF-e import, pack fiscal document, seller tracking, Full — has orders), three orders
+        per timestamp so the same-timestamp paging case is always present."""
         with self.lock:
             for n in range(listings):
                 title, base_price, axis = _PRODUCTS[n % len(_PRODUCTS)]
@@ -120,6 +126,7 @@ class MercadoLivreEmulator(MercadoLivreApi):
             item_ids = sorted(self.listings)
             statuses = ["paid"] * 6 + ["confirmed", "payment_in_process", "cancelled"]
             payments = ["pix", "pix", "visa", "master", "bolbradesco"]
+            modes = list(SHIPPING_MODES)
             base = self._now
             for n in range(orders):
                 item = self.listings[item_ids[n % len(item_ids)]]
@@ -137,6 +144,7 @@ class MercadoLivreEmulator(MercadoLivreApi):
                     buyer=_BUYERS[n % len(_BUYERS)],
                     shipping_cost=19.9,
                     created_at=base + timedelta(seconds=1 + n // 3),
+                    shipping_mode=modes[n % len(modes)],
                 )
             if orders:
                 self._now = base + timedelta(seconds=1 + (orders - 1) // 3)

@@ -20,14 +20,20 @@ event, so seeded data and its order are the same on every run.
 from __future__ import annotations
 
 import copy
+import email
+import email.policy
+import io
 import itertools
 import random
+import re
 import time
+import zipfile
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from xml.etree import ElementTree
 
 from sandbox.gtin import gtin13
 from sandbox.people import cpf, place
@@ -144,6 +150,43 @@ for _index, _method in enumerate(SHIPPING_METHODS):
         }
     )
 _SHIPPING_BY_NAME = {(m["company_name"], m["name"]): m for m in SHIPPING_METHODS}
+
+# Shipping modes an order can be placed in (`add_order(shipping_mode=…)`): the shipment's
+# logistic mode and type. ME2 logistic types drop_off, xd_drop_off (Places), xd_same_day and
+# cross_docking (Coletas) stay ready_to_ship / invoice_pending, with no label, until the
+# seller imports the NF-e XML ("A importação da Nota Fiscal é o processo que altera o status do
+# envio, destrancando o substatus invoice_pending e permitindo a geração da etiqueta de envio",
+# developers.mercadolivre.com.br/importar-nota-fiscal). Full (fulfillment) is invoiced by
+# Mercado Livre itself; flex (self_service) and the seller's own shipping (me1, custom) take a
+# fiscal document attached to the pack (developers.mercadolivre.com.br/anexar-nota-fiscal),
+# and me1 / custom take the seller's tracking and status (developers.mercadolivre.com.br/
+# status-de-pedidos-rastreamento: POST /shipments/{id}/seller_notifications).
+SHIPPING_MODES = {
+    "drop_off": ("me2", "drop_off"),
+    "xd_drop_off": ("me2", "xd_drop_off"),
+    "xd_same_day": ("me2", "xd_same_day"),
+    "cross_docking": ("me2", "cross_docking"),
+    "fulfillment": ("me2", "fulfillment"),
+    "self_service": ("me2", "self_service"),
+    "me1": ("me1", "default"),
+    "custom": ("custom", "default"),
+}
+NFE_IMPORT_TYPES = frozenset({"drop_off", "xd_drop_off", "xd_same_day", "cross_docking"})
+SELLER_NOTIFIED_MODES = frozenset({"me1", "custom"})
+# ME1 statuses the seller may notify (status-de-pedidos-rastreamento: shipped/null,
+# shipped/out_for_delivery, delivered/null, not_delivered/returning_to_sender).
+SELLER_NOTIFICATIONS = {
+    ("shipped", None),
+    ("shipped", "out_for_delivery"),
+    ("delivered", None),
+    ("not_delivered", "returning_to_sender"),
+}
+# The file attached to a pack: at most 1 MB, one per pack (developers.mercadolibre.com.ar/
+# en_us/upload-invoices: "maximum size of 1 MB … only one fiscal_document per pack").
+FISCAL_DOCUMENT_MAX_BYTES = 1_000_000
+LABEL_TYPES = ("pdf", "zpl2")
+_ACCESS_KEY = re.compile(r"[0-9]{44}")
+NFE_NS = "{http://www.portalfiscal.inf.br/nfe}"
 _VARIATION_ATTRIBUTE_IDS = {"Cor": "COLOR", "Tamanho": "SIZE"}
 
 
@@ -173,6 +216,60 @@ def _parse_iso(value: str, name: str) -> datetime:
 
 def _sort_date(order: dict) -> str:
     return order.get("date_closed") or order["date_created"]
+
+
+def _first_substatus(logistic_type: str) -> str | None:
+    """A paid order's shipment: NF-e import types wait for the invoice; other ME2 shipments
+    are ready to print (the label is released); the seller's own shipments have none."""
+    if logistic_type in NFE_IMPORT_TYPES:
+        return "invoice_pending"
+    if logistic_type in ("fulfillment", "default"):
+        return None
+    return "ready_to_print"
+
+
+def _nfe_access_key(xml: bytes) -> str:
+    """The 44-digit access key of an NF-e XML (infNFe's Id "NFe<key>", or chNFe of a
+    procNFe); a BadRequest when the XML is not well-formed or carries no key."""
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError as exc:
+        raise BadRequest(f"The invoice XML is not well-formed: {exc}", code="invalid_xml") from None
+    for element in root.iter():
+        tag = element.tag.removeprefix(NFE_NS)
+        if tag == "infNFe":
+            match = _ACCESS_KEY.search(element.get("Id") or "")
+            if match:
+                return match.group(0)
+        if tag == "chNFe" and _ACCESS_KEY.fullmatch((element.text or "").strip()):
+            return element.text.strip()
+    raise BadRequest("The invoice XML has no NF-e access key", code="invalid_xml")
+
+
+def _multipart_file(request: Request, name: str) -> bytes:
+    content_type = request.header("Content-Type") or ""
+    if not content_type.startswith("multipart/form-data"):
+        raise BadRequest("The fiscal document must be sent as multipart/form-data")
+    message = email.message_from_bytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + request.body,
+        policy=email.policy.HTTP,
+    )
+    for part in message.iter_parts() if message.is_multipart() else ():
+        if part.get_param("name", header="content-disposition") == name:
+            return part.get_payload(decode=True) or b""
+    raise BadRequest(f"The form has no file {name!r}")
+
+
+def _label_pdf(tracking_numbers: list[str]) -> bytes:
+    text = " ".join(tracking_numbers).encode()
+    return b"%PDF-1.4\n% Mercado Envios label " + text + b"\n%%EOF\n"
+
+
+def _label_zpl(shipments: list[dict]) -> str:
+    return "".join(
+        f"^XA^FO50,50^BCN,100,Y,N,N^FD{s['tracking_number']}^FS^FO50,200^FD{s['id']}^FS^XZ\n"
+        for s in shipments
+    )
 
 
 def _attr(attribute_id: str, name: str, value: str) -> dict:
@@ -222,6 +319,7 @@ class MercadoLivreApi(Emulator):
         self.orders: dict[str, dict] = {}
         self.shipments: dict[str, dict] = {}
         self.billing: dict[str, dict] = {}  # order id -> the buyer's document and address
+        self.fiscal_documents: dict[str, list[dict]] = {}  # pack id -> documents attached
         self.applications: list[dict] = []
         # The site's public lists (payment and shipping methods) are served apart from the
         # seller's data and can fail on their own; a test sets an error status here (e.g. 503)
@@ -290,6 +388,12 @@ class MercadoLivreApi(Emulator):
         self.route("GET", "/orders/{order_id}", self._order)
         self.route("GET", "/shipments/{shipment_id}", self._shipment)
         self.route("GET", "/orders/{order_id}/billing_info", self._billing_info)
+        self.route("POST", "/shipments/{shipment_id}/invoice_data", self._post_invoice_data)
+        self.route("GET", "/shipments/{shipment_id}/invoice_data", self._get_invoice_data)
+        self.route("POST", "/shipments/{shipment_id}/seller_notifications", self._notify)
+        self.route("GET", "/shipment_labels", self._labels)
+        self.route("POST", "/packs/{pack_id}/fiscal_documents", self._post_fiscal_document)
+        self.route("GET", "/packs/{pack_id}/fiscal_documents", self._get_fiscal_documents)
         self.route("GET", "/sites/{site_id}/payment_methods", self._payment_methods, auth=False)
         self.route("GET", "/sites/{site_id}/shipping_methods", self._shipping_methods, auth=False)
 
@@ -706,6 +810,171 @@ class MercadoLivreApi(Emulator):
             raise HttpError(404, f"Shipment {request.params['shipment_id']} not found")
         return Response(200, copy.deepcopy(shipment))
 
+    # --- fulfilment ----------------------------------------------------------------------------
+    def _seller_shipment(self, request: Request) -> dict:
+        shipment = self.shipments.get(request.params["shipment_id"])
+        if shipment is None or shipment["origin"]["sender_id"] != int(self.seller_id):
+            raise HttpError(404, f"Shipment {request.params['shipment_id']} not found")
+        return shipment
+
+    def _order_of_shipment(self, shipment: dict) -> str:
+        return next(oid for oid, o in self.orders.items() if o["shipping"]["id"] == shipment["id"])
+
+    def _post_invoice_data(self, request: Request) -> Response:
+        """Import the NF-e XML of a drop_off / xd_drop_off / xd_same_day / cross_docking
+        shipment (importar-nota-fiscal): `?siteId=MLB`, the XML as the body. It must be
+        well-formed and carry the NF-e's 44-digit access key; it unlocks invoice_pending and
+        the label. A second import for the shipment is refused (?)."""
+        shipment = self._seller_shipment(request)
+        if request.q("siteId") != SITE_ID:
+            raise BadRequest("siteId=MLB is required", code="invalid_site")
+        logistic_type = shipment["logistic"]["type"]
+        if logistic_type not in NFE_IMPORT_TYPES:
+            raise BadRequest(
+                f"Invoice import is not available for logistic type {logistic_type}",
+                code="invalid_logistic_type",
+            )
+        if shipment.get("invoice_data"):
+            raise BadRequest(
+                f"The shipment {shipment['id']} already has an invoice", code="invoice_exists"
+            )
+        if shipment["status"] != "ready_to_ship":
+            raise BadRequest(
+                f"The shipment {shipment['id']} is {shipment['status']}, not ready_to_ship",
+                code="invalid_status",
+            )
+        key = _nfe_access_key(request.body)
+        shipment["invoice_data"] = {"fiscal_key": key, "invoice_number": key[25:34].lstrip("0")}
+        shipment["invoice_data"]["invoice_series"] = key[22:25].lstrip("0") or "0"
+        shipment["substatus"] = "ready_to_print"
+        shipment["last_updated"] = _iso(self._tick())
+        self.record_fulfilment(self._order_of_shipment(shipment), "invoice", fiscal_key=key)
+        return Response(200, {"id": shipment["id"], **shipment["invoice_data"]})
+
+    def _get_invoice_data(self, request: Request) -> Response:
+        shipment = self._seller_shipment(request)
+        if not shipment.get("invoice_data"):
+            raise HttpError(404, f"Invoice data not found for shipment {shipment['id']}")
+        return Response(200, {"id": shipment["id"], **shipment["invoice_data"]})
+
+    def _notify(self, request: Request) -> Response:
+        """ME1's status and tracking from the seller (status-de-pedidos-rastreamento). Only
+        shipments the seller ships (me1, custom (?)); a status it does not list, or going
+        back, is refused. The tracking number goes with `shipped` (?)."""
+        shipment = self._seller_shipment(request)
+        if shipment["logistic"]["mode"] not in SELLER_NOTIFIED_MODES:
+            raise BadRequest(
+                f"Seller notifications are only for ME1 shipments; shipment {shipment['id']} "
+                f"is {shipment['logistic']['mode']}",
+                code="invalid_mode",
+            )
+        body = request.json()
+        if not isinstance(body, dict):
+            raise BadRequest("The body must be a JSON object")
+        status, substatus = body.get("status"), body.get("substatus")
+        if (status, substatus) not in SELLER_NOTIFICATIONS:
+            raise BadRequest(f"Invalid status/substatus {status}/{substatus}", code="invalid")
+        current = shipment["status"]
+        if current in ("delivered", "not_delivered", "cancelled") or (
+            status == "delivered" and current != "shipped"
+        ):
+            raise BadRequest(
+                f"The shipment {shipment['id']} is {current}; it cannot become {status}",
+                code="invalid_status",
+            )
+        if status == "shipped":
+            number = body.get("tracking_number")
+            if not isinstance(number, str) or not number.strip():
+                raise BadRequest("tracking_number is required to ship", code="invalid")
+            shipment["tracking_number"] = number
+        shipment.update(status=status, substatus=substatus, last_updated=_iso(self._tick()))
+        action = {"shipped": "tracking", "delivered": "delivered"}.get(status, status)
+        self.record_fulfilment(
+            self._order_of_shipment(shipment),
+            action,
+            **({"tracking_number": shipment["tracking_number"]} if status == "shipped" else {}),
+        )
+        return Response(200, {"id": shipment["id"], "status": status, "substatus": substatus})
+
+    def _labels(self, request: Request) -> Response:
+        """GET /shipment_labels?shipment_ids=…&response_type=pdf|zpl2: ME2 shipments ready to
+        ship whose label is released (not invoice_pending). PDF bytes, or for zpl2 a ZIP with
+        the ZPL text (?). The label's first download marks the shipment printed."""
+        kind = request.q("response_type") or "pdf"
+        if kind not in LABEL_TYPES:
+            raise BadRequest(f"response_type must be one of {', '.join(LABEL_TYPES)}")
+        ids = [i for i in (request.q("shipment_ids") or "").split(",") if i]
+        if not ids:
+            raise BadRequest("shipment_ids is required")
+        shipments = []
+        for shipment_id in ids:
+            request.params["shipment_id"] = shipment_id
+            shipment = self._seller_shipment(request)
+            if (
+                shipment["logistic"]["mode"] != "me2"
+                or shipment["status"] != "ready_to_ship"
+                or shipment["substatus"] == "invoice_pending"
+            ):
+                raise BadRequest(
+                    f"The label of shipment {shipment_id} is not available: shipment is "
+                    f"{shipment['status']}/{shipment['substatus']}",
+                    code="not_printable",
+                )
+            shipments.append(shipment)
+        for shipment in shipments:
+            if shipment["substatus"] != "printed":
+                shipment["substatus"] = "printed"
+                self.record_fulfilment(self._order_of_shipment(shipment), "label", format=kind)
+        if kind == "pdf":
+            return Response(
+                200,
+                _label_pdf([s["tracking_number"] for s in shipments]),
+                {"Content-Type": "application/pdf"},
+            )
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("Etiqueta de envio.txt", _label_zpl(shipments))
+        return Response(200, buffer.getvalue(), {"Content-Type": "application/zip"})
+
+    def _pack_orders(self, request: Request) -> list[str]:
+        """The orders of a pack; a pack id of null means the order id (upload-invoices)."""
+        wanted = request.params["pack_id"]
+        found = [
+            oid
+            for oid, o in self.orders.items()
+            if str(o.get("pack_id") or oid) == wanted and o["seller"]["id"] == int(self.seller_id)
+        ]
+        if not found:
+            raise HttpError(404, f"Pack {wanted} not found")
+        return found
+
+    def _post_fiscal_document(self, request: Request) -> Response:
+        """Attach the fiscal document to a pack (anexar-nota-fiscal): multipart form-data, the
+        file under `fiscal_document`, at most 1 MB, one per pack; PDF or the NF-e XML (?). It
+        does not change the shipment."""
+        orders = self._pack_orders(request)
+        content = _multipart_file(request, "fiscal_document")
+        if len(content) > FISCAL_DOCUMENT_MAX_BYTES:
+            raise BadRequest("The fiscal document exceeds 1 MB", code="file_too_large")
+        if not content.startswith(b"%PDF"):
+            _nfe_access_key(content)  # an XML must be a well-formed NF-e
+        documents = self.fiscal_documents.setdefault(request.params["pack_id"], [])
+        if documents:
+            raise BadRequest(
+                f"Pack {request.params['pack_id']} already has a fiscal document",
+                code="fiscal_document_exists",
+            )
+        document_id = f"{request.params['pack_id']}-{len(documents) + 1}"
+        documents.append({"id": document_id, "size": len(content)})
+        for order_id in orders:
+            self.record_fulfilment(order_id, "fiscal_document", id=document_id)
+        return Response(200, {"ids": [document_id]})
+
+    def _get_fiscal_documents(self, request: Request) -> Response:
+        self._pack_orders(request)
+        documents = self.fiscal_documents.get(request.params["pack_id"], [])
+        return Response(200, {"fiscal_documents": copy.deepcopy(documents)})
+
     def _site_list_fault(self) -> None:
         if self.site_lists_status:
             raise HttpError(self.site_lists_status, "Service temporarily unavailable")
@@ -919,9 +1188,17 @@ class MercadoLivreApi(Emulator):
         buyer: tuple[str, str] = ("Maria", "Silva"),
         shipping_cost: float = 19.9,
         created_at: datetime | None = None,
+        shipping_mode: str = "drop_off",
+        pack_id: int | None = None,
     ) -> str:
         """`carrier` is (company, shipping method name) of the site's shipping methods
-        (default Correios PAC); `payment` a payment method id (default pix)."""
+        (default Correios PAC); `payment` a payment method id (default pix); `shipping_mode`
+        one of SHIPPING_MODES (default drop_off: the NF-e must be imported before the label);
+        `pack_id` the cart the order belongs to (default none: the order is its own pack)."""
+        if shipping_mode not in SHIPPING_MODES:
+            raise ValueError(
+                f"unknown shipping mode {shipping_mode!r}: {', '.join(SHIPPING_MODES)}"
+            )
         with self.lock:
             if lines is None:
                 if not self.listings:
@@ -942,6 +1219,8 @@ class MercadoLivreApi(Emulator):
                 buyer=buyer,
                 shipping_cost=shipping_cost,
                 created_at=created_at,
+                shipping_mode=shipping_mode,
+                pack_id=pack_id,
             )
 
     def _place_order(
@@ -954,6 +1233,8 @@ class MercadoLivreApi(Emulator):
         buyer: tuple[str, str],
         shipping_cost: float,
         created_at: datetime | None,
+        shipping_mode: str = "drop_off",
+        pack_id: int | None = None,
     ) -> str:
         """An order of (item, variation or None, quantity, unit price or None) lines."""
         if status not in ORDER_STATUSES:
@@ -1007,17 +1288,20 @@ class MercadoLivreApi(Emulator):
             shipment_id = None
             if method is not None:
                 shipment_id = str(44000000000 + number)
+                mode, logistic_type = SHIPPING_MODES[shipping_mode]
+                ready = status == "paid"
                 self.shipments[shipment_id] = {
                     "id": int(shipment_id),
                     "external_reference": None,
-                    "status": "ready_to_ship" if status == "paid" else "pending",
-                    "substatus": None,
+                    "status": "ready_to_ship" if ready else "pending",
+                    "substatus": _first_substatus(logistic_type) if ready else None,
                     "date_created": _iso(moment),
                     "last_updated": _iso(moment),
                     "declared_value": total,
-                    "tracking_number": f"BR{number:09d}XX",
+                    # Mercado Envios numbers its own parcels; the seller ships me1 / custom.
+                    "tracking_number": f"BR{number:09d}XX" if mode == "me2" else None,
                     "tracking_method": method["company_name"],
-                    "logistic": {"direction": "forward", "mode": "me2", "type": "drop_off"},
+                    "logistic": {"direction": "forward", "mode": mode, "type": logistic_type},
                     "source": {"site_id": SITE_ID, "market_place": "MELI", "application_id": None},
                     "lead_time": {
                         "shipping_method": {
@@ -1096,7 +1380,7 @@ class MercadoLivreApi(Emulator):
                 ],
                 "shipping": {"id": int(shipment_id) if shipment_id else None},
                 "tags": ["paid"] if paid else ["not_paid"],
-                "pack_id": None,
+                "pack_id": pack_id,
             }
             return order_id
 
@@ -1120,6 +1404,7 @@ class MercadoLivreApi(Emulator):
                 shipment = self.shipments.get(str(order["shipping"]["id"]))
                 if shipment is not None:
                     shipment["status"] = "ready_to_ship"
+                    shipment["substatus"] = _first_substatus(shipment["logistic"]["type"])
                     shipment["last_updated"] = moment
             if status in ("cancelled", "invalid"):
                 order["tags"] = [status]

@@ -137,6 +137,18 @@ PAYMENT_SYSTEMS = (
 )
 WAREHOUSES = (("1_1", "Estoque principal"), ("cd-extrema", "CD Extrema"))
 
+INVOICE_TRACKING_PATH = "/api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}/tracking"
+# orders.json, Order invoice notification: "invoiceValue … in cents … Must be greater than 0. Do
+# not use any decimal separator" (a string in the schema).
+_CENTS = re.compile(r"^[0-9]+$")
+# orders.json, Update order tracking status: "The `deliveredDate` format is `yyyy-mm-dd hh:mm`".
+_DELIVERED_DATE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+# Statuses an Output invoice is taken in: after start-handling ("Handling shipping occurs …
+# shortly after the seller starts handling the items. At this point, VTEX must receive the
+# order's invoice details", help.vtex.com/troubleshooting/the-order-doesnt-progress-after-the-
+# status-handling-shipping), and while partially invoiced.
+INVOICEABLE_STATUSES = ("handling", "invoice")
+
 
 @dataclass
 class AppKey:
@@ -516,6 +528,11 @@ class VtexApi(Emulator):
         r("POST", "/api/orders/feed", self.h_feed_commit)
         r("GET", "/api/oms/pvt/orders", self.h_orders_list)
         r("GET", "/api/oms/pvt/orders/{orderId}", self.h_order)
+        r("POST", "/api/oms/pvt/orders/{orderId}/start-handling", self.h_start_handling)
+        r("POST", "/api/oms/pvt/orders/{orderId}/invoice", self.h_invoice)
+        r("PATCH", "/api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}", self.h_invoice_patch)
+        r("PUT", INVOICE_TRACKING_PATH, self.h_invoice_tracking)
+        r("POST", "/api/oms/pvt/orders/{orderId}/cancel", self.h_cancel)
         r("GET", "/api/catalog_system/pvt/sku/stockkeepingunitids", self.h_sku_ids)
         r("GET", "/api/catalog_system/pvt/sku/stockkeepingunitbyid/{skuId}", self.h_sku)
         r("POST", "/api/catalog_system/pub/sku/stockkeepingunitidsbyrefids", self.h_sku_refids)
@@ -907,6 +924,223 @@ class VtexApi(Emulator):
         if order is None:
             raise HttpError(404, f"Order {request.params['orderId']} not found.", code="OMS003")
         return Response(200, order)
+
+    # --- fulfilment (orders.json) ---------------------------------------------------------------
+    def _order_of(self, request: Request) -> dict:
+        order = self.orders.get(request.params["orderId"])
+        if order is None:
+            raise HttpError(404, f"Order {request.params['orderId']} not found.", code="OMS003")
+        return order
+
+    def _receipt(self, order_id: str) -> dict:
+        self._order_serial += 1
+        digest = hashlib.sha1(f"{order_id}:{self._order_serial}".encode()).hexdigest()
+        return {"date": self._timestamp(self._order_serial), "orderId": order_id, "receipt": digest}
+
+    @staticmethod
+    def _packages(order: dict) -> list[dict]:
+        attachment = order.get("packageAttachment") or {}
+        return attachment.get("packages") or []
+
+    def h_start_handling(self, request: Request) -> Response:
+        """orders.json, Start handling order: 204; 409 OMS003 "Order status should be
+        ready-for-handling to perform this action" otherwise (the spec's example)."""
+        order = self._order_of(request)
+        if request.body:
+            raise BadRequest("Start handling takes no request body.")
+        if order["status"] != "ready-for-handling":
+            raise HttpError(
+                409,
+                "Order status should be ready-for-handling to perform this action",
+                code="OMS003",
+            )
+        self.set_order_status(order["orderId"], "handling")
+        self.record_fulfilment(order["orderId"], "start_handling")
+        return Response(204)
+
+    def h_invoice(self, request: Request) -> Response:
+        """orders.json, Order invoice notification. The body is checked against the spec, and
+        then as the description says: invoiceValue in cents without a separator and greater
+        than 0; items are SKUs of the order at their unit price in cents; "every time this
+        endpoint is called using the same invoiceNumber, a new receipt code is generated … you
+        cannot change other information, only the receipt code"; "once an order is invoiced,
+        its status cannot be changed"; the status turns invoiced when the invoices reach the
+        order's value (help.vtex.com, Invoicing an order)."""
+        order = self._order_of(request)
+        body = self._body(request, "orders", "POST", "/api/oms/pvt/orders/{orderId}/invoice")
+        if not isinstance(body, dict):
+            raise BadRequest("The invoice must be a JSON object.")
+        number = body.get("invoiceNumber")
+        if not isinstance(number, str) or not number.strip():
+            raise BadRequest("invoiceNumber is required.")
+        value = body.get("invoiceValue")
+        if not isinstance(value, str) or not _CENTS.match(value) or int(value) <= 0:
+            raise BadRequest(
+                f"invoiceValue must be the amount in cents without a decimal separator and "
+                f"greater than 0, got {value!r}."
+            )
+        try:
+            issued = _parse_vtex_time(str(body.get("issuanceDate")))
+        except ValueError:
+            raise BadRequest(
+                f"issuanceDate must be a date and time, got {body.get('issuanceDate')!r}."
+            ) from None
+        skus = {item["id"]: item for item in order["items"]}
+        lines = []
+        for index, item in enumerate(body.get("items") or []):
+            sku = skus.get(str(item.get("id")))
+            if sku is None:
+                raise BadRequest(
+                    f"items[{index}].id {item.get('id')!r} is not an item of the order."
+                )
+            if not 1 <= item["quantity"] <= sku["quantity"]:
+                raise BadRequest(
+                    f"items[{index}].quantity {item['quantity']} is not between 1 and the "
+                    f"{sku['quantity']} ordered."
+                )
+            if item["price"] < 0:
+                raise BadRequest(f"items[{index}].price must not be negative.")
+            lines.append({"itemIndex": order["items"].index(sku), **item})
+        existing = next((p for p in self._packages(order) if p["invoiceNumber"] == number), None)
+        if existing is not None:
+            self.stats["invoice repeated"] += 1
+            return Response(200, self._receipt(order["orderId"]))
+        kind = body["type"]
+        if kind == "Output":
+            if order["status"] not in INVOICEABLE_STATUSES:
+                raise HttpError(
+                    409,
+                    f"Order status should be handling to perform this action (it is "
+                    f"{order['status']}).",
+                    code="OMS003",
+                )
+            invoiced = sum(
+                p["invoiceValue"] for p in self._packages(order) if p["type"] == "Output"
+            )
+            if invoiced + int(value) > order["value"]:
+                raise BadRequest(
+                    f"invoiceValue {value} exceeds the order's value not yet invoiced "
+                    f"({order['value'] - invoiced})."
+                )
+        elif order["status"] != "invoiced":
+            raise BadRequest("An Input (return) invoice needs the order to be invoiced first.")
+        package = {
+            "items": lines,
+            "courier": body.get("courier") or None,
+            "invoiceNumber": number,
+            "invoiceValue": int(value),
+            "invoiceUrl": body.get("invoiceUrl"),
+            "issuanceDate": issued.isoformat(),
+            "trackingNumber": body.get("trackingNumber") or None,
+            "invoiceKey": body.get("invoiceKey"),
+            "trackingUrl": body.get("trackingUrl") or None,
+            "embeddedInvoice": body.get("embeddedInvoice") or "",
+            "type": kind,
+            "courierStatus": None,
+        }
+        order.setdefault("packageAttachment", {}).setdefault("packages", []).append(package)
+        self.record_fulfilment(
+            order["orderId"],
+            "invoice" if kind == "Output" else "return_invoice",
+            number=number,
+            key=body.get("invoiceKey"),
+            value=int(value),
+            tracking=package["trackingNumber"],
+        )
+        if kind == "Output":
+            invoiced = sum(
+                p["invoiceValue"] for p in self._packages(order) if p["type"] == "Output"
+            )
+            if invoiced >= order["value"]:
+                self.set_order_status(order["orderId"], "invoiced")
+            elif order["status"] != "invoice":
+                self.set_order_status(order["orderId"], "invoice")
+        return Response(200, self._receipt(order["orderId"]))
+
+    def _package_of(self, order: dict, request: Request) -> dict:
+        number = request.params["invoiceNumber"]
+        package = next((p for p in self._packages(order) if p["invoiceNumber"] == number), None)
+        if package is None:
+            raise HttpError(404, f"Invoice {number} not found in order {order['orderId']}.")
+        return package
+
+    def h_invoice_patch(self, request: Request) -> Response:
+        """orders.json, Update order's partial invoice (send tracking number): trackingNumber,
+        trackingUrl, courier and dispatchedDate required (the last three nullable)."""
+        order = self._order_of(request)
+        package = self._package_of(order, request)
+        body = self._body(
+            request, "orders", "PATCH", "/api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}"
+        )
+        if not isinstance(body.get("trackingNumber"), str) or not body["trackingNumber"].strip():
+            raise BadRequest("trackingNumber is required.")
+        if body.get("dispatchedDate") is not None:
+            try:
+                _parse_vtex_time(body["dispatchedDate"])
+            except ValueError:
+                raise BadRequest(
+                    f"dispatchedDate must be a date and time, got {body['dispatchedDate']!r}."
+                ) from None
+        changed = {
+            key: body[key]
+            for key in ("trackingNumber", "trackingUrl", "courier", "dispatchedDate")
+            if package.get(key) != body[key]
+        }
+        if changed:
+            package.update(changed)
+            self.record_fulfilment(
+                order["orderId"],
+                "tracking",
+                invoice=package["invoiceNumber"],
+                number=package["trackingNumber"],
+                courier=package["courier"],
+                url=package["trackingUrl"],
+            )
+        return Response(200, self._receipt(order["orderId"]))
+
+    def h_invoice_tracking(self, request: Request) -> Response:
+        """orders.json, Update order tracking status: "sends a tracking event to an order that
+        already has a tracking number registered to its invoice"; isDelivered, deliveredDate
+        (`yyyy-mm-dd hh:mm`) and events required."""
+        order = self._order_of(request)
+        package = self._package_of(order, request)
+        body = self._body(request, "orders", "PUT", INVOICE_TRACKING_PATH)
+        if not package.get("trackingNumber"):
+            raise BadRequest(
+                f"Invoice {package['invoiceNumber']} has no tracking number; send it with the "
+                "partial invoice update first."
+            )
+        delivered_date = body.get("deliveredDate")
+        if delivered_date is not None and not _DELIVERED_DATE.match(str(delivered_date)):
+            raise BadRequest(
+                f"deliveredDate must be in the format yyyy-mm-dd hh:mm, got {delivered_date!r}."
+            )
+        if body["isDelivered"] and not delivered_date:
+            raise BadRequest("deliveredDate is required when isDelivered is true.")
+        status = package.get("courierStatus") or {"finished": False, "data": []}
+        status["data"] = status.get("data", []) + list(body["events"])
+        package["courierStatus"] = status
+        if body["isDelivered"] and not status.get("finished"):
+            status.update(finished=True, status="delivered", deliveredDate=delivered_date)
+            self.record_fulfilment(
+                order["orderId"], "delivered", invoice=package["invoiceNumber"], at=delivered_date
+            )
+        return Response(200, self._receipt(order["orderId"]))
+
+    def h_cancel(self, request: Request) -> Response:
+        """orders.json, Cancel order: orders invoiced, partially invoiced (400) or incomplete
+        cannot be canceled."""
+        order = self._order_of(request)
+        body = self._body(request, "orders", "POST", "/api/oms/pvt/orders/{orderId}/cancel")
+        if order["status"] == "invoiced" or self._packages(order):
+            raise BadRequest(
+                f"Order {order['orderId']} is invoiced (fully or partially) and cannot be "
+                "canceled; send a return (Input) invoice instead."
+            )
+        if order["status"] != "canceled":
+            self.set_order_status(order["orderId"], "canceled")
+            self.record_fulfilment(order["orderId"], "cancel", reason=body.get("reason") or "")
+        return Response(200, self._receipt(order["orderId"]))
 
     # --- catalog --------------------------------------------------------------------------------
     @staticmethod

@@ -12,6 +12,14 @@ somosyampi/anymarket-php-sdk):
   without an offset is read as Brasília time (America/Sao_Paulo), the zone ANYMARKET works in.
 
 Every value of an order, SKU or location is read through `vendors.parsing` (`self.reader`).
+
+Fulfilment: `PUT /v2/orders/{id}` with the new status and what it needs — INVOICED + invoice
+{accessKey, series, number, date}; PAID_WAITING_DELIVERY + tracking {number, carrier, url,
+shippedDate, estimateDate}; CONCLUDED + tracking {deliveredDate}; CANCELED + cancelDetails (field
+names: AnyMarket/anymarket-sdk-java order/dto Order, InvoiceResource, TrackingResource; the data
+each status needs: ANYMARKET's "Status de Vendas" training, escolademarketplace.com.br). A status
+PUT is no idempotent call, so each reads the order first (GET /v2/orders/{id}) and writes only
+when ANYMARKET does not have the change yet.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -47,6 +55,12 @@ from vendors.types import (
     CatalogUpdate,
     Customer,
     ExternalRef,
+    FulfilmentCancel,
+    FulfilmentDelivered,
+    FulfilmentInvoice,
+    FulfilmentOutcome,
+    FulfilmentResult,
+    FulfilmentTracking,
     InvalidOrder,
     NormalizedOrder,
     OrderLine,
@@ -75,6 +89,8 @@ ORDER_STATUSES: dict[str, str] = {
     "CONCLUDED": "Entregue",
     "CANCELED": "Cancelado",
 }
+# Statuses in which the order holds its invoice (read before send_invoice).
+ANYMARKET_INVOICED = ("INVOICED", "PAID_WAITING_DELIVERY", "CONCLUDED")
 
 # Page sizes for reads. The docs give a minimum of 5 and no maximum (?); 50 is the SDKs'
 # default. Paging advances by what the server actually returned, so a server-side clamp
@@ -460,6 +476,123 @@ class AnymarketConnector(Connector):
     def get_order_document(self, external_id: str) -> object:
         """GET /v2/orders/{id}."""
         return self.http.get(f"orders/{quote(external_id, safe='')}")
+
+    # --- fulfilment ---------------------------------------------------------------------------
+    def _order_state(self, external_id: str) -> tuple[str, Mapping, Mapping]:
+        """(status, invoice, tracking) of the order as ANYMARKET holds it now."""
+        document = self.get_order_document(external_id)
+        if not isinstance(document, Mapping):
+            raise self._not_an_order(document, external_id)
+        read = self.reader(f"order {external_id}")
+        status = read.code(document.get("status"), "status")
+        invoice = read.obj(document.get("invoice"), "invoice", default={})
+        tracking = read.obj(document.get("tracking"), "tracking", default={})
+        return status, invoice, tracking
+
+    def _put_status(
+        self, external_id: str, body: dict, applied: Callable[[str, Mapping, Mapping], bool]
+    ) -> FulfilmentResult:
+        """PUT the change (any 2xx is success: the answer's body is not needed, so a garbled
+        one is not retried). When ANYMARKET refuses it, read the order again: a retried PUT
+        whose first attempt went through (a timeout after the write) is refused as a repeated
+        status, and is then reported ALREADY_APPLIED, not refused."""
+        try:
+            self.http.request("PUT", f"orders/{quote(external_id, safe='')}", json=body)
+        except ConnectorError as exc:
+            if exc.retryable or isinstance(exc, AuthError | PermissionDeniedError):
+                raise
+            if applied(*self._order_state(external_id)):
+                return FulfilmentResult.already_applied(
+                    f"ANYMARKET order {external_id} has this change already."
+                )
+            raise
+        return FulfilmentResult.accepted()
+
+    def fulfilment_result(self, exc: ConnectorError) -> FulfilmentResult:
+        result = super().fulfilment_result(exc)
+        if result.outcome == FulfilmentOutcome.REFUSED and exc.body:
+            return FulfilmentResult.refused(_vendor_error(exc), error=exc)
+        return result
+
+    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+        def applied(status: str, held: Mapping, _tracking: Mapping) -> bool:
+            return status in ANYMARKET_INVOICED and str(held.get("number")) == invoice.number
+
+        try:
+            if applied(*self._order_state(external_id)):
+                return FulfilmentResult.already_applied(
+                    f"ANYMARKET order {external_id} has invoice {invoice.number} already."
+                )
+            body = {
+                "status": "INVOICED",
+                "invoice": {
+                    "accessKey": invoice.access_key,
+                    "series": invoice.series,
+                    "number": invoice.number,
+                    "date": invoice.issued_at.isoformat(timespec="seconds"),
+                },
+            }
+            return self._put_status(external_id, body, applied)
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+
+    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+        def applied(status: str, _invoice: Mapping, held: Mapping) -> bool:
+            return (
+                status in ("PAID_WAITING_DELIVERY", "CONCLUDED")
+                and str(held.get("number")) == tracking.tracking_number
+            )
+
+        try:
+            if applied(*self._order_state(external_id)):
+                return FulfilmentResult.already_applied(
+                    f"ANYMARKET order {external_id} has tracking {tracking.tracking_number} "
+                    "already."
+                )
+            sent: dict[str, Any] = {
+                "number": tracking.tracking_number,
+                "carrier": tracking.carrier_code,
+            }
+            if tracking.url:
+                sent["url"] = tracking.url
+            if tracking.shipped_at is not None:
+                sent["shippedDate"] = tracking.shipped_at.isoformat(timespec="seconds")
+            if tracking.estimated_delivery is not None:
+                sent["estimateDate"] = tracking.estimated_delivery.isoformat()
+            return self._put_status(
+                external_id, {"status": "PAID_WAITING_DELIVERY", "tracking": sent}, applied
+            )
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+
+    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+        def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
+            return status == "CONCLUDED"
+
+        try:
+            if applied(*self._order_state(external_id)):
+                return FulfilmentResult.already_applied(
+                    f"ANYMARKET order {external_id} is CONCLUDED already."
+                )
+            moment = delivered.delivered_at.isoformat(timespec="seconds")
+            body = {"status": "CONCLUDED", "tracking": {"deliveredDate": moment}}
+            return self._put_status(external_id, body, applied)
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+
+    def cancel_order(self, external_id: str, cancel: FulfilmentCancel) -> FulfilmentResult:
+        def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
+            return status == "CANCELED"
+
+        try:
+            if applied(*self._order_state(external_id)):
+                return FulfilmentResult.already_applied(
+                    f"ANYMARKET order {external_id} is CANCELED already."
+                )
+            body = {"status": "CANCELED", "cancelDetails": cancel.reason}
+            return self._put_status(external_id, body, applied)
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
 
     def ack(self, tokens: list[str]) -> None:
         """PUT /v2/orders/feeds/{id} {"token": …} per item, after the orders are stored.

@@ -1,6 +1,7 @@
 """ANYMARKET (integrator): what it asks for and the limits it imposes."""
 
 from vendors.spec import (
+    FULFILMENT,
     Capability,
     Category,
     CredentialField,
@@ -39,6 +40,9 @@ SPEC = VendorSpec(
             Flow.STOCK: FlowLimits(500, 5000, 1, 500, 5),
             Flow.PRICE: FlowLimits(1, 2000, 5, 200, 15),
             Flow.ORDERS: FlowLimits(100, 1000, 1, 100, 2),
+            # One order per call; each event costs two requests (read the order, PUT it: no
+            # idempotent status call), so 50 events fill ~75 s of the 5,000/hour budget.
+            FULFILMENT: FlowLimits(1, 500, 5, 50, 10),
         },
     ),
     # Stock per location: "Multi CD's" — every stock location's units are offered, a write
@@ -49,6 +53,13 @@ SPEC = VendorSpec(
             Capability.ORDER_FEED_ACK,
             Capability.SINGLE_BACK_OFFICE,
             Capability.STOCK_PER_LOCATION,
+            # PUT /v2/orders/{id}: INVOICED, PAID_WAITING_DELIVERY, CONCLUDED, CANCELED; the
+            # shipment (PAID_WAITING_DELIVERY) only after INVOICED (vendors/anymarket/adapter.py).
+            Capability.FULFIL_INVOICE,
+            Capability.FULFIL_TRACKING,
+            Capability.FULFIL_DELIVERED,
+            Capability.FULFIL_CANCEL,
+            Capability.SHIPPING_NEEDS_INVOICE,
         }
     ),
     # The API v2 has no call that names the account a token opens (developers.anymarket.com.br

@@ -18,6 +18,19 @@ What this connector relies on (checked against the vendor's public documentation
   stable creation-date order (issue 11): see _OrderCursor. `GET /shipments/{id}` with the
   header `x-format-new: true`.
 - `GET /users/{id}/applications` lists the apps the seller authorized.
+- Fulfilment, by the shipment's logistic mode and type (GET /shipments/{id}, x-format-new):
+  drop_off / xd_drop_off / xd_same_day / cross_docking import the NF-e XML with
+  `POST /shipments/{id}/invoice_data?siteId=MLB` — "o processo que altera o status do envio,
+  destrancando o substatus invoice_pending e permitindo a geração da etiqueta"
+  (developers.mercadolivre.com.br/importar-nota-fiscal); other shipments attach the document
+  to the pack, `POST /packs/{pack_id}/fiscal_documents` multipart `fiscal_document`, the order
+  id when pack_id is null, one document per pack (developers.mercadolivre.com.br/
+  anexar-nota-fiscal; developers.mercadolibre.com.ar/en_us/upload-invoices); Full
+  (fulfillment) is invoiced by Mercado Livre. The seller's own shipments (me1, custom (?))
+  take status and tracking with `POST /shipments/{id}/seller_notifications` {status:
+  shipped | delivered, substatus: null} (developers.mercadolivre.com.br/
+  status-de-pedidos-rastreamento); Mercado Envios tracks ME2 itself. Labels: `GET
+  /shipment_labels?shipment_ids=&response_type=pdf|zpl2` once released (ZPL comes zipped (?)).
 - Dates carry an offset ("2015-07-01T00:00:00.000-04:00"); one without (not documented) is read
   as UTC, the zone of the cursor's own dates.
 
@@ -27,13 +40,18 @@ Every value of an order, item or reference list is read through `vendors.parsing
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
+
+import requests
+from urllib3 import encode_multipart_formdata
 
 from erpintegr.redaction import register_secret
 from vendors.base import Connector
@@ -43,6 +61,7 @@ from vendors.errors import (
     InvalidVendorData,
     MalformedResponseError,
     NotFoundError,
+    NotSupportedError,
     PermissionDeniedError,
     ValidationFailedError,
 )
@@ -61,7 +80,12 @@ from vendors.spec import (
 from vendors.types import (
     Customer,
     ExternalRef,
+    FulfilmentDelivered,
+    FulfilmentInvoice,
+    FulfilmentResult,
+    FulfilmentTracking,
     InvalidOrder,
+    LabelFormat,
     NormalizedOrder,
     OrderLine,
     OrderPage,
@@ -71,6 +95,7 @@ from vendors.types import (
     ReferenceLists,
     ReferenceValue,
     RemoteListing,
+    ShippingLabel,
     StockPage,
     StockReading,
     StockUpdate,
@@ -106,6 +131,11 @@ SWEEP_LIST_RETRIES = 2
 # When a site list cannot be read, the values of recent orders stand in for it: this many
 # orders (one search page), each with its shipment (one request each).
 REFERENCE_ORDER_SAMPLE = 20
+# Fulfilment (see the module docstring): the site invoices are imported for, the logistic types
+# whose label waits for the NF-e, and the modes the seller ships (and tracks) itself.
+SITE_ID = "MLB"
+NFE_IMPORT_TYPES = frozenset({"drop_off", "xd_drop_off", "xd_same_day", "cross_docking"})
+SELLER_SHIPPED_MODES = frozenset({"me1", "custom"})
 
 # The order statuses of the "Sales" guide (developers.mercadolivre.com.br/en_us/manage-sales,
 # "Order status"), plus `invalid`, documented in the Global Selling orders guide
@@ -659,6 +689,188 @@ class MercadoLivreConnector(Connector):
             )
             return None
         return data if isinstance(data, dict) else None
+
+    # --- fulfilment -----------------------------------------------------------------------
+    def _api_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """`_api` for bodies and answers that are not JSON (an XML, a file, a label)."""
+        token = self._access_token()
+        try:
+            return self.http.request(
+                method, path, params=params, data=data, headers=_auth(token, headers)
+            )
+        except AuthError as exc:
+            if exc.status != 401:
+                raise
+        token = self._refresh(stale_token=token)
+        return self.http.request(
+            method, path, params=params, data=data, headers=_auth(token, headers)
+        )
+
+    def _fulfilment_shipment(self, external_id: str) -> tuple[Mapping, Mapping | None]:
+        """The order and its shipment (None: no Mercado Envios shipment)."""
+        order = self.get_order_document(external_id)
+        if not isinstance(order, Mapping):
+            raise self._not_an_order(order, external_id)
+        return order, self._shipment(order)
+
+    def _logistic(self, shipment: Mapping | None, external_id: str) -> tuple[str, str]:
+        if shipment is None:
+            return "", ""
+        read = self.reader(f"order {external_id}")
+        logistic = read.obj(shipment.get("logistic"), "shipment.logistic", default={})
+        mode = read.code(logistic.get("mode"), "shipment.logistic.mode", default="")
+        kind = read.code(logistic.get("type"), "shipment.logistic.type", default="")
+        return mode, kind
+
+    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+        """NF-e import for the shipments that wait for it, the pack's fiscal document for the
+        others, nothing for Full; each read first (one import per shipment, one document per
+        pack, neither documented as idempotent)."""
+        try:
+            order, shipment = self._fulfilment_shipment(external_id)
+            mode, kind = self._logistic(shipment, external_id)
+            if kind == "fulfillment":
+                return FulfilmentResult.not_needed(
+                    "Mercado Livre issues the invoice of Full (fulfillment) shipments itself."
+                )
+            xml = invoice.xml_bytes
+            if not xml:
+                return FulfilmentResult.refused(
+                    f"Mercado Livre needs the NF-e XML of invoice {invoice.number} "
+                    f"({kind or mode or 'no shipment'}); the invoice has none."
+                )
+            if shipment is not None and kind in NFE_IMPORT_TYPES:
+                return self._import_nfe(external_id, shipment, invoice, xml)
+            return self._attach_fiscal_document(external_id, order, invoice, xml)
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+
+    def _import_nfe(
+        self, external_id: str, shipment: Mapping, invoice: FulfilmentInvoice, xml: bytes
+    ) -> FulfilmentResult:
+        path = f"/shipments/{quote(str(shipment.get('id')), safe='')}/invoice_data"
+        params = {"siteId": SITE_ID}
+        if shipment.get("substatus") != "invoice_pending":
+            try:
+                held = self._api("GET", path, params=params)
+            except NotFoundError:
+                held = None
+            if isinstance(held, Mapping) and held.get("fiscal_key") == invoice.access_key:
+                return FulfilmentResult.already_applied(
+                    f"Mercado Livre shipment {shipment.get('id')} has NF-e "
+                    f"{invoice.access_key} already."
+                )
+        self._api_raw(
+            "POST", path, params=params, data=xml, headers={"Content-Type": "application/xml"}
+        )
+        return FulfilmentResult.accepted(
+            message=f"NF-e imported into shipment {shipment.get('id')}: the label is released."
+        )
+
+    def _attach_fiscal_document(
+        self, external_id: str, order: Mapping, invoice: FulfilmentInvoice, xml: bytes
+    ) -> FulfilmentResult:
+        read = self.reader(f"order {external_id}")
+        pack = read.identifier(order.get("pack_id"), "pack_id", default="") or external_id
+        path = f"/packs/{quote(pack, safe='')}/fiscal_documents"
+        held = self._api("GET", path)
+        documents = held.get("fiscal_documents") if isinstance(held, Mapping) else None
+        if documents:
+            return FulfilmentResult.already_applied(
+                f"Mercado Livre pack {pack} has its fiscal document already."
+            )
+        body, content_type = encode_multipart_formdata(
+            {"fiscal_document": (f"NFe{invoice.access_key}.xml", xml, "application/xml")}
+        )
+        self._api_raw("POST", path, data=body, headers={"Content-Type": content_type})
+        return FulfilmentResult.accepted(message=f"Fiscal document attached to pack {pack}.")
+
+    def _seller_notification(
+        self, external_id: str, status: str, body: dict, done: Callable[[Mapping], bool]
+    ) -> FulfilmentResult:
+        order, shipment = self._fulfilment_shipment(external_id)
+        mode, kind = self._logistic(shipment, external_id)
+        if shipment is None or mode not in SELLER_SHIPPED_MODES:
+            return FulfilmentResult.not_needed(
+                f"Mercado Envios ships and tracks this order ({mode or 'no shipment'} "
+                f"{kind}) itself."
+            )
+        if done(shipment):
+            return FulfilmentResult.already_applied(
+                f"Mercado Livre shipment {shipment.get('id')} is {shipment.get('status')} already."
+            )
+        path = f"/shipments/{quote(str(shipment.get('id')), safe='')}/seller_notifications"
+        self._api("POST", path, json={"status": status, "substatus": None, **body})
+        return FulfilmentResult.accepted()
+
+    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+        """For shipments the seller ships (me1, custom): `shipped` with the tracking number."""
+        try:
+            return self._seller_notification(
+                external_id,
+                "shipped",
+                {"tracking_number": tracking.tracking_number},
+                lambda s: (
+                    s.get("status") in ("shipped", "delivered")
+                    and s.get("tracking_number") == tracking.tracking_number
+                ),
+            )
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+
+    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+        """For shipments the seller ships (me1, custom): `delivered`."""
+        try:
+            return self._seller_notification(
+                external_id, "delivered", {}, lambda s: s.get("status") == "delivered"
+            )
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+
+    def shipping_label(
+        self, external_id: str, label_format: LabelFormat = LabelFormat.PDF
+    ) -> ShippingLabel:
+        """The ME2 label as PDF, or ZPL for thermal printers (unzipped when it comes zipped).
+        Mercado Livre refuses it (a ConnectorError with its words) until it is released."""
+        _order, shipment = self._fulfilment_shipment(external_id)
+        mode, _kind = self._logistic(shipment, external_id)
+        if shipment is None or mode != "me2":
+            raise NotSupportedError(
+                f"Mercado Livre prints no label for order {external_id} ({mode or 'no shipment'})."
+            )
+        shipment_id = str(shipment.get("id"))
+        response = self._api_raw(
+            "GET",
+            "/shipment_labels",
+            params={
+                "shipment_ids": shipment_id,
+                "response_type": "pdf" if label_format == LabelFormat.PDF else "zpl2",
+            },
+        )
+        content = response.content
+        if label_format == LabelFormat.PDF:
+            return ShippingLabel(
+                LabelFormat.PDF, content, "application/pdf", f"etiqueta-{shipment_id}.pdf"
+            )
+        if content.startswith(b"PK"):
+            try:
+                with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                    content = b"".join(archive.read(name) for name in archive.namelist())
+            except zipfile.BadZipFile:
+                raise MalformedResponseError(
+                    f"Mercado Livre's ZPL label of shipment {shipment_id} is a broken ZIP."
+                ) from None
+        return ShippingLabel(
+            LabelFormat.ZPL, content, "text/plain; charset=utf-8", f"etiqueta-{shipment_id}.zpl"
+        )
 
     def normalize_order(
         self,

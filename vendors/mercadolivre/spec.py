@@ -1,6 +1,7 @@
 """Mercado Livre (marketplace): what it asks for and the limits it imposes."""
 
 from vendors.spec import (
+    FULFILMENT,
     Capability,
     Category,
     CredentialField,
@@ -46,6 +47,8 @@ SPEC = VendorSpec(
             Flow.STOCK: FlowLimits(1, 2000, 1, 200, 5),
             Flow.PRICE: FlowLimits(1, 2000, 1, 200, 15),
             Flow.ORDERS: FlowLimits(50, 1000, 1, 200, 2),
+            # One order per call; an event reads the order and its shipment before writing.
+            FULFILMENT: FlowLimits(1, 1000, 1, 100, 5),
         },
     ),
     # One price per item: "The price must be the same for each variation. Only the highest
@@ -56,6 +59,15 @@ SPEC = VendorSpec(
             Capability.OTHER_INTEGRATIONS,
             Capability.OAUTH_REFRESH,
             Capability.ONE_PRICE_PER_ITEM,
+            # Invoice: NF-e import (drop-off / cross-docking / Places) or the pack's fiscal
+            # document; tracking and delivered for the seller's own shipments (me1, custom);
+            # the ME2 label once released — after the NF-e where it waits for one. No seller
+            # cancellation call (vendors/mercadolivre/adapter.py).
+            Capability.FULFIL_INVOICE,
+            Capability.FULFIL_TRACKING,
+            Capability.FULFIL_DELIVERED,
+            Capability.SHIPPING_LABEL,
+            Capability.SHIPPING_NEEDS_INVOICE,
         }
     ),
     unsupported_flows={

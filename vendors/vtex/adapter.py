@@ -14,6 +14,12 @@ Endpoints used, each checked against the spec files named in brackets:
 - other apps        GET  /api/vlm/appkeys                                        [license-manager]
 - reference values  GET  /api/logistics/pvt/shipping-policies?page=&perPage=,
                     GET  /api/logistics/pvt/configuration/warehouses             [logistics]
+- fulfilment        GET  /api/oms/pvt/orders/{orderId} (read before write),
+                    POST /api/oms/pvt/orders/{orderId}/start-handling,
+                    POST /api/oms/pvt/orders/{orderId}/invoice,
+                    PATCH /api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber},
+                    PUT  /api/oms/pvt/orders/{orderId}/invoice/{invoiceNumber}/tracking,
+                    POST /api/oms/pvt/orders/{orderId}/cancel                      [orders]
 
 Dates: the orders spec documents ISO 8601 with an offset; VTEX's guides say its dates follow UTC,
 so a date sent without an offset (the spec has such examples) is read as UTC. Money in orders is
@@ -58,6 +64,11 @@ from vendors.types import (
     CatalogUpdate,
     Customer,
     ExternalRef,
+    FulfilmentCancel,
+    FulfilmentDelivered,
+    FulfilmentInvoice,
+    FulfilmentResult,
+    FulfilmentTracking,
     InvalidOrder,
     NormalizedOrder,
     OrderLine,
@@ -125,6 +136,8 @@ FEED_VISIBILITY_TIMEOUT_SECONDS = 250  # spec example; a page is stored well wit
 FEED_RETENTION_SECONDS = 345_600  # 4 days (spec example; the spec's maximum is 1,209,600)
 
 _CENTS = Decimal("0.01")
+# Statuses of an order VTEX no longer cancels or has canceled (read before cancel).
+CANCELED_STATUSES = frozenset({"canceled", "cancel", "cancellation-requested", "request-cancel"})
 
 
 class VtexConnector(Connector):
@@ -529,6 +542,152 @@ class VtexConnector(Connector):
         """GET /api/oms/pvt/orders/{orderId}."""
         return self._get(f"/api/oms/pvt/orders/{quote(external_id, safe='')}")
 
+    # --- fulfilment (orders.json) -----------------------------------------------------------
+    def _order_path(self, external_id: str, suffix: str = "") -> str:
+        return f"/api/oms/pvt/orders/{quote(external_id, safe='')}{suffix}"
+
+    def _fulfilment_order(self, external_id: str) -> Mapping[str, Any]:
+        document = self.get_order_document(external_id)
+        if not isinstance(document, Mapping):
+            raise self._not_an_order(document, external_id)
+        return document
+
+    def _invoice_packages(self, order: Mapping[str, Any], external_id: str) -> list[Mapping]:
+        read = self.reader(f"order {external_id}")
+        attachment = read.obj(order.get("packageAttachment"), "packageAttachment", default={})
+        packages = attachment.get("packages") or []
+        if not isinstance(packages, list):
+            raise InvalidVendorData(
+                f"VTEX order {external_id}: packageAttachment.packages is not a list",
+                vendor="VTEX",
+                subject=f"order {external_id}",
+                path="packageAttachment.packages",
+            )
+        return [p for p in packages if isinstance(p, Mapping)]
+
+    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+        """Read the order; skip when it already holds this invoice number (VTEX only renews
+        the receipt of a repeated number, orders.json "Changing the receipt code", but the
+        read also tells whether handling must start); start handling when the order is
+        ready-for-handling (orders.json, Start handling order: it must be); then POST the
+        invoice (orders.json, Order invoice notification: type Output, invoiceValue in cents
+        as a string, issuanceDate with time, items at their unit price in cents). Tracking
+        goes in send_tracking ("When the request is used for sending the invoice, this field
+        should be left empty")."""
+        try:
+            order = self._fulfilment_order(external_id)
+            packages = self._invoice_packages(order, external_id)
+            if any(str(p.get("invoiceNumber")) == invoice.number for p in packages):
+                return FulfilmentResult.already_applied(
+                    f"VTEX order {external_id} already has invoice {invoice.number}."
+                )
+            body = self._invoice_body(external_id, order, invoice)
+            if isinstance(body, str):
+                return FulfilmentResult.refused(body)
+            if order.get("status") == "ready-for-handling":
+                self._send("POST", self._order_path(external_id, "/start-handling"))
+            answer = self._post(self._order_path(external_id, "/invoice"), json=body)
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+        receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
+        return FulfilmentResult.accepted(receipt=str(receipt or ""))
+
+    def _invoice_body(
+        self, external_id: str, order: Mapping[str, Any], invoice: FulfilmentInvoice
+    ) -> dict | str:
+        """The invoice body, or why it cannot be sent (a refusal before any request)."""
+        value = _cents(invoice.total)
+        if value is None or value <= 0:
+            return f"Invoice {invoice.number}: total {invoice.total} is not an amount in cents > 0."
+        by_ref: dict[str, str] = {}
+        for item in order.get("items") or []:
+            if isinstance(item, Mapping) and item.get("refId") is not None:
+                by_ref.setdefault(str(item["refId"]), str(item.get("id")))
+        items = []
+        for index, line in enumerate(invoice.items):
+            sku_id = line.ref.sku_id or by_ref.get(line.ref.seller_sku, "")
+            price = _cents(line.unit_price)
+            if not sku_id:
+                return (
+                    f"Invoice {invoice.number}: line {index + 1} ({line.ref.seller_sku}) is not "
+                    f"an item of VTEX order {external_id}."
+                )
+            if price is None:
+                return f"Invoice {invoice.number}: line {index + 1} price is not in cents."
+            items.append({"id": sku_id, "price": price, "quantity": line.quantity})
+        return {
+            "type": "Output",
+            "invoiceNumber": invoice.number,
+            "invoiceKey": invoice.access_key,
+            "invoiceValue": str(value),
+            "issuanceDate": invoice.issued_at.isoformat(),
+            "items": items,
+        }
+
+    def _invoice_number_of(self, external_id: str, given: str) -> str:
+        """The invoice a tracking goes on: the one given, or the order's last Output invoice."""
+        if given:
+            return given
+        packages = self._invoice_packages(self._fulfilment_order(external_id), external_id)
+        numbers = [str(p["invoiceNumber"]) for p in packages if p.get("type", "Output") == "Output"]
+        if not numbers:
+            raise NotFoundError(f"VTEX order {external_id} has no invoice to add tracking to.")
+        return numbers[-1]
+
+    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+        """PATCH the invoice with the tracking (orders.json, Update order's partial invoice:
+        trackingNumber, trackingUrl, courier, dispatchedDate). A PATCH of the same values is
+        harmless, so no read first (unless the invoice number must be read)."""
+        try:
+            number = self._invoice_number_of(external_id, tracking.invoice_number)
+            body = {
+                "trackingNumber": tracking.tracking_number,
+                "trackingUrl": tracking.url or None,
+                "courier": tracking.carrier_name or tracking.carrier_code or None,
+                "dispatchedDate": tracking.shipped_at.isoformat() if tracking.shipped_at else None,
+            }
+            path = self._order_path(external_id, f"/invoice/{quote(number, safe='')}")
+            answer = self.http.json("PATCH", path, headers=JSON_HEADERS, json=body)
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+        receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
+        return FulfilmentResult.accepted(receipt=str(receipt or ""))
+
+    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+        """PUT the tracking status with isDelivered (orders.json, Update order tracking status:
+        deliveredDate as `yyyy-mm-dd hh:mm`, UTC as VTEX's dates are). A PUT: repeatable."""
+        try:
+            number = self._invoice_number_of(external_id, delivered.invoice_number)
+            moment = delivered.delivered_at.astimezone(UTC)
+            body = {
+                "isDelivered": True,
+                "deliveredDate": moment.strftime("%Y-%m-%d %H:%M"),
+                "events": [],
+            }
+            path = self._order_path(external_id, f"/invoice/{quote(number, safe='')}/tracking")
+            answer = self.http.json("PUT", path, headers=JSON_HEADERS, json=body)
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+        receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
+        return FulfilmentResult.accepted(receipt=str(receipt or ""))
+
+    def cancel_order(self, external_id: str, cancel: FulfilmentCancel) -> FulfilmentResult:
+        """Read the order (its cancel call documents no idempotency) and POST cancel with the
+        reason (orders.json, Cancel order) unless it is canceled already."""
+        try:
+            order = self._fulfilment_order(external_id)
+            if order.get("status") in CANCELED_STATUSES:
+                return FulfilmentResult.already_applied(
+                    f"VTEX order {external_id} is {order.get('status')} already."
+                )
+            answer = self._post(
+                self._order_path(external_id, "/cancel"), json={"reason": cancel.reason}
+            )
+        except ConnectorError as exc:
+            return self.fulfilment_result(exc)
+        receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
+        return FulfilmentResult.accepted(receipt=str(receipt or ""))
+
     def normalize_order(self, payload: Mapping[str, Any]) -> NormalizedOrder:
         """An OMS order document -> NormalizedOrder. Money in VTEX orders is in cents.
 
@@ -839,6 +998,12 @@ def _listing(read: Reader, sku: Mapping, sku_id: str) -> RemoteListing:
         or read.text(sku.get("SkuName"), "SkuName"),
         active=read.flag(sku.get("IsActive"), "IsActive", default=True),
     )
+
+
+def _cents(amount: Decimal) -> int | None:
+    """An amount in whole cents, or None when it has fractions of a cent."""
+    cents = Decimal(amount) * 100
+    return int(cents) if cents == cents.to_integral_value() else None
 
 
 def _decimal_to_json(value: Decimal) -> float:

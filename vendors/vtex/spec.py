@@ -1,6 +1,7 @@
 """VTEX (platform): what it asks for and the limits it imposes."""
 
 from vendors.spec import (
+    FULFILMENT,
     Capability,
     Category,
     CredentialField,
@@ -41,6 +42,9 @@ SPEC = VendorSpec(
             Flow.STOCK: FlowLimits(1, 5000, 1, 500, 5),
             Flow.PRICE: FlowLimits(1, 5000, 1, 500, 15),
             Flow.ORDERS: FlowLimits(10, 1000, 1, 100, 2),
+            # One order per call (invoice, tracking, delivered, cancel); an invoice costs up to
+            # three (read, start-handling, invoice) within the OMS's 6,000/minute.
+            FULFILMENT: FlowLimits(1, 1000, 1, 100, 5),
         },
     ),
     # Stock per warehouse: PATCH /api/logistics/pvt/inventory/skus/{skuId}/warehouses/
@@ -50,6 +54,13 @@ SPEC = VendorSpec(
             Capability.ORDER_FEED_ACK,
             Capability.OTHER_INTEGRATIONS,
             Capability.STOCK_PER_LOCATION,
+            # orders.json: invoice, tracking on the invoice (PATCH), delivered (tracking
+            # status isDelivered), cancel. Tracking goes on an invoice: invoice first.
+            Capability.FULFIL_INVOICE,
+            Capability.FULFIL_TRACKING,
+            Capability.FULFIL_DELIVERED,
+            Capability.FULFIL_CANCEL,
+            Capability.SHIPPING_NEEDS_INVOICE,
         }
     ),
     unsupported_flows={
