@@ -126,6 +126,19 @@ def test_a_429_with_retry_after_pauses_every_caller_until_then():
     assert clock.now == pytest.approx(waited)
 
 
+def test_where_a_429_blocks_nobody_else_only_the_pace_slows_down():
+    """VTEX (retry_after_blocks_account=False): the refused request waits its Retry-After in
+    the HTTP client; the bucket only drops its tokens and slows down."""
+    clock = VirtualTime()
+    bucket = TokenBucket(
+        rate=10, burst=5, clock=clock.clock, sleep=clock.sleep, pause_on_retry_after=False
+    )
+    bucket.on_rate_limited(retry_after=3)
+    waited = bucket.acquire()
+    assert waited == pytest.approx(1 / 9)  # one token at the slowed rate, no pause
+    assert bucket.rate == pytest.approx(9)
+
+
 def test_a_burst_of_429s_is_one_overload_and_slows_down_once():
     clock = VirtualTime()
     bucket = TokenBucket(rate=8, burst=4, clock=clock.clock, sleep=clock.sleep)
