@@ -5,15 +5,22 @@ the vendor misbehaves.
    vendor's emulator, no faults; requests the emulator received per price pushed (the OAuth
    refresh of Mercado Livre counted apart). No target: the number says what the vendor's API
    makes a price cost (ANYMARKET documents no price-only write: read the SKU, write it back).
-2. Sustained rate under 20 % faults: `run_flow` pushes prices for a window while the emulator,
-   at the vendor's DECLARED rate and burst, answers 5 % of requests each with a 429
-   (Retry-After: 1), a 503, a stall past the client's read timeout (1.5 s stall, 1 s timeout)
-   and a 200 whose body is not JSON — the soak test's mix. Measured at the emulator: requests
-   per second once the client's burst is spent (bench.support.sustained_rate), against the
-   declared rate. Target ≥ 60 %. One request at a time, every fault costs its own wait (the
-   Retry-After, the timeout, a 5xx's backoff): about 0.13 s per request on average with this
-   mix, so a serial client cannot keep much more than 7 requests/s, whatever its limiter —
-   VTEX's 30/s is bound by that, not by the limiter.
+2. Sustained rate under 20 % faults: `run_flow` pushes prices for a window while the emulator, at
+   the vendor's DECLARED rate and burst, answers 5 % of requests each with a 429 (Retry-After:
+   1), a 503, a stall past the client's read timeout (1.5 s stall, 1 s timeout) and a 200 whose
+   body is not JSON — the soak test's mix. Measured at the emulator: requests per second once the
+   client's burst is spent (bench.support.sustained_rate), against the declared rate; the 429s
+   the emulator's own rate limit answered (not the injected ones); the most requests open at once
+   at the emulator (a stalled request the client already gave up on is still open there while its
+   retry arrives: 2 for a serial client). Target ≥ 60 % of declared with 0 real 429s. One request
+   at a time, every fault costs its own wait (the Retry-After, the timeout, a 5xx's backoff):
+   about 0.14 s per request on average with this mix, so a serial client cannot keep much more
+   than 7 requests/s. That is enough for ANYMARKET (1.35/s) and Mercado Livre (5/s); VTEX (30/s,
+   one SKU per request) keeps up to `max_in_flight` writes open (vendors/vtex/spec.py,
+   `Connector.each_request`), all paced by the channel's one limiter, and its 429 delays only the
+   refused request (VTEX documents it as burst credits used up, not a blocked account). Measured
+   on 2 shared cores: ANYMARKET 92 %, Mercado Livre 82 %, VTEX 81 % (25 % one request at a time),
+   0 real 429 each.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ FAULTS = {
 }
 CLIENT_TIMEOUT = (1.0, 1.0)  # connect, read: what a "timeout" fault costs the client
 AUTH_PATHS = ("/oauth/token",)
+TARGET = "≥ 60 % of declared, 0 real 429"
 
 
 def _price_channel(key: str, n: int, emulator, count: int):
@@ -151,6 +159,9 @@ def _rate_under_faults(key: str, n: int, window: float) -> Row:
     rate = sustained_rate([r.at for r in log], client_burst)
     answered = [r for r in log if 200 <= r.status < 300]
     stats = dict(emulator.stats)
+    # The emulator's own 429s (its rate limit at the declared rate), not the injected ones.
+    real_429 = sum(1 for r in log if r.status == 429 and not r.fault)
+    peak_in_flight = max((r.in_flight for r in log), default=0)
     data = {
         "vendor": key,
         "window_seconds": window,
@@ -160,6 +171,9 @@ def _rate_under_faults(key: str, n: int, window: float) -> Row:
         "sustained_rate": rate,
         "share_of_declared": rate / declared if rate else None,
         "answered_2xx": len(answered),
+        "real_429": real_429,
+        "peak_in_flight": peak_in_flight,
+        "max_in_flight": spec.limits.for_flow("price").max_in_flight,
         "faults": {k: v for k, v in stats.items() if k.startswith("fault") or k == "429"},
         "runs": [{"state": r.state, "requests": r.requests, "retries": r.retries} for r in runs],
     }
@@ -168,18 +182,21 @@ def _rate_under_faults(key: str, n: int, window: float) -> Row:
             "Vendor limits",
             f"{spec.label}: sustained rate under 20 % faults",
             f"n/a: {len(log)} requests",
-            "≥ 60 % of declared",
+            TARGET,
             None,
             data,
         )
     share = rate / declared
-    measured = f"{fmt_rate(rate)} req/s = {share:.0%} of {fmt_rate(declared)}"
+    measured = (
+        f"{fmt_rate(rate)} req/s = {share:.0%} of {fmt_rate(declared)}; "
+        f"{real_429} real 429; ≤ {peak_in_flight} open"
+    )
     return Row(
         "Vendor limits",
         f"{spec.label}: sustained rate under 20 % faults",
         measured,
-        "≥ 60 % of declared",
-        share >= 0.6,
+        TARGET,
+        share >= 0.6 and real_429 == 0,
         data,
     )
 

@@ -155,6 +155,7 @@ class Response:
     status: int = 200
     body: Any = None  # JSON-serialisable, or bytes/str sent as is
     headers: dict[str, str] = field(default_factory=dict)
+    fault: str = ""  # the injected fault this answer is ("" for the vendor's own answer)
 
 
 class HttpError(Exception):
@@ -214,6 +215,8 @@ class LoggedRequest:
     path: str
     status: int
     stock_items: int  # stock values the request carried; 0 when it was no stock write
+    fault: str = ""  # the injected fault it got ("429", "5xx", "timeout"…); "" otherwise
+    in_flight: int = 1  # vendor requests being served when it arrived, itself included
 
 
 class RateLimit:
@@ -282,6 +285,10 @@ class Emulator(ABC):
         self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self._log_lock = threading.Lock()
         self.fulfilment_log: list[FulfilmentRecord] = []
+        # Vendor requests being served now, and the most at once since the last reset: how
+        # many a client keeps open (the server is threaded: one thread per connection).
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
         self.setup_routes()
@@ -455,6 +462,7 @@ class Emulator(ABC):
         self.stats.clear()
         with self._log_lock:
             self._log.clear()
+            self.peak_in_flight = self.in_flight
 
     # --- to override --------------------------------------------------------------------
     @abstractmethod
@@ -486,8 +494,16 @@ class Emulator(ABC):
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith("/__emulator__/"):
             return self._control(request)
-        arrived = time.monotonic()
-        response = self._dispatch(request)
+        with self._log_lock:
+            arrived = time.monotonic()
+            self.in_flight += 1
+            in_flight = self.in_flight
+            self.peak_in_flight = max(self.peak_in_flight, in_flight)
+        try:
+            response = self._dispatch(request)
+        finally:
+            with self._log_lock:
+                self.in_flight -= 1
         try:
             stock_items = self.stock_items_in(request)
         except HttpError:
@@ -496,7 +512,15 @@ class Emulator(ABC):
             self.stats["stock writes"] += 1
         with self._log_lock:
             self._log.append(
-                LoggedRequest(arrived, request.method, request.path, response.status, stock_items)
+                LoggedRequest(
+                    arrived,
+                    request.method,
+                    request.path,
+                    response.status,
+                    stock_items,
+                    fault=response.fault,
+                    in_flight=in_flight,
+                )
             )
         return response
 
@@ -560,17 +584,21 @@ class Emulator(ABC):
         if self._roll(f.rate_429):
             self.stats["fault 429"] += 1
             self.stats["429"] += 1
-            return Response(429, self.rate_limited_body(), {"Retry-After": "1"})
+            return Response(429, self.rate_limited_body(), {"Retry-After": "1"}, fault="429")
         if self._roll(f.rate_5xx):
             self.stats["fault 5xx"] += 1
-            return Response(503, self.error_body(503, "Service Unavailable", "unavailable"))
+            return Response(
+                503, self.error_body(503, "Service Unavailable", "unavailable"), fault="5xx"
+            )
         if self._roll(f.rate_423):
             self.stats["fault 423"] += 1
-            return Response(423, self.error_body(423, "Locked", "locked"))
+            return Response(423, self.error_body(423, "Locked", "locked"), fault="423")
         if self._roll(f.rate_timeout):
             self.stats["fault timeout"] += 1
             time.sleep(f.timeout_seconds)
-            return Response(504, self.error_body(504, "Gateway Timeout", "timeout"))
+            return Response(
+                504, self.error_body(504, "Gateway Timeout", "timeout"), fault="timeout"
+            )
         return None
 
     def _inject_after(self, response: Response) -> Response:
@@ -578,7 +606,12 @@ class Emulator(ABC):
         # read the answer, so clients must be idempotent (they are: PUTs and acks).
         if 200 <= response.status < 300 and self._roll(self.faults.rate_malformed):
             self.stats["fault malformed"] += 1
-            return Response(200, b'{"truncated": [1, 2', {"Content-Type": "application/json"})
+            return Response(
+                200,
+                b'{"truncated": [1, 2',
+                {"Content-Type": "application/json"},
+                fault="malformed",
+            )
         return response
 
     def _control(self, request: Request) -> Response:

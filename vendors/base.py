@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar, Protocol
 
@@ -53,6 +54,12 @@ logger = logging.getLogger("vendors")
 # shape nobody foresaw): the order is set aside with the error rather than stopping the page.
 # Transport and account errors (ConnectorError) are not among them: they propagate.
 _UNFORESEEN_SHAPE_ERRORS = (LookupError, TypeError, ValueError, AttributeError)
+
+# What `Connector.each_request` answers for an item it did not send (the run's deadline came
+# first): no verdict, so the engine keeps the item pending.
+NOT_SENT = object()
+# How often the calling thread, waiting for requests open in the pool, calls `heartbeat`.
+HEARTBEAT_SECONDS = 1.0
 
 
 class CredentialStore(Protocol):
@@ -102,6 +109,7 @@ class Connector:
         timeout=None,
         deadline: Callable[[], float] | None = None,
         request_sizes: Mapping[str, int] | None = None,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.credentials = dict(credentials)
         # flow -> items per request the vendor was seen to accept (below its declared cap),
@@ -121,6 +129,9 @@ class Connector:
         self.timeout = timeout
         # time.monotonic() value past which no retry waits (the engine's run budget).
         self.deadline = deadline
+        # Called now and then by the calling thread while requests run in `each_request`'s
+        # pool (the engine renews its lease and saves progress there). May raise to stop.
+        self.heartbeat = heartbeat
         self._clients: list[HttpClient] = []
 
     # --- plumbing shared by every adapter -------------------------------------------------
@@ -263,6 +274,77 @@ class Connector:
         """How this adapter reads a vendor document (`subject`: "order 9001", "item MLB1"):
         the one parsing policy of `vendors.parsing`, with errors naming this vendor."""
         return Reader(vendor=self.spec.label, subject=subject, zone=self.data_timezone)
+
+    def each_request(
+        self, flow: str, items: Sequence[Any], send: Callable[[Any], Any]
+    ) -> list[Any]:
+        """`send(item)` for each item, one request each, with up to the flow's declared
+        `max_in_flight` requests open at once; the answers in the items' order, as a loop would
+        give them.
+
+        Only `send` runs on the pool's threads: it must do HTTP and nothing else (no database,
+        no credential store — SQLite connections are per thread, and a rotating token must be
+        spent under one lock). Every request still goes through the one HttpClient, so the
+        channel's one rate limiter paces all of them and each retries on its own (a 429 delays
+        only its own retry, unless the vendor's 429 blocks the account: see
+        vendors.ratelimit). The calling thread waits, calling `heartbeat` every
+        HEARTBEAT_SECONDS.
+
+        Failures behave as in a loop: the first exception (in item order) is raised once the
+        requests already open have ended, and no further item is started after one failed.
+        Once the deadline has passed no further item is started: those answer NOT_SENT.
+        """
+        width = min(max(self.spec.limits.for_flow(flow).max_in_flight, 1), len(items))
+        if width <= 1:
+            return [self._send_unless_late(send, item) for item in items]
+        answers: list[Any] = [NOT_SENT] * len(items)
+        errors: dict[int, BaseException] = {}
+        stop: BaseException | None = None
+        open_requests: dict[Future, int] = {}
+        upcoming = iter(range(len(items)))
+        with ThreadPoolExecutor(
+            max_workers=width, thread_name_prefix=f"{self.spec.key}-{flow}"
+        ) as pool:
+
+            def start_next() -> bool:
+                if errors or stop is not None or self._past_deadline():
+                    return False
+                index = next(upcoming, None)
+                if index is None:
+                    return False
+                open_requests[pool.submit(send, items[index])] = index
+                return True
+
+            while len(open_requests) < width and start_next():
+                pass
+            while open_requests:
+                done, _ = wait(
+                    open_requests, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED
+                )
+                for future in done:
+                    index = open_requests.pop(future)
+                    error = future.exception()
+                    if error is not None:
+                        errors[index] = error
+                    else:
+                        answers[index] = future.result()
+                    start_next()
+                if self.heartbeat is not None and stop is None:
+                    try:
+                        self.heartbeat()
+                    except BaseException as exc:  # LeaseLost…: let the open requests end
+                        stop = exc
+        if stop is not None:
+            raise stop
+        if errors:
+            raise errors[min(errors)]
+        return answers
+
+    def _past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline()
+
+    def _send_unless_late(self, send: Callable[[Any], Any], item: Any) -> Any:
+        return NOT_SENT if self._past_deadline() else send(item)
 
     def request_stats(self) -> dict[str, int]:
         """Requests, retries and 429s of every HTTP client this adapter built (for SyncRun)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import random as _random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from email.utils import parsedate_to_datetime
@@ -124,10 +125,16 @@ class HttpClient:
             # blank harmless words in every log line).
             if any(word in name.lower() for word in SECRET_HEADER_WORDS):
                 register_secret(value)
-        # Counters the engine copies into SyncRun.
+        # Counters the engine copies into SyncRun. Requests may run on several threads at
+        # once (Connector.each_request): `+=` on an attribute is not atomic, hence the lock.
         self.requests_sent = 0
         self.retries = 0
         self.rate_limited = 0
+        self._counter_lock = threading.Lock()
+
+    def _count(self, counter: str) -> None:
+        with self._counter_lock:
+            setattr(self, counter, getattr(self, counter) + 1)
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -159,7 +166,7 @@ class HttpClient:
         while True:
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire()
-            self.requests_sent += 1
+            self._count("requests_sent")
             try:
                 response = self.session.request(
                     method,
@@ -194,7 +201,7 @@ class HttpClient:
                     return response
                 error = self._error_from_response(method, url, response)
             if isinstance(error, RateLimitedError):
-                self.rate_limited += 1
+                self._count("rate_limited")
                 if self.rate_limiter is not None:
                     # The one rate signal: the bucket pauses for Retry-After and slows down.
                     # 5xx, timeouts and malformed answers are retried below without it.
@@ -207,7 +214,7 @@ class HttpClient:
             delay = self.backoff(attempt, getattr(error, "retry_after", None))
             self._check_deadline(delay, error)
             logger.info("%s %s: %s; retrying in %.2f s", method, url, error, delay)
-            self.retries += 1
+            self._count("retries")
             attempt += 1
             self.sleep(delay)
 
@@ -285,7 +292,7 @@ class HttpClient:
                 raise error
             delay = self.backoff(attempt, None)
             self._check_deadline(delay, error)
-            self.retries += 1
+            self._count("retries")
             self.sleep(delay)
             attempt += 1
 

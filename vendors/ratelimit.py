@@ -2,9 +2,14 @@
 when the vendor says 429 and recovers with time.
 
 What a 429 does, per the vendors' documentation:
-- the vendor says when to come back (`Retry-After`, documented by VTEX: "Retry-After" among
-  its rate-limit headers, see vendor-specs/vtex and developers.vtex.com "API rate limits"):
-  the whole bucket pauses until then — every caller waits, not only the one refused;
+- the vendor says when to come back (`Retry-After`): the refused request waits that long
+  before its retry (vendors.http). Whether the other callers wait too depends on what the
+  vendor's 429 means (`VendorLimits.retry_after_blocks_account`, `pause_on_retry_after`
+  here): a blocked account or token (an hourly quota used up) pauses the whole bucket until
+  then; a rate with burst credits (VTEX: "the credits fill up over time when the route is not
+  being used, in the same rate as the route's Rate Limiter", developers.vtex.com
+  "pricing-api-overview") pauses nobody else — the bucket drops the tokens on hand and slows
+  down, and requests paced under the rate go on while the refused one waits;
 - it means "too many requests in a short period" (Mercado Livre,
   developers.mercadolivre.com.br/en_us/rate-limit-429-error: "implement backoff and retries
   (pauses with jitter), distribute requests, avoid spikes"; ANYMARKET,
@@ -52,6 +57,7 @@ class TokenBucket:
         recovery_seconds: float = RECOVERY_SECONDS,
         decrease: float = DECREASE,
         episode_seconds: float = EPISODE_SECONDS,
+        pause_on_retry_after: bool = True,
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
@@ -64,6 +70,7 @@ class TokenBucket:
         self.recovery_seconds = float(recovery_seconds)
         self.decrease = float(decrease)
         self.episode_seconds = float(episode_seconds)
+        self.pause_on_retry_after = pause_on_retry_after
         self._clock = clock
         self._sleep = sleep
         self._tokens = float(burst)
@@ -103,21 +110,23 @@ class TokenBucket:
             # Reserve the token now so concurrent callers queue behind us.
             self._tokens -= 1
         self._sleep(wait)
-        self.throttled_seconds += wait
+        with self._lock:  # callers on several threads (Connector.each_request)
+            self.throttled_seconds += wait
         return wait
 
     def on_success(self) -> None:
         """A 2xx. Nothing to do: recovery is time-based (see the module docstring)."""
 
     def on_rate_limited(self, retry_after: float | None = None) -> None:
-        """The vendor said 429: pause until its Retry-After (when it sent one), drop the
-        tokens on hand, and slow down once per overload episode."""
+        """The vendor said 429: drop the tokens on hand, slow down once per overload episode,
+        and — where the vendor's 429 blocks the account — pause everyone until its
+        Retry-After."""
         with self._lock:
             now = self._clock()
             self._refill(now)
             self.rate_limited += 1
             self._tokens = min(self._tokens, 0.0)
-            if retry_after is not None and retry_after > 0:
+            if self.pause_on_retry_after and retry_after is not None and retry_after > 0:
                 self._paused_until = max(
                     self._paused_until, now + min(retry_after, MAX_PAUSE_SECONDS)
                 )

@@ -86,6 +86,12 @@ class FlowLimits:
     min_interval_minutes: int
     default_batch_size: int
     default_interval_minutes: int
+    # Requests of this flow the engine may have open at once (`Connector.each_request`). 1:
+    # one at a time. More only where the vendor takes one item per request and documents its
+    # limit as a rate, not as a number of open connections: every fault then costs its own
+    # wait (a Retry-After, a timeout, a backoff), which caps a serial client far below the
+    # rate. The channel's one rate limiter paces them all the same.
+    max_in_flight: int = 1
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,11 @@ class VendorLimits:
     requests_per_second: float
     burst: int
     flows: Mapping[str, FlowLimits] = field(default_factory=dict)
+    # What a 429's Retry-After is about. True: the account (or token) is blocked until then,
+    # so the channel's limiter holds every request (an hourly quota used up). False: the
+    # vendor's limit is a rate with burst credits — only the refused request waits its
+    # Retry-After, the limiter slows down, and requests paced under the rate go on.
+    retry_after_blocks_account: bool = True
 
     def for_flow(self, flow: str) -> FlowLimits:
         return self.flows[flow]

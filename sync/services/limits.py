@@ -37,6 +37,9 @@ def rate_limiter_for(
         rate=limits.requests_per_second * RATE_MARGIN,
         burst=max(1, limits.burst // 2),
         sleep=sleep or time.sleep,
+        # A vendor whose 429 blocks the account holds every request until its Retry-After;
+        # one whose limit is a rate with burst credits (VTEX) only the refused one.
+        pause_on_retry_after=limits.retry_after_blocks_account,
     )
     saved = lease_limiter_state(channel_id=channel.pk)
     if saved is not None:

@@ -13,6 +13,7 @@ settings check read it, so a new push flow is one entry there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,9 +27,9 @@ from erp.signals import ChangeKind
 from mappings.models import Listing, StockLocationMapping
 from mappings.services import listings_record_pushed
 from sync.models import PendingChange
-from sync.services.context import RunContext
+from sync.services.context import CHECKPOINT_SECONDS, RunContext
 from vendors.base import Connector
-from vendors.spec import Capability, Flow
+from vendors.spec import Capability, Flow, VendorLimits
 from vendors.types import (
     CatalogUpdate,
     ExternalRef,
@@ -387,6 +388,23 @@ def _sku_of(key) -> int:
     return key[0] if isinstance(key, tuple) else key
 
 
+def items_per_call(limits: VendorLimits, flow: str) -> int:
+    """Items handed to the connector per call: ITEMS_PER_CALL_FACTOR requests' worth, or,
+    where the flow keeps several requests open (`max_in_flight`), about a checkpoint
+    interval's worth at the declared rate — the pool drains at the end of every call (it
+    waits for its slowest request, a timeout or a Retry-After), so a call of a few requests
+    would spend most of its time waiting for one."""
+    flow_limits = limits.for_flow(flow)
+    per_request = max(flow_limits.max_items_per_request, 1)
+    requests = ITEMS_PER_CALL_FACTOR
+    if flow_limits.max_in_flight > 1:
+        requests = max(
+            requests * flow_limits.max_in_flight,
+            math.ceil(limits.requests_per_second * CHECKPOINT_SECONDS),
+        )
+    return per_request * requests
+
+
 def push_pending(ctx: RunContext, *, flow: str, limit: int) -> int:
     """Push up to `limit` pending changes of `flow`. Returns how many rows were settled."""
     plan = PUSH_PLANS[flow]
@@ -446,8 +464,7 @@ def push_pending(ctx: RunContext, *, flow: str, limit: int) -> int:
         parts[sku_id] = {item.key for item in built}
         items.extend(built)
     ctx.run.done += len(settled)
-    per_call = max(ctx.channel.vendor.limits.for_flow(flow).max_items_per_request, 1)
-    per_call *= ITEMS_PER_CALL_FACTOR
+    per_call = items_per_call(ctx.channel.vendor.limits, flow)
     refused: dict[int, str] = {}  # sku id -> the vendor's reason (a part of it refused)
     waiting: set[int] = set()  # sku ids with a deferred part: they stay pending
 

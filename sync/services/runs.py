@@ -1,6 +1,7 @@
 """One run of one flow for one channel: lease, connector, budget, the run log."""
 
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -55,16 +56,26 @@ LONG_WAIT_SECONDS = 5.0
 
 
 class _BudgetedWait:
-    """The sleep an adapter's retries use during a run."""
+    """The sleep an adapter's retries use during a run.
+
+    The checkpoint (database writes) runs only on the run's own thread: requests that an
+    adapter keeps open at once (`Connector.each_request`) wait on pool threads, which never
+    touch the database; meanwhile the run's thread renews the lease through `heartbeat`."""
 
     def __init__(self, sleep) -> None:
         self.sleep = sleep
         self.ctx: RunContext | None = None
+        self.thread = threading.get_ident()
 
     def __call__(self, seconds: float) -> None:
-        if self.ctx is not None and seconds >= LONG_WAIT_SECONDS:
-            self.ctx.checkpoint(force=True)
+        if seconds >= LONG_WAIT_SECONDS and threading.get_ident() == self.thread:
+            self.heartbeat(force=True)
         self.sleep(seconds)
+
+    def heartbeat(self, *, force: bool = False) -> None:
+        """Save progress and renew the lease (at most every few seconds unless forced)."""
+        if self.ctx is not None:
+            self.ctx.checkpoint(force=force)
 
 
 def _skip(channel_id: int, flow: str, trigger: str, reason: str) -> SyncRun:
@@ -146,6 +157,7 @@ def run_flow(
             sleep=waits,
             deadline=lambda: deadline,
             request_sizes=_learned_request_sizes(channel),
+            heartbeat=waits.heartbeat,
             **options,
         )
         ctx = RunContext(

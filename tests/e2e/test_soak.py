@@ -458,8 +458,9 @@ def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
         assert shop.paid_later >= 5, f"{shop.vendor}: too few orders paid while being paged"
 
     # The pace each channel keeps for its next run (saved on its lease row): 20 % faults, 5 %
-    # of them 429s, never push it below 60 % of the declared rate — the vendor's Retry-After
-    # pauses the bucket, the rate drops once per overload and recovers with time. (The limiter
+    # of them 429s, never push it below 60 % of the declared rate — the refused request waits
+    # the vendor's Retry-After (the whole bucket too where the vendor's 429 blocks the
+    # account), the rate drops once per overload and recovers with time. (The limiter
     # that halved on every 429 left it at a few percent.) Rates in real seconds are measured
     # by bench/limits.py.
     for shop in shops:

@@ -45,7 +45,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from vendors.base import Connector
+from vendors.base import NOT_SENT, Connector
 from vendors.errors import (
     AuthError,
     ConnectorError,
@@ -203,7 +203,8 @@ class VtexConnector(Connector):
 
     # --- stock --------------------------------------------------------------------------------
     def push_stock(self, items: list[StockUpdate]) -> PushResult:
-        """One request per SKU × warehouse (the API has no batch write).
+        """One request per SKU × warehouse (the API has no batch write), a few open at once
+        (`each_request`, the flow's `max_in_flight`).
 
         The warehouse is the item's stock location (de-para) or the `warehouse_id` credential.
         A 423 Locked (another write to the same SKU × warehouse within milliseconds) is retried
@@ -231,10 +232,21 @@ class VtexConnector(Connector):
                 result.rejected[item.key] = f"Stock cannot be negative ({item.quantity})."
             else:
                 pairs.setdefault((sku_id, warehouse), []).append(item)
-        for (sku_id, warehouse), group in pairs.items():
-            body = {"quantity": int(group[-1].quantity), "unlimitedQuantity": False}
+
+        def write(pair: tuple[str, str]) -> ConnectorError | None:
+            sku_id, warehouse = pair
+            body = {"quantity": int(pairs[pair][-1].quantity), "unlimitedQuantity": False}
             path = f"/api/logistics/pvt/inventory/skus/{sku_id}/warehouses/{warehouse}/quantity"
-            error = self._write("PATCH", path, body)
+            return self._write("PATCH", path, body)
+
+        # Distinct pairs only (grouped above), so requests open at once never lock each other.
+        order = list(pairs)
+        for (sku_id, warehouse), error in zip(
+            order, self.each_request(Flow.STOCK, order, write), strict=True
+        ):
+            group = pairs[(sku_id, warehouse)]
+            if error is NOT_SENT:
+                continue  # the run's time is up: no verdict, the items stay pending
             if error is not None and getattr(error, "status", None) == 423:
                 # Locked is temporary: the engine keeps these pending for the next run.
                 for item in group:
@@ -336,7 +348,8 @@ class VtexConnector(Connector):
 
     # --- prices -------------------------------------------------------------------------------
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
-        """PUT /pricing/prices/{itemId} per SKU with {"basePrice", "listPrice"?}.
+        """PUT /pricing/prices/{itemId} per SKU with {"basePrice", "listPrice"?}, a few open
+        at once (`each_request`, the flow's `max_in_flight`).
 
         The spec's schema marks no field required; its prose asks for two of basePrice/costPrice/
         markup, yet documents that basePrice alone is accepted (cost and markup then derived).
@@ -344,6 +357,7 @@ class VtexConnector(Connector):
         (and listPrice when the price list has one) is sent.
         """
         result = PushResult()
+        writes: list[tuple[PriceUpdate, str, dict]] = []  # (item, url, body), in item order
         for item in items:
             sku_id = (item.ref.sku_id or "").strip()
             if not sku_id.isdigit():
@@ -356,8 +370,13 @@ class VtexConnector(Connector):
             body: dict[str, float] = {"basePrice": _decimal_to_json(item.price)}
             if item.list_price is not None and item.list_price > 0:
                 body["listPrice"] = _decimal_to_json(item.list_price)
-            url = self.pricing_url(f"prices/{sku_id}")
-            error = self._write("PUT", url, body)
+            writes.append((item, self.pricing_url(f"prices/{sku_id}"), body))
+        answers = self.each_request(
+            Flow.PRICE, writes, lambda write: self._write("PUT", write[1], write[2])
+        )
+        for (item, _, _), error in zip(writes, answers, strict=True):
+            if error is NOT_SENT:
+                continue  # the run's time is up: no verdict, the item stays pending
             if error is None:
                 result.accepted.append(item.key)
             else:

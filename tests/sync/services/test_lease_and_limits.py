@@ -203,3 +203,32 @@ def test_a_long_wait_within_the_budget_renews_the_lease_first(emulator, monkeypa
     long_waits = [i for i, e in enumerate(events) if e != "renew" and e >= 5]
     assert long_waits, events
     assert all(events[i - 1] == "renew" for i in long_waits), events
+
+
+def test_a_long_wait_on_a_pool_thread_never_touches_the_database():
+    """Requests an adapter keeps open at once (Connector.each_request) wait on pool threads:
+    their long waits must not checkpoint (database writes on a thread that is not the run's);
+    the run's own thread renews the lease through `heartbeat` meanwhile."""
+    import threading
+
+    from sync.services.runs import _BudgetedWait
+
+    class Ctx:
+        def __init__(self):
+            self.checkpoints = []
+
+        def checkpoint(self, *, force=False):
+            self.checkpoints.append((threading.current_thread().name, force))
+
+    slept = []
+    waits = _BudgetedWait(slept.append)
+    waits.ctx = Ctx()
+    pool_thread = threading.Thread(target=waits, args=(30.0,), name="vtex-price_0")
+    pool_thread.start()
+    pool_thread.join()
+    assert slept == [30.0] and waits.ctx.checkpoints == []
+
+    waits(30.0)  # on the run's thread: saves progress and renews first
+    waits.heartbeat()
+    me = threading.current_thread().name
+    assert waits.ctx.checkpoints == [(me, True), (me, False)]
