@@ -260,7 +260,8 @@ def preflight_start(*, channel: SalesChannel, user, rerun: bool = False) -> Pref
                 state__in=PREFLIGHT_ACTIVE_STATES
             ).delete()
         run = _create(channel, user)
-        transaction.on_commit(partial(_enqueue, run.pk))
+        # The worker writes the checks in the language of whoever asked for them.
+        transaction.on_commit(partial(_enqueue, run.pk, translation.get_language()))
     return run
 
 
@@ -281,12 +282,9 @@ def _create(channel: SalesChannel, user) -> PreflightRun:
     )
 
 
-def _enqueue(run_id: int) -> None:
+def _enqueue(run_id: int, language: str | None = None) -> None:
     from django_q.tasks import async_task
 
-    # The worker writes the checks in the language of whoever asked for them (on_commit runs
-    # in the request's thread, its language still active).
-    language = translation.get_language()
     try:
         async_task(TASK, run_id, language=language, task_name=f"erpintegr:preflight:{run_id}")
     except Exception as exc:  # the broker is down: say so on the run, not a 500 after commit
