@@ -80,6 +80,8 @@ def test_support_tests_the_connection_and_activates_in_portuguese(
     assert "Executar as verificações novamente" in html
     for english in ("Credentials complete", "Data compatible", "Run the checks again", "✔ pass"):
         assert english not in html
+    report = support_client.get(url("activation_report", channel)).content.decode()
+    assert report.startswith("problema,SKU do vendedor,EAN,id do item,")
 
     run = PreflightRun.objects.get(channel=channel)
     response = support_client.post(url("activate", channel), {"run": run.pk})
@@ -112,6 +114,8 @@ def test_a_browser_asking_for_english_gets_the_activation_in_english(
     assert "Fetched 1 listing(s): 1 match an ERP SKU" in html
     assert "✔ pass" in html and 'value="Activate"' in html
     assert "Credenciais completas" not in html and "anúncio" not in html
+    report = support_client.get(url("activation_report", channel), **ENGLISH).content.decode()
+    assert report.startswith("problem,seller SKU,EAN,item id,")
 
     run = PreflightRun.objects.get(channel=channel)
     response = support_client.post(url("activate", channel), {"run": run.pk}, **ENGLISH)
