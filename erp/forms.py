@@ -24,6 +24,9 @@ FIELD_OF_CODE = {
     "other_company": "carrier_service",
     "delivered_before_shipped": "delivered_at",
     "reason_required": "reason",
+    "nfe_xml_too_big": "xml_file",
+    "nfe_xml_not_xml": "xml_file",
+    "nfe_xml_other_key": "xml_file",
 }
 
 

@@ -331,6 +331,43 @@ def invoice_total_tolerance(order: Order) -> Decimal:
     return INVOICE_TOTAL_TOLERANCE_PER_LINE * max(order.items.count(), 1)
 
 
+# An authorized NF-e XML (nfeProc) is tens to hundreds of KB; a few MB is already not one.
+NFE_XML_MAX_BYTES = 5 * 1024 * 1024
+
+
+def _check_nfe_xml(xml_file: File, key: str) -> None:
+    """Refuse a file that is not this NF-e's XML: too big, not XML, or without the access key
+    (the key is the infNFe Id, "NFe" + 44 digits, and chNFe of the authorization). The file is
+    not parsed: it is stored for the channels, and a substring check needs no XML parser on
+    untrusted input."""
+    size = getattr(xml_file, "size", None)
+    if size is not None and size > NFE_XML_MAX_BYTES:
+        raise ValidationError(
+            _("The XML file is too big for an NF-e (%(size)s bytes; at most %(limit)s)."),
+            code="nfe_xml_too_big",
+            params={"size": size, "limit": NFE_XML_MAX_BYTES},
+        )
+    xml_file.seek(0)
+    content = xml_file.read(NFE_XML_MAX_BYTES + 1)
+    xml_file.seek(0)
+    if isinstance(content, str):
+        content = content.encode()
+    if len(content) > NFE_XML_MAX_BYTES:
+        raise ValidationError(
+            _("The XML file is too big for an NF-e (%(size)s bytes; at most %(limit)s)."),
+            code="nfe_xml_too_big",
+            params={"size": len(content), "limit": NFE_XML_MAX_BYTES},
+        )
+    if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise ValidationError(_("The file is not an XML file."), code="nfe_xml_not_xml")
+    if key.encode() not in content:
+        raise ValidationError(
+            _("The XML file is not this NF-e's: it does not contain the access key %(key)s."),
+            code="nfe_xml_other_key",
+            params={"key": key},
+        )
+
+
 @transaction.atomic
 def order_invoice(
     *,
@@ -391,6 +428,7 @@ def order_invoice(
     )
     invoice.full_clean(exclude=["order", "xml_file"])
     if xml_file is not None:
+        _check_nfe_xml(xml_file, key)
         # FileField saves the file to storage here; a rollback leaves an orphan file, never
         # a row pointing at no file.
         invoice.xml_file.save(f"{key}.xml", xml_file, save=False)

@@ -78,7 +78,8 @@ def messages(error: ValidationError) -> str:
 
 def test_invoice_records_the_nfe_sets_the_status_and_announces(setup, announcements):
     company, _wh, _sku, order = setup
-    result = invoice(order, xml_file=ContentFile(b"<nfeProc/>"))
+    key = nfe_access_key(company.cnpj, series=1, number=1234)
+    result = invoice(order, xml_file=ContentFile(f'<nfeProc><infNFe Id="NFe{key}"/></nfeProc>'))
     order.refresh_from_db()
     assert order.status == OrderStatus.INVOICED
     assert result.access_key == nfe_access_key(company.cnpj, series=1, number=1234)
@@ -103,6 +104,24 @@ def test_invoice_refuses_a_key_of_another_cnpj_and_stores_nothing(setup, announc
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert announcements == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"%PDF-1.4 a DANFE", "is not an XML file"),
+        (
+            b"<nfeProc><chNFe>35000000000000000000000000000000000000000000</chNFe></nfeProc>",
+            "does not contain the access key",
+        ),
+    ],
+)
+def test_invoice_refuses_an_xml_that_is_not_this_nfes(setup, content, message):
+    _company, _wh, _sku, order = setup
+    with pytest.raises(ValidationError) as error:
+        invoice(order, xml_file=ContentFile(content, name="nfe.xml"))
+    assert message in messages(error.value)
+    assert not Invoice.objects.exists()
 
 
 def test_invoice_refuses_a_second_invoice(setup):
