@@ -120,7 +120,9 @@ def check_credentials(channel: SalesChannel) -> Check:
     connector = channel.vendor
     stored = stored_credential_names(channel=channel)
     missing = [
-        f.label for f in connector.user_credential_fields() if f.required and f.name not in stored
+        str(f.label)
+        for f in connector.user_credential_fields()
+        if f.required and f.name not in stored
     ]
     title = "Credentials complete"
     if missing:
@@ -508,5 +510,5 @@ def check_settings(channel: SalesChannel) -> Check:
             f"{len(problems)} setting(s) must be fixed on the channel.",
             details=problems,
         )
-    labels = ", ".join(Flow(f).label for f in enabled)
+    labels = ", ".join(str(Flow(f).label) for f in enabled)
     return Check(key, title, CheckStatus.PASS, f"Enabled: {labels}; all within the limits.")
