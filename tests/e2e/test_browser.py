@@ -240,7 +240,7 @@ def test_back_office_and_support_switch_a_vtex_channel_on(page: Page, live_serve
     # --- the first runs: Run now queues them; a worker (here: this test) runs them ---------
     page.get_by_role("link", name="Run now").click()
     page.click("input[type=submit][value='Run now']")
-    expect(page.locator(".messagelist .success")).to_contain_text("queued stock, price, orders")
+    expect(page.locator(".messagelist .success")).to_contain_text("queued Stock, Prices, Orders")
     ran = run_queued_tasks()
     assert sorted(flow for _func, _channel_id, flow, *_ in ran) == ["orders", "price", "stock"]
     assert {func for func, *_ in ran} == {"sync.tasks.run_flow"}
