@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
 from import_export.fields import Field
 
@@ -41,7 +43,7 @@ class YesNoWidget(widgets.Widget):
             return True
         if text in _NO:
             return False
-        raise ValueError(f"write “yes” or leave blank (got “{value}”)")
+        raise ValueError(gettext("write “yes” or leave blank (got “%(value)s”)") % {"value": value})
 
     def render(self, value, obj=None, **kwargs) -> str:
         return "yes" if value else ""
@@ -102,7 +104,7 @@ class MappingResource(resources.ModelResource):
 
     def before_import(self, dataset, **kwargs):
         if self.channel is None:
-            raise ValueError("Choose the sales channel to import into.")
+            raise ValueError(gettext("Choose the sales channel to import into."))
         # Loaded once: matching and target lookups cost no query per row.
         existing = self.model._default_manager.filter(channel=self.channel).select_related(
             *self.model.target_select_related
@@ -129,10 +131,15 @@ class MappingResource(resources.ModelResource):
         line = kwargs.get("row_number")
         if key in self._lines:
             errors.setdefault("code", []).append(
-                "Line {} already maps this {} (codes are compared ignoring case, accents and "
-                "surrounding spaces).".format(
-                    self._lines[key], "fallback" if instance.is_fallback else "code"
+                (
+                    gettext("Line %(line)s is already the “anything else” row.")
+                    if instance.is_fallback
+                    else gettext(
+                        "Line %(line)s already maps this code (codes are compared ignoring "
+                        "case, accents and surrounding spaces)."
+                    )
                 )
+                % {"line": self._lines[key]}
             )
         else:
             self._lines[key] = line
@@ -216,16 +223,21 @@ class CarrierServiceMappingResource(MappingResource):
         carrier, service = _text(row, "erp_carrier"), _text(row, "erp_service")
         if not carrier or not service:
             raise ValidationError(
-                {"target": "Required: the ERP carrier (erp_carrier) and its service (erp_service)."}
+                {
+                    "target": gettext(
+                        "Required: the ERP carrier (erp_carrier) and its service (erp_service)."
+                    )
+                }
             )
         found = self._targets.get((normalize_code(carrier), normalize_code(service)), [])
         if len(found) != 1:
             raise ValidationError(
                 {
-                    "target": f"{self.channel.company} has no ERP carrier service "
-                    f"“{carrier} / {service}”."
+                    "target": gettext("%(company)s has no ERP carrier service “%(name)s”.")
+                    % {"company": self.channel.company, "name": f"{carrier} / {service}"}
                     if not found
-                    else f"“{carrier} / {service}” matches several ERP services; rename one."
+                    else gettext("“%(name)s” matches several ERP services; rename one.")
+                    % {"name": f"{carrier} / {service}"}
                 }
             )
         return found[0]
@@ -237,7 +249,9 @@ class _CompanyTargetResource(MappingResource):
     target_model: type
     target_key: str  # attribute of the ERP row that the CSV names it by
     target_column: str
-    target_noun: str  # e.g. "ERP payment method", "ERP warehouse with code"
+    # "%(company)s has no …“%(name)s”." and "“%(name)s” matches several …; rename one."
+    target_missing: str
+    target_ambiguous: str
 
     def load_targets(self) -> dict:
         targets: dict[str, list] = {}
@@ -248,15 +262,17 @@ class _CompanyTargetResource(MappingResource):
     def resolve_target(self, row):
         name = _text(row, self.target_column)
         if not name:
-            raise ValidationError({"target": f"Required: column {self.target_column}."})
+            raise ValidationError(
+                {"target": gettext("Required: column %(column)s.") % {"column": self.target_column}}
+            )
         found = self._targets.get(normalize_code(name), [])
         if len(found) != 1:
-            plural = self.target_model._meta.verbose_name_plural
             raise ValidationError(
                 {
-                    "target": f"{self.channel.company} has no {self.target_noun} “{name}”."
+                    "target": str(self.target_missing)
+                    % {"company": self.channel.company, "name": name}
                     if not found
-                    else f"“{name}” matches several ERP {plural}; rename one."
+                    else str(self.target_ambiguous) % {"name": name}
                 }
             )
         return found[0]
@@ -267,7 +283,8 @@ class PaymentMethodMappingResource(_CompanyTargetResource):
     target_model = PaymentMethod
     target_key = "name"
     target_column = "erp_payment_method"
-    target_noun = "ERP payment method"
+    target_missing = _("%(company)s has no ERP payment method “%(name)s”.")
+    target_ambiguous = _("“%(name)s” matches several ERP payment methods; rename one.")
 
     code = Field(attribute="code", column_name="code")
     label = Field(attribute="label", column_name="label")
@@ -305,12 +322,17 @@ class OrderStatusMappingResource(MappingResource):
     def resolve_target(self, row):
         name = _text(row, "erp_status")
         if not name:
-            raise ValidationError({"target": "Required: the ERP order status."})
+            raise ValidationError({"target": gettext("Required: the ERP order status.")})
         value = self._targets.get(normalize_code(name))
         if value is None:
             allowed = ", ".join(OrderStatus.values)
             raise ValidationError(
-                {"target": f"“{name}” is not an ERP order status; use one of: {allowed}."}
+                {
+                    "target": gettext(
+                        "“%(name)s” is not an ERP order status; use one of: %(allowed)s."
+                    )
+                    % {"name": name, "allowed": allowed}
+                }
             )
         return value
 
@@ -320,7 +342,8 @@ class StockLocationMappingResource(_CompanyTargetResource):
     target_model = Warehouse
     target_key = "code"
     target_column = "erp_warehouse"
-    target_noun = "ERP warehouse with code"
+    target_missing = _("%(company)s has no ERP warehouse with code “%(name)s”.")
+    target_ambiguous = _("“%(name)s” matches several ERP warehouses; rename one.")
 
     code = Field(attribute="code", column_name="code")
     label = Field(attribute="label", column_name="label")

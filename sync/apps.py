@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_maintenance_schedules(sender, using="default", **kwargs) -> None:
@@ -11,7 +12,7 @@ def _ensure_maintenance_schedules(sender, using="default", **kwargs) -> None:
 
 class SyncConfig(AppConfig):
     name = "sync"
-    verbose_name = "Sync engine"
+    verbose_name = _("Sync engine")
 
     def ready(self) -> None:
         from channels.signals import channel_changed

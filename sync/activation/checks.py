@@ -146,7 +146,9 @@ def check_credentials(channel: SalesChannel) -> Check:
     connector = channel.vendor
     stored = stored_credential_names(channel=channel)
     missing = [
-        f.label for f in connector.user_credential_fields() if f.required and f.name not in stored
+        str(f.label)
+        for f in connector.user_credential_fields()
+        if f.required and f.name not in stored
     ]
     title = title_of("credentials")
     if missing:
@@ -581,7 +583,7 @@ def check_settings(channel: SalesChannel) -> Check:
             _("%(count)s setting(s) must be fixed on the channel.") % {"count": len(problems)},
             details=problems,
         )
-    labels = ", ".join(Flow(f).label for f in enabled)
+    labels = ", ".join(str(Flow(f).label) for f in enabled)
     return Check(
         key,
         title,
