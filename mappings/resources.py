@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils.translation import gettext
+from django.utils import translation
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
 from import_export.fields import Field
@@ -46,7 +48,53 @@ class YesNoWidget(widgets.Widget):
         raise ValueError(gettext("write “yes” or leave blank (got “%(value)s”)") % {"value": value})
 
     def render(self, value, obj=None, **kwargs) -> str:
-        return "yes" if value else ""
+        # "yes" / "sim": the import reads both (_YES) whatever the user's language.
+        return gettext("yes") if value else ""
+
+
+# The file's columns: each has a canonical name (the file format: "carrier_code"…, what an
+# English export writes) and a label in each language (pgettext context "CSV column"). An
+# export writes the labels of the user's language ("Código da transportadora" in pt-BR); an
+# import reads a header in any of the product's languages, or the canonical name, so a file
+# exported by a Brazilian user imports for an English one and back.
+CSV_COLUMN = "CSV column"
+
+
+# For makemessages (which only reads literals): every column of the files.
+_COLUMN_MESSAGES = (
+    pgettext_lazy("CSV column", "carrier_code"),
+    pgettext_lazy("CSV column", "carrier_label"),
+    pgettext_lazy("CSV column", "service_code"),
+    pgettext_lazy("CSV column", "service_label"),
+    pgettext_lazy("CSV column", "erp_carrier"),
+    pgettext_lazy("CSV column", "erp_service"),
+    pgettext_lazy("CSV column", "code"),
+    pgettext_lazy("CSV column", "label"),
+    pgettext_lazy("CSV column", "erp_payment_method"),
+    pgettext_lazy("CSV column", "erp_status"),
+    pgettext_lazy("CSV column", "erp_warehouse"),
+    pgettext_lazy("CSV column", "anything_else"),
+)
+
+
+def column_label(column: str) -> str:
+    return pgettext(CSV_COLUMN, column)
+
+
+def _header_key(header: str) -> str:
+    return " ".join(str(header).replace("_", " ").split()).casefold()
+
+
+def canonical_headers(headers, columns) -> list:
+    """`headers` of a file with every known label (any language) or canonical name replaced
+    by the canonical column name; unknown headers are kept as they are."""
+    known: dict[str, str] = {}
+    for column in columns:
+        known[_header_key(column)] = column
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                known.setdefault(_header_key(column_label(column)), column)
+    return [known.get(_header_key(h), h) if h is not None else h for h in headers]
 
 
 def _text(row, column: str) -> str:
@@ -71,6 +119,11 @@ class MappingResource(resources.ModelResource):
     def __init__(self, channel=None, **kwargs):
         super().__init__(**kwargs)
         self.channel = channel
+
+    def export(self, *args, **kwargs):
+        dataset = super().export(*args, **kwargs)
+        dataset.headers = [column_label(h) for h in dataset.headers]
+        return dataset
 
     def export_field(self, field, instance, **kwargs):
         # Codes and labels come from vendors and users: never a live formula in a spreadsheet.
@@ -103,6 +156,10 @@ class MappingResource(resources.ModelResource):
             return False  # reported by import_instance
 
     def before_import(self, dataset, **kwargs):
+        if dataset.headers:
+            dataset.headers = canonical_headers(
+                dataset.headers, [field.column_name for field in self.get_import_fields()]
+            )
         if self.channel is None:
             raise ValueError(gettext("Choose the sales channel to import into."))
         # Loaded once: matching and target lookups cost no query per row.
@@ -158,8 +215,11 @@ class MappingResource(resources.ModelResource):
             errors = exc.update_error_dict(errors)
         if errors:
             # Name the file's columns, not the model's fields.
-            columns = {"target": " / ".join(self.target_columns), "is_fallback": "anything_else"}
-            columns.update({attr: col for col, attr in self.code_columns})
+            columns = {
+                "target": " / ".join(column_label(c) for c in self.target_columns),
+                "is_fallback": column_label("anything_else"),
+            }
+            columns.update({attr: column_label(col) for col, attr in self.code_columns})
             raise ValidationError(
                 {(k if k == NON_FIELD_ERRORS else columns.get(k, k)): v for k, v in errors.items()}
             )
@@ -263,7 +323,10 @@ class _CompanyTargetResource(MappingResource):
         name = _text(row, self.target_column)
         if not name:
             raise ValidationError(
-                {"target": gettext("Required: column %(column)s.") % {"column": self.target_column}}
+                {
+                    "target": gettext("Required: column %(column)s.")
+                    % {"column": column_label(self.target_column)}
+                }
             )
         found = self._targets.get(normalize_code(name), [])
         if len(found) != 1:

@@ -101,3 +101,50 @@ def test_a_binding_shows_its_item_price_in_reais(admin_client, channel, erp, por
 
     english = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "CAM-AZ R$ 50.00, CAM-VM R$ 1,280.50" in english
+
+
+@pytest.mark.django_db
+def test_a_csv_exported_in_portuguese_has_portuguese_headers_and_imports_in_any_language(erp):
+    import tablib
+    from django.utils import translation
+
+    from mappings.models import CarrierServiceMapping
+    from mappings.resources import CarrierServiceMappingResource
+    from mappings.services import mapping_create
+    from tests.factories import make_channel
+
+    channel = make_channel(company=erp.company)
+    mapping_create(
+        channel=channel,
+        kind="carrier_service",
+        parent_code="ECT",
+        code="40215",
+        target=erp.sedex10,
+    )
+    mapping_create(channel=channel, kind="carrier_service", is_fallback=True, target=erp.pac)
+    with translation.override("pt-br"):
+        exported = CarrierServiceMappingResource(channel=channel).export().csv
+    header = exported.splitlines()[0]
+    assert "Código da transportadora" in header and "Serviço no ERP" in header
+    assert "carrier_code" not in header
+    assert ",sim," in exported or exported.rstrip().endswith(",sim") or ",sim\r" in exported
+
+    # The Portuguese file imports for an English user: same rows, updated in place.
+    CarrierServiceMapping.objects.filter(channel=channel, is_fallback=False).update(
+        label="old"
+    )
+    with translation.override("en"):
+        result = CarrierServiceMappingResource(channel=channel).import_data(
+            tablib.Dataset().load(exported, format="csv"), dry_run=False
+        )
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert CarrierServiceMapping.objects.filter(channel=channel).count() == 2
+    # An error names the column the user's file has, in the user's language.
+    broken = exported.replace("SEDEX 10", "SEDEX 99")
+    with translation.override("pt-br"):
+        result = CarrierServiceMappingResource(channel=channel).import_data(
+            tablib.Dataset().load(broken, format="csv"), dry_run=True
+        )
+    (row,) = result.invalid_rows
+    assert list(row.error_dict) == ["Transportadora no ERP / Serviço no ERP"]
+    assert "SEDEX 99" in str(row.error_dict["Transportadora no ERP / Serviço no ERP"])
