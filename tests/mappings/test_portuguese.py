@@ -130,9 +130,7 @@ def test_a_csv_exported_in_portuguese_has_portuguese_headers_and_imports_in_any_
     assert ",sim," in exported or exported.rstrip().endswith(",sim") or ",sim\r" in exported
 
     # The Portuguese file imports for an English user: same rows, updated in place.
-    CarrierServiceMapping.objects.filter(channel=channel, is_fallback=False).update(
-        label="old"
-    )
+    CarrierServiceMapping.objects.filter(channel=channel, is_fallback=False).update(label="old")
     with translation.override("en"):
         result = CarrierServiceMappingResource(channel=channel).import_data(
             tablib.Dataset().load(exported, format="csv"), dry_run=False
