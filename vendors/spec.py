@@ -58,6 +58,22 @@ class Capability(models.TextChoices):
     # Tracking (shipping) is refused until the order is invoiced at the vendor: the engine
     # sends the invoice event of an order before its tracking.
     SHIPPING_NEEDS_INVOICE = "shipping_needs_invoice", "Shipping needs the invoice first"
+    # Catalog publishing (vendors.base.Connector.publish_product, catalog_references).
+    CATALOG_CREATE = "catalog_create", "Creates products and SKUs from the ERP"
+    CATALOG_UPDATE = "catalog_update", "Updates products and SKUs from the ERP"
+    CATALOG_IMAGES = "catalog_images", "Takes product images by URL"
+    # The vendor lists its categories / brands / attributes (catalog_references).
+    CATALOG_CATEGORIES = "catalog_categories", "Lists its categories for the de-para"
+    CATALOG_BRANDS = "catalog_brands", "Lists its brands for the de-para"
+    CATALOG_ATTRIBUTES = "catalog_attributes", "Lists a category's attributes for the de-para"
+    # The vendor suggests a category from a product's title (Mercado Livre domain_discovery).
+    CATEGORY_PREDICTOR = "category_predictor", "Suggests a category from the product title"
+    # The category names attributes a listing must have (Mercado Livre tags.required): a
+    # product without them waits (CatalogOutcome.WAITING) naming them.
+    CATALOG_REQUIRED_ATTRIBUTES = (
+        "catalog_required_attributes",
+        "Categories require attributes",
+    )
 
 
 @dataclass(frozen=True)

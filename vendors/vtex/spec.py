@@ -61,6 +61,13 @@ SPEC = VendorSpec(
             # One order per call (invoice, tracking, delivered, cancel); an invoice costs up to
             # three (read, start-handling, invoice) within the OMS's 6,000/minute.
             FULFILMENT: FlowLimits(1, 1000, 1, 100, 5),
+            # One product per call (vendors/vtex/catalog.py): a read by RefId, then a request
+            # per product / SKU / EAN / image / specification written. The Catalog API allows
+            # 45,000 requests/minute per account and 15,000 per route
+            # (developers.vtex.com/docs/api-reference/catalog-api); the channel's 30/s is
+            # the tighter limit. A creation of 3 SKUs with 3 images each costs ~17 requests,
+            # so 100 products a run fit in about a minute.
+            Flow.CATALOG: FlowLimits(1, 1000, 5, 100, 30),
         },
     ),
     # Stock per warehouse: PATCH /api/logistics/pvt/inventory/skus/{skuId}/warehouses/
@@ -77,11 +84,15 @@ SPEC = VendorSpec(
             Capability.FULFIL_DELIVERED,
             Capability.FULFIL_CANCEL,
             Capability.SHIPPING_NEEDS_INVOICE,
+            # catalog.json: products, SKUs, EANs, SKU files by URL, SKU specifications; the
+            # category tree, brand list and specification fields / values by category.
+            Capability.CATALOG_CREATE,
+            Capability.CATALOG_UPDATE,
+            Capability.CATALOG_IMAGES,
+            Capability.CATALOG_CATEGORIES,
+            Capability.CATALOG_BRANDS,
+            Capability.CATALOG_ATTRIBUTES,
         }
     ),
-    unsupported_flows={
-        Flow.CATALOG: "Products and SKUs are registered in the VTEX admin; the ERP matches them "
-        "by RefId and sends stock and price.",
-    },
     base_urls={Environment.PRODUCTION: BASE_URL_TEMPLATE, Environment.SANDBOX: BASE_URL_TEMPLATE},
 )
