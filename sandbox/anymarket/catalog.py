@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote
 
-from sandbox.server import Request, Response
+from sandbox.server import HttpError, Request, Response
 
 CATEGORIES = {
     101: ("Moda", None),
@@ -31,6 +31,29 @@ CATEGORIES = {
 BRANDS = {501: "Marca Demo", 502: "Acme"}
 _NBM = re.compile(r"^\d{8}$")
 TITLE_MAX = 150  # (?) the admin's product title limit
+
+
+def _fail(status: int, message: str, details: str = "") -> NoReturn:
+    """ANYMARKET's error body {"code","message","details"} (as routes.py renders it)."""
+    raise HttpError(
+        status, message, body={"code": str(status), "message": message, "details": details}
+    )
+
+
+def _json(request: Request) -> Any:
+    try:
+        return request.json()
+    except HttpError as exc:  # no body, or not JSON
+        _fail(400, exc.message)
+
+
+def _number(value: Any, label: str) -> Decimal | None:
+    """None when absent; a 422 naming the field when present but not a JSON number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _fail(422, f"O campo {label} deve ser numérico.", label)
+    return Decimal(str(value))
 
 
 class AnymarketCatalogRoutes:
@@ -46,7 +69,6 @@ class AnymarketCatalogRoutes:
 
     # --- validation -------------------------------------------------------------------------
     def _check_product(self, body: Any) -> dict:
-        from sandbox.anymarket.routes import _fail
 
         if not isinstance(body, dict):
             _fail(422, "O corpo deve ser um objeto produto.")
@@ -73,7 +95,6 @@ class AnymarketCatalogRoutes:
         return body
 
     def _check_skus(self, skus: Any, *, existing: list[dict]) -> list[dict]:
-        from sandbox.anymarket.routes import _fail, _number
 
         if not isinstance(skus, list) or not skus and not existing:
             _fail(422, "O produto deve ter ao menos um SKU.", "skus")
@@ -112,7 +133,6 @@ class AnymarketCatalogRoutes:
 
     # --- handlers ---------------------------------------------------------------------------
     def post_product(self, request: Request) -> Response:
-        from sandbox.anymarket.routes import _json
 
         self._refuse_if_linked()
         body = self._check_product(_json(request))
@@ -151,7 +171,6 @@ class AnymarketCatalogRoutes:
         )
 
     def _create_sku(self, product: dict, spec: dict) -> dict:
-        from sandbox.anymarket.routes import _number
 
         price = _number(spec.get("price"), "price")
         sku = {
@@ -175,7 +194,6 @@ class AnymarketCatalogRoutes:
         return sku
 
     def _product_of(self, request: Request) -> dict:
-        from sandbox.anymarket.routes import _fail
 
         raw = request.params["product_id"]
         product = self.products.get(int(raw)) if raw.isdigit() else None
@@ -184,7 +202,6 @@ class AnymarketCatalogRoutes:
         return product
 
     def put_product(self, request: Request) -> Response:
-        from sandbox.anymarket.routes import _json
 
         self._refuse_if_linked()
         body = self._check_product(_json(request))
@@ -196,7 +213,6 @@ class AnymarketCatalogRoutes:
             return Response(200, self._product_json(product))
 
     def post_product_sku(self, request: Request) -> Response:
-        from sandbox.anymarket.routes import _json
 
         self._refuse_if_linked()
         body = _json(request)
@@ -222,7 +238,6 @@ class AnymarketCatalogRoutes:
         return record
 
     def post_image(self, request: Request) -> Response:
-        from sandbox.anymarket.routes import _fail, _json
 
         self._refuse_if_linked()
         body = _json(request)
@@ -233,7 +248,6 @@ class AnymarketCatalogRoutes:
             return Response(201, self._add_image(product, body))
 
     def delete_image(self, request: Request) -> Response:
-        from sandbox.anymarket.routes import _fail
 
         self._refuse_if_linked()
         with self.lock:
