@@ -32,6 +32,16 @@ class Flow(models.TextChoices):
     ORDERS = "orders", "Orders"
 
 
+# Why a vendor's catalog stays off although its adapter publishes products: the engine's
+# catalog flow (ERP catalog data, de-para, bindings) is wired on top of publish_product. Until
+# then a vendor declares Flow.CATALOG both with its FlowLimits (what the adapter can do) and
+# with this reason in `unsupported_flows` (what the engine runs): removing the reason switches
+# the flow on.
+CATALOG_NOT_WIRED = (
+    "{label} publishes products through its connector, but the catalog flow that sends the "
+    "ERP's products to it is not switched on yet."
+)
+
 # The fulfilment flow (invoice, tracking, delivered, cancel back to the channel). Its limits are
 # declared under this key in each vendor's `VendorLimits.flows`; the engine wires the flow
 # itself (a `Flow` member with this value, its model choices and migration, come with it).

@@ -1,6 +1,7 @@
 """Mercado Livre (marketplace): what it asks for and the limits it imposes."""
 
 from vendors.spec import (
+    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -85,6 +86,9 @@ SPEC = VendorSpec(
         }
     ),
     # No sandbox host: sandbox accounts are test users on the same host.
+    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
+    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
+    unsupported_flows={Flow.CATALOG: CATALOG_NOT_WIRED.format(label="Mercado Livre")},
     base_urls={
         Environment.PRODUCTION: PRODUCTION_BASE_URL,
         Environment.SANDBOX: PRODUCTION_BASE_URL,

@@ -1,6 +1,7 @@
 """VTEX (platform): what it asks for and the limits it imposes."""
 
 from vendors.spec import (
+    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -94,5 +95,8 @@ SPEC = VendorSpec(
             Capability.CATALOG_ATTRIBUTES,
         }
     ),
+    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
+    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
+    unsupported_flows={Flow.CATALOG: CATALOG_NOT_WIRED.format(label="VTEX")},
     base_urls={Environment.PRODUCTION: BASE_URL_TEMPLATE, Environment.SANDBOX: BASE_URL_TEMPLATE},
 )

@@ -123,7 +123,7 @@ def test_declarations():
     assert AnymarketConnector.spec.limits.for_flow(Flow.STOCK).max_items_per_request == 500
     assert Capability.SINGLE_BACK_OFFICE in AnymarketConnector.spec.capabilities
     assert Capability.ORDER_FEED_ACK in AnymarketConnector.spec.capabilities
-    assert Flow.CATALOG not in AnymarketConnector.spec.unsupported_flows
+    assert Flow.CATALOG in AnymarketConnector.spec.limits.flows
 
 
 @pytest.mark.django_db
