@@ -101,6 +101,16 @@ def echo_text(secret: str, shape: str) -> str:
 
 
 @dataclass(frozen=True)
+class CatalogRecord:
+    """One catalog write the vendor applied (a product or SKU created or changed, an image,
+    an EAN, a specification added): what the seller's calls did, by the seller's code."""
+
+    code: str
+    action: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FulfilmentRecord:
     """One fulfilment change the vendor applied to an order (what the seller's calls did, as
     the vendor keeps it): `action` is "invoice", "tracking", "delivered", "cancel", …"""
@@ -285,6 +295,7 @@ class Emulator(ABC):
         self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self._log_lock = threading.Lock()
         self.fulfilment_log: list[FulfilmentRecord] = []
+        self.catalog_log: list[CatalogRecord] = []
         # Vendor requests being served now, and the most at once since the last reset: how
         # many a client keeps open (the server is threaded: one thread per connection).
         self.in_flight = 0
@@ -392,6 +403,28 @@ class Emulator(ABC):
         """(action, data) of each fulfilment change applied to the order, oldest first."""
         with self.lock:
             return [(r.action, r.data) for r in self.fulfilment_log if r.order_id == str(order_id)]
+
+    def record_catalog(self, code: str, action: str, **data: Any) -> None:
+        """Note a catalog write the vendor applied (called by the vendor's handlers, once per
+        write: "create_product", "update_product", "create_sku", "update_sku", "add_image"…).
+        `code` is the seller's code the write is about (RefId / partnerId / SELLER_SKU)."""
+        self.catalog_log.append(CatalogRecord(str(code), action, data))
+
+    def catalog_writes(self, code: str | None = None) -> list[tuple[str, str, dict]]:
+        """(code, action, data) of each catalog write applied, oldest first; only those about
+        `code` when given."""
+        with self.lock:
+            return [
+                (r.code, r.action, r.data)
+                for r in self.catalog_log
+                if code is None or r.code == str(code)
+            ]
+
+    def catalog_product(self, seller_sku: str) -> dict | None:
+        """The product holding the SKU whose seller code is `seller_sku`, as the vendor holds
+        it (a plain dict: "id", "name", "skus" [{"id", "code", "ean", …}] and the vendor's
+        own fields); None when the vendor has no such SKU."""
+        raise NotImplementedError(f"{self.vendor} does not emulate catalog publishing")
 
     def set_faults(self, **settings: float) -> Faults:
         """Change fault injection (`Faults` field names); unknown names raise ValueError."""
@@ -646,6 +679,17 @@ class Emulator(ABC):
             with self.lock:
                 records = [asdict(r) for r in self.fulfilment_log if wanted in (None, r.order_id)]
             return Response(200, {"fulfilment": records})
+        if request.path == "/__emulator__/catalog" and request.method == "GET":
+            wanted = request.q("code")
+            product = None
+            if request.q("seller_sku"):
+                with self.lock:
+                    product = self.catalog_product(request.q("seller_sku") or "")
+            writes = [
+                {"code": code, "action": action, "data": data}
+                for code, action, data in self.catalog_writes(wanted)
+            ]
+            return Response(200, {"writes": writes, "product": product})
         if request.path == "/__emulator__/reset-stats" and request.method == "POST":
             self.reset_stats()
             return Response(200, {"ok": True})

@@ -25,6 +25,9 @@ from vendors.http import DEFAULT_TIMEOUT, HttpClient
 from vendors.parsing import Reader, shown
 from vendors.spec import VendorSpec
 from vendors.types import (
+    CatalogProduct,
+    CatalogReference,
+    CatalogResult,
     CatalogUpdate,
     ExternalRef,
     FulfilmentCancel,
@@ -512,6 +515,26 @@ class Connector:
     def fulfilment_result(self, exc: ConnectorError) -> FulfilmentResult:
         """A failed fulfilment call as a FulfilmentResult (account errors re-raised)."""
         return FulfilmentResult.from_error(exc)
+
+    # --- catalog: the ERP's products published on the channel ------------------------------
+    # One call per product. Safe to repeat blindly: the adapter first reads what the vendor
+    # holds under the product's and SKUs' ERP codes (VTEX RefId, ANYMARKET partnerId, Mercado
+    # Livre SELLER_SKU) — a retry after a lost answer finds what the first attempt created and
+    # never creates it twice — then writes only what differs (nothing: UNCHANGED). A vendor
+    # without the call raises NotSupportedError (its spec lacks Capability.CATALOG_CREATE).
+
+    def publish_product(self, product: CatalogProduct) -> CatalogResult:
+        """Create or update one product with its SKUs (Capability.CATALOG_CREATE/UPDATE)."""
+        raise self._not_supported("products from the ERP")
+
+    def catalog_references(
+        self, kind: str, *, query: str = "", parent: str = ""
+    ) -> list[CatalogReference]:
+        """The vendor's catalog values of `kind` for the catalog de-para: "category" (with
+        `query`: the vendor's predictor's suggestions for that title, where it has one),
+        "brand", "attribute" (of category `parent`), "attribute_value" (of attribute
+        `parent`). Raises NotSupportedError for a kind the vendor does not list."""
+        raise self._not_supported(f"a list of catalog {kind} values")
 
     def recent_orders(self, since: datetime) -> Iterator[tuple[str, datetime | None]]:
         """The missed-order sweep's listing (sync.services.sweep): (id, creation time or None)

@@ -33,6 +33,16 @@ class Flow(models.TextChoices):
     ORDERS = "orders", _("Orders")
 
 
+# Why a vendor's catalog stays off although its adapter publishes products: the engine's
+# catalog flow (ERP catalog data, de-para, bindings) is wired on top of publish_product. Until
+# then a vendor declares Flow.CATALOG both with its FlowLimits (what the adapter can do) and
+# with this reason in `unsupported_flows` (what the engine runs): removing the reason switches
+# the flow on.
+CATALOG_NOT_WIRED = _(
+    "{label} publishes products through its connector, but the catalog flow that sends the "
+    "ERP's products to it is not switched on yet."
+)
+
 # The fulfilment flow (invoice, tracking, delivered, cancel back to the channel). Its limits are
 # declared under this key in each vendor's `VendorLimits.flows`; the engine wires the flow
 # itself (a `Flow` member with this value, its model choices and migration, come with it).
@@ -62,6 +72,22 @@ class Capability(models.TextChoices):
     # Tracking (shipping) is refused until the order is invoiced at the vendor: the engine
     # sends the invoice event of an order before its tracking.
     SHIPPING_NEEDS_INVOICE = "shipping_needs_invoice", _("Shipping needs the invoice first")
+    # Catalog publishing (vendors.base.Connector.publish_product, catalog_references).
+    CATALOG_CREATE = "catalog_create", _("Creates products and SKUs from the ERP")
+    CATALOG_UPDATE = "catalog_update", _("Updates products and SKUs from the ERP")
+    CATALOG_IMAGES = "catalog_images", _("Takes product images by URL")
+    # The vendor lists its categories / brands / attributes (catalog_references).
+    CATALOG_CATEGORIES = "catalog_categories", _("Lists its categories for the de-para")
+    CATALOG_BRANDS = "catalog_brands", _("Lists its brands for the de-para")
+    CATALOG_ATTRIBUTES = "catalog_attributes", _("Lists a category's attributes for the de-para")
+    # The vendor suggests a category from a product's title (Mercado Livre domain_discovery).
+    CATEGORY_PREDICTOR = "category_predictor", _("Suggests a category from the product title")
+    # The category names attributes a listing must have (Mercado Livre tags.required): a
+    # product without them waits (CatalogOutcome.WAITING) naming them.
+    CATALOG_REQUIRED_ATTRIBUTES = (
+        "catalog_required_attributes",
+        _("Categories require attributes"),
+    )
 
 
 @dataclass(frozen=True)

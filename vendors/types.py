@@ -401,3 +401,123 @@ class ShippingLabel:
     content: bytes = field(repr=False)
     content_type: str
     filename: str
+
+
+# --- catalog: the ERP's products published on the channel ----------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogSku:
+    """One SKU of a product to publish. `code` is the ERP code, which the vendor keeps as the
+    SKU's own reference (VTEX RefId, ANYMARKET partnerId, Mercado Livre SELLER_SKU) and by
+    which a retry finds what an earlier attempt created. `attributes`: (channel attribute
+    code, channel value) pairs, already translated by the engine's de-para — the variation
+    (Cor = Azul, Tamanho = M). `stock` is sent only where the vendor needs a quantity at
+    creation (Mercado Livre's available_quantity); later changes go through the stock flow."""
+
+    key: object  # the engine's correlation key (ERP SKU id)
+    code: str
+    name: str = ""
+    ean: str = ""
+    weight_g: int | None = None
+    height_cm: Decimal | None = None
+    width_cm: Decimal | None = None
+    length_cm: Decimal | None = None
+    price: Decimal | None = None
+    list_price: Decimal | None = None
+    stock: int = 0
+    attributes: tuple[tuple[str, str], ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class CatalogProduct:
+    """A product as the ERP publishes it, in the channel's own codes: `brand` and `category`
+    are the channel's (translated by the engine's de-para), `attributes` the channel's
+    product-level attributes ((code, value) pairs, e.g. Mercado Livre's BRAND, MODEL).
+    `images` are public URLs in display order. `code` is the ERP product code (VTEX's product
+    RefId); `ncm` 8 digits and `origin` the NF-e origin digit (0-8)."""
+
+    key: object  # the engine's correlation key (ERP product id)
+    code: str
+    name: str
+    skus: tuple[CatalogSku, ...]
+    description: str = ""
+    brand: str = ""
+    category: str = ""
+    ncm: str = ""
+    origin: str = ""
+    active: bool = True
+    images: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+class CatalogOutcome(StrEnum):
+    CREATED = "created"  # the vendor did not have it; it does now
+    UPDATED = "updated"  # the vendor had it and took the differences
+    UNCHANGED = "unchanged"  # the vendor had it as it is: nothing was written
+    REFUSED = "refused"  # the vendor said no: `message` holds its words; settled, not retried
+    WAITING = "waiting"  # cannot be sent yet (a required attribute / de-para missing): `missing`
+    RETRY = "retry"  # transient (429, 5xx, timeout, deadline): try again later
+
+
+@dataclass(frozen=True)
+class CatalogResult:
+    """What publishing one product came to. `refs` maps each SKU's key to where the vendor
+    keeps it (the engine records them as bindings), on CREATED, UPDATED and UNCHANGED — also
+    on a product found by its codes after a lost answer. `missing` names what a WAITING product
+    lacks (Mercado Livre attribute ids, "category"…). `requests`: calls this product cost.
+    Account errors (AuthError, PermissionDeniedError) are raised instead, as in every flow."""
+
+    outcome: CatalogOutcome
+    refs: Mapping[object, ExternalRef] = field(default_factory=dict)
+    message: str = ""
+    missing: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()  # what an UPDATED product changed ("name", "sku 12 weight"…)
+    requests: int = 0
+    error: ConnectorError | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def published(self) -> bool:
+        return self.outcome in (
+            CatalogOutcome.CREATED,
+            CatalogOutcome.UPDATED,
+            CatalogOutcome.UNCHANGED,
+        )
+
+    @property
+    def retryable(self) -> bool:
+        return self.outcome == CatalogOutcome.RETRY
+
+    @classmethod
+    def refused(cls, message: str, error: ConnectorError | None = None) -> CatalogResult:
+        return cls(CatalogOutcome.REFUSED, message=message, error=error)
+
+    @classmethod
+    def waiting(cls, missing: tuple[str, ...] | list[str], message: str) -> CatalogResult:
+        return cls(CatalogOutcome.WAITING, message=message, missing=tuple(missing))
+
+    @classmethod
+    def from_error(cls, exc: ConnectorError) -> CatalogResult:
+        """A failed vendor call as a result: retryable → RETRY, the vendor's refusals →
+        REFUSED with its words. Account errors propagate (re-raised)."""
+        if isinstance(exc, AuthError | PermissionDeniedError):
+            raise exc
+        outcome = CatalogOutcome.RETRY if exc.retryable else CatalogOutcome.REFUSED
+        return cls(outcome, message=str(exc), error=exc)
+
+
+@dataclass(frozen=True)
+class CatalogReference:
+    """A value of the channel's catalog (category, brand, attribute, attribute value) for the
+    catalog de-para. `parent_code`: an attribute's category, a value's attribute. `required`:
+    an attribute the category requires (Mercado Livre tags.required); `allows_variations`:
+    an attribute a variation may vary by. `score`: a predictor's suggestion (0..1) or None."""
+
+    kind: str  # "category" | "brand" | "attribute" | "attribute_value"
+    code: str
+    label: str = ""
+    parent_code: str = ""
+    required: bool = False
+    allows_variations: bool = False
+    score: float | None = None

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 from urllib.parse import unquote
 
+from sandbox.anymarket.catalog import AnymarketCatalogRoutes
 from sandbox.people import cpf, place
 from sandbox.server import (
     Emulator,
@@ -91,7 +92,7 @@ ORDER_EPOCH = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 SAO_PAULO = timezone(timedelta(hours=-3))
 
 
-class AnymarketApi(Emulator):
+class AnymarketApi(AnymarketCatalogRoutes, Emulator):
     """The vendor's side; `fixtures.AnymarketEmulator` adds demo credentials and data. The
     account is the one the gumgaToken belongs to."""
 
@@ -184,6 +185,7 @@ class AnymarketApi(Emulator):
         self.route("PUT", "/v2/orders/feeds/{feed_id}", self.put_feed)
         self.route("GET", "/v2/orders/{order_id}", self.get_order)
         self.route("PUT", "/v2/orders/{order_id}", self.put_order)
+        self.setup_catalog_routes()
 
     def extra_stats(self) -> dict:
         with self.lock:
@@ -291,7 +293,9 @@ class AnymarketApi(Emulator):
 
     def get_products(self, request: Request) -> Response:
         offset, limit = _paging(request, self.max_page_limit)
-        products = list(self.products.values())
+        products = self.products_with_sku(request)
+        if products is None:
+            products = list(self.products.values())
         content = [self._product_json(p) for p in products[offset : offset + limit]]
         return Response(200, self._page("products", content, offset, limit, len(products)))
 
@@ -328,6 +332,9 @@ class AnymarketApi(Emulator):
             price=price,
             sellPrice=sell_price,
         )
+        if isinstance(body.get("variations"), dict) and body["variations"] != sku["variations"]:
+            sku["variations"] = dict(body["variations"])
+        self.record_catalog(partner_id, "update_sku", id=sku["id"])
         if "amount" in body:
             # `amount` is the SKU's stock: a client that echoes it back overwrites stock.
             amount = _number(body["amount"], "amount")
@@ -469,6 +476,27 @@ class AnymarketApi(Emulator):
             "title": product["title"],
             "hasVariations": len(product["skus"]) > 1,
             "skus": [self._sku_json(self.skus[sku_id]) for sku_id in product["skus"]],
+            # Catalog fields, for products created through POST /v2/products.
+            **{
+                name: product[name]
+                for name in (
+                    "description",
+                    "model",
+                    "category",
+                    "brand",
+                    "nbm",
+                    "origin",
+                    "height",
+                    "width",
+                    "length",
+                    "weight",
+                    "priceFactor",
+                    "calculatedPrice",
+                    "isProductActive",
+                    "images",
+                )
+                if name in product
+            },
         }
 
     def _page(self, resource: str, content: list, offset: int, limit: int, total: int) -> dict:

@@ -36,6 +36,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from sandbox.gtin import gtin13
+from sandbox.mercadolivre.catalog import MercadoLivreCatalogRoutes
 from sandbox.people import cpf, place
 from sandbox.server import (
     BadRequest,
@@ -284,7 +285,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-class MercadoLivreApi(Emulator):
+class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
     """The vendor's side; `fixtures.MercadoLivreEmulator` adds demo credentials and data.
     The account is the seller (`seller_id`)."""
 
@@ -396,6 +397,7 @@ class MercadoLivreApi(Emulator):
         self.route("GET", "/packs/{pack_id}/fiscal_documents", self._get_fiscal_documents)
         self.route("GET", "/sites/{site_id}/payment_methods", self._payment_methods, auth=False)
         self.route("GET", "/sites/{site_id}/shipping_methods", self._shipping_methods, auth=False)
+        self.setup_catalog_routes()
 
     def _token(self, request: Request) -> Response:
         self.stats["token_calls"] += 1
@@ -598,13 +600,14 @@ class MercadoLivreApi(Emulator):
         body = request.json()
         if not isinstance(body, dict) or not body:
             raise BadRequest("The body must be a non-empty JSON object")
-        unknown = set(body) - {"available_quantity", "price", "variations"}
+        unknown = set(body) - {"available_quantity", "price", "variations", "title", "pictures"}
         if unknown:
             raise BadRequest(
-                "The emulator updates available_quantity, price and variations only; got "
-                + ", ".join(sorted(unknown))
+                "The emulator updates available_quantity, price, variations, title and "
+                "pictures only; got " + ", ".join(sorted(unknown))
             )
         self._validate_values(body, "item")
+        self.apply_catalog_put(item, {k: body[k] for k in ("title", "pictures") if k in body}, [])
         variations = item.get("variations") or []
         if variations and {"available_quantity", "price"} & set(body):
             raise BadRequest(
@@ -620,6 +623,9 @@ class MercadoLivreApi(Emulator):
                 raise BadRequest("variations must be a non-empty array")
             by_id = {v["id"]: v for v in variations}
             listed: list[int] = []
+            # Entries without an id are new variations (sandbox/mercadolivre/catalog.py).
+            new_variations = [e for e in entries if isinstance(e, dict) and "id" not in e]
+            entries = [e for e in entries if not (isinstance(e, dict) and "id" not in e)]
             for entry in entries:
                 if not isinstance(entry, dict) or not _is_int(entry.get("id")):
                     raise BadRequest(
@@ -651,6 +657,7 @@ class MercadoLivreApi(Emulator):
                     if field_name in entry:
                         target[field_name] = entry[field_name]
             item["variations"] = [by_id[i] for i in sorted(listed, key=lambda i: i)]
+            self.apply_catalog_put(item, {}, new_variations)
             self._sync_item_totals(item)
         else:
             for field_name in ("available_quantity", "price"):

@@ -46,6 +46,7 @@ from sandbox.server import (
     Response,
     parse_order_line,
 )
+from sandbox.vtex.catalog import VtexCatalogRoutes
 
 SPEC_NAMES = ("catalog", "license-manager", "logistics", "orders", "pricing")
 INVENTORY_PATH = "/api/logistics/pvt/inventory/skus/{skuId}/warehouses/{warehouseId}"
@@ -170,6 +171,15 @@ class Sku:
     name: str
     product_name: str = ""
     active: bool = True
+    # Catalog data (sandbox/vtex/catalog.py): packaged dimensions (cm) and weight (g), files,
+    # (FieldId, FieldValueId) specifications.
+    height: float | None = None
+    width: float | None = None
+    length: float | None = None
+    weight: float | None = None
+    manufacturer_code: str = ""
+    images: list[dict] = field(default_factory=list)
+    specs: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -191,7 +201,7 @@ class Feed:
     queue: list[FeedEvent] = field(default_factory=list)
 
 
-class VtexApi(Emulator):
+class VtexApi(VtexCatalogRoutes, Emulator):
     """The vendor's side; `fixtures.VtexEmulator` adds demo credentials and data. The account
     is the VTEX account name (the store's host)."""
 
@@ -236,6 +246,7 @@ class VtexApi(Emulator):
         self.app_keys: dict[str, AppKey] = {}
         self.skus: dict[int, Sku] = {}
         self.sku_ids_by_ref: dict[str, int] = {}
+        self.products: dict[int, dict] = {}  # created through the Catalog API
         self.warehouses: dict[str, dict] = {
             wid: {"id": wid, "name": name, "isActive": True} for wid, name in WAREHOUSES
         }
@@ -536,6 +547,7 @@ class VtexApi(Emulator):
         r("GET", "/api/catalog_system/pvt/sku/stockkeepingunitids", self.h_sku_ids)
         r("GET", "/api/catalog_system/pvt/sku/stockkeepingunitbyid/{skuId}", self.h_sku)
         r("POST", "/api/catalog_system/pub/sku/stockkeepingunitidsbyrefids", self.h_sku_refids)
+        self.setup_catalog_routes()
 
     def _body(self, request: Request, spec: str, method: str, path: str) -> Any:
         content_type = request.header("Content-Type") or ""
@@ -1178,6 +1190,7 @@ class VtexApi(Emulator):
                 "MeasurementUnit": "un",
                 "UnitMultiplier": 1.0,
                 "IsKit": False,
+                **self.sku_context(sku),
             },
         )
 

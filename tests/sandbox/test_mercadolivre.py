@@ -162,7 +162,9 @@ def test_put_item_refuses_what_the_vendor_refuses_and_changes_nothing(emulator):
     )
     small, medium = emulator.variation_ids(varied)
     refused = [
-        (simple, {"title": "new title"}),
+        (simple, {"title": "x" * 61}),  # longer than the category's max_title_length
+        (simple, {"title": ""}),
+        (simple, {"seller_custom_field": "x"}),
         (simple, {"available_quantity": -1}),
         (simple, {"available_quantity": "3"}),
         (simple, {"price": 0}),

@@ -36,6 +36,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from erpintegr.redaction import redact_truncate
+from vendors.anymarket.catalog import AnymarketCatalog
 from vendors.anymarket.spec import SPEC
 from vendors.base import Connector
 from vendors.errors import (
@@ -107,7 +108,7 @@ STOCK_READ_PAGE_SIZE = 100
 SKU_FIELDS_NOT_OURS = ("amount",)
 
 
-class AnymarketConnector(Connector):
+class AnymarketConnector(AnymarketCatalog, Connector):
     spec = SPEC
     data_timezone = ZoneInfo("America/Sao_Paulo")
     back_office_probe = (
@@ -267,7 +268,9 @@ class AnymarketConnector(Connector):
         return result
 
     def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
-        raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
+        # The catalog flow publishes whole products (publish_product, vendors/anymarket/
+        # catalog.py); this per-SKU call is the engine's old seam, not an ANYMARKET call.
+        raise NotImplementedError("ANYMARKET publishes products through publish_product.")
 
     # --- stock read back (reconciliation) --------------------------------------------------
     stock_read_paging = "vendor"

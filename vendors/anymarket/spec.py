@@ -1,8 +1,10 @@
 """ANYMARKET (integrator): what it asks for and the limits it imposes."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vendors.spec import (
+    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -47,6 +49,10 @@ SPEC = VendorSpec(
             # One order per call; each event costs two requests (read the order, PUT it: no
             # idempotent status call), so 50 events fill ~75 s of the 5,000/hour budget.
             FULFILMENT: FlowLimits(1, 500, 5, 50, 10),
+            # One product per call (vendors/anymarket/catalog.py): a search by partnerId, then
+            # one POST with every SKU and image for a new product (2 requests), or only the
+            # writes that differ. 50 new products a run take ~75 s of the 5,000/hour budget.
+            Flow.CATALOG: FlowLimits(1, 500, 15, 50, 30),
         },
     ),
     # Stock per location: "Multi CD's" — every stock location's units are offered, a write
@@ -64,6 +70,14 @@ SPEC = VendorSpec(
             Capability.FULFIL_DELIVERED,
             Capability.FULFIL_CANCEL,
             Capability.SHIPPING_NEEDS_INVOICE,
+            # POST/PUT /v2/products with SKUs and images, POST …/skus, …/images; GET
+            # /v2/categories and /v2/brands (AnyMarket/anymarket-sdk-java ProductService,
+            # SkuService, CategoryService, BrandService).
+            Capability.CATALOG_CREATE,
+            Capability.CATALOG_UPDATE,
+            Capability.CATALOG_IMAGES,
+            Capability.CATALOG_CATEGORIES,
+            Capability.CATALOG_BRANDS,
         }
     ),
     # The API v2 has no call that names the account a token opens (developers.anymarket.com.br
@@ -73,11 +87,8 @@ SPEC = VendorSpec(
     # does not receive. Stock-location ids are no substitute: two accounts can both have
     # location 1.
     identifies_account=False,
-    unsupported_flows={
-        Flow.CATALOG: _(
-            "Products are published from ANYMARKET to each marketplace; the ERP sends "
-            "stock and price to SKUs matched by partnerId."
-        ),
-    },
+    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
+    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
+    unsupported_flows={Flow.CATALOG: format_lazy(CATALOG_NOT_WIRED, label="ANYMARKET")},
     base_urls={Environment.PRODUCTION: PRODUCTION_BASE_URL, Environment.SANDBOX: SANDBOX_BASE_URL},
 )

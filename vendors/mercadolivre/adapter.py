@@ -65,6 +65,7 @@ from vendors.errors import (
     PermissionDeniedError,
     ValidationFailedError,
 )
+from vendors.mercadolivre.catalog import MercadoLivreCatalog
 from vendors.mercadolivre.spec import SPEC
 from vendors.parsing import (
     EAN_MAX_LENGTH,
@@ -158,7 +159,7 @@ JSON_HEADERS = {"Accept": "application/json"}
 FORM_HEADERS = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
 
 
-class MercadoLivreConnector(Connector):
+class MercadoLivreConnector(MercadoLivreCatalog, Connector):
     spec = SPEC
     data_timezone = UTC
 
@@ -376,7 +377,9 @@ class MercadoLivreConnector(Connector):
         return self._push(items, "price", lambda u: _json_number(u.price), one_value_per_item=True)
 
     def push_catalog(self, items):
-        raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
+        # The catalog flow publishes whole products (publish_product, vendors/mercadolivre/
+        # catalog.py); this per-SKU call is the engine's old seam, not a Mercado Livre call.
+        raise NotImplementedError("Mercado Livre publishes products through publish_product.")
 
     def _push(
         self,

@@ -1,8 +1,10 @@
 """Mercado Livre (marketplace): what it asks for and the limits it imposes."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vendors.spec import (
+    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -55,6 +57,11 @@ SPEC = VendorSpec(
             Flow.ORDERS: FlowLimits(50, 1000, 1, 200, 2),
             # One order per call; an event reads the order and its shipment before writing.
             FULFILMENT: FlowLimits(1, 1000, 1, 100, 5),
+            # One product (item) per call (vendors/mercadolivre/catalog.py): a search by
+            # SELLER_SKU, the category's attributes (once per category), POST /items and its
+            # description for a new one; item + description reads, then only the differing
+            # writes, for a known one. 100 products a run stay within a minute at 5/s.
+            Flow.CATALOG: FlowLimits(1, 1000, 5, 100, 30),
         },
     ),
     # One price per item: "The price must be the same for each variation. Only the highest
@@ -74,15 +81,21 @@ SPEC = VendorSpec(
             Capability.FULFIL_DELIVERED,
             Capability.SHIPPING_LABEL,
             Capability.SHIPPING_NEEDS_INVOICE,
+            # POST /items (variations by attribute_combinations), PUT /items/{id} title and
+            # pictures, /items/{id}/description; the domain_discovery predictor; the
+            # category's attributes with tags.required (developers.mercadolivre.com.br).
+            Capability.CATALOG_CREATE,
+            Capability.CATALOG_UPDATE,
+            Capability.CATALOG_IMAGES,
+            Capability.CATALOG_ATTRIBUTES,
+            Capability.CATEGORY_PREDICTOR,
+            Capability.CATALOG_REQUIRED_ATTRIBUTES,
         }
     ),
-    unsupported_flows={
-        Flow.CATALOG: _(
-            "Mercado Livre listings need category attributes chosen on Mercado Livre; "
-            "the ERP sends stock and price to existing listings only."
-        ),
-    },
     # No sandbox host: sandbox accounts are test users on the same host.
+    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
+    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
+    unsupported_flows={Flow.CATALOG: format_lazy(CATALOG_NOT_WIRED, label="Mercado Livre")},
     base_urls={
         Environment.PRODUCTION: PRODUCTION_BASE_URL,
         Environment.SANDBOX: PRODUCTION_BASE_URL,

@@ -11,6 +11,7 @@ Endpoints used, each checked against the spec files named in brackets:
 - listings          GET  /api/catalog_system/pvt/sku/stockkeepingunitids?page=&pagesize=,
                     GET  /api/catalog_system/pvt/sku/stockkeepingunitbyid/{skuId},
                     POST /api/catalog_system/pub/sku/stockkeepingunitidsbyrefids  [catalog]
+- catalog           see vendors/vtex/catalog.py                                  [catalog]
 - other apps        GET  /api/vlm/appkeys                                        [license-manager]
 - reference values  GET  /api/logistics/pvt/shipping-policies?page=&perPage=,
                     GET  /api/logistics/pvt/configuration/warehouses             [logistics]
@@ -83,6 +84,7 @@ from vendors.types import (
     StockUpdate,
     unreadable_order_key,
 )
+from vendors.vtex.catalog import VtexCatalog
 from vendors.vtex.spec import SPEC
 
 logger = logging.getLogger("vendors.vtex")
@@ -140,7 +142,7 @@ _CENTS = Decimal("0.01")
 CANCELED_STATUSES = frozenset({"canceled", "cancel", "cancellation-requested", "request-cancel"})
 
 
-class VtexConnector(Connector):
+class VtexConnector(VtexCatalog, Connector):
     spec = SPEC
     order_id_field = "orderId"
     data_timezone = UTC
@@ -384,7 +386,9 @@ class VtexConnector(Connector):
         return result
 
     def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
-        raise NotImplementedError(self.spec.unsupported_flows[Flow.CATALOG])
+        # The catalog flow publishes whole products (publish_product); this per-SKU call is
+        # the engine's old seam, not a VTEX call.
+        raise NotImplementedError("VTEX publishes products through publish_product.")
 
     # --- orders -------------------------------------------------------------------------------
     def on_activate(self, *, enabled_flows: set[str]) -> None:

@@ -1,8 +1,10 @@
 """VTEX (platform): what it asks for and the limits it imposes."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vendors.spec import (
+    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -65,6 +67,13 @@ SPEC = VendorSpec(
             # One order per call (invoice, tracking, delivered, cancel); an invoice costs up to
             # three (read, start-handling, invoice) within the OMS's 6,000/minute.
             FULFILMENT: FlowLimits(1, 1000, 1, 100, 5),
+            # One product per call (vendors/vtex/catalog.py): a read by RefId, then a request
+            # per product / SKU / EAN / image / specification written. The Catalog API allows
+            # 45,000 requests/minute per account and 15,000 per route
+            # (developers.vtex.com/docs/api-reference/catalog-api); the channel's 30/s is
+            # the tighter limit. A creation of 3 SKUs with 3 images each costs ~17 requests,
+            # so 100 products a run fit in about a minute.
+            Flow.CATALOG: FlowLimits(1, 1000, 5, 100, 30),
         },
     ),
     # Stock per warehouse: PATCH /api/logistics/pvt/inventory/skus/{skuId}/warehouses/
@@ -81,13 +90,18 @@ SPEC = VendorSpec(
             Capability.FULFIL_DELIVERED,
             Capability.FULFIL_CANCEL,
             Capability.SHIPPING_NEEDS_INVOICE,
+            # catalog.json: products, SKUs, EANs, SKU files by URL, SKU specifications; the
+            # category tree, brand list and specification fields / values by category.
+            Capability.CATALOG_CREATE,
+            Capability.CATALOG_UPDATE,
+            Capability.CATALOG_IMAGES,
+            Capability.CATALOG_CATEGORIES,
+            Capability.CATALOG_BRANDS,
+            Capability.CATALOG_ATTRIBUTES,
         }
     ),
-    unsupported_flows={
-        Flow.CATALOG: _(
-            "Products and SKUs are registered in the VTEX admin; the ERP matches them "
-            "by RefId and sends stock and price."
-        ),
-    },
+    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
+    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
+    unsupported_flows={Flow.CATALOG: format_lazy(CATALOG_NOT_WIRED, label="VTEX")},
     base_urls={Environment.PRODUCTION: BASE_URL_TEMPLATE, Environment.SANDBOX: BASE_URL_TEMPLATE},
 )

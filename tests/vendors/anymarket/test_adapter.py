@@ -123,12 +123,12 @@ def test_declarations():
     assert AnymarketConnector.spec.limits.for_flow(Flow.STOCK).max_items_per_request == 500
     assert Capability.SINGLE_BACK_OFFICE in AnymarketConnector.spec.capabilities
     assert Capability.ORDER_FEED_ACK in AnymarketConnector.spec.capabilities
-    assert Flow.CATALOG in AnymarketConnector.spec.unsupported_flows
+    assert Flow.CATALOG in AnymarketConnector.spec.limits.flows
 
 
 @pytest.mark.django_db
-def test_catalog_is_unsupported_with_the_reason():
-    with pytest.raises(NotImplementedError, match="partnerId"):
+def test_catalog_goes_through_publish_product_not_the_per_sku_push():
+    with pytest.raises(NotImplementedError, match="publish_product"):
         connector().push_catalog([CatalogUpdate(key=1, ref=ExternalRef(), name="x")])
 
 

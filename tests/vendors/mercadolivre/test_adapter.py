@@ -499,9 +499,9 @@ def test_a_token_echoed_in_an_error_body_reaches_neither_result_nor_logs(rsps, c
 
 
 @pytest.mark.django_db
-def test_push_catalog_is_unsupported():
+def test_catalog_goes_through_publish_product_not_the_per_sku_push():
     connector = ml_connector(ml_channel())
-    with pytest.raises(NotImplementedError, match="category attributes"):
+    with pytest.raises(NotImplementedError, match="publish_product"):
         connector.push_catalog([])
 
 

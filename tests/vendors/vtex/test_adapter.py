@@ -345,8 +345,8 @@ def test_pricing_follows_an_overridden_base_url():
 
 
 @pytest.mark.django_db
-def test_catalog_push_is_declared_unsupported():
-    with pytest.raises(NotImplementedError, match="VTEX admin"):
+def test_catalog_goes_through_publish_product_not_the_per_sku_push():
+    with pytest.raises(NotImplementedError, match="publish_product"):
         make_connector().push_catalog([])
 
 
