@@ -15,11 +15,14 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         from channels.signals import channel_changed
-        from erp.signals import skus_changed
+        from erp.signals import order_fulfilment_changed, skus_changed
         from mappings.signals import mapping_created
         from sync import receivers
 
         skus_changed.connect(receivers.on_skus_changed, dispatch_uid="sync.pending")
+        order_fulfilment_changed.connect(
+            receivers.on_order_fulfilment_changed, dispatch_uid="sync.fulfilment_outbox"
+        )
         channel_changed.connect(receivers.on_channel_changed, dispatch_uid="sync.schedules")
         mapping_created.connect(receivers.on_mapping_created, dispatch_uid="sync.held_orders")
         post_migrate.connect(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels.models import SalesChannel
 from erp.models import Order, Sku
+from erp.signals import FulfilmentKind
 from vendors.spec import Flow
 from vendors.types import UNREADABLE_ID_PREFIX
 
@@ -433,3 +434,83 @@ class PreflightRun(models.Model):
         if not self.total or self.done > self.total:
             return None
         return min(99, round(100 * self.done / self.total))
+
+
+class FulfilmentState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    REFUSED = "refused", _("Refused by the channel")
+    HELD = "held", _("Held (missing de-para)")
+
+
+class FulfilmentEvent(models.Model):
+    """The outbox of order fulfilment: one row per announced change (invoice, ship, deliver,
+    cancel) of an order that came from a channel, written in the same transaction as the ERP
+    change (sync.receivers.on_order_fulfilment_changed), so a change is never lost and never
+    recorded without having happened.
+
+    Events of one order are delivered in `sequence` order: a sender takes the lowest pending
+    sequence of each order and never one whose predecessor is not sent. `(order, kind)` is
+    unique: an order is invoiced, shipped, delivered and canceled at most once, so a repeated
+    announcement of the same change is a no-op."""
+
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="fulfilment_events",
+        verbose_name=_("channel"),
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="fulfilment_events", verbose_name=_("order")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=FulfilmentKind.choices)
+    sequence = models.PositiveIntegerField(
+        _("sequence"), help_text=_("Order of this event among the order's events (1, 2, …).")
+    )
+    payload = models.JSONField(
+        _("payload"),
+        default=dict,
+        help_text=_("What the channel is told, as it was when the change was made."),
+    )
+    state = models.CharField(
+        _("state"),
+        max_length=20,
+        choices=FulfilmentState.choices,
+        default=FulfilmentState.PENDING,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(
+        _("last error"),
+        blank=True,
+        help_text=_(
+            "The channel's reason for refusing, or why the event is held; secrets removed."
+        ),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("fulfilment event")
+        verbose_name_plural = _("fulfilment events")
+        ordering = ["order", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="fulfilment_once_per_kind"),
+            models.UniqueConstraint(
+                fields=["order", "sequence"], name="fulfilment_sequence_per_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1), name="fulfilment_sequence_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True) | Q(state="sent"),
+                name="fulfilment_sent_at_only_when_sent",
+            ),
+        ]
+        # The batch query of a fulfilment run: WHERE channel = ? AND state = 'pending'
+        # ORDER BY id LIMIT n — its cost follows the batch, not the history.
+        indexes = [
+            models.Index(fields=["channel", "state", "id"], name="fulfilment_batch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} #{self.sequence} {self.get_kind_display()}"
