@@ -30,12 +30,12 @@ class Flow(models.TextChoices):
     STOCK = "stock", "Stock"
     PRICE = "price", "Prices"
     ORDERS = "orders", "Orders"
+    # Invoice, tracking, delivered and cancel back to the channel (sync.services.fulfilment).
+    FULFILMENT = "fulfilment", "Fulfilment (invoice, shipping, delivery)"
 
 
-# The fulfilment flow (invoice, tracking, delivered, cancel back to the channel). Its limits are
-# declared under this key in each vendor's `VendorLimits.flows`; the engine wires the flow
-# itself (a `Flow` member with this value, its model choices and migration, come with it).
-FULFILMENT = "fulfilment"
+# The fulfilment flow's key in each vendor's `VendorLimits.flows` (the `Flow` member's value).
+FULFILMENT = Flow.FULFILMENT.value
 
 
 class Capability(models.TextChoices):
