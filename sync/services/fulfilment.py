@@ -333,6 +333,13 @@ def _send_one(ctx, event: FulfilmentEvent) -> int:
         raise
     except NotSupportedError as exc:
         result = FulfilmentResult.refused(str(exc), error=exc)
+    except (KeyError, TypeError, ValueError) as exc:
+        # A snapshot that cannot be built into the vendor's type (a field missing, a date
+        # without its time zone): nothing was sent. Refused with the reason rather than
+        # failing every run on it; a person fixes the record and retries.
+        result = FulfilmentResult.refused(
+            gettext("The event cannot be sent: %(problem)s") % {"problem": exc}
+        )
     except ConnectorError as exc:
         # TransientError (the adapter gave up retrying inside the run) or any other error
         # an adapter raised instead of returning a result.

@@ -84,3 +84,39 @@ def test_a_refused_access_fails_the_run_suspends_the_channel_and_keeps_the_event
     event = FulfilmentEvent.objects.get(order=order)
     assert (event.state, event.attempts) == (FulfilmentState.PENDING, 0)
     assert shop.fulfilment_of(external) == []
+
+
+def test_an_unreadable_snapshot_is_refused_naming_the_problem_not_a_failed_run(emulator, db):
+    from erp import services
+    from tests.factories import nfe_access_key
+
+    shop = emulator("anymarket", rate=500, burst=50)
+    channel = active_channel("anymarket", shop)
+    sku = make_sku(channel.company, code="CAM-P")
+    shop.seed_catalog(["CAM-P"])
+    external = shop.add_order([("CAM-P", 1, "59.90")], status="PAID_WAITING_SHIP")
+    order = make_order(
+        channel.company, channel, external_id=external, lines=[(sku, 1, "59.90", None)]
+    )
+    from django.utils import timezone
+
+    now = timezone.now()
+    services.order_invoice(
+        order=order,
+        number=5,
+        series=1,
+        access_key=nfe_access_key(
+            channel.company.cnpj, series=1, number=5, year_month=now.strftime("%y%m")
+        ),
+        issued_at=now,
+        total=order.total,
+    )
+    event = FulfilmentEvent.objects.get(order=order)
+    event.payload = {**event.payload, "issued_at": "2026-12-03T10:00:00"}  # no time zone
+    event.save()
+    run = run_flow(channel_id=channel.pk, flow="fulfilment")
+    assert run.state == RunState.PARTIAL, run.error
+    event.refresh_from_db()
+    assert event.state == FulfilmentState.REFUSED
+    assert "issued_at has no time zone" in event.last_error
+    assert shop.fulfilment_of(external) == []
