@@ -120,3 +120,18 @@ def test_an_unreadable_snapshot_is_refused_naming_the_problem_not_a_failed_run(e
     assert event.state == FulfilmentState.REFUSED
     assert "issued_at has no time zone" in event.last_error
     assert shop.fulfilment_of(external) == []
+
+
+@pytest.mark.django_db
+def test_the_fulfilment_settings_are_validated_within_the_vendor_limits():
+    from django.core.exceptions import ValidationError
+
+    channel = make_channel(connector="anymarket")
+    setting = SyncSetting.objects.get(channel=channel, flow=Flow.FULFILMENT)
+    limits = get_spec("anymarket").limits.for_flow(FULFILMENT)
+    setting.batch_size = limits.max_batch_size + 1
+    setting.interval_minutes = limits.min_interval_minutes - 1
+    with pytest.raises(ValidationError) as error:
+        setting.full_clean()
+    assert set(error.value.message_dict) == {"batch_size", "interval_minutes"}
+    assert f"at most {limits.max_batch_size} items per run for fulfilment" in str(error.value)
