@@ -327,7 +327,7 @@ def _send_one(ctx, event: FulfilmentEvent) -> int:
         reason = redact_truncate(str(hold), LAST_ERROR_CHARS)
         if _settle(event, state=FulfilmentState.HELD, last_error=reason):
             _block_later(event, _waiting_reason(event, held=True))
-        ctx.note("held", f"{label}: {reason}")
+        ctx.note("held_events", f"{label}: {reason}")
         return 1
     except (AuthError, PermissionDeniedError):
         raise

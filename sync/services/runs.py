@@ -173,7 +173,7 @@ def run_flow(
             ctx.counts.get("rejected")
             or ctx.counts.get("deferred")
             or ctx.counts.get("quarantined")
-            or ctx.counts.get("held")
+            or ctx.counts.get("held_events")
         )
         run.state = RunState.PARTIAL if issues else RunState.SUCCEEDED
     except (AuthError, PermissionDeniedError) as exc:

@@ -242,7 +242,12 @@ def test_back_office_and_support_switch_a_vtex_channel_on(page: Page, live_serve
     page.click("input[type=submit][value='Run now']")
     expect(page.locator(".messagelist .success")).to_contain_text("queued stock, price, orders")
     ran = run_queued_tasks()
-    assert sorted(flow for _func, _channel_id, flow, *_ in ran) == ["orders", "price", "stock"]
+    assert sorted(flow for _func, _channel_id, flow, *_ in ran) == [
+        "fulfilment",
+        "orders",
+        "price",
+        "stock",
+    ]
     assert {func for func, *_ in ran} == {"sync.tasks.run_flow"}
     first = SyncRun.objects.get(channel=channel, flow="stock")
     assert (first.state, first.done, first.total) == (RunState.SUCCEEDED, 4, 4), first.error

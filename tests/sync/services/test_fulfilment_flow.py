@@ -199,7 +199,7 @@ def test_a_missing_carrier_de_para_holds_the_event_until_it_is_added(
             "no de-para for Correios / SEDEX 10 on this channel: add it on the channel page"
         )
         assert "held" in FulfilmentEvent.objects.get(order=order, kind="deliver").last_error
-        assert run.detail["counts"]["held"] == 1
+        assert run.detail["counts"]["held_events"] == 1
         assert shop.actions(order) == ["invoice"]
 
         with django_capture_on_commit_callbacks(execute=True):
