@@ -33,6 +33,7 @@ BENCHMARKS = {
     "queries": "bench.queries",
     "orders": "bench.orders",
     "order-requests": "bench.order_requests",
+    "fulfilment": "bench.fulfilment",
     "coalescing": "bench.coalescing",
     "push": "bench.push_efficiency",
     "limits": "bench.limits",

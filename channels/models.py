@@ -33,6 +33,7 @@ FLOW_LABELS = {
     Flow.STOCK: _("Stock"),
     Flow.PRICE: _("Prices"),
     Flow.ORDERS: _("Orders"),
+    Flow.FULFILMENT: _("Fulfilment (invoice, shipping, delivery)"),
 }
 
 

@@ -101,6 +101,11 @@ class ShipForm(FulfilmentForm):
     shipped_at = forms.DateTimeField(
         label=_("shipped at"), required=False, help_text=_("Empty means now.")
     )
+    estimated_delivery = forms.DateField(
+        label=_("estimated delivery"),
+        required=False,
+        help_text=_("The date the carrier promises; ANYMARKET needs it."),
+    )
     require_invoice = forms.BooleanField(
         label=_("Require the invoice first"),
         required=False,
@@ -128,6 +133,7 @@ class ShipForm(FulfilmentForm):
             tracking_url=data["tracking_url"],
             shipped_at=data["shipped_at"],
             require_invoice=data["require_invoice"],
+            estimated_delivery=data["estimated_delivery"],
         )
 
 

@@ -619,6 +619,12 @@ class Shipment(models.Model):
     tracking_code = models.CharField(_("tracking code"), max_length=80, blank=True)
     tracking_url = models.URLField(_("tracking URL"), max_length=500, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"))
+    estimated_delivery = models.DateField(
+        _("estimated delivery"),
+        null=True,
+        blank=True,
+        help_text=_("The date the carrier promises; some channels need it (ANYMARKET)."),
+    )
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

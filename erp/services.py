@@ -7,7 +7,7 @@ rows commit or roll back together with the change.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -450,6 +450,7 @@ def order_ship(
     tracking_url: str = "",
     shipped_at: datetime | None = None,
     require_invoice: bool = True,
+    estimated_delivery: date | None = None,
 ) -> Shipment:
     """Record that the order left with a carrier and mark it shipped.
 
@@ -482,6 +483,7 @@ def order_ship(
         tracking_code=tracking_code.strip(),
         tracking_url=tracking_url.strip(),
         shipped_at=shipped_at or timezone.now(),
+        estimated_delivery=estimated_delivery,
     )
     shipment.full_clean(exclude=["order", "carrier_service"])
     shipment.save()

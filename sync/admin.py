@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
 from channels.admin import (
@@ -556,8 +556,72 @@ class FulfilmentEventInline(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.T
         return super().get_queryset(request).select_related("order")
 
 
-# The order page belongs to erp, which knows nothing of the engine: the engine adds its panel.
+@admin.register(FulfilmentEvent)
+class FulfilmentEventAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The fulfilment outbox across orders: what is pending, refused or held, and why. A
+    refused or held event blocks its order's later events until someone retries it."""
+
+    company_field = "order__company"
+    list_display = [
+        "order",
+        "channel",
+        "sequence",
+        "kind",
+        "state",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
+    list_filter = ["state", "kind", "channel"]
+    list_select_related = ["order", "channel"]
+    search_fields = ["order__external_id"]
+    show_full_result_count = False
+    actions = ["retry_events"]
+    fields = list_display
+    readonly_fields = fields
+
+    def has_retry_permission(self, request) -> bool:
+        # Sending to the channel is the channel editors' business, as reprocessing is.
+        return request.user.has_perm("channels.change_saleschannel")
+
+    @admin.action(description=gettext_lazy("Retry (after fixing what the channel refused)"))
+    def retry_events(self, request, queryset):
+        retry_fulfilment_action(self, request, queryset.values_list("pk", flat=True))
+
+    retry_events.allowed_permissions = ["retry"]
+
+
+def retry_fulfilment_action(modeladmin, request, event_ids) -> None:
+    from sync.services.fulfilment import fulfilment_retry
+
+    count = fulfilment_retry(event_ids=list(event_ids))
+    modeladmin.message_user(
+        request,
+        gettext("%(count)s refused or held event(s) back to pending; the next run sends them.")
+        % {"count": count},
+        messages.SUCCESS if count else messages.WARNING,
+    )
+
+
+@admin.action(
+    description=gettext_lazy("Retry the refused or held fulfilment events of the selected orders"),
+    permissions=["change"],
+)
+def retry_order_fulfilment(modeladmin, request, queryset):
+    if not request.user.has_perm("channels.change_saleschannel"):
+        raise PermissionDenied
+    retry_fulfilment_action(
+        modeladmin,
+        request,
+        FulfilmentEvent.objects.filter(order__in=queryset).values_list("pk", flat=True),
+    )
+
+
+# The order page belongs to erp, which knows nothing of the engine: the engine adds its panel
+# and the retry action.
 OrderAdmin.inlines = [*OrderAdmin.inlines, FulfilmentEventInline]
+OrderAdmin.actions = [*OrderAdmin.actions, retry_order_fulfilment]
 
 
 def register_channel_hooks() -> None:

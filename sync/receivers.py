@@ -24,10 +24,17 @@ def on_channel_changed(sender, *, channel_id: int, **kwargs) -> None:
 
 
 def on_mapping_created(sender, *, channel_id: int, **kwargs) -> None:
-    """A new de-para row may complete held orders: reprocess them in a task."""
+    """A new de-para row may complete held orders: reprocess them in a task. A carrier +
+    service row may also be the reverse de-para a held fulfilment event waits for: those go
+    back to pending (one UPDATE; the next fulfilment run sends them)."""
     from django_q.tasks import async_task
 
+    from mappings.models import MappingKind
     from sync.models import HeldOrder
+    from sync.services.fulfilment import fulfilment_release_held
+
+    if kwargs.get("kind") == MappingKind.CARRIER_SERVICE:
+        fulfilment_release_held(channel_id=channel_id)
 
     if HeldOrder.objects.filter(channel_id=channel_id, resolved_at__isnull=True).exists():
         transaction.on_commit(

@@ -39,7 +39,7 @@ LATE_INTERVALS = 3
 LATE_MINIMUM = timedelta(minutes=15)
 # An orders run that finished with item errors still read the feed and moved the cursor.
 SUCCESSFUL_STATES = (RunState.SUCCEEDED, RunState.PARTIAL)
-FLOW_ORDER = (Flow.CATALOG, Flow.STOCK, Flow.PRICE, Flow.ORDERS)
+FLOW_ORDER = (Flow.CATALOG, Flow.STOCK, Flow.PRICE, Flow.ORDERS, Flow.FULFILMENT)
 
 
 def late_threshold(interval_minutes: int) -> timedelta:

@@ -59,7 +59,7 @@ from mappings.models import (
 )
 from mappings.selectors import Missing
 from mappings.services import unmapped_record_many
-from sync.models import HeldOrder, PendingChange, QuarantinedOrder, SyncRun
+from sync.models import FulfilmentEvent, HeldOrder, PendingChange, QuarantinedOrder, SyncRun
 from tests.admin_forms import form_data
 from tests.factories import (
     make_carrier_service,
@@ -152,6 +152,15 @@ class CompanyData:
             reason=f"{m} order: total is missing",
         )
         self.run = SyncRun.objects.create(channel=c, flow="stock", error=f"{m} vendor said 503")
+        self.fulfilment_event = FulfilmentEvent.objects.create(
+            channel=c,
+            order=self.order,
+            kind="cancel",
+            sequence=1,
+            payload={"reason": f"{m} reason"},
+            state="refused",
+            last_error=f"{m} refused by the channel",
+        )
         self.mapping_import = MappingImport.objects.create(
             channel=c,
             kind=MappingKind.PAYMENT_METHOD,
@@ -187,6 +196,7 @@ class CompanyData:
             SyncRun: [self.run],
             HeldOrder: [self.held],
             QuarantinedOrder: [self.quarantined],
+            FulfilmentEvent: [self.fulfilment_event],
             MappingImport: [self.mapping_import],
         }
 

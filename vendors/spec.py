@@ -31,6 +31,8 @@ class Flow(models.TextChoices):
     STOCK = "stock", _("Stock")
     PRICE = "price", _("Prices")
     ORDERS = "orders", _("Orders")
+    # Invoice, tracking, delivered and cancel back to the channel (sync.services.fulfilment).
+    FULFILMENT = "fulfilment", _("Fulfilment (invoice, shipping, delivery)")
 
 
 # Why a vendor's catalog stays off although its adapter publishes products: the engine's
@@ -43,10 +45,8 @@ CATALOG_NOT_WIRED = _(
     "ERP's products to it is not switched on yet."
 )
 
-# The fulfilment flow (invoice, tracking, delivered, cancel back to the channel). Its limits are
-# declared under this key in each vendor's `VendorLimits.flows`; the engine wires the flow
-# itself (a `Flow` member with this value, its model choices and migration, come with it).
-FULFILMENT = "fulfilment"
+# The fulfilment flow's key in each vendor's `VendorLimits.flows` (the `Flow` member's value).
+FULFILMENT = Flow.FULFILMENT.value
 
 
 class Capability(models.TextChoices):

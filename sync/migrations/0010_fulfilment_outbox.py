@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('channels', '0009_stock_reconciliation_settings'),
-        ('erp', '0004_order_fulfilment'),
+        ('erp', '0005_order_fulfilment'),
         ('sync', '0009_stock_reconciliation'),
     ]
 

@@ -173,6 +173,7 @@ def run_flow(
             ctx.counts.get("rejected")
             or ctx.counts.get("deferred")
             or ctx.counts.get("quarantined")
+            or ctx.counts.get("held_events")
         )
         run.state = RunState.PARTIAL if issues else RunState.SUCCEEDED
     except (AuthError, PermissionDeniedError) as exc:
@@ -258,6 +259,11 @@ def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
         # there was (an order still waiting in the stream is not missed).
         if drained and ctx.has_time() and sweep_due(channel=ctx.channel):
             orders_sweep(ctx)
+        return
+    if flow == Flow.FULFILMENT:
+        from sync.services.fulfilment import fulfilment_send
+
+        fulfilment_send(ctx, limit=limit)
         return
     # Time-critical flows first (FlowPlan.push_first): a price or catalog run that finds stock
     # pending pushes stock first with its budget (orders have their own frequent schedule).

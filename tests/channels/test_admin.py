@@ -16,6 +16,7 @@ from tests.factories import (
     make_sku,
     make_warehouse,
 )
+from vendors.spec import Flow
 
 SECRET = "VTEX-APPTOKEN-admin-test-0a1b2c3d4e"
 
@@ -119,7 +120,7 @@ def test_add_channel_with_credentials_through_the_admin(admin_client):
         "app_key": "vtexappkey-minhaloja-XYZ",
         "app_token": SECRET,
     }
-    assert SyncSetting.objects.filter(channel=channel).count() == 4
+    assert SyncSetting.objects.filter(channel=channel).count() == len(Flow.values)
     assert not Credential.objects.filter(connector="anymarket").exists()
 
 
@@ -168,7 +169,7 @@ def test_sync_settings_outside_vendor_limits_are_form_errors_naming_the_limit(ad
     channel = make_channel(connector="anymarket")
     url = change_url(channel)
     data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
-    rows = {data[f"sync_settings-{i}-id"]: i for i in range(4)}
+    rows = {data[f"sync_settings-{i}-id"]: i for i in range(len(Flow.values))}
     flows = dict(SyncSetting.objects.filter(channel=channel).values_list("pk", "flow"))
     index = {flows[int(pk)]: i for pk, i in rows.items()}
     data[f"sync_settings-{index['stock']}-batch_size"] = "9000"

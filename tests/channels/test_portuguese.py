@@ -8,6 +8,7 @@ from django.utils import translation
 from channels.models import SyncSetting
 from tests.admin_forms import form_data
 from tests.factories import make_channel, make_company
+from vendors.spec import Flow
 
 SECRET = "VTEX-APPTOKEN-ptbr-test-9f8e7d6c5b"
 
@@ -74,7 +75,7 @@ def test_sync_setting_limits_are_refused_in_portuguese_with_their_numbers(admin_
     url = reverse("admin:channels_saleschannel_change", args=[channel.pk])
     data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
     flows = dict(SyncSetting.objects.filter(channel=channel).values_list("pk", "flow"))
-    index = {flows[int(data[f"sync_settings-{i}-id"])]: i for i in range(4)}
+    index = {flows[int(data[f"sync_settings-{i}-id"])]: i for i in range(len(Flow.values))}
     data[f"sync_settings-{index['stock']}-batch_size"] = "9000"
     data[f"sync_settings-{index['price']}-interval_minutes"] = "1"
     response = admin_client.post(url, data)

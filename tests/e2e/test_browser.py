@@ -365,7 +365,12 @@ def test_back_office_and_support_switch_a_vtex_channel_on(
     page.click("#content-main form input[type=submit]")
     expect(page.locator(".messagelist .success")).to_be_visible()
     ran = run_queued_tasks()
-    assert sorted(flow for _func, _channel_id, flow, *_ in ran) == ["orders", "price", "stock"]
+    assert sorted(flow for _func, _channel_id, flow, *_ in ran) == [
+        "fulfilment",
+        "orders",
+        "price",
+        "stock",
+    ]
     assert {func for func, *_ in ran} == {"sync.tasks.run_flow"}
     first = SyncRun.objects.get(channel=channel, flow="stock")
     assert (first.state, first.done, first.total) == (RunState.SUCCEEDED, 4, 4), first.error

@@ -30,18 +30,34 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import channel_credentials
-from erp.models import Order, OrderItem, OrderStatus, StockBalance
-from erp.services import StockLevel, stock_adjust, stock_set_many
+from erp.models import Invoice, Order, OrderItem, OrderStatus, StockBalance
+from erp.services import StockLevel, order_invoice, stock_adjust, stock_set_many
 from mappings.models import Listing, MappingKind, UnmappedValue
 from sandbox.server import Emulator
-from sync.models import ChannelLease, HeldOrder, PendingChange, RunState, SyncRun
+from sync.models import (
+    ChannelLease,
+    FulfilmentEvent,
+    FulfilmentState,
+    HeldOrder,
+    PendingChange,
+    RunState,
+    SyncRun,
+)
 from sync.services.connectors import build_connector
 from sync.services.push import available_stock
 from tests.e2e.world import listing_fields
-from tests.factories import make_company, make_price_list, make_sku, make_warehouse
+from tests.factories import (
+    make_company,
+    make_price_list,
+    make_sku,
+    make_warehouse,
+    nfe_access_key,
+)
 from tests.sync.engine import active_channel, bind, declared_rate, map_defaults
 from vendors.anymarket.adapter import AnymarketConnector
 from vendors.mercadolivre.adapter import MercadoLivreConnector
@@ -146,6 +162,7 @@ class Shop:
     sold: dict[str, tuple[int, int]] = field(default_factory=dict)  # order -> (sku id, qty)
     held: set[str] = field(default_factory=set)  # orders with an unmapped carrier
     paid_later: int = 0  # orders placed unpaid and paid during the soak
+    erp_invoiced: set[str] = field(default_factory=set)  # orders the ERP invoiced (NF-e)
 
     @property
     def vocabulary(self) -> OrderVocabulary:
@@ -290,7 +307,7 @@ def shops(watched, fast_vendors, emulator, db):
 def _run_all(rnd: random.Random, shops: list[Shop], states: Counter) -> None:
     # Each channel × flow has its own schedule, so nothing orders them: a channel's stock run
     # may come before the orders run that imports a sale it made.
-    runs = [(shop, flow) for shop in shops for flow in ("orders", "stock")]
+    runs = [(shop, flow) for shop in shops for flow in ("orders", "stock", "fulfilment")]
     rnd.shuffle(runs)
     for shop, flow in runs:
         run = run_flow_quick(shop.channel, flow)
@@ -348,6 +365,49 @@ def _sell_some(rnd: random.Random, shops: list[Shop]) -> None:
                 shop.invoice(order_id)
 
 
+_nfe_numbers = iter(range(1, 1_000_000))
+
+
+def _nfe_xml(key: str) -> bytes:
+    ns = "http://www.portalfiscal.inf.br/nfe"
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="{ns}"><NFe>'
+        f'<infNFe Id="NFe{key}" versao="4.00"></infNFe></NFe><protNFe><infProt>'
+        f"<chNFe>{key}</chNFe></infProt></protNFe></nfeProc>"
+    ).encode()
+
+
+def _erp_invoices_some(rnd: random.Random, shops: list[Shop]) -> None:
+    """The back office invoices a few imported, paid orders (NF-e with its XML): each becomes
+    an outbox event the fulfilment flow must deliver once, under the same faults. They are no
+    longer moved on at the vendor by hand (Shop.invoice picks paid orders only)."""
+    for shop in shops:
+        candidates = [
+            order
+            for order in Order.objects.filter(
+                channel=shop.channel, status=OrderStatus.PAID, invoice__isnull=True
+            ).select_related("company")
+            if shop.expected_status.get(order.external_id) == OrderStatus.PAID
+        ]
+        for order in rnd.sample(candidates, k=min(len(candidates), 2)):
+            now = timezone.now()
+            number = next(_nfe_numbers)
+            key = nfe_access_key(
+                order.company.cnpj, series=1, number=number, year_month=now.strftime("%y%m")
+            )
+            order_invoice(
+                order=order,
+                number=number,
+                series=1,
+                access_key=key,
+                issued_at=now,
+                total=order.total,
+                xml_file=ContentFile(_nfe_xml(key), name="nfe.xml"),
+            )
+            shop.expected_status[order.external_id] = OrderStatus.INVOICED
+            shop.erp_invoiced.add(order.external_id)
+
+
 def _orders_at_start(rnd: random.Random, shops: list[Shop]) -> None:
     """A backlog of orders over the vendor's last hours, a third unpaid: enough for Mercado
     Livre's import to page through (a small page per run) while buyers pay them."""
@@ -367,6 +427,9 @@ def _problems(shops: list[Shop], skus: list) -> list[str]:
     pending = PendingChange.objects.count()
     if pending:
         problems.append(f"{pending} pending change(s)")
+    unsent = FulfilmentEvent.objects.exclude(state=FulfilmentState.SENT).count()
+    if unsent:
+        problems.append(f"{unsent} fulfilment event(s) not sent")
     sku_by_id = {s.pk: s for s in skus}
     for shop in shops:
         backlog = shop.feed_backlog()
@@ -409,6 +472,7 @@ def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
     caplog, capsys = watched
     shops, skus, warehouse = shops
     rnd = random.Random(SEED + 1)
+    invoicing = random.Random(SEED + 2)
     states: Counter = Counter()
     started = time.monotonic()
     rounds = 0
@@ -420,6 +484,9 @@ def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
         if rounds == 1:  # the vendors show stock now: the morning's orders come in
             _orders_at_start(rnd, shops)
         _sell_some(rnd, shops)
+        if rounds >= 2:
+            # Its own random stream: the trade above stays the one the seed gives.
+            _erp_invoices_some(invoicing, shops)
         if rounds == 3:
             for shop in shops:
                 shop.sell(rnd.choice(list(shop.listings.values())), 1, mapped=False)
@@ -497,6 +564,27 @@ def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
             == 1
         )
 
+    # Every order the ERP invoiced is invoiced at the vendor exactly once (a lost answer, a
+    # timeout or a 5xx made the engine send it again: the vendor still holds one invoice).
+    invoice_actions = {"invoice", "fiscal_document"}
+    for shop in shops:
+        assert len(shop.erp_invoiced) >= 3, f"{shop.vendor}: too few ERP invoices"
+        assert Invoice.objects.filter(order__channel=shop.channel).count() == len(shop.erp_invoiced)
+        wrong = {
+            order_id: actions
+            for order_id in shop.erp_invoiced
+            if sum(
+                1
+                for action, _data in shop.emulator.fulfilment_of(order_id)
+                if action in invoice_actions
+            )
+            != 1
+            for actions in [shop.emulator.fulfilment_of(order_id)]
+        }
+        assert not wrong, f"{shop.vendor}: {wrong}"
+        events = FulfilmentEvent.objects.filter(channel=shop.channel)
+        assert events.filter(state=FulfilmentState.SENT).count() == len(shop.erp_invoiced)
+
     # Each imported order reserved its quantity exactly once (re-reads never reserve again).
     sold = Counter()
     for shop in shops:
@@ -556,6 +644,7 @@ def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
         f"{time.monotonic() - started:.1f}s; runs {dict(states)}; faults {dict(fault_counts)}; "
         f"orders {sum(len(s.expected_status) for s in shops)} imported "
         f"({sum(s.paid_later for s in shops)} paid while being read), "
-        f"{sum(len(s.held) for s in shops)} held; requests "
+        f"{sum(len(s.held) for s in shops)} held; "
+        f"{sum(len(s.erp_invoiced) for s in shops)} invoiced by the ERP; requests "
         f"{ {s.vendor: s.emulator.stats['requests'] for s in shops} }"
     )

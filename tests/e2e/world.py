@@ -81,7 +81,9 @@ def vendor_channel(emulator, *, company, warehouse, flows) -> SalesChannel:
     # The tests enqueue run_flow themselves, continuously; the schedules activation created
     # would only add runs at the scheduler's ~30 s wake-ups.
     Schedule.objects.filter(
-        name__in=[schedule_name(channel.pk, flow) for flow in ("stock", "price", "orders")]
+        name__in=[
+            schedule_name(channel.pk, flow) for flow in ("stock", "price", "orders", "fulfilment")
+        ]
     ).delete()
     build_connector(channel).on_activate(enabled_flows=set(flows))  # VTEX: its orders feed
     if "orders" in flows:

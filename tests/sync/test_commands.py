@@ -109,7 +109,11 @@ def test_sync_channel_all_flows_runs_each_enabled_supported_flow(monkeypatch):
     monkeypatch.setattr(runs, "run_flow", record)
     out, _, exc = sync_channel(str(channel.pk), all_flows=True)
     assert exc is None
-    assert calls == [(channel.pk, "stock", "command"), (channel.pk, "orders", "command")]
+    assert calls == [
+        (channel.pk, "stock", "command"),
+        (channel.pk, "orders", "command"),
+        (channel.pk, "fulfilment", "command"),
+    ]
     assert "stock: 2/2 (100%)" in out and "orders: 2/2 (100%)" in out
 
 
@@ -177,14 +181,14 @@ def test_reconcile_schedules_prints_counts():
     out = StringIO()
     call_command("reconcile_schedules", stdout=out)
     assert (
-        "Schedules reconciled: 4 created, 0 updated, 1 deleted; 4 channel schedule(s) in place."
+        "Schedules reconciled: 5 created, 0 updated, 1 deleted; 5 channel schedule(s) in place."
         in out.getvalue()
     )
     names = set(Schedule.objects.filter(name__startswith=PREFIX).values_list("name", flat=True))
-    flows = ("stock", "price", "orders", "reconcile")  # and the stock reconciliation
+    flows = ("stock", "price", "orders", "fulfilment", "reconcile")  # and the stock reconciliation
     assert names == {schedule_name(channel.pk, f) for f in flows}
 
     SyncSetting.objects.filter(channel=channel, flow="stock").update(interval_minutes=30)
     out = StringIO()
     call_command("reconcile_schedules", stdout=out)
-    assert "0 created, 1 updated, 0 deleted; 4 channel schedule(s)" in out.getvalue()
+    assert "0 created, 1 updated, 0 deleted; 5 channel schedule(s)" in out.getvalue()

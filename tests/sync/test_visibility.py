@@ -542,14 +542,18 @@ def test_run_now_action_queues_enabled_supported_flows_of_active_channels_only(
             (full.pk, "stock", manual),
             (full.pk, "price", manual),
             (full.pk, "orders", manual),
+            (full.pk, "fulfilment", manual),
             (no_price.pk, "stock", manual),
             (no_price.pk, "orders", manual),
+            (no_price.pk, "fulfilment", manual),
         ]
     )
     assert {q.task["func"] for q in OrmQ.objects.all()} == {"sync.tasks.run_flow"}
     texts = [str(m) for m in response.context["messages"]]
-    assert f"{full}: queued Stock, Prices, Orders." in texts
-    assert f"{no_price}: queued Stock, Orders." in texts
+    assert (
+        f"{full}: queued Stock, Prices, Orders, Fulfilment (invoice, shipping, delivery)." in texts
+    )
+    assert f"{no_price}: queued Stock, Orders, Fulfilment (invoice, shipping, delivery)." in texts
     assert f"{paused}: not active (paused): skipped." in texts
 
 
@@ -580,13 +584,16 @@ def test_run_now_button_confirms_then_queues(admin_client, django_capture_on_com
     assert run_now_url in admin_client.get(change_url(channel)).content.decode()
 
     page = admin_client.get(run_now_url).content.decode()
-    assert "<li>Stock</li><li>Prices</li><li>Orders</li>" in page
+    assert (
+        "<li>Stock</li><li>Prices</li><li>Orders</li>"
+        "<li>Fulfilment (invoice, shipping, delivery)</li>" in page
+    )
     assert OrmQ.objects.count() == 0  # GET only asks
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(run_now_url)
     assert response.status_code == 302 and response["Location"] == change_url(channel)
-    assert [args[1] for args in queued_tasks()] == ["orders", "price", "stock"]
+    assert [args[1] for args in queued_tasks()] == ["fulfilment", "orders", "price", "stock"]
 
 
 @pytest.mark.django_db

@@ -141,7 +141,7 @@ def test_activation_creates_bindings_schedules_and_record_warnings_do_not_block(
     )
     assert names == {
         f"erpintegr:channel:{channel.pk}:{flow}"
-        for flow in (Flow.STOCK, Flow.PRICE, Flow.ORDERS, "reconcile")
+        for flow in (Flow.STOCK, Flow.PRICE, Flow.ORDERS, Flow.FULFILMENT, "reconcile")
     }
     # Every bound SKU is queued for a first push of stock and price.
     assert PendingChange.objects.filter(channel=channel, flow=Flow.STOCK).count() == 4

@@ -277,7 +277,7 @@ def test_every_push_flow_is_one_entry_of_the_table():
     from sync.services.push import PUSH_PLANS
     from vendors.spec import Flow
 
-    assert set(PUSH_PLANS) == set(Flow) - {Flow.ORDERS}
+    assert set(PUSH_PLANS) == set(Flow) - {Flow.ORDERS, Flow.FULFILMENT}
     assert set(FLOW_FOR_KIND) == set(ChangeKind)
     for flow, plan in PUSH_PLANS.items():
         assert FLOW_FOR_KIND[plan.change_kind] == flow

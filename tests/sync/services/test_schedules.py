@@ -37,7 +37,9 @@ def test_activating_creates_one_schedule_per_enabled_supported_flow(
         )
         for s in channel.sync_settings.filter(enabled=True)
     }
-    assert set(expected) == {schedule_name(channel.pk, f) for f in ("stock", "price", "orders")}
+    assert set(expected) == {
+        schedule_name(channel.pk, f) for f in ("stock", "price", "orders", "fulfilment")
+    }
     # The stock reconciliation, at its own (long) interval, first run one interval from now.
     expected[schedule_name(channel.pk, "reconcile")] = (
         RECONCILE_TASK,
@@ -70,7 +72,12 @@ def test_interval_change_disable_and_pause_each_leave_exactly_the_expected_rows(
     channel.sync_settings.filter(flow="price").update(enabled=False)
     schedules_reconcile_channel(channel_id=channel.pk)
     reconcile = schedule_name(channel.pk, "reconcile")
-    assert set(rows(channel)) == {stock, schedule_name(channel.pk, "orders"), reconcile}
+    assert set(rows(channel)) == {
+        stock,
+        schedule_name(channel.pk, "orders"),
+        schedule_name(channel.pk, "fulfilment"),
+        reconcile,
+    }
 
     SalesChannel.objects.filter(pk=channel.pk).update(reconcile_interval_minutes=30)
     schedules_reconcile_channel(channel_id=channel.pk)
@@ -78,11 +85,15 @@ def test_interval_change_disable_and_pause_each_leave_exactly_the_expected_rows(
     # No stock flow, or the reconciliation switched off (0): no reconciliation.
     channel.sync_settings.filter(flow="stock").update(enabled=False)
     schedules_reconcile_channel(channel_id=channel.pk)
-    assert set(rows(channel)) == {schedule_name(channel.pk, "orders")}
+    orders_and_fulfilment = {
+        schedule_name(channel.pk, "orders"),
+        schedule_name(channel.pk, "fulfilment"),
+    }
+    assert set(rows(channel)) == orders_and_fulfilment
     channel.sync_settings.filter(flow="stock").update(enabled=True)
     SalesChannel.objects.filter(pk=channel.pk).update(reconcile_interval_minutes=0)
     schedules_reconcile_channel(channel_id=channel.pk)
-    assert set(rows(channel)) == {stock, schedule_name(channel.pk, "orders")}
+    assert set(rows(channel)) == {stock, *orders_and_fulfilment}
 
     with django_capture_on_commit_callbacks(execute=True):
         channel_set_status(channel=channel, status="paused")
