@@ -30,8 +30,12 @@ from django_q.models import OrmQ
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
 from erp.admin_scoping import AllCompaniesOnlyAdminMixin, CompanyScopedAdminMixin
 from erp.models import (
+    Attribute,
+    AttributeValue,
+    Brand,
     Carrier,
     CarrierService,
+    Category,
     Company,
     CompanyMembership,
     Order,
@@ -87,6 +91,12 @@ class CompanyData:
         self.warehouse = make_warehouse(self.company, f"{m}-CD", name=f"{m} Centro")
         self.product = Product.objects.create(company=self.company, name=f"{m} Produto")
         self.sku = make_sku(self.company, f"{m}-SKU", product=self.product, name=f"{m} Azul")
+        self.brand = Brand.objects.create(company=self.company, name=f"{m} Marca")
+        self.category = Category.objects.create(company=self.company, name=f"{m} Roupas")
+        self.attribute = Attribute.objects.create(company=self.company, name=f"{m} Cor")
+        self.attribute_value = AttributeValue.objects.create(
+            attribute=self.attribute, value=f"{m} Azul"
+        )
         self.balance = StockBalance.objects.create(
             sku=self.sku, warehouse=self.warehouse, on_hand=5
         )
@@ -169,6 +179,10 @@ class CompanyData:
             Warehouse: [self.warehouse],
             Product: [self.product],
             Sku: [self.sku],
+            Brand: [self.brand],
+            Category: [self.category],
+            Attribute: [self.attribute],
+            AttributeValue: [self.attribute_value],
             StockBalance: [self.balance],
             PriceList: [self.price_list],
             Price: [self.price],
