@@ -52,7 +52,10 @@ from erp.models import (
 from erp.selectors import visible_company_ids
 from mappings.models import (
     MAPPING_MODELS,
+    AttributeMapping,
+    BrandMapping,
     CarrierServiceMapping,
+    CategoryMapping,
     Listing,
     MappingImport,
     MappingKind,
@@ -127,6 +130,21 @@ class CompanyData:
         self.location_mapping = StockLocationMapping.objects.create(
             channel=c, code=f"{m}-loc", label=f"{m} Local", target=self.warehouse
         )
+        self.category_mapping = CategoryMapping.objects.create(
+            channel=c, code=f"{m}-MLB1", label=f"{m} Camisetas", target=self.category
+        )
+        self.brand_mapping = BrandMapping.objects.create(
+            channel=c, code=f"{m}-ACME", label=f"{m} Acme", target=self.brand
+        )
+        self.attribute_mapping = AttributeMapping.objects.create(
+            channel=c,
+            code=f"{m}-COLOR",
+            label=f"{m} Cor",
+            value_code="52049",
+            value_label=f"{m} Azul",
+            target=self.attribute,
+            target_value=self.attribute_value,
+        )
         unmapped_record_many(
             channel=c, missing=[Missing(MappingKind.PAYMENT_METHOD, f"{m}-boleto", label=m)]
         )
@@ -195,6 +213,9 @@ class CompanyData:
             PaymentMethodMapping: [self.payment_mapping],
             OrderStatusMapping: [self.status_mapping],
             StockLocationMapping: [self.location_mapping],
+            CategoryMapping: [self.category_mapping],
+            BrandMapping: [self.brand_mapping],
+            AttributeMapping: [self.attribute_mapping],
             UnmappedValue: [self.unmapped],
             Listing: [self.listing],
             ActivationRecord: [self.activation],
