@@ -26,6 +26,7 @@ from erp.models import (
     Warehouse,
 )
 from erp.signals import ChangeKind, skus_changed
+from erp.validators import normalize_ncm
 
 
 def announce_sku_changes(
@@ -243,13 +244,14 @@ def product_update(*, product: Product, **fields) -> Product:
     unknown = set(fields) - PRODUCT_CATALOG_FIELDS
     if unknown:
         raise ValidationError(f"Not catalog fields of a product: {', '.join(sorted(unknown))}.")
+    if fields.get("ncm") and normalize_ncm(fields["ncm"]).isdigit():
+        fields["ncm"] = normalize_ncm(fields["ncm"])  # "6109.10.00" is the stored "61091000"
     changed = [name for name, value in fields.items() if getattr(product, name) != value]
     if not changed:
         return product
     for name in changed:
         setattr(product, name, fields[name])
     product.full_clean()
-    # full_clean may normalize (NCM "6109.10.00" -> "61091000"): compare after it.
     product.save(update_fields=[*changed, "updated_at"])
     _announce_product(product)
     return product

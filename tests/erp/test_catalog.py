@@ -185,8 +185,10 @@ def test_product_update_with_a_bad_ncm_writes_and_announces_nothing(catalog):
 def test_unchanged_product_update_writes_and_announces_nothing(catalog):
     company, product, *_ = catalog
     channel = _selling_channel(company)
-    before = product.updated_at
-    services.product_update(product=product, name="Camiseta")
+    services.product_update(product=product, ncm="61091000")
+    PendingChange.objects.all().delete()
+    before = Product.objects.get(pk=product.pk).updated_at
+    services.product_update(product=product, name="Camiseta", ncm="6109.10.00")
     product.refresh_from_db()
     assert product.updated_at == before
     assert _catalog_pending(channel) == []
