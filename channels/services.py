@@ -189,7 +189,7 @@ def channel_store_rotated_credentials(*, channel: SalesChannel, values: Mapping[
                 "Channel %s: the %s %s issued is also claimed by another channel's stored "
                 "value; stored without its fingerprint (check the channels sharing this key).",
                 channel.pk,
-                field.label,
+                field.name,
                 connector.label,
             )
             Credential.objects.update_or_create(

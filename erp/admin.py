@@ -1,9 +1,17 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from erp.admin_scoping import AllCompaniesOnlyAdminMixin, CompanyScopedAdminMixin
+from erp.forms import FULFILMENT_FORMS
 from erp.models import (
     Attribute,
     AttributeValue,
@@ -13,13 +21,16 @@ from erp.models import (
     Category,
     Company,
     CompanyMembership,
+    Invoice,
     Order,
     OrderItem,
+    OrderStatus,
     PaymentMethod,
     Price,
     PriceList,
     Product,
     ProductImage,
+    Shipment,
     Sku,
     SkuAttributeValue,
     StockBalance,
@@ -31,6 +42,7 @@ from erp.services import (
     PRODUCT_CATALOG_FIELDS,
     ImageSpec,
     announce_sku_changes,
+    order_deliver,
     price_set,
     product_images_set,
     product_update,
@@ -445,8 +457,17 @@ class OrderItemInline(CompanyScopedAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("sku", "reserved_warehouse")
 
 
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M") if value else "—"
+
+
 @admin.register(Order)
 class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    """Orders arrive from channels (the engine owns their data). The back office invoices,
+    ships, delivers and cancels them here: one page per step, each a form that calls the
+    erp.services function (the only writer) — see erp/forms.py."""
+
+    change_form_template = "admin/erp/order/change_form.html"
     list_display = [
         "__str__",
         "channel",
@@ -460,10 +481,18 @@ class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_filter = [
         "status",
         ("channel_canceled_at", admin.EmptyFieldListFilter),
+        "nfe_cancel_required",
         "channel",
         "company",
     ]
-    search_fields = ["external_id", "customer_name", "customer_document", "customer_email"]
+    search_fields = [
+        "external_id",
+        "customer_name",
+        "customer_document",
+        "customer_email",
+        "invoice__access_key",
+        "shipment__tracking_code",
+    ]
     list_select_related = ["channel", "carrier_service__carrier", "payment_method"]
     date_hierarchy = "created_at"
     inlines = [OrderItemInline]
@@ -499,7 +528,12 @@ class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         ),
         (_("Shipping and payment"), {"fields": ["carrier_service", "payment_method"]}),
         (_("Totals"), {"fields": ["items_total", "shipping_total", "total"]}),
+        (
+            _("Fulfilment"),
+            {"fields": ["invoice_summary", "shipment_summary", "cancellation_summary"]},
+        ),
     ]
+    actions = ["deliver_selected"]
     # Orders arrive from channels; the engine owns them.
     readonly_fields = [
         "company",
@@ -518,6 +552,9 @@ class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "items_total",
         "shipping_total",
         "total",
+        "invoice_summary",
+        "shipment_summary",
+        "cancellation_summary",
     ]
 
     def has_add_permission(self, request):
@@ -526,6 +563,175 @@ class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("CEP"))
     def delivery_cep(self, obj: Order) -> str:
         return obj.delivery_postal_code_display
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("invoice", "shipment__carrier_service__carrier")
+        )
+
+    @admin.display(description=_("invoice (NF-e)"))
+    def invoice_summary(self, order: Order) -> str:
+        invoice = _related(order, "invoice")
+        if invoice is None:
+            return gettext("Not invoiced.")
+        return format_html(
+            "{} · {} {} · {} {} · {} {}{}",
+            invoice,
+            gettext("access key"),
+            invoice.access_key,
+            gettext("issued"),
+            _when(invoice.issued_at),
+            gettext("total"),
+            invoice.total,
+            gettext(" · XML attached") if invoice.xml_file else "",
+        )
+
+    @admin.display(description=_("shipment"))
+    def shipment_summary(self, order: Order) -> str:
+        shipment = _related(order, "shipment")
+        if shipment is None:
+            return gettext("Not shipped.")
+        delivered = (
+            gettext("delivered %(when)s") % {"when": _when(shipment.delivered_at)}
+            if shipment.delivered_at
+            else gettext("not delivered yet")
+        )
+        return format_html(
+            "{} · {} {} {} · {} {} · {}",
+            shipment.carrier_service,
+            gettext("tracking"),
+            shipment.tracking_code or "—",
+            shipment.tracking_url,
+            gettext("shipped"),
+            _when(shipment.shipped_at),
+            delivered,
+        )
+
+    @admin.display(description=_("cancellation"))
+    def cancellation_summary(self, order: Order) -> str:
+        if order.status != OrderStatus.CANCELED or order.canceled_at is None:
+            return gettext("Not canceled.")
+        text = gettext("Canceled %(when)s: %(reason)s") % {
+            "when": _when(order.canceled_at),
+            "reason": order.cancel_reason or "—",
+        }
+        if order.nfe_cancel_required:
+            return format_html(
+                '{} <strong class="errornote">{}</strong>',
+                text,
+                gettext("The NF-e must be canceled in the ERP."),
+            )
+        return text
+
+    # --- invoice, ship, deliver, cancel -------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/fulfilment/<slug:step>/",
+                self.admin_site.admin_view(self.fulfilment_view),
+                name="erp_order_fulfilment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def available_steps(self, order: Order) -> list[str]:
+        """The buttons worth showing; the services decide what is allowed."""
+        if order.status == OrderStatus.CANCELED:
+            return []
+        invoiced = _related(order, "invoice") is not None
+        shipment = _related(order, "shipment")
+        steps = [] if invoiced else ["invoice"]
+        if shipment is None:
+            steps.append("ship")
+        elif shipment.delivered_at is None:
+            steps.append("deliver")
+        if order.status != OrderStatus.DELIVERED:
+            steps.append("cancel")
+        return steps
+
+    def fulfilment_view(self, request, object_id, step):
+        form_class = FULFILMENT_FORMS.get(step)
+        if form_class is None:
+            raise Http404(gettext("No such step."))
+        order = self.get_object(request, object_id)
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+        change_url = reverse(
+            "admin:erp_order_change",
+            args=[order.pk],
+            current_app=self.admin_site.name,
+        )
+        if request.method == "POST":
+            form = form_class(request.POST, request.FILES, order=order)
+            if form.apply():
+                message = form.success_message % {"order": order}
+                self.log_change(request, order, [{"changed": {"fields": [str(form.title)]}}])
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+            self.message_user(
+                request, gettext("Nothing was saved: see the errors below."), messages.ERROR
+            )
+        else:
+            form = form_class(order=order)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": order,
+            "title": form.title,
+            "subtitle": str(order),
+            "form": form,
+            "change_url": change_url,
+            "has_view_permission": True,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/erp/order/fulfilment_form.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        order = self.get_object(request, object_id)
+        if self.has_change_permission(request, order):
+            labels = {name: form.title for name, form in FULFILMENT_FORMS.items()}
+            extra_context["fulfilment_steps"] = [
+                (
+                    labels[step],
+                    reverse(
+                        "admin:erp_order_fulfilment",
+                        args=[order.pk, step],
+                        current_app=self.admin_site.name,
+                    ),
+                )
+                for step in self.available_steps(order)
+            ]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Mark the selected orders delivered"), permissions=["change"])
+    def deliver_selected(self, request, queryset):
+        done, refused = 0, []
+        for order in queryset.select_related(None).only("pk", "external_id", "status"):
+            try:
+                order_deliver(order=order)
+                done += 1
+            except ValidationError as error:
+                refused.extend(error.messages)
+        if done:
+            self.message_user(
+                request,
+                gettext("%(count)s orders marked as delivered.") % {"count": done},
+                messages.SUCCESS,
+            )
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
+
+
+def _related(order: Order, name: str):
+    """The order's invoice / shipment, or None (a reverse one-to-one raises when missing)."""
+    try:
+        return getattr(order, name)
+    except (Invoice.DoesNotExist, Shipment.DoesNotExist):
+        return None
 
 
 # --- users: their companies on the user page ------------------------------------------------

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from erp.validators import (
@@ -22,6 +22,7 @@ from erp.validators import (
     validate_gtin,
     validate_image_url,
     validate_ncm,
+    validate_nfe_access_key,
 )
 
 
@@ -865,6 +866,21 @@ class Order(models.Model):
         _("shipping total"), max_digits=14, decimal_places=2, default=Decimal("0")
     )
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    # Cancellation: written only by erp.services.order_cancel.
+    canceled_at = models.DateTimeField(_("canceled at"), null=True, blank=True)
+    cancel_reason = models.TextField(
+        _("cancellation reason"),
+        blank=True,
+        help_text=_("Why the order was canceled; required when it had been invoiced."),
+    )
+    nfe_cancel_required = models.BooleanField(
+        _("NF-e must be canceled"),
+        default=False,
+        help_text=_(
+            "The order was canceled after it was invoiced: the NF-e must be canceled in the "
+            "ERP's fiscal module (or a return NF-e issued)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -937,3 +953,96 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.sku}"
+
+
+def invoice_xml_path(invoice: "Invoice", filename: str) -> str:
+    # The access key names the file: unique, and what a fiscal auditor searches by.
+    return f"nfe/{invoice.order.company_id}/{invoice.access_key}.xml"
+
+
+class Invoice(models.Model):
+    """The order's NF-e, as issued by the ERP's fiscal module. Written only by
+    erp.services.order_invoice, which checks the access key against the company's CNPJ, the
+    series and the number (erp.validators.validate_nfe_access_key_for)."""
+
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, related_name="invoice", verbose_name=_("order")
+    )
+    number = models.PositiveIntegerField(
+        _("NF-e number"), validators=[MinValueValidator(1)], help_text=_("nNF, up to 9 digits.")
+    )
+    series = models.PositiveSmallIntegerField(
+        _("series"), help_text=_("Série of the NF-e, 0 to 999.")
+    )
+    access_key = models.CharField(
+        _("access key"),
+        max_length=44,
+        unique=True,
+        validators=[validate_nfe_access_key],
+        help_text=_("Chave de acesso: the 44 digits printed under the DANFE's barcode."),
+    )
+    issued_at = models.DateTimeField(_("issue date"))
+    total = models.DecimalField(
+        _("NF-e total"),
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("vNF: the total value of the NF-e."),
+    )
+    xml_file = models.FileField(
+        _("NF-e XML"),
+        upload_to=invoice_xml_path,
+        blank=True,
+        help_text=_("The authorized NF-e XML; some channels need it (Mercado Livre)."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invoice (NF-e)")
+        verbose_name_plural = _("invoices (NF-e)")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1, number__lte=999_999_999), name="invoice_number_range"
+            ),
+            models.CheckConstraint(condition=Q(series__lte=999), name="invoice_series_range"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return _("NF-e %(number)s series %(series)s") % {
+            "number": self.number,
+            "series": self.series,
+        }
+
+
+class Shipment(models.Model):
+    """How the order left the warehouse. Written only by erp.services.order_ship and
+    order_deliver."""
+
+    order = models.OneToOneField(
+        Order, on_delete=models.CASCADE, related_name="shipment", verbose_name=_("order")
+    )
+    carrier_service = models.ForeignKey(
+        CarrierService,
+        on_delete=models.PROTECT,
+        related_name="shipments",
+        verbose_name=_("carrier service"),
+    )
+    tracking_code = models.CharField(_("tracking code"), max_length=80, blank=True)
+    tracking_url = models.URLField(_("tracking URL"), max_length=500, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"))
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delivered_at__isnull=True) | Q(delivered_at__gte=F("shipped_at")),
+                name="shipment_delivered_after_shipped",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_code or str(self.carrier_service)

@@ -7,26 +7,34 @@ rows commit or roll back together with the change.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from erp.models import (
     AttributeValue,
+    CarrierService,
+    Invoice,
+    Order,
+    OrderStatus,
     Price,
     PriceList,
     Product,
     ProductImage,
+    Shipment,
     Sku,
     SkuAttributeValue,
     StockBalance,
     Warehouse,
 )
-from erp.signals import ChangeKind, skus_changed
-from erp.validators import normalize_ncm
+from erp.signals import ChangeKind, FulfilmentKind, order_fulfilment_changed, skus_changed
+from erp.validators import normalize_ncm, validate_nfe_access_key_for
 
 
 def announce_sku_changes(
@@ -415,3 +423,290 @@ def stock_reserve_many(
             source_channel_id=source_channel_id,
         )
     return sku_ids
+
+
+# --- order fulfilment: invoice, ship, deliver, cancel -----------------------------------------
+#
+# Each function locks the order row (so two back-office users, or a user and the order import,
+# cannot both invoice or cancel it), validates, writes, sets the order's status and announces
+# the change with erp.signals.order_fulfilment_changed in the same transaction: the listener's
+# outbound event rows (sync's FulfilmentEvent) commit or roll back with the change itself.
+
+# The NF-e total (vNF) and the channel's order total are computed by different systems: the
+# channel apportions discounts and freight over the lines with its own rounding, the NF-e rounds
+# each line's values to centavos (MOC: values with 2 decimals per item). Each line can therefore
+# differ by at most one centavo; more than that is a different amount, not rounding.
+INVOICE_TOTAL_TOLERANCE_PER_LINE = Decimal("0.01")
+
+
+def _locked(order: Order) -> Order:
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _announce_fulfilment(order: Order, kind: FulfilmentKind) -> None:
+    order_fulfilment_changed.send(
+        sender=Order,
+        company_id=order.company_id,
+        order_id=order.pk,
+        kind=kind,
+        status=order.status,
+        channel_id=order.channel_id,
+    )
+
+
+def _set_status(order: Order, status: str, *extra_fields: str) -> None:
+    order.status = status
+    order.save(update_fields=["status", *extra_fields, "updated_at"])
+
+
+def _refuse_if_canceled(order: Order, message) -> None:
+    if order.status == OrderStatus.CANCELED:
+        raise ValidationError(message, code="order_canceled", params={"order": str(order)})
+
+
+def invoice_total_tolerance(order: Order) -> Decimal:
+    return INVOICE_TOTAL_TOLERANCE_PER_LINE * max(order.items.count(), 1)
+
+
+# An authorized NF-e XML (nfeProc) is tens to hundreds of KB; a few MB is already not one.
+NFE_XML_MAX_BYTES = 5 * 1024 * 1024
+
+
+def _check_nfe_xml(xml_file: File, key: str) -> None:
+    """Refuse a file that is not this NF-e's XML: too big, not XML, or without the access key
+    (the key is the infNFe Id, "NFe" + 44 digits, and chNFe of the authorization). The file is
+    not parsed: it is stored for the channels, and a substring check needs no XML parser on
+    untrusted input."""
+    size = getattr(xml_file, "size", None)
+    if size is not None and size > NFE_XML_MAX_BYTES:
+        raise ValidationError(
+            _("The XML file is too big for an NF-e (%(size)s bytes; at most %(limit)s)."),
+            code="nfe_xml_too_big",
+            params={"size": size, "limit": NFE_XML_MAX_BYTES},
+        )
+    xml_file.seek(0)
+    content = xml_file.read(NFE_XML_MAX_BYTES + 1)
+    xml_file.seek(0)
+    if isinstance(content, str):
+        content = content.encode()
+    if len(content) > NFE_XML_MAX_BYTES:
+        raise ValidationError(
+            _("The XML file is too big for an NF-e (%(size)s bytes; at most %(limit)s)."),
+            code="nfe_xml_too_big",
+            params={"size": len(content), "limit": NFE_XML_MAX_BYTES},
+        )
+    if not content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise ValidationError(_("The file is not an XML file."), code="nfe_xml_not_xml")
+    if key.encode() not in content:
+        raise ValidationError(
+            _("The XML file is not this NF-e's: it does not contain the access key %(key)s."),
+            code="nfe_xml_other_key",
+            params={"key": key},
+        )
+
+
+@transaction.atomic
+def order_invoice(
+    *,
+    order: Order,
+    number: int,
+    series: int,
+    access_key: str,
+    issued_at: datetime,
+    total: Decimal,
+    xml_file: File | None = None,
+) -> Invoice:
+    """Record the order's NF-e and mark the order invoiced.
+
+    Refused: a canceled order, an order that already has an invoice, an access key that is
+    malformed, has a wrong check digit or is not this company's / series / number / issue
+    month, an NF-e total that differs from the order total by more than rounding
+    (INVOICE_TOTAL_TOLERANCE_PER_LINE per order line)."""
+    order = _locked(order)
+    _refuse_if_canceled(order, _("Order %(order)s is canceled: it cannot be invoiced."))
+    if Invoice.objects.filter(order=order).exists():
+        raise ValidationError(
+            _("Order %(order)s already has an invoice (NF-e %(number)s)."),
+            code="already_invoiced",
+            params={"order": str(order), "number": order.invoice.number},
+        )
+    if issued_at is None or timezone.is_naive(issued_at):
+        # A programming error of the caller (forms give aware datetimes): not translated.
+        raise ValueError("issued_at must be an aware datetime")
+    key = validate_nfe_access_key_for(
+        access_key,
+        cnpj=order.company.cnpj,
+        series=series,
+        number=number,
+        issued_on=timezone.localtime(issued_at).date(),
+    )
+    if Invoice.objects.filter(access_key=key).exists():
+        raise ValidationError(
+            _("This access key is already recorded on another order's invoice."),
+            code="access_key_taken",
+        )
+    tolerance = invoice_total_tolerance(order)
+    if abs(total - order.total) > tolerance:
+        raise ValidationError(
+            _(
+                "The NF-e total (%(total)s) does not match the order total (%(order_total)s); "
+                "at most %(tolerance)s of rounding difference is accepted."
+            ),
+            code="invoice_total_mismatch",
+            params={"total": total, "order_total": order.total, "tolerance": tolerance},
+        )
+    invoice = Invoice(
+        order=order,
+        number=number,
+        series=series,
+        access_key=key,
+        issued_at=issued_at,
+        total=total,
+    )
+    invoice.full_clean(exclude=["order", "xml_file"])
+    if xml_file is not None:
+        _check_nfe_xml(xml_file, key)
+        # FileField saves the file to storage here; a rollback leaves an orphan file, never
+        # a row pointing at no file.
+        invoice.xml_file.save(f"{key}.xml", xml_file, save=False)
+    invoice.save()
+    # Only forward: an order shipped before it was invoiced (shipping without an invoice
+    # where the channel allows it) keeps its later status.
+    if order.status in (OrderStatus.NEW, OrderStatus.AWAITING_PAYMENT, OrderStatus.PAID):
+        _set_status(order, OrderStatus.INVOICED)
+    _announce_fulfilment(order, FulfilmentKind.INVOICE)
+    return invoice
+
+
+@transaction.atomic
+def order_ship(
+    *,
+    order: Order,
+    carrier_service: CarrierService,
+    tracking_code: str = "",
+    tracking_url: str = "",
+    shipped_at: datetime | None = None,
+    require_invoice: bool = True,
+) -> Shipment:
+    """Record that the order left with a carrier and mark it shipped.
+
+    `require_invoice` (default True) refuses shipping an order that has no NF-e: goods travel
+    with an NF-e in Brazil and most channels (VTEX, Mercado Livre drop-off) need the invoice
+    first. A caller whose channel and operation allow shipping first passes False."""
+    order = _locked(order)
+    _refuse_if_canceled(order, _("Order %(order)s is canceled: it cannot be shipped."))
+    if Shipment.objects.filter(order=order).exists():
+        raise ValidationError(
+            _("Order %(order)s is already shipped."),
+            code="already_shipped",
+            params={"order": str(order)},
+        )
+    if require_invoice and not Invoice.objects.filter(order=order).exists():
+        raise ValidationError(
+            _("Order %(order)s has no invoice yet: invoice it (NF-e) before shipping."),
+            code="not_invoiced",
+            params={"order": str(order)},
+        )
+    if carrier_service.carrier.company_id != order.company_id:
+        raise ValidationError(
+            _("The carrier service %(service)s belongs to another company."),
+            code="other_company",
+            params={"service": str(carrier_service)},
+        )
+    shipment = Shipment(
+        order=order,
+        carrier_service=carrier_service,
+        tracking_code=tracking_code.strip(),
+        tracking_url=tracking_url.strip(),
+        shipped_at=shipped_at or timezone.now(),
+    )
+    shipment.full_clean(exclude=["order", "carrier_service"])
+    shipment.save()
+    _set_status(order, OrderStatus.SHIPPED)
+    _announce_fulfilment(order, FulfilmentKind.SHIP)
+    return shipment
+
+
+@transaction.atomic
+def order_deliver(*, order: Order, delivered_at: datetime | None = None) -> Shipment:
+    """Record that the buyer received the order and mark it delivered."""
+    order = _locked(order)
+    _refuse_if_canceled(order, _("Order %(order)s is canceled: it cannot be delivered."))
+    shipment = Shipment.objects.filter(order=order).first()
+    if shipment is None:
+        raise ValidationError(
+            _("Order %(order)s has not been shipped: ship it before marking it delivered."),
+            code="not_shipped",
+            params={"order": str(order)},
+        )
+    if shipment.delivered_at is not None:
+        raise ValidationError(
+            _("Order %(order)s is already delivered."),
+            code="already_delivered",
+            params={"order": str(order)},
+        )
+    delivered_at = delivered_at or timezone.now()
+    if delivered_at < shipment.shipped_at:
+        raise ValidationError(
+            _("The delivery date cannot be before the shipping date (%(shipped_at)s)."),
+            code="delivered_before_shipped",
+            params={
+                "shipped_at": timezone.localtime(shipment.shipped_at).strftime("%d/%m/%Y %H:%M")
+            },
+        )
+    shipment.delivered_at = delivered_at
+    shipment.save(update_fields=["delivered_at"])
+    _set_status(order, OrderStatus.DELIVERED)
+    _announce_fulfilment(order, FulfilmentKind.DELIVER)
+    return shipment
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str = "", canceled_at: datetime | None = None) -> Order:
+    """Cancel the order and release the stock its lines reserved (exactly once: the locked
+    status check refuses a second cancellation).
+
+    A delivered order cannot be canceled (that is a return). An invoiced order needs a reason
+    and is flagged `nfe_cancel_required`: its NF-e must be canceled in the ERP's fiscal module,
+    which this system does not do."""
+    order = _locked(order)
+    reason = reason.strip()
+    if order.status == OrderStatus.CANCELED:
+        raise ValidationError(
+            _("Order %(order)s is already canceled."),
+            code="already_canceled",
+            params={"order": str(order)},
+        )
+    if order.status == OrderStatus.DELIVERED or (
+        Shipment.objects.filter(order=order, delivered_at__isnull=False).exists()
+    ):
+        raise ValidationError(
+            _("Order %(order)s was delivered: it cannot be canceled. Record a return instead."),
+            code="delivered",
+            params={"order": str(order)},
+        )
+    invoiced = Invoice.objects.filter(order=order).exists()
+    if invoiced and not reason:
+        raise ValidationError(
+            _(
+                "Order %(order)s is invoiced: say why it is canceled (the NF-e must be "
+                "canceled in the ERP too)."
+            ),
+            code="reason_required",
+            params={"order": str(order)},
+        )
+    order.canceled_at = canceled_at or timezone.now()
+    order.cancel_reason = reason
+    order.nfe_cancel_required = invoiced
+    _set_status(order, OrderStatus.CANCELED, "canceled_at", "cancel_reason", "nfe_cancel_required")
+    stock_reserve_many(
+        company_id=order.company_id,
+        reservations=[
+            Reservation(
+                sku_id=item.sku_id, warehouse_id=item.reserved_warehouse_id, quantity=-item.quantity
+            )
+            for item in order.items.filter(reserved_warehouse__isnull=False)
+        ],
+    )
+    _announce_fulfilment(order, FulfilmentKind.CANCEL)
+    return order

@@ -20,3 +20,22 @@ class ChangeKind(models.TextChoices):
 #         warehouse_ids: frozenset[int] | None (stock), price_list_id: int | None (price),
 #         source_channel_id: int | None (the sales channel the change came from)
 skus_changed = Signal()
+
+
+class FulfilmentKind(models.TextChoices):
+    """What happened to an order after it was sold, in the order a channel must hear it."""
+
+    INVOICE = "invoice", _("Invoiced")
+    SHIP = "ship", _("Shipped")
+    DELIVER = "deliver", _("Delivered")
+    CANCEL = "cancel", _("Canceled")
+
+
+# Sent by erp.services.order_invoice / order_ship / order_deliver / order_cancel inside the
+# same transaction as the change (the order row is locked), once per change, after the
+# invoice / shipment / cancellation is saved, so a listener may read them.
+# kwargs: company_id: int, order_id: int, kind: FulfilmentKind,
+#         status: str (the order's new erp.models.OrderStatus),
+#         channel_id: int | None (the sales channel the order came from; None when the order
+#         was typed in the ERP — an opaque id to this app)
+order_fulfilment_changed = Signal()

@@ -1,5 +1,8 @@
 """Brazilian document and barcode validators with check digits."""
 
+from dataclasses import dataclass
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
@@ -122,3 +125,144 @@ def validate_image_url(value: str) -> None:
             code="image_url",
             params={"value": value},
         ) from None
+
+
+# --- NF-e access key (chave de acesso) --------------------------------------------------------
+# Layout and check digit from the NF-e "Manual de Orientação do Contribuinte" (MOC), Visão
+# Geral, item 5.4 (Portal da NF-e, https://www.nfe.fazenda.gov.br/portal/): 44 digits,
+#   cUF(2) AAMM(4) CNPJ(14) mod(2) serie(3) nNF(9) tpEmis(1) cNF(8) cDV(1);
+# cDV is "módulo 11 (base 2,9)" of the first 43 digits: weights 2, 3, …, 9, 2, 3, … from the
+# rightmost digit leftwards; remainder 0 or 1 gives 0, otherwise 11 − remainder. The MOC's own
+# worked example 43171207364617000135550000000120141000120146 ends in cDV 6 (tests use it).
+
+NFE_MODEL = "55"  # 55 = NF-e; 65 is NFC-e (consumer receipt), not the document of a sale shipped
+
+
+def nfe_access_key_check_digit(first_43: str) -> int:
+    total = sum(int(digit) * (2 + i % 8) for i, digit in enumerate(reversed(first_43)))
+    remainder = total % 11
+    return 0 if remainder < 2 else 11 - remainder
+
+
+@dataclass(frozen=True)
+class NfeAccessKey:
+    """The fields inside a 44-digit access key (see the layout above)."""
+
+    state_code: str
+    year_month: str  # AAMM
+    cnpj: str
+    model: str
+    series: int
+    number: int
+    emission_type: str
+    random_code: str
+    check_digit: int
+
+
+def parse_nfe_access_key(value: str) -> NfeAccessKey:
+    """Split a key already known to be 44 digits."""
+    return NfeAccessKey(
+        state_code=value[0:2],
+        year_month=value[2:6],
+        cnpj=value[6:20],
+        model=value[20:22],
+        series=int(value[22:25]),
+        number=int(value[25:34]),
+        emission_type=value[34],
+        random_code=value[35:43],
+        check_digit=int(value[43]),
+    )
+
+
+def normalize_nfe_access_key(value: str) -> str:
+    """The key as printed on a DANFE has spaces every four digits: those are removed; any
+    other character is left in place for the validator to refuse."""
+    return "".join(str(value).split())
+
+
+def validate_nfe_access_key(value: str) -> None:
+    """Format and check digit only; `validate_nfe_access_key_for` also checks whose it is."""
+    key = normalize_nfe_access_key(value)
+    if not key.isdigit():
+        raise ValidationError(
+            _("The access key must have digits only (spaces are allowed between groups)."),
+            code="nfe_key_not_digits",
+        )
+    if len(key) != 44:
+        raise ValidationError(
+            _("An NF-e access key has 44 digits; this one has %(count)s."),
+            code="nfe_key_length",
+            params={"count": len(key)},
+        )
+    if nfe_access_key_check_digit(key[:43]) != int(key[43]):
+        raise ValidationError(
+            _(
+                "The access key is not valid: its check digit (the last digit) does not match. "
+                "Check for a mistyped digit."
+            ),
+            code="nfe_key_check_digit",
+        )
+    if key[20:22] != NFE_MODEL:
+        raise ValidationError(
+            _(
+                "The access key is of document model %(model)s; an order's invoice must be "
+                "an NF-e (model 55)."
+            ),
+            code="nfe_key_model",
+            params={"model": key[20:22]},
+        )
+
+
+def validate_nfe_access_key_for(
+    value: str, *, cnpj: str, series: int, number: int, issued_on: date | None = None
+) -> str:
+    """Validate the key and that it is this invoice's: the company's CNPJ, the series and
+    number typed, and (when given) the issue month. Returns the key as stored (digits)."""
+    validate_nfe_access_key(value)
+    key = normalize_nfe_access_key(value)
+    parts = parse_nfe_access_key(key)
+    errors = []
+    if parts.cnpj != only_digits(cnpj):
+        errors.append(
+            ValidationError(
+                _(
+                    "The access key does not match the company's CNPJ: the key names CNPJ "
+                    "%(key_cnpj)s, the company is %(cnpj)s."
+                ),
+                code="nfe_key_cnpj",
+                params={"key_cnpj": format_cnpj(parts.cnpj), "cnpj": format_cnpj(cnpj)},
+            )
+        )
+    if parts.series != series:
+        errors.append(
+            ValidationError(
+                _("The access key is of series %(key_series)s, not %(series)s as typed."),
+                code="nfe_key_series",
+                params={"key_series": parts.series, "series": series},
+            )
+        )
+    if parts.number != number:
+        errors.append(
+            ValidationError(
+                _("The access key is of number %(key_number)s, not %(number)s as typed."),
+                code="nfe_key_number",
+                params={"key_number": parts.number, "number": number},
+            )
+        )
+    if issued_on is not None and parts.year_month != issued_on.strftime("%y%m"):
+        errors.append(
+            ValidationError(
+                _(
+                    "The access key says the NF-e was issued in %(key_month)s, but the issue "
+                    "date is in %(month)s."
+                ),
+                code="nfe_key_month",
+                params={
+                    "key_month": f"{parts.year_month[2:]}/20{parts.year_month[:2]}",
+                    "month": issued_on.strftime("%m/%Y"),
+                },
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return key

@@ -62,7 +62,12 @@ def template_messages(source: str) -> set[tuple[str, str]]:
     """The same for a Django template, through Django's templatize."""
     from django.utils.translation.template import templatize
 
-    tokens = list(tokenize.generate_tokens(io.StringIO(templatize(source)).readline))
+    # templatize keeps the template's indentation, which means nothing to Python: a line that
+    # dedents to a column no earlier line used would stop `tokenize` (IndentationError).
+    # Its gettext() calls are on one line each (the messages are repr()'d), so stripping the
+    # indentation changes no message.
+    code = "\n".join(line.lstrip() for line in templatize(source).splitlines())
+    tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
     found: set[tuple[str, str]] = set()
     for i, token in enumerate(tokens[:-2]):
         if token.type != tokenize.NAME or tokens[i + 1].string != "(":

@@ -152,6 +152,8 @@ CREDENTIAL_RESCUE_DIR = env.path(
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".state" / "static")
+# Uploaded files (NF-e XMLs). Not served under a public URL: they are fiscal documents.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".state" / "media")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
@@ -108,8 +109,8 @@ class CarrierServiceMappingInline(MappingInline):
         "is_fallback",
         "rule",
     ]
-    verbose_name = "carrier + service"
-    verbose_name_plural = (
+    verbose_name = gettext_lazy("carrier + service")
+    verbose_name_plural = gettext_lazy(
         "De-para: carrier + service (blank service code = any service of that carrier)"
     )
 
@@ -117,23 +118,23 @@ class CarrierServiceMappingInline(MappingInline):
 class PaymentMethodMappingInline(MappingInline):
     model = PaymentMethodMapping
     fields = ["code", "label", "target", "is_fallback", "rule"]
-    verbose_name = "payment method"
-    verbose_name_plural = "De-para: payment methods"
+    verbose_name = gettext_lazy("payment method")
+    verbose_name_plural = gettext_lazy("De-para: payment methods")
 
 
 class OrderStatusMappingInline(MappingInline):
     model = OrderStatusMapping
     fields = ["code", "label", "target", "is_fallback", "rule"]
     autocomplete_fields = []  # a fixed list of statuses: a plain select
-    verbose_name = "order status"
-    verbose_name_plural = "De-para: order statuses"
+    verbose_name = gettext_lazy("order status")
+    verbose_name_plural = gettext_lazy("De-para: order statuses")
 
 
 class StockLocationMappingInline(MappingInline):
     model = StockLocationMapping
     fields = ["code", "label", "target", "is_fallback", "rule"]
-    verbose_name = "stock location"
-    verbose_name_plural = "De-para: stock locations → ERP warehouses"
+    verbose_name = gettext_lazy("stock location")
+    verbose_name_plural = gettext_lazy("De-para: stock locations → ERP warehouses")
 
 
 class CategoryMappingInline(MappingInline):
@@ -189,11 +190,11 @@ class MappingAdmin(CompanyScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
         kwargs = _target_formfield(self, db_field, request, kwargs)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    @admin.display(description="ERP value", ordering="target")
+    @admin.display(description=gettext_lazy("ERP value"), ordering="target")
     def target_column(self, mapping: ChannelMapping) -> str:
         return mapping.target_display()
 
-    @admin.display(description="rule", ordering="is_fallback")
+    @admin.display(description=gettext_lazy("rule"), ordering="is_fallback")
     def fallback_marker(self, mapping: ChannelMapping) -> str:
         return mapping.rule
 
@@ -290,7 +291,7 @@ class MappingAdmin(CompanyScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
                 "The file has about %(rows)s rows: it is imported in the background, without "
                 "a preview. Any row with an error imports nothing; this page shows the result."
             )
-            % {"rows": f"{form.rows_estimate:,}"},
+            % {"rows": number_format(form.rows_estimate, force_grouping=True)},
         )
         return HttpResponseRedirect(
             reverse("admin:mappings_mappingimport_change", args=[record.pk])
@@ -303,12 +304,16 @@ class MappingAdmin(CompanyScopedAdminMixin, ImportExportMixin, admin.ModelAdmin)
         if result.has_errors() or result.has_validation_errors():
             # The data changed between the preview and the confirmation (an ERP value was
             # removed, a row was mapped meanwhile): the import was rolled back entirely.
-            messages.error(request, "Nothing was imported: the file no longer validates.")
+            messages.error(request, _("Nothing was imported: the file no longer validates."))
             for error in import_result_errors(result):
                 if error.line is None:
                     messages.error(request, error.message)
                 else:
-                    messages.error(request, f"Line {error.line}: {error.message}")
+                    messages.error(
+                        request,
+                        _("Line %(line)s: %(message)s")
+                        % {"line": error.line, "message": error.message},
+                    )
             opts = self.model._meta
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
         return super().process_result(result, request)
@@ -539,19 +544,19 @@ class UnmappedValueAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             if request.user.has_perm(f"mappings.add_{model._meta.model_name}")
         }
 
-    @admin.display(description="channel value", ordering="code_key")
+    @admin.display(description=gettext_lazy("channel value"), ordering="code_key")
     def value(self, entry: UnmappedValue) -> str:
         return entry.display_code
 
-    @admin.display(description="channel label")
+    @admin.display(description=gettext_lazy("channel label"))
     def labels(self, entry: UnmappedValue) -> str:
         return " / ".join(v for v in (entry.parent_label, entry.label) if v)
 
-    @admin.display(description="state", ordering="resolved_at")
+    @admin.display(description=gettext_lazy("state"), ordering="resolved_at")
     def state(self, entry: UnmappedValue) -> str:
-        return "resolved" if entry.resolved_at else "open"
+        return _("resolved") if entry.resolved_at else _("open")
 
-    @admin.display(description="suggested ERP value")
+    @admin.display(description=gettext_lazy("suggested ERP value"))
     def suggestion(self, entry: UnmappedValue) -> str:
         if not hasattr(entry, "suggested_target"):  # detail page: a single entry
             entry.suggested_target = suggestions_for_unmapped([entry]).get(entry.pk)
@@ -580,19 +585,26 @@ class UnmappedValueAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             initial = {"code": entry.code, "label": entry.label}
         initial["channel"] = entry.channel_id
         url = reverse(f"admin:mappings_{model._meta.model_name}_add")
-        return format_html('<a href="{}?{}">Map…</a>', url, urlencode(initial))
+        return format_html('<a href="{}?{}">{}</a>', url, urlencode(initial), _("Map…"))
 
-    @admin.action(description="Create mapping from suggestion", permissions=["create_mapping"])
+    @admin.action(
+        description=gettext_lazy("Create mapping from suggestion"), permissions=["create_mapping"]
+    )
     def create_mapping_from_suggestion(self, request, queryset):
         outcome = unmapped_apply_suggestions(
             entries=queryset.select_related("channel"), allowed_kinds=self._allowed_kinds(request)
         )
         if outcome.created:
-            self.message_user(request, f"{len(outcome.created)} mapping(s) created.")
+            self.message_user(
+                request,
+                _("%(count)s mapping(s) created.") % {"count": len(outcome.created)},
+            )
         if outcome.without_suggestion:
             values = ", ".join(e.display_code for e in outcome.without_suggestion)
             self.message_user(
-                request, f"No suggestion for {values}: map them by hand.", messages.WARNING
+                request,
+                _("No suggestion for %(values)s: map them by hand.") % {"values": values},
+                messages.WARNING,
             )
         for entry, reason in outcome.failed:
             self.message_user(request, f"{entry.display_code}: {reason}", messages.ERROR)
@@ -625,7 +637,9 @@ class ListingAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         "=external_variation_id",
         "=external_sku_id",
     ]
-    search_help_text = "Exact SKU code, seller SKU or channel id (item, variation, SKU)."
+    search_help_text = gettext_lazy(
+        "Exact SKU code, seller SKU or channel id (item, variation, SKU)."
+    )
     list_select_related = ["channel", "sku"]
     show_full_result_count = False
     autocomplete_fields = ["channel", "sku"]
@@ -680,9 +694,14 @@ class ListingAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             "{}<br><strong>⚠ {}</strong> {}",
             rule,
             gettext("The ERP prices of this item's SKUs differ; %(price)s is sent to every one:")
-            % {"price": highest},
-            format_html_join(", ", "{} {}", prices),
+            % {"price": brl(highest)},
+            format_html_join(", ", "{} {}", ((code, brl(amount)) for code, amount in prices)),
         )
+
+
+def brl(amount) -> str:
+    """A price in reais, with the user's language's separators (R$ 1.234,50 in pt-BR)."""
+    return _("R$ %(amount)s") % {"amount": number_format(amount, 2, force_grouping=True)}
 
 
 def bindings_tool(channel: SalesChannel, request) -> list[tuple[str, str]]:
@@ -691,7 +710,7 @@ def bindings_tool(channel: SalesChannel, request) -> list[tuple[str, str]]:
     if not request.user.has_perm("mappings.view_listing"):
         return []
     url = reverse("admin:mappings_listing_changelist")
-    return [("Product bindings", f"{url}?{urlencode({'channel__id__exact': channel.pk})}")]
+    return [(_("Product bindings"), f"{url}?{urlencode({'channel__id__exact': channel.pk})}")]
 
 
 def register_channel_hooks() -> None:

@@ -9,7 +9,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.forms.models import BaseInlineFormSet
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.forms import ConfirmImportForm, ImportForm, SelectableFieldsExportForm
 
 from channels.models import SalesChannel
@@ -129,10 +131,13 @@ class MappingInlineFormSet(BaseInlineFormSet):
             first, code = seen[key]
             form.add_error(
                 None,
-                f"Row {first} is already the “anything else” row."
+                _("Row %(row)s is already the “anything else” row.") % {"row": first}
                 if form.instance.is_fallback
-                else f"Row {first} already maps {code} (codes are compared ignoring case, "
-                "accents and surrounding spaces).",
+                else _(
+                    "Row %(row)s already maps %(code)s (codes are compared ignoring case, "
+                    "accents and surrounding spaces)."
+                )
+                % {"row": first, "code": code},
             )
 
     def save_new(self, form, commit=True):
@@ -150,14 +155,21 @@ class MappingInlineFormSet(BaseInlineFormSet):
 
 # --- CSV import / export, scoped to one channel ----------------------------------------------
 
-_CHANNEL_HELP = (
+_CHANNEL_HELP = gettext_lazy(
     "Rows are written to this channel only; ERP values are looked up among its company's."
 )
 
 
+def _grouped(number: int) -> str:
+    """A count with the user's language's thousand separator (12.345 in pt-BR)."""
+    return number_format(number, force_grouping=True)
+
+
 class ChannelImportForm(ImportForm):
     channel = forms.ModelChoiceField(
-        queryset=SalesChannel.objects.none(), label="Sales channel", help_text=_CHANNEL_HELP
+        queryset=SalesChannel.objects.none(),
+        label=gettext_lazy("Sales channel"),
+        help_text=_CHANNEL_HELP,
     )
     field_order = ["channel", "resource", "import_file", "format"]
 
@@ -168,7 +180,7 @@ class ChannelImportForm(ImportForm):
         self.fields["import_file"].help_text = _(
             "Files of up to %(rows)s rows are previewed before you confirm; larger ones are "
             "imported in the background, and a page shows their progress and result."
-        ) % {"rows": f"{settings.DE_PARA_IMPORT_SYNC_ROWS:,}"}
+        ) % {"rows": _grouped(settings.DE_PARA_IMPORT_SYNC_ROWS)}
 
     def clean_import_file(self):
         """Refuse files too big to import at once, before anything reads them."""
@@ -177,16 +189,22 @@ class ChannelImportForm(ImportForm):
         max_rows = settings.DE_PARA_IMPORT_MAX_ROWS
         if upload.size > max_bytes:
             raise forms.ValidationError(
-                f"The file has {upload.size:,} bytes; at most {max_bytes:,} bytes can be "
-                "imported at once. Split it into smaller files."
+                _(
+                    "The file has %(size)s bytes; at most %(max)s bytes can be imported at "
+                    "once. Split it into smaller files."
+                )
+                % {"size": _grouped(upload.size), "max": _grouped(max_bytes)}
             )
         lines = sum(chunk.count(b"\n") for chunk in upload.chunks())
         upload.seek(0)
         self.rows_estimate = max(lines - 1, 0)
         if lines - 1 > max_rows:  # the header line is not a row
             raise forms.ValidationError(
-                f"The file has about {lines - 1:,} rows; at most {max_rows:,} can be imported "
-                "at once. Split it into smaller files."
+                _(
+                    "The file has about %(rows)s rows; at most %(max)s can be imported at once. "
+                    "Split it into smaller files."
+                )
+                % {"rows": _grouped(lines - 1), "max": _grouped(max_rows)}
             )
         return upload
 
@@ -206,8 +224,10 @@ EXPORT_CHANNELS: ContextVar = ContextVar("EXPORT_CHANNELS")
 class ChannelExportForm(SelectableFieldsExportForm):
     channel = forms.ModelChoiceField(
         queryset=SalesChannel.objects.none(),
-        label="Sales channel",
-        help_text="Export this channel's de-para (the file can be imported into any channel).",
+        label=gettext_lazy("Sales channel"),
+        help_text=gettext_lazy(
+            "Export this channel's de-para (the file can be imported into any channel)."
+        ),
     )
 
     def __init__(self, *args, **kwargs):

@@ -33,15 +33,15 @@ from erp.models import (
 from mappings.normalize import normalize_code
 from vendors.types import ExternalRef
 
-FALLBACK_LABEL = "★ anything else"
+FALLBACK_LABEL = _("★ anything else")
 
 
 class MappingKind(models.TextChoices):
     # The `kind` strings of vendors.types.ReferenceValue, which adapters report.
-    CARRIER_SERVICE = "carrier_service", "Carrier + service"
-    PAYMENT_METHOD = "payment_method", "Payment method"
-    ORDER_STATUS = "order_status", "Order status"
-    STOCK_LOCATION = "stock_location", "Stock location"
+    CARRIER_SERVICE = "carrier_service", _("Carrier + service")
+    PAYMENT_METHOD = "payment_method", _("Payment method")
+    ORDER_STATUS = "order_status", _("Order status")
+    STOCK_LOCATION = "stock_location", _("Stock location")
     # Catalog de-para (issue 15): the other direction — an ERP value is published as the
     # channel's value. One row per ERP value and channel; no "anything else" row (a product
     # whose category, brand or attribute has no row waits for it).
@@ -66,18 +66,20 @@ def _mapping_constraints(model_name: str, key_fields: list[str]) -> list:
             fields=["channel", *key_fields],
             condition=Q(is_fallback=False),
             name=f"{model_name}_code_unique_per_channel",
-            violation_error_message="This channel already maps this code.",
+            violation_error_message=_("This channel already maps this code."),
         ),
         models.UniqueConstraint(
             fields=["channel"],
             condition=Q(is_fallback=True),
             name=f"{model_name}_one_fallback_per_channel",
-            violation_error_message="This channel already has an “anything else” row.",
+            violation_error_message=_("This channel already has an “anything else” row."),
         ),
         models.CheckConstraint(
             condition=(Q(is_fallback=True) & blank_keys) | (Q(is_fallback=False) & ~Q(code_key="")),
             name=f"{model_name}_fallback_has_no_code",
-            violation_error_message="The “anything else” row has no code; every other row has one.",
+            violation_error_message=_(
+                "The “anything else” row has no code; every other row has one."
+            ),
         ),
     ]
 
@@ -92,35 +94,45 @@ class ChannelMapping(models.Model):
     target_select_related: ClassVar[tuple[str, ...]] = ()
 
     channel = models.ForeignKey(
-        SalesChannel, on_delete=models.CASCADE, help_text="The sales channel this row belongs to."
+        SalesChannel,
+        on_delete=models.CASCADE,
+        verbose_name=_("sales channel"),
+        help_text=_("The sales channel this row belongs to."),
     )
     code = models.CharField(
-        "channel code",
+        _("channel code"),
         max_length=120,
         blank=True,
-        help_text="The value exactly as the channel sends it. Case, accents and surrounding "
-        "spaces are ignored when comparing (“ECT”, “ ect ” and “Ect” are one value).",
+        help_text=_(
+            "The value exactly as the channel sends it. Case, accents and surrounding "
+            "spaces are ignored when comparing (“ECT”, “ ect ” and “Ect” are one value)."
+        ),
     )
     code_key = models.CharField(
         max_length=200, editable=False, help_text="Normalized code used for matching."
     )
     label = models.CharField(
-        "channel label", max_length=200, blank=True, help_text="The channel's description, if any."
+        _("channel label"),
+        max_length=200,
+        blank=True,
+        help_text=_("The channel's description, if any."),
     )
     is_fallback = models.BooleanField(
-        "anything else",
+        _("anything else"),
         default=False,
-        help_text="Tick on one row per table (code left blank) to map every value that has "
-        "no row of its own. Without it, unknown values hold the order until mapped.",
+        help_text=_(
+            "Tick on one row per table (code left blank) to map every value that has "
+            "no row of its own. Without it, unknown values hold the order until mapped."
+        ),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
-        return FALLBACK_LABEL if self.is_fallback else self.code
+        return str(FALLBACK_LABEL) if self.is_fallback else self.code
 
     def save(self, *args, **kwargs):
         self.normalize_keys()
@@ -176,21 +188,20 @@ class ChannelMapping(models.Model):
         kind_label = MappingKind(self.kind).label.lower()
         if self.is_fallback:
             if any(getattr(self, f) for f in self.key_fields):
-                errors["code"] = (
+                errors["code"] = gettext(
                     "Leave the channel code blank on the “anything else” row: it applies to "
                     "every value that has no row of its own."
                 )
         elif not self.code_key:
-            errors["code"] = (
+            errors["code"] = gettext(
                 "Type the code the channel sends, or tick “anything else” for the fallback row."
             )
         channel = self.channel if self.channel_id is not None else None
         company_id = self.target_company_id() if self.has_target() else None
         if channel is not None and company_id is not None and company_id != channel.company_id:
-            errors["target"] = (
-                f"This ERP {kind_label} belongs to another company; pick one of "
-                f"{channel.company}'s."
-            )
+            errors["target"] = gettext(
+                "This ERP %(kind)s belongs to another company; pick one of %(company)s's."
+            ) % {"kind": kind_label, "company": channel.company}
         if not errors and channel is not None and self.key_changed():
             clash = type(self)._default_manager.filter(channel_id=self.channel_id)
             if self.is_fallback:
@@ -201,10 +212,14 @@ class ChannelMapping(models.Model):
                 clash = clash.exclude(pk=self.pk)
             if clash.exists():
                 errors["is_fallback" if self.is_fallback else "code"] = (
-                    f"This channel already has an “anything else” row for {kind_label}."
+                    gettext("This channel already has an “anything else” row for %(kind)s.")
+                    % {"kind": kind_label}
                     if self.is_fallback
-                    else f"This channel already maps {self.describe_code()} (codes are "
-                    "compared ignoring case, accents and surrounding spaces)."
+                    else gettext(
+                        "This channel already maps %(code)s (codes are compared ignoring "
+                        "case, accents and surrounding spaces)."
+                    )
+                    % {"code": self.describe_code()}
                 )
         if errors:
             raise ValidationError(errors)
@@ -221,7 +236,7 @@ class ChannelMapping(models.Model):
 
     @property
     def rule(self) -> str:
-        return FALLBACK_LABEL if self.is_fallback else "exact code"
+        return str(FALLBACK_LABEL) if self.is_fallback else gettext("exact code")
 
 
 class CarrierServiceMapping(ChannelMapping):
@@ -236,39 +251,44 @@ class CarrierServiceMapping(ChannelMapping):
     target_select_related = ("target__carrier",)
 
     code = models.CharField(
-        "channel carrier code",
+        _("channel carrier code"),
         max_length=120,
         blank=True,
-        help_text="The carrier as the channel sends it, e.g. ECT. Case, accents and "
-        "surrounding spaces are ignored.",
+        help_text=_(
+            "The carrier as the channel sends it, e.g. ECT. Case, accents and "
+            "surrounding spaces are ignored."
+        ),
     )
-    label = models.CharField("channel carrier label", max_length=200, blank=True)
+    label = models.CharField(_("channel carrier label"), max_length=200, blank=True)
     service_code = models.CharField(
-        "channel service code",
+        _("channel service code"),
         max_length=120,
         blank=True,
-        help_text="The channel's service code. Leave blank to match any service of this "
-        "carrier that has no row of its own.",
+        help_text=_(
+            "The channel's service code. Leave blank to match any service of this "
+            "carrier that has no row of its own."
+        ),
     )
     service_key = models.CharField(max_length=200, editable=False, blank=True)
-    service_label = models.CharField("channel service label", max_length=200, blank=True)
+    service_label = models.CharField(_("channel service label"), max_length=200, blank=True)
     target = models.ForeignKey(
         CarrierService,
         on_delete=models.PROTECT,
         related_name="channel_mappings",
-        verbose_name="ERP carrier / service",
+        verbose_name=_("ERP carrier / service"),
     )
 
     class Meta:
-        verbose_name = "carrier + service de-para"
-        verbose_name_plural = "carrier + service de-para"
+        verbose_name = _("carrier + service de-para")
+        verbose_name_plural = _("carrier + service de-para")
         ordering = ["channel_id", "is_fallback", "code_key", "service_key"]
         constraints = _mapping_constraints("carrier_mapping", ["code_key", "service_key"])
 
     def __str__(self) -> str:
         if self.is_fallback:
-            return FALLBACK_LABEL
-        return f"{self.code} / {self.service_code or '(any service)'}"
+            return str(FALLBACK_LABEL)
+        service = self.service_code or gettext("(any service)")
+        return f"{self.code} / {service}"
 
     def normalize_keys(self) -> None:
         super().normalize_keys()
@@ -280,14 +300,14 @@ class CarrierServiceMapping(ChannelMapping):
         return self.target.carrier.company_id
 
     def describe_code(self) -> str:
-        service = self.service_code or "any service"
+        service = self.service_code or gettext("any service")
         return f"“{self.code} / {service}”"
 
     @property
     def rule(self) -> str:
         if self.is_fallback:
-            return FALLBACK_LABEL
-        return "exact code" if self.service_key else "any service of this carrier"
+            return str(FALLBACK_LABEL)
+        return gettext("exact code") if self.service_key else gettext("any service of this carrier")
 
 
 class PaymentMethodMapping(ChannelMapping):
@@ -298,12 +318,12 @@ class PaymentMethodMapping(ChannelMapping):
         PaymentMethod,
         on_delete=models.PROTECT,
         related_name="channel_mappings",
-        verbose_name="ERP payment method",
+        verbose_name=_("ERP payment method"),
     )
 
     class Meta:
-        verbose_name = "payment method de-para"
-        verbose_name_plural = "payment method de-para"
+        verbose_name = _("payment method de-para")
+        verbose_name_plural = _("payment method de-para")
         ordering = ["channel_id", "is_fallback", "code_key"]
         constraints = _mapping_constraints("payment_mapping", ["code_key"])
 
@@ -314,11 +334,11 @@ class PaymentMethodMapping(ChannelMapping):
 class OrderStatusMapping(ChannelMapping):
     kind = MappingKind.ORDER_STATUS
 
-    target = models.CharField("ERP order status", max_length=20, choices=OrderStatus.choices)
+    target = models.CharField(_("ERP order status"), max_length=20, choices=OrderStatus.choices)
 
     class Meta:
-        verbose_name = "order status de-para"
-        verbose_name_plural = "order status de-para"
+        verbose_name = _("order status de-para")
+        verbose_name_plural = _("order status de-para")
         ordering = ["channel_id", "is_fallback", "code_key"]
         constraints = _mapping_constraints("status_mapping", ["code_key"])
 
@@ -337,12 +357,12 @@ class StockLocationMapping(ChannelMapping):
         Warehouse,
         on_delete=models.PROTECT,
         related_name="channel_mappings",
-        verbose_name="ERP warehouse",
+        verbose_name=_("ERP warehouse"),
     )
 
     class Meta:
-        verbose_name = "stock location de-para"
-        verbose_name_plural = "stock location de-para"
+        verbose_name = _("stock location de-para")
+        verbose_name_plural = _("stock location de-para")
         ordering = ["channel_id", "is_fallback", "code_key"]
         constraints = _mapping_constraints("location_mapping", ["code_key"])
 
@@ -615,33 +635,45 @@ class UnmappedValue(models.Model):
     """
 
     channel = models.ForeignKey(
-        SalesChannel, on_delete=models.CASCADE, related_name="unmapped_values"
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="unmapped_values",
+        verbose_name=_("sales channel"),
     )
-    kind = models.CharField(max_length=20, choices=MappingKind.choices)
+    kind = models.CharField(_("de-para"), max_length=20, choices=MappingKind.choices)
     code = models.CharField(
-        "channel code",
+        _("channel code"),
         max_length=120,
         blank=True,
-        help_text="As first seen (the service, for carriers).",
+        help_text=_("As first seen (the service, for carriers)."),
     )
     code_key = models.CharField(max_length=200, editable=False, blank=True)
-    label = models.CharField("channel label", max_length=200, blank=True)
+    label = models.CharField(_("channel label"), max_length=200, blank=True)
     parent_code = models.CharField(
-        "channel carrier code", max_length=120, blank=True, help_text="Carrier of a service."
+        _("channel carrier code"),
+        max_length=120,
+        blank=True,
+        help_text=_("Carrier of a service."),
     )
     parent_key = models.CharField(max_length=200, editable=False, blank=True)
-    parent_label = models.CharField("channel carrier label", max_length=200, blank=True)
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
+    parent_label = models.CharField(_("channel carrier label"), max_length=200, blank=True)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"))
     count = models.PositiveIntegerField(
-        "times seen", default=0, help_text="How many times channel data carried this value."
+        _("times seen"),
+        default=0,
+        help_text=_("How many times channel data carried this value."),
     )
     resolved_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a de-para row (or fallback) started covering it."
+        _("resolved at"),
+        null=True,
+        blank=True,
+        help_text=_("When a de-para row (or fallback) started covering it."),
     )
 
     class Meta:
-        verbose_name = "unmapped value"
+        verbose_name = _("unmapped value")
+        verbose_name_plural = _("unmapped values")
         ordering = ["-last_seen"]
         constraints = [
             models.UniqueConstraint(
@@ -657,10 +689,11 @@ class UnmappedValue(models.Model):
     @property
     def display_code(self) -> str:
         if self.kind == MappingKind.CARRIER_SERVICE:
-            return f"{self.parent_code} / {self.code or '(no service)'}"
+            service = self.code or gettext("(no service)")
+            return f"{self.parent_code} / {service}"
         if self.kind == MappingKind.ATTRIBUTE:
             return f"{self.parent_code} / {self.code}" if self.code else self.parent_code
-        return self.code or "(blank)"
+        return self.code or gettext("(blank)")
 
 
 class MappingImportStatus(models.TextChoices):
@@ -767,58 +800,67 @@ class Listing(models.Model):
     (ML: item + variation; VTEX: SKU id; ANYMARKET: product + SKU id).
     """
 
-    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="listings")
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="listings",
+        verbose_name=_("sales channel"),
+    )
     sku = models.ForeignKey(
-        Sku, on_delete=models.PROTECT, related_name="listings", verbose_name="ERP SKU"
+        Sku, on_delete=models.PROTECT, related_name="listings", verbose_name=_("ERP SKU")
     )
     external_item_id = models.CharField(
-        "channel item id", max_length=80, blank=True, help_text="ML item (MLB…), product id."
+        _("channel item id"),
+        max_length=80,
+        blank=True,
+        help_text=_("ML item (MLB…), product id."),
     )
     external_variation_id = models.CharField(
-        "channel variation id", max_length=80, blank=True, help_text="ML variation id."
+        _("channel variation id"), max_length=80, blank=True, help_text=_("ML variation id.")
     )
     external_sku_id = models.CharField(
-        "channel SKU id", max_length=80, blank=True, help_text="VTEX / ANYMARKET SKU id."
+        _("channel SKU id"), max_length=80, blank=True, help_text=_("VTEX / ANYMARKET SKU id.")
     )
     external_key = models.CharField(max_length=260, editable=False)
     seller_sku = models.CharField(
-        "seller SKU",
+        _("seller SKU"),
         max_length=80,
         blank=True,
-        help_text="The ERP code as the channel stores it (SELLER_SKU / RefId / partnerId).",
+        help_text=_("The ERP code as the channel stores it (SELLER_SKU / RefId / partnerId)."),
     )
-    last_pushed_stock = models.IntegerField(null=True, blank=True)
-    last_pushed_stock_at = models.DateTimeField(null=True, blank=True)
+    last_pushed_stock = models.IntegerField(_("last stock sent"), null=True, blank=True)
+    last_pushed_stock_at = models.DateTimeField(_("stock sent at"), null=True, blank=True)
     last_pushed_price = models.DecimalField(
+        _("last price sent"),
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(0)],
     )
-    last_pushed_price_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_pushed_price_at = models.DateTimeField(_("price sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        verbose_name = "product binding (listing)"
-        verbose_name_plural = "product bindings (listings)"
+        verbose_name = _("product binding (listing)")
+        verbose_name_plural = _("product bindings (listings)")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "sku"],
                 name="listing_one_per_sku_and_channel",
-                violation_error_message="This SKU is already bound on this channel.",
+                violation_error_message=_("This SKU is already bound on this channel."),
             ),
             models.UniqueConstraint(
                 fields=["channel", "external_key"],
                 name="listing_external_identity_unique",
-                violation_error_message="These channel ids are already bound to another SKU.",
+                violation_error_message=_("These channel ids are already bound to another SKU."),
             ),
             models.CheckConstraint(
                 condition=~Q(external_item_id="", external_variation_id="", external_sku_id=""),
                 name="listing_has_an_external_id",
-                violation_error_message="Give at least one channel id (item, variation or SKU).",
+                violation_error_message=_("Give at least one channel id (item, variation or SKU)."),
             ),
         ]
         indexes = [
@@ -868,7 +910,7 @@ class Listing(models.Model):
         errors = {}
         if self.channel_id is not None and self.sku_id is not None:
             if self.sku.company_id != self.channel.company_id:
-                errors["sku"] = "This SKU belongs to another company than the channel's."
+                errors["sku"] = gettext("This SKU belongs to another company than the channel's.")
         # external_key is not a form field, so Django's constraint check skips it there.
         if self.channel_id is not None and self.external_key.strip(EXTERNAL_KEY_SEPARATOR):
             clash = Listing.objects.filter(
@@ -877,7 +919,7 @@ class Listing(models.Model):
             if self.pk is not None:
                 clash = clash.exclude(pk=self.pk)
             if clash.exists():
-                errors["external_item_id"] = (
+                errors["external_item_id"] = gettext(
                     "These channel ids are already bound to another SKU on this channel."
                 )
         if errors:

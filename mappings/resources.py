@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import translation
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
 from import_export.fields import Field
 
@@ -53,10 +57,56 @@ class YesNoWidget(widgets.Widget):
             return True
         if text in _NO:
             return False
-        raise ValueError(f"write “yes” or leave blank (got “{value}”)")
+        raise ValueError(gettext("write “yes” or leave blank (got “%(value)s”)") % {"value": value})
 
     def render(self, value, obj=None, **kwargs) -> str:
-        return "yes" if value else ""
+        # "yes" / "sim": the import reads both (_YES) whatever the user's language.
+        return gettext("yes") if value else ""
+
+
+# The file's columns: each has a canonical name (the file format: "carrier_code"…, what an
+# English export writes) and a label in each language (pgettext context "CSV column"). An
+# export writes the labels of the user's language ("Código da transportadora" in pt-BR); an
+# import reads a header in any of the product's languages, or the canonical name, so a file
+# exported by a Brazilian user imports for an English one and back.
+CSV_COLUMN = "CSV column"
+
+
+# For makemessages (which only reads literals): every column of the files.
+_COLUMN_MESSAGES = (
+    pgettext_lazy("CSV column", "carrier_code"),
+    pgettext_lazy("CSV column", "carrier_label"),
+    pgettext_lazy("CSV column", "service_code"),
+    pgettext_lazy("CSV column", "service_label"),
+    pgettext_lazy("CSV column", "erp_carrier"),
+    pgettext_lazy("CSV column", "erp_service"),
+    pgettext_lazy("CSV column", "code"),
+    pgettext_lazy("CSV column", "label"),
+    pgettext_lazy("CSV column", "erp_payment_method"),
+    pgettext_lazy("CSV column", "erp_status"),
+    pgettext_lazy("CSV column", "erp_warehouse"),
+    pgettext_lazy("CSV column", "anything_else"),
+)
+
+
+def column_label(column: str) -> str:
+    return pgettext(CSV_COLUMN, column)
+
+
+def _header_key(header: str) -> str:
+    return " ".join(str(header).replace("_", " ").split()).casefold()
+
+
+def canonical_headers(headers, columns) -> list:
+    """`headers` of a file with every known label (any language) or canonical name replaced
+    by the canonical column name; unknown headers are kept as they are."""
+    known: dict[str, str] = {}
+    for column in columns:
+        known[_header_key(column)] = column
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                known.setdefault(_header_key(column_label(column)), column)
+    return [known.get(_header_key(h), h) if h is not None else h for h in headers]
 
 
 def _text(row, column: str) -> str:
@@ -81,6 +131,11 @@ class MappingResource(resources.ModelResource):
     def __init__(self, channel=None, **kwargs):
         super().__init__(**kwargs)
         self.channel = channel
+
+    def export(self, *args, **kwargs):
+        dataset = super().export(*args, **kwargs)
+        dataset.headers = [column_label(h) for h in dataset.headers]
+        return dataset
 
     def export_field(self, field, instance, **kwargs):
         # Codes and labels come from vendors and users: never a live formula in a spreadsheet.
@@ -117,8 +172,12 @@ class MappingResource(resources.ModelResource):
             return False  # reported by import_instance
 
     def before_import(self, dataset, **kwargs):
+        if dataset.headers:
+            dataset.headers = canonical_headers(
+                dataset.headers, [field.column_name for field in self.get_import_fields()]
+            )
         if self.channel is None:
-            raise ValueError("Choose the sales channel to import into.")
+            raise ValueError(gettext("Choose the sales channel to import into."))
         # Loaded once: matching and target lookups cost no query per row.
         existing = self.model._default_manager.filter(channel=self.channel).select_related(
             *self.model.target_select_related
@@ -145,10 +204,15 @@ class MappingResource(resources.ModelResource):
         line = kwargs.get("row_number")
         if key in self._lines:
             errors.setdefault("code", []).append(
-                "Line {} already maps this {} (codes are compared ignoring case, accents and "
-                "surrounding spaces).".format(
-                    self._lines[key], "fallback" if instance.is_fallback else "code"
+                (
+                    gettext("Line %(line)s is already the “anything else” row.")
+                    if instance.is_fallback
+                    else gettext(
+                        "Line %(line)s already maps this code (codes are compared ignoring "
+                        "case, accents and surrounding spaces)."
+                    )
                 )
+                % {"line": self._lines[key]}
             )
         else:
             self._lines[key] = line
@@ -167,8 +231,11 @@ class MappingResource(resources.ModelResource):
             errors = exc.update_error_dict(errors)
         if errors:
             # Name the file's columns, not the model's fields.
-            columns = {"target": " / ".join(self.target_columns), "is_fallback": "anything_else"}
-            columns.update({attr: col for col, attr in self.code_columns})
+            columns = {
+                "target": " / ".join(column_label(c) for c in self.target_columns),
+                "is_fallback": column_label("anything_else"),
+            }
+            columns.update({attr: column_label(col) for col, attr in self.code_columns})
             raise ValidationError(
                 {(k if k == NON_FIELD_ERRORS else columns.get(k, k)): v for k, v in errors.items()}
             )
@@ -232,16 +299,21 @@ class CarrierServiceMappingResource(MappingResource):
         carrier, service = _text(row, "erp_carrier"), _text(row, "erp_service")
         if not carrier or not service:
             raise ValidationError(
-                {"target": "Required: the ERP carrier (erp_carrier) and its service (erp_service)."}
+                {
+                    "target": gettext(
+                        "Required: the ERP carrier (erp_carrier) and its service (erp_service)."
+                    )
+                }
             )
         found = self._targets.get((normalize_code(carrier), normalize_code(service)), [])
         if len(found) != 1:
             raise ValidationError(
                 {
-                    "target": f"{self.channel.company} has no ERP carrier service "
-                    f"“{carrier} / {service}”."
+                    "target": gettext("%(company)s has no ERP carrier service “%(name)s”.")
+                    % {"company": self.channel.company, "name": f"{carrier} / {service}"}
                     if not found
-                    else f"“{carrier} / {service}” matches several ERP services; rename one."
+                    else gettext("“%(name)s” matches several ERP services; rename one.")
+                    % {"name": f"{carrier} / {service}"}
                 }
             )
         return found[0]
@@ -253,7 +325,9 @@ class _CompanyTargetResource(MappingResource):
     target_model: type
     target_key: str  # attribute of the ERP row that the CSV names it by
     target_column: str
-    target_noun: str  # e.g. "ERP payment method", "ERP warehouse with code"
+    # "%(company)s has no …“%(name)s”." and "“%(name)s” matches several …; rename one."
+    target_missing: str
+    target_ambiguous: str
 
     def load_targets(self) -> dict:
         targets: dict[str, list] = {}
@@ -264,15 +338,20 @@ class _CompanyTargetResource(MappingResource):
     def resolve_target(self, row):
         name = _text(row, self.target_column)
         if not name:
-            raise ValidationError({"target": f"Required: column {self.target_column}."})
-        found = self._targets.get(normalize_code(name), [])
-        if len(found) != 1:
-            plural = self.target_model._meta.verbose_name_plural
             raise ValidationError(
                 {
-                    "target": f"{self.channel.company} has no {self.target_noun} “{name}”."
+                    "target": gettext("Required: column %(column)s.")
+                    % {"column": column_label(self.target_column)}
+                }
+            )
+        found = self._targets.get(normalize_code(name), [])
+        if len(found) != 1:
+            raise ValidationError(
+                {
+                    "target": str(self.target_missing)
+                    % {"company": self.channel.company, "name": name}
                     if not found
-                    else f"“{name}” matches several ERP {plural}; rename one."
+                    else str(self.target_ambiguous) % {"name": name}
                 }
             )
         return found[0]
@@ -283,7 +362,8 @@ class PaymentMethodMappingResource(_CompanyTargetResource):
     target_model = PaymentMethod
     target_key = "name"
     target_column = "erp_payment_method"
-    target_noun = "ERP payment method"
+    target_missing = _("%(company)s has no ERP payment method “%(name)s”.")
+    target_ambiguous = _("“%(name)s” matches several ERP payment methods; rename one.")
 
     code = Field(attribute="code", column_name="code")
     label = Field(attribute="label", column_name="label")
@@ -321,12 +401,17 @@ class OrderStatusMappingResource(MappingResource):
     def resolve_target(self, row):
         name = _text(row, "erp_status")
         if not name:
-            raise ValidationError({"target": "Required: the ERP order status."})
+            raise ValidationError({"target": gettext("Required: the ERP order status.")})
         value = self._targets.get(normalize_code(name))
         if value is None:
             allowed = ", ".join(OrderStatus.values)
             raise ValidationError(
-                {"target": f"“{name}” is not an ERP order status; use one of: {allowed}."}
+                {
+                    "target": gettext(
+                        "“%(name)s” is not an ERP order status; use one of: %(allowed)s."
+                    )
+                    % {"name": name, "allowed": allowed}
+                }
             )
         return value
 
@@ -336,7 +421,8 @@ class StockLocationMappingResource(_CompanyTargetResource):
     target_model = Warehouse
     target_key = "code"
     target_column = "erp_warehouse"
-    target_noun = "ERP warehouse with code"
+    target_missing = _("%(company)s has no ERP warehouse with code “%(name)s”.")
+    target_ambiguous = _("“%(name)s” matches several ERP warehouses; rename one.")
 
     code = Field(attribute="code", column_name="code")
     label = Field(attribute="label", column_name="label")

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from channels.models import SalesChannel
 from erp.models import AttributeValue
@@ -54,7 +55,10 @@ def mapping_save(*, mapping: ChannelMapping, validated: bool = False) -> Channel
     except IntegrityError:
         # Lost a race with another save of the same code between clean() and save().
         raise ValidationError(
-            {"code": f"This channel already maps {mapping.describe_code()}."}
+            {
+                "code": gettext("This channel already maps %(code)s.")
+                % {"code": mapping.describe_code()}
+            }
         ) from None
     if newly_matching:
         _resolve_unmapped(mapping)
@@ -298,7 +302,7 @@ def listing_save(*, listing: Listing, validated: bool = False) -> Listing:
             listing.save()
     except IntegrityError:
         raise ValidationError(
-            "This SKU or these channel ids were just bound by another save."
+            gettext("This SKU or these channel ids were just bound by another save.")
         ) from None
     return listing
 

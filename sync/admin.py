@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
 from channels.admin import (
@@ -25,14 +27,23 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ChannelStatus, SalesChannel
+from erp.admin import OrderAdmin
 from erp.admin_scoping import CompanyScopedAdminMixin
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from erpintegr.redaction import redact
 from sync import de_para_admin
 from sync.activation import admin as activation_admin
-from sync.models import HeldOrder, QuarantinedOrder, RunState, RunTrigger, SyncRun
+from sync.models import (
+    FulfilmentEvent,
+    HeldOrder,
+    QuarantinedOrder,
+    RunState,
+    RunTrigger,
+    SyncRun,
+)
 from sync.selectors import FLOW_ORDER, channel_sync_panel, late_threshold
 from sync.services.pending import TRACKED_STATUSES, pending_full_resync
+from vendors.spec import Flow
 
 STATE_COLORS = {
     RunState.RUNNING: "#2a6ebb",
@@ -52,10 +63,17 @@ def format_duration(delta: timedelta | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
-        return f"{hours}h {minutes:02d}m"
+        return _("%(hours)sh %(minutes)02dm") % {"hours": hours, "minutes": minutes}
+    if minutes and seconds:
+        return _("%(minutes)sm %(seconds)02ds") % {"minutes": minutes, "seconds": seconds}
     if minutes:
-        return f"{minutes}m {seconds:02d}s" if seconds else f"{minutes}m"
-    return f"{seconds}s"
+        return _("%(minutes)sm") % {"minutes": minutes}
+    return _("%(seconds)ss") % {"seconds": seconds}
+
+
+def flow_names(flows) -> str:
+    """The flows' labels, in the user's language, for a message."""
+    return ", ".join(str(Flow(flow).label) for flow in flows)
 
 
 def run_problem(run: SyncRun) -> str:
@@ -64,15 +82,17 @@ def run_problem(run: SyncRun) -> str:
         return redact(run.error)
     detail = run.detail if isinstance(run.detail, dict) else {}
     if run.state == RunState.SKIPPED and detail.get("reason"):
-        return f"skipped: {detail['reason']}"
+        return _("skipped: %(reason)s") % {"reason": detail["reason"]}
     counts = detail.get("counts") or {}
     problems = []
     if counts.get("rejected"):
-        problems.append(f"{counts['rejected']} item(s) rejected by the vendor")
+        problems.append(
+            _("%(count)s item(s) rejected by the vendor") % {"count": counts["rejected"]}
+        )
     if counts.get("quarantined"):
         problems.append(
-            f"{counts['quarantined']} order(s) quarantined: the vendor sent values that "
-            "cannot be read"
+            _("%(count)s order(s) quarantined: the vendor sent values that cannot be read")
+            % {"count": counts["quarantined"]}
         )
     return "; ".join(problems)
 
@@ -141,31 +161,31 @@ class SyncRunAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     ]
     readonly_fields = fields
 
-    @admin.display(description="state", ordering="state")
+    @admin.display(description=gettext_lazy("state"), ordering="state")
     def state_colored(self, run: SyncRun) -> SafeString:
         return state_badge(run)
 
-    @admin.display(description="duration")
+    @admin.display(description=gettext_lazy("duration"))
     def duration(self, run: SyncRun) -> str:
         if run.started_at is None:
             return "—"
         end = run.finished_at or timezone.now()
         text = format_duration(end - run.started_at)
-        return text if run.finished_at else f"{text} so far"
+        return text if run.finished_at else _("%(duration)s so far") % {"duration": text}
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, run: SyncRun) -> SafeString:
         return progress_bar(run)
 
-    @admin.display(description="error")
+    @admin.display(description=gettext_lazy("error"))
     def short_error(self, run: SyncRun) -> str:
         return Truncator(run_problem(run)).chars(ERROR_SHORT)
 
-    @admin.display(description="error")
+    @admin.display(description=gettext_lazy("error"))
     def error_text(self, run: SyncRun) -> str:
         return run_problem(run) or "—"
 
-    @admin.display(description="detail")
+    @admin.display(description=gettext_lazy("detail"))
     def detail_pretty(self, run: SyncRun) -> SafeString:
         text = json.dumps(run.detail or {}, indent=2, ensure_ascii=False, sort_keys=True)
         return format_html('<pre class="sync-detail">{}</pre>', redact(text))
@@ -208,16 +228,16 @@ class HeldOrderAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         # Reprocessing writes ERP orders for the channel: the channel's editors may do it.
         return request.user.has_perm("channels.change_saleschannel")
 
-    @admin.display(description="missing de-para")
+    @admin.display(description=gettext_lazy("missing de-para"))
     def missing_values(self, held: HeldOrder) -> str:
         return held.missing_text or "—"
 
-    @admin.display(description="order as received")
+    @admin.display(description=gettext_lazy("order as received"))
     def payload_pretty(self, held: HeldOrder) -> SafeString:
         text = json.dumps(held.payload or {}, indent=2, ensure_ascii=False, sort_keys=True)
         return format_html('<pre class="sync-detail">{}</pre>', redact(text))
 
-    @admin.action(description="Reprocess now (after adding the missing de-para)")
+    @admin.action(description=gettext_lazy("Reprocess now (after adding the missing de-para)"))
     def reprocess_now(self, request, queryset):
         reprocess_now_action(self, request, queryset)
 
@@ -234,8 +254,12 @@ def reprocess_now_action(modeladmin, request, queryset) -> None:
         level = messages.SUCCESS if not result["still_held"] else messages.WARNING
         modeladmin.message_user(
             request,
-            f"{names.get(channel_id, channel_id)}: {result['imported']} imported, "
-            f"{result['still_held']} still held.",
+            _("%(channel)s: %(imported)s imported, %(held)s still held.")
+            % {
+                "channel": names.get(channel_id, channel_id),
+                "imported": result["imported"],
+                "held": result["still_held"],
+            },
             level,
         )
 
@@ -281,20 +305,22 @@ class QuarantinedOrderAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.M
         # Fetching again imports ERP orders for the channel: the channel's editors may do it.
         return request.user.has_perm("channels.change_saleschannel")
 
-    @admin.display(description="why it cannot be imported")
+    @admin.display(description=gettext_lazy("why it cannot be imported"))
     def short_reason(self, quarantined: QuarantinedOrder) -> str:
         return Truncator(redact(quarantined.reason)).chars(ERROR_SHORT)
 
-    @admin.display(description="why it cannot be imported")
+    @admin.display(description=gettext_lazy("why it cannot be imported"))
     def reason_text(self, quarantined: QuarantinedOrder) -> str:
         return redact(quarantined.reason)
 
-    @admin.display(description="order as received")
+    @admin.display(description=gettext_lazy("order as received"))
     def payload_pretty(self, quarantined: QuarantinedOrder) -> SafeString:
         text = json.dumps(quarantined.payload, indent=2, ensure_ascii=False, sort_keys=True)
         return format_html('<pre class="sync-detail">{}</pre>', redact(text))
 
-    @admin.action(description="Fetch again from the vendor (after it corrected the order)")
+    @admin.action(
+        description=gettext_lazy("Fetch again from the vendor (after it corrected the order)")
+    )
     def fetch_again(self, request, queryset):
         fetch_again_action(self, request, queryset)
 
@@ -407,15 +433,23 @@ def channel_queue_run_now(*, channel: SalesChannel) -> list[str] | None:
 
 def _run_now_message(channel: SalesChannel, flows: list[str] | None) -> tuple[str, int]:
     if flows is None:
-        return f"{channel}: not active ({channel.get_status_display().lower()}): skipped.", (
-            messages.WARNING
-        )
+        return _("%(channel)s: not active (%(status)s): skipped.") % {
+            "channel": channel,
+            "status": channel.get_status_display().lower(),
+        }, messages.WARNING
     if not flows:
-        return f"{channel}: no enabled flow: nothing queued.", messages.WARNING
-    return f"{channel}: queued {', '.join(flows)}.", messages.SUCCESS
+        return _("%(channel)s: no enabled flow: nothing queued.") % {
+            "channel": channel
+        }, messages.WARNING
+    return _("%(channel)s: queued %(flows)s.") % {
+        "channel": channel,
+        "flows": flow_names(flows),
+    }, messages.SUCCESS
 
 
-@admin.action(description="Run now (queue every enabled flow)", permissions=["change"])
+@admin.action(
+    description=gettext_lazy("Run now (queue every enabled flow)"), permissions=["change"]
+)
 def run_now(modeladmin, request, queryset) -> None:
     for channel in queryset.prefetch_related("sync_settings"):
         flows = channel_queue_run_now(channel=channel)
@@ -426,7 +460,7 @@ def run_now(modeladmin, request, queryset) -> None:
 
 
 @admin.action(
-    description="Full resync (mark every bound SKU pending for the push flows)",
+    description=gettext_lazy("Full resync (mark every bound SKU pending for the push flows)"),
     permissions=["change"],
 )
 def full_resync(modeladmin, request, queryset) -> None:
@@ -434,26 +468,36 @@ def full_resync(modeladmin, request, queryset) -> None:
         if channel.status not in TRACKED_STATUSES:
             modeladmin.message_user(
                 request,
-                f"{channel}: not activated ({channel.get_status_display().lower()}): skipped.",
+                _("%(channel)s: not activated (%(status)s): skipped.")
+                % {"channel": channel, "status": channel.get_status_display().lower()},
                 messages.WARNING,
             )
             continue
         counts = pending_full_resync(channel=channel)
         if not counts:
             modeladmin.message_user(
-                request, f"{channel}: no enabled stock, price or catalog flow.", messages.WARNING
+                request,
+                _("%(channel)s: no enabled stock, price or catalog flow.") % {"channel": channel},
+                messages.WARNING,
             )
             continue
-        text = ", ".join(f"{counts[flow]} {flow}" for flow in FLOW_ORDER if flow in counts)
-        modeladmin.log_change(request, channel, f"Full resync: marked {text} pending.")
-        modeladmin.message_user(request, f"{channel}: marked pending: {text}.", messages.SUCCESS)
+        logged = ", ".join(f"{counts[flow]} {flow}" for flow in FLOW_ORDER if flow in counts)
+        modeladmin.log_change(request, channel, f"Full resync: marked {logged} pending.")
+        text = ", ".join(
+            f"{counts[flow]} {Flow(flow).label}" for flow in FLOW_ORDER if flow in counts
+        )
+        modeladmin.message_user(
+            request,
+            _("%(channel)s: marked pending: %(counts)s.") % {"channel": channel, "counts": text},
+            messages.SUCCESS,
+        )
 
 
 def run_now_view(request: HttpRequest, object_id: str, model_admin) -> HttpResponse:
     """Confirmation page for one channel's Run now (GET shows, POST queues)."""
     channel = model_admin.get_object(request, object_id)
     if channel is None:
-        raise Http404("No such sales channel.")
+        raise Http404(_("No sales channel with this id."))
     if not model_admin.has_change_permission(request, channel):
         raise PermissionDenied
     change_url = reverse("admin:channels_saleschannel_change", args=[channel.pk])
@@ -467,12 +511,12 @@ def run_now_view(request: HttpRequest, object_id: str, model_admin) -> HttpRespo
     active = channel.status == ChannelStatus.ACTIVE
     context = {
         **model_admin.admin_site.each_context(request),
-        "title": f"Run now: {channel}",
+        "title": _("Run now: %(channel)s") % {"channel": channel},
         "opts": model_admin.model._meta,
         "original": channel,
         "channel": channel,
         "active": active,
-        "flows": run_now_flows(channel) if active else [],
+        "flows": [Flow(flow).label for flow in run_now_flows(channel)] if active else [],
         "change_url": change_url,
     }
     return TemplateResponse(request, "admin/sync/run_now_confirmation.html", context)
@@ -491,7 +535,29 @@ def run_now_urls(model_admin) -> list:
 def run_now_tools(channel: SalesChannel, request: HttpRequest) -> list[tuple[str, str]]:
     if not request.user.has_perm("channels.change_saleschannel"):
         return []
-    return [("Run now", reverse("admin:sync_channel_run_now", args=[channel.pk]))]
+    return [(_("Run now"), reverse("admin:sync_channel_run_now", args=[channel.pk]))]
+
+
+class FulfilmentEventInline(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    """On the order page: what the channel is told about the order and how it went, with the
+    channel's reason when it refused."""
+
+    company_field = "order__company"
+    model = FulfilmentEvent
+    fields = ["sequence", "kind", "state", "attempts", "last_error", "created_at", "sent_at"]
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = gettext_lazy(
+        "Outbound events — what the channel is told about this order"
+    )
+
+    def get_queryset(self, request):
+        # Each row's title names its order: one join instead of one query per row.
+        return super().get_queryset(request).select_related("order")
+
+
+# The order page belongs to erp, which knows nothing of the engine: the engine adds its panel.
+OrderAdmin.inlines = [*OrderAdmin.inlines, FulfilmentEventInline]
 
 
 def register_channel_hooks() -> None:

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_maintenance_schedules(sender, using="default", **kwargs) -> None:
@@ -11,15 +12,18 @@ def _ensure_maintenance_schedules(sender, using="default", **kwargs) -> None:
 
 class SyncConfig(AppConfig):
     name = "sync"
-    verbose_name = "Sync engine"
+    verbose_name = _("Sync engine")
 
     def ready(self) -> None:
         from channels.signals import channel_changed
-        from erp.signals import skus_changed
+        from erp.signals import order_fulfilment_changed, skus_changed
         from mappings.signals import mapping_created
         from sync import receivers
 
         skus_changed.connect(receivers.on_skus_changed, dispatch_uid="sync.pending")
+        order_fulfilment_changed.connect(
+            receivers.on_order_fulfilment_changed, dispatch_uid="sync.fulfilment_outbox"
+        )
         channel_changed.connect(receivers.on_channel_changed, dispatch_uid="sync.schedules")
         mapping_created.connect(receivers.on_mapping_created, dispatch_uid="sync.held_orders")
         post_migrate.connect(

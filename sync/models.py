@@ -9,52 +9,68 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import SalesChannel
 from erp.models import Order, Sku
+from erp.signals import FulfilmentKind
 from vendors.spec import Flow
 from vendors.types import UNREADABLE_ID_PREFIX
 
 
 class RunState(models.TextChoices):
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    PARTIAL = "partial", "Finished with item errors"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped"
-    STOPPED = "stopped", "Stopped (channel paused or deactivated meanwhile)"
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Finished with item errors")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+    STOPPED = "stopped", _("Stopped (channel paused or deactivated meanwhile)")
 
 
 class RunTrigger(models.TextChoices):
-    SCHEDULE = "schedule", "Schedule"
-    MANUAL = "manual", "Run now"
-    REPROCESS = "reprocess", "Reprocess held orders"
-    COMMAND = "command", "Command line"
-    RECONCILE = "reconcile", "Stock reconciliation"
+    SCHEDULE = "schedule", _("Schedule")
+    MANUAL = "manual", _("Run now")
+    REPROCESS = "reprocess", _("Reprocess held orders")
+    COMMAND = "command", _("Command line")
+    RECONCILE = "reconcile", _("Stock reconciliation")
 
 
 class SyncRun(models.Model):
-    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="sync_runs")
-    flow = models.CharField(max_length=20, choices=Flow.choices)
-    trigger = models.CharField(
-        max_length=20, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="sync_runs",
+        verbose_name=_("sales channel"),
     )
-    state = models.CharField(max_length=20, choices=RunState.choices, default=RunState.RUNNING)
-    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    total = models.PositiveIntegerField(default=0, help_text="Items this run set out to do.")
-    done = models.PositiveIntegerField(default=0, help_text="Items finished so far.")
-    requests = models.PositiveIntegerField("requests sent", default=0)
-    retries = models.PositiveIntegerField(default=0)
-    rate_limited = models.PositiveIntegerField("429s received", default=0)
-    error = models.TextField(blank=True, help_text="What went wrong, secrets removed.")
+    flow = models.CharField(_("flow"), max_length=20, choices=Flow.choices)
+    trigger = models.CharField(
+        _("trigger"), max_length=20, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=RunState.choices, default=RunState.RUNNING
+    )
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    total = models.PositiveIntegerField(
+        _("total"), default=0, help_text=_("Items this run set out to do.")
+    )
+    done = models.PositiveIntegerField(_("done"), default=0, help_text=_("Items finished so far."))
+    requests = models.PositiveIntegerField(_("requests sent"), default=0)
+    retries = models.PositiveIntegerField(_("retries"), default=0)
+    rate_limited = models.PositiveIntegerField(_("429s received"), default=0)
+    error = models.TextField(
+        _("error"), blank=True, help_text=_("What went wrong, secrets removed.")
+    )
     detail = models.JSONField(
-        default=dict, blank=True, help_text="Counts and first rows of issues."
+        _("detail"), default=dict, blank=True, help_text=_("Counts and first rows of issues.")
     )
 
     class Meta:
-        verbose_name = "sync run"
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["channel", "flow", "-started_at"])]
 
@@ -127,17 +143,30 @@ class OrderCursor(models.Model):
 class HeldOrder(models.Model):
     """An order that could not be translated: kept whole, with exactly what is missing."""
 
-    channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="held_orders")
-    external_id = models.CharField("channel order id", max_length=80)
-    payload = models.JSONField(help_text="The normalized order, to reprocess without the vendor.")
-    missing = models.JSONField(default=list, help_text="[{kind, code, label}] with no de-para.")
-    first_seen = models.DateTimeField(auto_now_add=True)
-    last_seen = models.DateTimeField(auto_now=True)
-    attempts = models.PositiveIntegerField(default=1)
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True)
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="held_orders",
+        verbose_name=_("sales channel"),
+    )
+    external_id = models.CharField(_("channel order id"), max_length=80)
+    payload = models.JSONField(
+        _("order"), help_text=_("The normalized order, to reprocess without the vendor.")
+    )
+    missing = models.JSONField(
+        _("missing de-para"), default=list, help_text=_("[{kind, code, label}] with no de-para.")
+    )
+    first_seen = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen = models.DateTimeField(_("last seen"), auto_now=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=1)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("ERP order")
+    )
 
     class Meta:
+        verbose_name = _("held order")
+        verbose_name_plural = _("held orders")
         ordering = ["-last_seen"]
         constraints = [
             models.UniqueConstraint(
@@ -161,9 +190,16 @@ class HeldOrder(models.Model):
 QUARANTINE_PAYLOAD_MAX_CHARS = 64_000
 
 
+def _quarantine_payload_help() -> str:
+    return gettext(
+        "The vendor's order document, secrets masked; past %(max)s characters only its start "
+        "is kept."
+    ) % {"max": number_format(QUARANTINE_PAYLOAD_MAX_CHARS, force_grouping=True)}
+
+
 class QuarantineResolution(models.TextChoices):
-    READ_VALID = "read_valid", "Read valid in a later run (the vendor corrected it)"
-    REFETCHED = "refetched", "Fetched again from the vendor and imported"
+    READ_VALID = "read_valid", _("Read valid in a later run (the vendor corrected it)")
+    REFETCHED = "refetched", _("Fetched again from the vendor and imported")
 
 
 class QuarantinedOrder(models.Model):
@@ -173,31 +209,40 @@ class QuarantinedOrder(models.Model):
     it again readable, or when it is fetched again by hand once corrected."""
 
     channel = models.ForeignKey(
-        SalesChannel, on_delete=models.CASCADE, related_name="quarantined_orders"
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="quarantined_orders",
+        verbose_name=_("sales channel"),
     )
     external_id = models.CharField(
-        "channel order id",
+        _("channel order id"),
         max_length=80,
-        help_text="The order's id on the channel; unreadable-<sha1 of the document> when the id "
-        "itself cannot be read (such an order cannot be fetched again by id).",
+        help_text=_(
+            "The order's id on the channel; unreadable-<sha1 of the document> when the id "
+            "itself cannot be read (such an order cannot be fetched again by id)."
+        ),
     )
     payload = models.JSONField(
-        "order as received",
-        help_text="The vendor's order document, secrets masked; past "
-        f"{QUARANTINE_PAYLOAD_MAX_CHARS:,} characters only its start is kept.",
+        _("order as received"),
+        help_text=lazy(_quarantine_payload_help, str)(),
     )
-    reason = models.TextField(help_text="Which field cannot be read, and why.")
+    reason = models.TextField(_("reason"), help_text=_("Which field cannot be read, and why."))
     field_path = models.CharField(
-        "field", max_length=200, blank=True, help_text="Where in the document, e.g. items[0].unit."
+        _("field"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where in the document, e.g. items[0].unit."),
     )
-    first_seen = models.DateTimeField(auto_now_add=True)
-    last_seen = models.DateTimeField(default=timezone.now)
+    first_seen = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
     times_seen = models.PositiveIntegerField(
-        default=1, help_text="How many times the vendor sent it unreadable (runs and re-fetches)."
+        _("times seen"),
+        default=1,
+        help_text=_("How many times the vendor sent it unreadable (runs and re-fetches)."),
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolved_how = models.CharField(
-        "resolved how", max_length=20, choices=QuarantineResolution.choices, blank=True
+        _("resolved how"), max_length=20, choices=QuarantineResolution.choices, blank=True
     )
     order = models.ForeignKey(
         Order,
@@ -205,10 +250,13 @@ class QuarantinedOrder(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The ERP order it became, once imported.",
+        verbose_name=_("ERP order"),
+        help_text=_("The ERP order it became, once imported."),
     )
 
     class Meta:
+        verbose_name = _("quarantined order")
+        verbose_name_plural = _("quarantined orders")
         ordering = ["-last_seen", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -433,3 +481,83 @@ class PreflightRun(models.Model):
         if not self.total or self.done > self.total:
             return None
         return min(99, round(100 * self.done / self.total))
+
+
+class FulfilmentState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    REFUSED = "refused", _("Refused by the channel")
+    HELD = "held", _("Held (missing de-para)")
+
+
+class FulfilmentEvent(models.Model):
+    """The outbox of order fulfilment: one row per announced change (invoice, ship, deliver,
+    cancel) of an order that came from a channel, written in the same transaction as the ERP
+    change (sync.receivers.on_order_fulfilment_changed), so a change is never lost and never
+    recorded without having happened.
+
+    Events of one order are delivered in `sequence` order: a sender takes the lowest pending
+    sequence of each order and never one whose predecessor is not sent. `(order, kind)` is
+    unique: an order is invoiced, shipped, delivered and canceled at most once, so a repeated
+    announcement of the same change is a no-op."""
+
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="fulfilment_events",
+        verbose_name=_("channel"),
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="fulfilment_events", verbose_name=_("order")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=FulfilmentKind.choices)
+    sequence = models.PositiveIntegerField(
+        _("sequence"), help_text=_("Order of this event among the order's events (1, 2, …).")
+    )
+    payload = models.JSONField(
+        _("payload"),
+        default=dict,
+        help_text=_("What the channel is told, as it was when the change was made."),
+    )
+    state = models.CharField(
+        _("state"),
+        max_length=20,
+        choices=FulfilmentState.choices,
+        default=FulfilmentState.PENDING,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(
+        _("last error"),
+        blank=True,
+        help_text=_(
+            "The channel's reason for refusing, or why the event is held; secrets removed."
+        ),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("fulfilment event")
+        verbose_name_plural = _("fulfilment events")
+        ordering = ["order", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="fulfilment_once_per_kind"),
+            models.UniqueConstraint(
+                fields=["order", "sequence"], name="fulfilment_sequence_per_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1), name="fulfilment_sequence_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(sent_at__isnull=True) | Q(state="sent"),
+                name="fulfilment_sent_at_only_when_sent",
+            ),
+        ]
+        # The batch query of a fulfilment run: WHERE channel = ? AND state = 'pending'
+        # ORDER BY id LIMIT n — its cost follows the batch, not the history.
+        indexes = [
+            models.Index(fields=["channel", "state", "id"], name="fulfilment_batch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} #{self.sequence} {self.get_kind_display()}"

@@ -10,6 +10,13 @@ def on_skus_changed(sender, signal=None, **kwargs) -> None:
     pending_record_announcement(**kwargs)
 
 
+def on_order_fulfilment_changed(sender, signal=None, **kwargs) -> None:
+    # Same transaction as the ERP change: the outbox row commits or rolls back with it.
+    from sync.services.fulfilment import fulfilment_record_announcement
+
+    fulfilment_record_announcement(**kwargs)
+
+
 def on_channel_changed(sender, *, channel_id: int, **kwargs) -> None:
     from sync.services.schedules import schedules_reconcile_channel
 

@@ -15,7 +15,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from django_q.models import Schedule
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
@@ -279,13 +279,15 @@ class ChannelHealth:
     def verdict(self) -> str:
         status = self.channel.status
         if status == ChannelStatus.SUSPENDED:
-            return "suspended by the vendor"
+            return gettext("suspended by the vendor")
         if status == ChannelStatus.PAUSED:
-            return "paused"
+            return gettext("paused")
         if status != ChannelStatus.ACTIVE:
-            return "not active"
+            return gettext("not active")
         if self.late_flows:
-            return "late: " + ", ".join(self.late_flows)
+            return gettext("late: %(flows)s") % {
+                "flows": ", ".join(str(Flow(flow).label).lower() for flow in self.late_flows)
+            }
         if self.missed_orders:
             return str(
                 ngettext(
@@ -295,7 +297,7 @@ class ChannelHealth:
                 )
                 % {"count": self.sweep_found}
             )
-        return "ok"
+        return gettext("ok")
 
 
 def _health_queryset(company_ids: Collection[int] | None) -> QuerySet:

@@ -46,8 +46,8 @@ def run_activation(run_id: int):
     return None if run is None else run.confirm_state
 
 
-def run_preflight(run_id: int):
+def run_preflight(run_id: int, language: str | None = None):
     from sync.activation.runs import preflight_run_execute
 
-    run = preflight_run_execute(run_id=run_id)
+    run = preflight_run_execute(run_id=run_id, language=language)
     return None if run is None else run.state

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 from erp.selectors import visible_company_ids
 from sync.selectors import LATE_INTERVALS, LATE_MINIMUM, channels_health
@@ -27,7 +28,7 @@ def sync_health(request: HttpRequest) -> HttpResponse:
         runs_url = quarantined_url = None
     context = {
         **admin.site.each_context(request),
-        "title": "Sync health",
+        "title": _("Sync health"),
         "rows": rows,
         "push_flows": [Flow(flow).label for flow in PUSH_FLOWS],
         "late_count": sum(1 for row in rows if row.late),

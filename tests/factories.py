@@ -102,3 +102,48 @@ def make_channel(
 
 def price(value: str) -> Decimal:
     return Decimal(value)
+
+
+def make_order(company: Company, channel: SalesChannel | None = None, **kwargs):
+    """An order with lines: `lines` is a list of (sku, quantity, unit price, reserved warehouse
+    or None). The total is the lines' sum unless given."""
+    from erp.models import Order, OrderItem
+
+    lines = kwargs.pop("lines", [])
+    items_total = sum((Decimal(price) * qty for _sku, qty, price, _wh in lines), Decimal("0"))
+    kwargs.setdefault("total", items_total)
+    kwargs.setdefault("items_total", items_total)
+    order = Order.objects.create(
+        company=company,
+        channel=channel,
+        external_id=kwargs.pop("external_id", f"ORD-{next(_seq)}" if channel else ""),
+        status=kwargs.pop("status", "paid"),
+        **kwargs,
+    )
+    for line, (sku, quantity, unit_price, warehouse) in enumerate(lines, start=1):
+        OrderItem.objects.create(
+            order=order,
+            line=line,
+            sku=sku,
+            quantity=quantity,
+            unit_price=Decimal(unit_price),
+            reserved_warehouse=warehouse,
+        )
+    return order
+
+
+def nfe_access_key(
+    cnpj: str,
+    *,
+    series: int = 1,
+    number: int = 1234,
+    year_month: str = "2612",
+    state: str = "35",
+    model: str = "55",
+    random_code: str = "12345678",
+) -> str:
+    """A well-formed NF-e access key (correct check digit) with these fields."""
+    from erp.validators import nfe_access_key_check_digit
+
+    first_43 = f"{state}{year_month}{cnpj}{model}{series:03d}{number:09d}1{random_code}"
+    return first_43 + str(nfe_access_key_check_digit(first_43))

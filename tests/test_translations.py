@@ -79,6 +79,9 @@ def test_extraction_finds_python_and_template_messages():
     }
     template = '{% load i18n %}<p>{% translate "Activate" %}</p>{{ _("Back") }}'
     assert i18n.template_messages(template) == {("", "Activate"), ("", "Back")}
+    # Indentation that Python would refuse (a dedent to a column never used before).
+    indented = '{% load i18n %}\n  <p>\n      {% translate "A" %}\n    <b>{% translate "B" %}</b>\n'
+    assert i18n.template_messages(indented) == {("", "A"), ("", "B")}
 
 
 @pytest.mark.django_db

@@ -12,24 +12,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.TextChoices):
-    PLATFORM = "platform", "Platform (own web store)"
-    MARKETPLACE = "marketplace", "Marketplace"
-    INTEGRATOR = "integrator", "Integrator (hub)"
+    PLATFORM = "platform", _("Platform (own web store)")
+    MARKETPLACE = "marketplace", _("Marketplace")
+    INTEGRATOR = "integrator", _("Integrator (hub)")
 
 
 class Environment(models.TextChoices):
-    PRODUCTION = "production", "Production"
-    SANDBOX = "sandbox", "Sandbox / homologation"
+    PRODUCTION = "production", _("Production")
+    SANDBOX = "sandbox", _("Sandbox / homologation")
 
 
 class Flow(models.TextChoices):
-    CATALOG = "catalog", "Catalog (products/SKUs)"
-    STOCK = "stock", "Stock"
-    PRICE = "price", "Prices"
-    ORDERS = "orders", "Orders"
+    CATALOG = "catalog", _("Catalog (products/SKUs)")
+    STOCK = "stock", _("Stock")
+    PRICE = "price", _("Prices")
+    ORDERS = "orders", _("Orders")
 
 
 # The fulfilment flow (invoice, tracking, delivered, cancel back to the channel). Its limits are
@@ -39,25 +40,28 @@ FULFILMENT = "fulfilment"
 
 
 class Capability(models.TextChoices):
-    ORDER_FEED_ACK = "order_feed_ack", "Order feed with acknowledgement"
-    OTHER_INTEGRATIONS = "other_integrations", "Lists other applications connected to the account"
-    SINGLE_BACK_OFFICE = "single_back_office", "Vendor allows only one back office (ERP)"
-    OAUTH_REFRESH = "oauth_refresh", "OAuth access tokens refreshed with a single-use token"
+    ORDER_FEED_ACK = "order_feed_ack", _("Order feed with acknowledgement")
+    OTHER_INTEGRATIONS = (
+        "other_integrations",
+        _("Lists other applications connected to the account"),
+    )
+    SINGLE_BACK_OFFICE = "single_back_office", _("Vendor allows only one back office (ERP)")
+    OAUTH_REFRESH = "oauth_refresh", _("OAuth access tokens refreshed with a single-use token")
     # The vendor charges one price for every variation of an item: the engine sends the
     # highest ERP price of the item's bound SKUs to all of them (sync.services.push).
-    ONE_PRICE_PER_ITEM = "one_price_per_item", "One price for all variations of an item"
+    ONE_PRICE_PER_ITEM = "one_price_per_item", _("One price for all variations of an item")
     # The vendor keeps stock per location and takes `StockUpdate.location`: the engine pushes
     # one value per mapped stock location (stock-location de-para) instead of one total.
-    STOCK_PER_LOCATION = "stock_per_location", "Stock kept per stock location"
+    STOCK_PER_LOCATION = "stock_per_location", _("Stock kept per stock location")
     # Fulfilment calls the adapter implements (vendors.base.Connector.send_invoice & co.).
-    FULFIL_INVOICE = "fulfil_invoice", "Takes the order's invoice (NF-e)"
-    FULFIL_TRACKING = "fulfil_tracking", "Takes the shipment's tracking"
-    FULFIL_DELIVERED = "fulfil_delivered", "Takes the delivery date"
-    FULFIL_CANCEL = "fulfil_cancel", "Takes a cancellation from the seller"
-    SHIPPING_LABEL = "shipping_label", "Releases a shipping label to download"
+    FULFIL_INVOICE = "fulfil_invoice", _("Takes the order's invoice (NF-e)")
+    FULFIL_TRACKING = "fulfil_tracking", _("Takes the shipment's tracking")
+    FULFIL_DELIVERED = "fulfil_delivered", _("Takes the delivery date")
+    FULFIL_CANCEL = "fulfil_cancel", _("Takes a cancellation from the seller")
+    SHIPPING_LABEL = "shipping_label", _("Releases a shipping label to download")
     # Tracking (shipping) is refused until the order is invoiced at the vendor: the engine
     # sends the invoice event of an order before its tracking.
-    SHIPPING_NEEDS_INVOICE = "shipping_needs_invoice", "Shipping needs the invoice first"
+    SHIPPING_NEEDS_INVOICE = "shipping_needs_invoice", _("Shipping needs the invoice first")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class CredentialField:
     """
 
     name: str
+    # Labels and help texts are lazy translations (gettext_lazy): shown in the admin in the
+    # user's language.
     label: str
     secret: bool = False
     required: bool = True

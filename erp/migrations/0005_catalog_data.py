@@ -30,7 +30,7 @@ def brands_to_text(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('erp', '0004_order_delivery_address'),
+        ('erp', '0004_order_fulfilment'),
     ]
 
     operations = [

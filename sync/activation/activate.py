@@ -31,6 +31,8 @@ from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
 from channels.services import channel_set_status
@@ -61,7 +63,17 @@ from vendors.types import ExternalRef, ReferenceValue
 logger = logging.getLogger("sync.activation")
 
 CONFIRM_TASK = "sync.tasks.run_activation"
-RACE_LOST = "Another channel was just activated on this vendor account; this one was not activated."
+RACE_LOST = gettext_noop(
+    "Another channel was just activated on this vendor account; this one was not activated."
+)
+
+
+def _not_activated(channel: SalesChannel, reason) -> str:
+    return _("“%(channel)s” was not activated: %(reason)s") % {"channel": channel, "reason": reason}
+
+
+def _already_active(channel: SalesChannel) -> str:
+    return _("“%(channel)s” is already active.") % {"channel": channel}
 
 
 @dataclass
@@ -83,9 +95,7 @@ class _Blocked(Exception):
 
 
 def _blocked_message(channel: SalesChannel, blocking: Iterable[Check]) -> str:
-    return f"“{channel}” was not activated: " + " ".join(
-        f"{c.title}: {c.message}" for c in blocking
-    )
+    return _not_activated(channel, " ".join(f"{c.display_title}: {c.message}" for c in blocking))
 
 
 def _prepare_vendor(connector: Connector, channel: SalesChannel) -> None:
@@ -119,7 +129,7 @@ def activation_activate(
     line, the tests and scripts. Never from a web request: it reads every listing."""
     channel.refresh_from_db()
     if channel.status == ChannelStatus.ACTIVE:
-        return ActivationOutcome(channel, False, f"“{channel}” is already active.")
+        return ActivationOutcome(channel, False, _already_active(channel))
     run = preflight_run_now(channel=channel, user=user, connector=connector)
     return activation_confirm(
         channel=channel, run=run, user=user, confirmation=confirmation, connector=connector
@@ -145,7 +155,7 @@ def _confirmable(
     """The stored result support confirms, or the outcome refusing it. Database facts only."""
     channel.refresh_from_db()
     if channel.status == ChannelStatus.ACTIVE:
-        return None, ActivationOutcome(channel, False, f"“{channel}” is already active.")
+        return None, ActivationOutcome(channel, False, _already_active(channel))
     # The report shown to `user` names only channels of the companies they see.
     scope = None if user is None else visible_company_ids(user)  # None: every company
     refusal = preflight_refusal(run, channel=channel, now=requested_at)
@@ -153,9 +163,7 @@ def _confirmable(
         shown = None
         if run is not None and run.channel_id == channel.pk and not run.is_active:
             shown = PreflightResult.of(run, reader_scope=scope)
-        return None, ActivationOutcome(
-            channel, False, f"“{channel}” was not activated: {refusal}", shown
-        )
+        return None, ActivationOutcome(channel, False, _not_activated(channel, refusal), shown)
     result = PreflightResult.of(run, reader_scope=scope).confirmed(
         label=channel.vendor.label, confirmation=confirmation
     )
@@ -196,7 +204,10 @@ def _activate(
         _prepare_vendor(connector or paced_connector(channel), channel)
     except ConnectorError as exc:
         return ActivationOutcome(
-            channel, False, f"“{channel}” was not activated: the vendor setup failed: {exc}", result
+            channel,
+            False,
+            _not_activated(channel, _("the vendor setup failed: %(error)s") % {"error": exc}),
+            result,
         )
     plan = _Plan(result, preflight_bindings(run), preflight_reference_values(run))
     try:
@@ -207,21 +218,32 @@ def _activate(
     except IntegrityError as exc:
         channel.refresh_from_db()
         if _active_elsewhere(channel, result.account_id):
-            return ActivationOutcome(channel, False, f"“{channel}”: {RACE_LOST}", result)
+            return ActivationOutcome(channel, False, f"“{channel}”: {_(RACE_LOST)}", result)
         logger.warning("Activation of channel %s refused by the database: %s", channel.pk, exc)
         return ActivationOutcome(
             channel,
             False,
-            f"“{channel}” was not activated: the data changed during the activation "
-            "(a SKU or binding was changed meanwhile). Run the activation again.",
+            _not_activated(
+                channel,
+                _(
+                    "the data changed during the activation (a SKU or binding was changed "
+                    "meanwhile). Run the activation again."
+                ),
+            ),
             result,
         )
     return ActivationOutcome(
         channel,
         True,
-        f"“{channel}” is active on account {result.account_id or '(not named by the vendor)'}: "
-        f"{created} product binding(s) "
-        "created, schedules set, every bound SKU queued for a first push.",
+        _(
+            "“%(channel)s” is active on account %(account)s: %(created)s product binding(s) "
+            "created, schedules set, every bound SKU queued for a first push."
+        )
+        % {
+            "channel": channel,
+            "account": result.account_id or _("(not named by the vendor)"),
+            "created": created,
+        },
         result,
         record,
         created,
@@ -261,8 +283,11 @@ def activation_request(
     return ActivationOutcome(
         channel,
         False,
-        f"“{channel}” is being activated by a worker ({matched} product binding(s) to create); "
-        "this page follows it.",
+        _(
+            "“%(channel)s” is being activated by a worker (%(matched)s product binding(s) to "
+            "create); this page follows it."
+        )
+        % {"channel": channel, "matched": matched},
         result,
         queued=True,
     )
@@ -275,7 +300,9 @@ def _enqueue_confirm(run_id: int) -> None:
         async_task(CONFIRM_TASK, run_id, task_name=f"erpintegr:activate:{run_id}")
     except Exception as exc:  # the broker is down: say so on the run, not a 500 after commit
         logger.exception("Could not queue the activation of preflight run %s", run_id)
-        confirm_finish(run_id, False, f"Could not queue the activation: {exc}")
+        confirm_finish(
+            run_id, False, _("Could not queue the activation: %(error)s") % {"error": exc}
+        )
 
 
 def activation_confirm_execute(*, run_id: int) -> PreflightRun | None:
@@ -302,7 +329,7 @@ def activation_confirm_execute(*, run_id: int) -> PreflightRun | None:
         ok, message = outcome.ok, outcome.message
     except Exception as exc:  # a bug or the database: the page shows it
         logger.exception("Activation of preflight run %s failed", run_id)
-        ok, message = False, f"“{run.channel}” was not activated: {exc}"
+        ok, message = False, _not_activated(run.channel, exc)
     confirm_finish(run_id, ok, message)
     run.refresh_from_db(fields=["confirm_state", "confirm_ok", "confirm_message"])
     return run
@@ -325,7 +352,14 @@ def _activate_locked(channel: SalesChannel, user, plan: _Plan) -> tuple[Activati
     locked = SalesChannel.objects.select_for_update().select_related("company").get(pk=channel.pk)
     if locked.status == ChannelStatus.ACTIVE:
         raise _Blocked(
-            [Check("status", "Channel status", CheckStatus.BLOCK, "It was activated meanwhile.")]
+            [
+                Check(
+                    "status",
+                    checks.title_of("status"),
+                    CheckStatus.BLOCK,
+                    _("It was activated meanwhile."),
+                )
+            ]
         )
     # Database-side facts that may have changed since the preflight; no vendor call.
     again = checks.apply_confirmation(
@@ -372,8 +406,11 @@ def _activate_locked(channel: SalesChannel, user, plan: _Plan) -> tuple[Activati
     _log(
         user,
         locked,
-        f"Activated the integration on account {report.account_id} "
-        f"({created} product binding(s) created).",
+        _(
+            "Activated the integration on account %(account)s (%(created)s product binding(s) "
+            "created)."
+        )
+        % {"account": report.account_id, "created": created},
     )
     channel.refresh_from_db()
     return record, created
@@ -385,13 +422,16 @@ def activation_deactivate(*, channel: SalesChannel, user, reason: str = "") -> A
         locked = SalesChannel.objects.select_for_update().get(pk=channel.pk)
         if locked.status not in (ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED):
             return ActivationOutcome(
-                channel, False, f"“{locked}” is not active ({locked.get_status_display()})."
+                channel,
+                False,
+                _("“%(channel)s” is not active (%(status)s).")
+                % {"channel": locked, "status": locked.get_status_display()},
             )
         who = getattr(user, "get_username", lambda: "")() or "support"
         channel_set_status(
             channel=locked,
             status=ChannelStatus.PAUSED,
-            reason=reason or f"Deactivated by {who}.",
+            reason=reason or _("Deactivated by %(user)s.") % {"user": who},
         )
         schedules_reconcile_channel(channel_id=locked.pk)
         record = ActivationRecord.objects.create(
@@ -402,12 +442,13 @@ def activation_deactivate(*, channel: SalesChannel, user, reason: str = "") -> A
             checks=[],
             confirmation=reason,
         )
-        _log(user, locked, "Deactivated the integration (schedules removed, bindings kept).")
+        _log(user, locked, _("Deactivated the integration (schedules removed, bindings kept)."))
     channel.refresh_from_db()
     return ActivationOutcome(
         channel,
         True,
-        f"“{channel}” is paused: its schedules are removed; bindings and de-para are kept.",
+        _("“%(channel)s” is paused: its schedules are removed; bindings and de-para are kept.")
+        % {"channel": channel},
         record=record,
     )
 
@@ -441,7 +482,5 @@ def activation_activate_many(
             )
         except Exception as exc:  # one channel's bug must not hide the others' outcomes
             logger.exception("Activation of channel %s failed", channel.pk)
-            outcomes.append(
-                ActivationOutcome(channel, False, f"“{channel}” was not activated: {redact(exc)}")
-            )
+            outcomes.append(ActivationOutcome(channel, False, _not_activated(channel, redact(exc))))
     return outcomes

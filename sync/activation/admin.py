@@ -15,6 +15,8 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonRespons
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from channels.admin import (
     register_channel_action,
@@ -30,6 +32,7 @@ from sync.activation.activate import (
     activation_deactivate,
     activation_request,
 )
+from sync.activation.checks import TITLES, CheckStatus, title_of
 from sync.activation.connection import activation_test_connection
 from sync.activation.report import activation_report_csv
 from sync.activation.runs import (
@@ -50,13 +53,13 @@ class ConfirmationForm(forms.Form):
     """What support types when the vendor cannot tell whether another ERP is connected."""
 
     previous_erp = forms.CharField(
-        label="Previous ERP on this store",
+        label=gettext_lazy("Previous ERP on this store"),
         max_length=200,
         required=False,
-        help_text="Name the ERP that was integrated before, or type “none”.",
+        help_text=gettext_lazy("Name the ERP that was integrated before, or type “none”."),
     )
     disconnected = forms.BooleanField(
-        label="I confirm that ERP is disconnected from this store",
+        label=gettext_lazy("I confirm that ERP is disconnected from this store"),
         required=False,
     )
 
@@ -64,9 +67,11 @@ class ConfirmationForm(forms.Form):
         data = super().clean()
         erp, confirmed = (data.get("previous_erp") or "").strip(), data.get("disconnected")
         if erp and not confirmed:
-            self.add_error("disconnected", "Tick this to confirm the previous ERP is disconnected.")
+            self.add_error(
+                "disconnected", _("Tick this to confirm the previous ERP is disconnected.")
+            )
         if confirmed and not erp:
-            self.add_error("previous_erp", "Name the previous ERP, or type “none”.")
+            self.add_error("previous_erp", _("Name the previous ERP, or type “none”."))
         return data
 
     def confirmation_text(self) -> str:
@@ -75,9 +80,10 @@ class ConfirmationForm(forms.Form):
         erp = (self.cleaned_data.get("previous_erp") or "").strip()
         if not erp or not self.cleaned_data.get("disconnected"):
             return ""
-        if erp.casefold() == "none":
-            return "Previous ERP: none — no other ERP was integrated with this store."
-        return f"Previous ERP: {erp} — confirmed disconnected from this store."
+        # "none" in either language (the help text asks for it in the reader's).
+        if erp.casefold() in {"none", _("none").casefold()}:
+            return _("Previous ERP: none — no other ERP was integrated with this store.")
+        return _("Previous ERP: %(erp)s — confirmed disconnected from this store.") % {"erp": erp}
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -105,7 +111,7 @@ def _channel_or_404(model_admin, request, object_id) -> SalesChannel:
     # get_object reads the admin's company-scoped queryset: another company's channel is a 404.
     channel = model_admin.get_object(request, unquote(object_id))
     if channel is None:
-        raise Http404("No sales channel with this id.")
+        raise Http404(_("No sales channel with this id."))
     return channel
 
 
@@ -141,15 +147,20 @@ def test_connection_view(model_admin, request, object_id):
         model_admin.log_change(
             request,
             channel,
-            f"Tested the connection: {result.message}"
+            _("Tested the connection: %(result)s") % {"result": result.message}
             if result.ok
-            else "Tested the connection: it failed.",
+            else _("Tested the connection: it failed."),
         )
         return HttpResponseRedirect(_change_url(channel))
     return TemplateResponse(
         request,
         TEMPLATES + "test_connection.html",
-        _context(model_admin, request, f"Test the connection of “{channel}”", channel=channel),
+        _context(
+            model_admin,
+            request,
+            _("Test the connection of “%(channel)s”") % {"channel": channel},
+            channel=channel,
+        ),
     )
 
 
@@ -164,7 +175,7 @@ def activate_view(model_admin, request, object_id):
             # A worker activated it while this page followed (activation_request).
             messages.success(request, latest.confirm_message)
         else:
-            messages.info(request, f"“{channel}” is already active.")
+            messages.info(request, _("“%(channel)s” is already active.") % {"channel": channel})
         return HttpResponseRedirect(_change_url(channel))
     form = ConfirmationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and "rerun" in request.POST:
@@ -192,7 +203,7 @@ def activate_view(model_admin, request, object_id):
         _context(
             model_admin,
             request,
-            f"Activate the integration of “{channel}”",
+            _("Activate the integration of “%(channel)s”") % {"channel": channel},
             channel=channel,
             run=run,
             report=_finished(run, request.user),
@@ -233,7 +244,7 @@ def activation_status_view(model_admin, request, object_id):
     else:
         run = preflight_latest(channel_id=channel.pk)
     if run is None:
-        raise Http404("No preflight of this channel with this id.")
+        raise Http404(_("No preflight of this channel with this id."))
     # admin_view marks it never_cache: each poll reaches the server.
     return JsonResponse(preflight_status(run))
 
@@ -249,7 +260,10 @@ def deactivate_view(model_admin, request, object_id):
         request,
         TEMPLATES + "deactivate.html",
         _context(
-            model_admin, request, f"Deactivate the integration of “{channel}”", channel=channel
+            model_admin,
+            request,
+            _("Deactivate the integration of “%(channel)s”") % {"channel": channel},
+            channel=channel,
         ),
     )
 
@@ -260,7 +274,10 @@ def activation_report_view(model_admin, request, object_id):
     if text is None:
         messages.info(
             request,
-            "No CSV report yet: it comes with the preflight's result once the listings are read.",
+            _(
+                "No CSV report yet: it comes with the preflight's result once the listings "
+                "are read."
+            ),
         )
         return HttpResponseRedirect(_url("activate", channel.pk))
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
@@ -302,22 +319,22 @@ def activation_urls(model_admin) -> list:
 def activation_tools(channel: SalesChannel, request) -> list[tuple[str, str]]:
     tools = []
     if request.user.has_perm("channels.change_saleschannel"):
-        tools.append(("Test connection", _url("test_connection", channel.pk)))
+        tools.append((_("Test connection"), _url("test_connection", channel.pk)))
     if request.user.has_perm(ACTIVATE_PERMISSION):
         if channel.status in (ChannelStatus.ACTIVE, ChannelStatus.SUSPENDED):
-            tools.append(("Deactivate…", _url("deactivate", channel.pk)))
+            tools.append((_("Deactivate…"), _url("deactivate", channel.pk)))
         if channel.status != ChannelStatus.ACTIVE:
-            tools.append(("Activate…", _url("activate", channel.pk)))
+            tools.append((_("Activate…"), _url("activate", channel.pk)))
     if request.user.has_perm("channels.view_activationrecord"):
         history = reverse("admin:channels_activationrecord_changelist")
-        tools.append(("Activation history", f"{history}?channel__id__exact={channel.pk}"))
+        tools.append((_("Activation history"), f"{history}?channel__id__exact={channel.pk}"))
     return tools
 
 
 # --- changelist actions -----------------------------------------------------------------------
 
 
-@admin.action(permissions=["activate"], description="Activate integration")
+@admin.action(permissions=["activate"], description=gettext_lazy("Activate integration"))
 def activate_integration(modeladmin, request, queryset):
     """Like the per-channel page: each channel's preflight runs in a worker (started here when
     there is no fresh one); confirming acts on the results shown."""
@@ -358,7 +375,7 @@ def activate_integration(modeladmin, request, queryset):
         _context(
             modeladmin,
             request,
-            "Activate integrations",
+            _("Activate integrations"),
             rows=rows,
             queryset=queryset,
             any_activatable=any(
@@ -370,7 +387,7 @@ def activate_integration(modeladmin, request, queryset):
     )
 
 
-@admin.action(permissions=["activate"], description="Deactivate integration")
+@admin.action(permissions=["activate"], description=gettext_lazy("Deactivate integration"))
 def deactivate_integration(modeladmin, request, queryset):
     for channel in queryset.order_by("pk"):
         outcome = activation_deactivate(channel=channel, user=request.user)
@@ -400,11 +417,11 @@ class ActivationRecordAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.M
     fields = ["channel", "action", "user", "at", "account_id", "check_results", "confirmation"]
     readonly_fields = fields
 
-    @admin.display(description="warnings")
+    @admin.display(description=gettext_lazy("warnings"))
     def warning_count(self, record: ActivationRecord) -> int:
         return sum(1 for c in record.checks or [] if c.get("status") == "warn")
 
-    @admin.display(description="check results")
+    @admin.display(description=gettext_lazy("check results"))
     def check_results(self, record: ActivationRecord):
         if not record.checks:
             return "—"
@@ -415,8 +432,10 @@ class ActivationRecordAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.M
                 "<li><strong>{}</strong> [{}] {}{}</li>",
                 (
                     (
-                        c.get("title", c.get("key")),
-                        c.get("status"),
+                        title_of(c["key"]) if c.get("key") in TITLES else c.get("title"),
+                        CheckStatus(c["status"]).label
+                        if c.get("status") in CheckStatus.values
+                        else c.get("status"),
                         c.get("message"),
                         format_html(
                             "<ul>{}</ul>",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from channels.models import ChannelStatus, SalesChannel
 from channels.services import stored_credential_names
@@ -33,9 +34,27 @@ FIRST_ROWS = 20  # rows shown on the page per problem; the CSV has them all
 
 
 class CheckStatus(models.TextChoices):
-    PASS = "pass", "Pass"
-    WARN = "warn", "Warning"
-    BLOCK = "block", "Blocks activation"
+    PASS = "pass", gettext_lazy("Pass")
+    WARN = "warn", gettext_lazy("Warning")
+    BLOCK = "block", gettext_lazy("Blocks activation")
+
+
+# Each check's title by its key: stored with the result in the language it ran in, shown in
+# the reader's (Check.display_title).
+TITLES = {
+    "credentials": gettext_lazy("Credentials complete"),
+    "connection": gettext_lazy("Connection verified live"),
+    "same_account": gettext_lazy("No other channel of this system on the account"),
+    "other_back_office": gettext_lazy("No other ERP connected to the account"),
+    "de_para": gettext_lazy("De-para complete"),
+    "data": gettext_lazy("Data compatible"),
+    "settings": gettext_lazy("Flows and settings within the vendor's limits"),
+    "status": gettext_lazy("Channel status"),
+}
+
+
+def title_of(key: str) -> str:
+    return str(TITLES[key])
 
 
 @dataclass
@@ -51,6 +70,11 @@ class Check:
     @property
     def blocks(self) -> bool:
         return self.status == CheckStatus.BLOCK
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language (a stored result keeps the one it ran in)."""
+        return title_of(self.key) if self.key in TITLES else self.title
 
     def as_dict(self) -> dict:
         data = {
@@ -106,11 +130,13 @@ class CheckVerdicts:
 
 
 def not_checked(key: str, title: str, reason: str) -> Check:
-    return Check(key, title, CheckStatus.BLOCK, f"Not checked: {reason}")
+    return Check(key, title, CheckStatus.BLOCK, _("Not checked: %(reason)s") % {"reason": reason})
 
 
 def _more(total: int, shown: int) -> list[str]:
-    return [f"… and {total - shown} more (download the CSV report)."] if total > shown else []
+    if total <= shown:
+        return []
+    return [_("… and %(count)s more (download the CSV report).") % {"count": total - shown}]
 
 
 # --- credentials, account, other ERPs ---------------------------------------------------------
@@ -120,22 +146,25 @@ def check_credentials(channel: SalesChannel) -> Check:
     connector = channel.vendor
     stored = stored_credential_names(channel=channel)
     missing = [
-        f.label for f in connector.user_credential_fields() if f.required and f.name not in stored
+        str(f.label)
+        for f in connector.user_credential_fields()
+        if f.required and f.name not in stored
     ]
-    title = "Credentials complete"
+    title = title_of("credentials")
     if missing:
         return Check(
             "credentials",
             title,
             CheckStatus.BLOCK,
-            f"{connector.label} needs {', '.join(missing)}; fill them in on the channel.",
-            details=missing,
+            _("%(vendor)s needs %(fields)s; fill them in on the channel.")
+            % {"vendor": connector.label, "fields": ", ".join(str(m) for m in missing)},
+            details=[str(m) for m in missing],
         )
-    return Check("credentials", title, CheckStatus.PASS, "Every required field is stored.")
+    return Check("credentials", title, CheckStatus.PASS, _("Every required field is stored."))
 
 
 def check_connection(account_id: str, error: str, label: str = "") -> Check:
-    title = "Connection verified live"
+    title = title_of("connection")
     if error:
         return Check("connection", title, CheckStatus.BLOCK, error)
     if not account_id:
@@ -149,7 +178,10 @@ def check_connection(account_id: str, error: str, label: str = "") -> Check:
             % {"vendor": label or _("The vendor")},
         )
     return Check(
-        "connection", title, CheckStatus.PASS, f"The vendor answered; account id {account_id}."
+        "connection",
+        title,
+        CheckStatus.PASS,
+        _("The vendor answered; account id %(account)s.") % {"account": account_id},
     )
 
 
@@ -158,8 +190,14 @@ def _describe_active_channel(other: SalesChannel, company_ids: Collection[int] |
     if company_ids is not None and other.company_id not in company_ids:
         # The conflict blocks whoever asks, but only those who see that company learn which
         # channel it is (support finds it by the account id in the channel list).
-        return f"An active channel of another company ({environment})"
-    return f"“{other.name}” of {other.company} ({environment})"
+        return _("An active channel of another company (%(environment)s)") % {
+            "environment": environment
+        }
+    return _("“%(channel)s” of %(company)s (%(environment)s)") % {
+        "channel": other.name,
+        "company": other.company,
+        "environment": environment,
+    }
 
 
 def check_same_account(
@@ -167,11 +205,11 @@ def check_same_account(
 ) -> Check:
     """(a) No other ACTIVE channel of this system, any company or environment, on the account.
     Details name the other channels of `company_ids` only (None: every company)."""
-    title = "No other channel of this system on the account"
+    title = title_of("same_account")
     if not account_id and not channel.vendor.identifies_account:
         return _same_account_unknowable(channel, company_ids)
     if not account_id:
-        return not_checked("same_account", title, "the account id is unknown.")
+        return not_checked("same_account", title, _("the account id is unknown."))
     others = list(
         SalesChannel.objects.filter(
             connector=channel.connector,
@@ -186,15 +224,18 @@ def check_same_account(
             "same_account",
             title,
             CheckStatus.BLOCK,
-            f"Account {account_id} is already integrated through another active channel; "
-            "only one ERP integration per store at a time.",
+            _(
+                "Account %(account)s is already integrated through another active channel; "
+                "only one ERP integration per store at a time."
+            )
+            % {"account": account_id},
             details=[_describe_active_channel(o, company_ids) for o in others],
         )
     return Check(
         "same_account",
         title,
         CheckStatus.PASS,
-        f"No other active channel is bound to account {account_id}.",
+        _("No other active channel is bound to account %(account)s.") % {"account": account_id},
     )
 
 
@@ -219,7 +260,7 @@ def _same_account_unknowable(channel: SalesChannel, company_ids: Collection[int]
         message += " " + _("No other %(vendor)s channel is active.") % {"vendor": label}
     return Check(
         "same_account",
-        "No other channel of this system on the account",
+        title_of("same_account"),
         CheckStatus.BLOCK,
         message,
         details=details,
@@ -238,7 +279,7 @@ def check_other_back_office(
     """(b) other back-office applications the vendor lists, or (c) support's typed
     confirmation when the vendor tells nothing (`found` is None). `checked` says what was
     tried and why it proves nothing (shown as details)."""
-    key, title = "other_back_office", "No other ERP connected to the account"
+    key, title = "other_back_office", title_of("other_back_office")
     if error:
         return Check(key, title, CheckStatus.BLOCK, error)
     if found is None:
@@ -273,15 +314,20 @@ def check_other_back_office(
             key,
             title,
             CheckStatus.BLOCK,
-            f"{label} reports {len(found)} other application(s) connected to the account; "
-            "disconnect the previous ERP there first.",
+            _(
+                "%(vendor)s reports %(count)s other application(s) connected to the account; "
+                "disconnect the previous ERP there first."
+            )
+            % {"vendor": label, "count": len(found)},
             details=[
                 " — ".join(
                     part
                     for part in (
-                        other.name or "(unnamed)",
-                        f"id {other.app_id}",
-                        f"since {other.connected_at}" if other.connected_at else "",
+                        other.name or _("(unnamed)"),
+                        _("id %(id)s") % {"id": other.app_id},
+                        _("since %(when)s") % {"when": other.connected_at}
+                        if other.connected_at
+                        else "",
                         other.detail,
                     )
                     if part
@@ -289,7 +335,12 @@ def check_other_back_office(
                 for other in found
             ],
         )
-    return Check(key, title, CheckStatus.PASS, f"{label} lists no other application.")
+    return Check(
+        key,
+        title,
+        CheckStatus.PASS,
+        _("%(vendor)s lists no other application.") % {"vendor": label},
+    )
 
 
 def apply_confirmation(checks: list[Check], *, label: str, confirmation: str) -> list[Check]:
@@ -330,8 +381,8 @@ def _confirmed(check: Check, label: str, confirmation: str) -> Check:
 def _describe_missing(missing) -> str:
     kind = MappingKind(missing.kind).label
     if missing.kind == MappingKind.CARRIER_SERVICE:
-        carrier = missing.parent_code or "(no carrier)"
-        service = missing.code or "(any service)"
+        carrier = missing.parent_code or _("(no carrier)")
+        service = missing.code or _("(any service)")
         label = f" ({missing.label})" if missing.label and missing.label != missing.code else ""
         return f"{kind}: {carrier} / {service}{label}"
     label = f" ({missing.label})" if missing.label and missing.label != missing.code else ""
@@ -365,11 +416,11 @@ def check_de_para(
     """Every value the vendor lists has a de-para row or a fallback. `unread`: lists the
     vendor could not give — a warning with the reason, not a block: `values` then holds that
     kind's values seen in recent orders, and the fallback rows cover the rest."""
-    key, title = "de_para", "De-para complete"
+    key, title = "de_para", title_of("de_para")
     if error:
         return Check(key, title, CheckStatus.BLOCK, error)
     if values is None:
-        return not_checked(key, title, "the vendor's values could not be read.")
+        return not_checked(key, title, _("the vendor's values could not be read."))
     gaps = [_describe_unread(channel, gap) for gap in unread]
     translation = translate(channel=channel, requests=values)
     missing = translation.missing
@@ -379,8 +430,11 @@ def check_de_para(
             key,
             title,
             CheckStatus.BLOCK,
-            f"{len(missing)} of the {len(values)} values the vendor lists have no de-para row "
-            "and no “anything else” fallback.",
+            _(
+                "%(missing)s of the %(values)s values the vendor lists have no de-para row "
+                "and no “anything else” fallback."
+            )
+            % {"missing": len(missing), "values": len(values)},
             details=shown + _more(len(missing), len(shown)) + gaps,
         )
     if gaps:
@@ -400,7 +454,8 @@ def check_de_para(
         key,
         title,
         CheckStatus.PASS,
-        f"All {len(values)} values the vendor lists are mapped (or covered by a fallback).",
+        _("All %(values)s values the vendor lists are mapped (or covered by a fallback).")
+        % {"values": len(values)},
     )
 
 
@@ -411,10 +466,15 @@ def erp_duplicate_details(erp: ErpIndex) -> list[str]:
     details = []
     for ids in erp.duplicate_codes.values():
         codes = ", ".join(f"“{erp.rows[i].code}”" for i in ids)
-        details.append(f"ERP SKU codes differing only by case or spaces: {codes}")
+        details.append(
+            _("ERP SKU codes differing only by case or spaces: %(codes)s") % {"codes": codes}
+        )
     for ids in erp.duplicate_eans.values():
         codes = ", ".join(erp.rows[i].code for i in ids)
-        details.append(f"EAN {erp.rows[ids[0]].ean} is on {len(ids)} active ERP SKUs: {codes}")
+        details.append(
+            _("EAN %(ean)s is on %(count)s active ERP SKUs: %(codes)s")
+            % {"ean": erp.rows[ids[0]].ean, "count": len(ids), "codes": codes}
+        )
     return details
 
 
@@ -425,50 +485,65 @@ def check_erp_duplicates(erp: ErpIndex) -> Check | None:
         return None
     return Check(
         "data",
-        "Data compatible",
+        title_of("data"),
         CheckStatus.BLOCK,
-        f"{len(details)} duplicate registration(s) in the ERP; fix them before activating.",
+        _("%(count)s duplicate registration(s) in the ERP; fix them before activating.")
+        % {"count": len(details)},
         details=details[:FIRST_ROWS] + _more(len(details), FIRST_ROWS),
     )
 
 
 def check_data(match: MatchResult | None, error: str = "") -> Check:
-    key, title = "data", "Data compatible"
+    key, title = "data", title_of("data")
     if error:
         return Check(key, title, CheckStatus.BLOCK, error)
     if match is None:
-        return not_checked(key, title, "the channel's listings could not be read.")
+        return not_checked(key, title, _("the channel's listings could not be read."))
     blocks: list[str] = []
     for code, listings in match.duplicate_listing_codes.items():
         shown = "; ".join(describe_listing(listing) for listing in listings[:3])
-        blocks.append(f"{len(listings)} listings carry SKU code {code}: {shown}")
+        blocks.append(
+            _("%(count)s listings carry SKU code %(code)s: %(listings)s")
+            % {"count": len(listings), "code": code, "listings": shown}
+        )
     blocks += erp_duplicate_details(match.erp)
     for sku_id, listings in match.sku_matched_twice.items():
         shown = "; ".join(describe_listing(listing) for listing in listings[:3])
         blocks.append(
-            f"ERP SKU {match.erp.rows[sku_id].code} matches {len(listings)} listings: {shown}"
+            _("ERP SKU %(code)s matches %(count)s listings: %(listings)s")
+            % {"code": match.erp.rows[sku_id].code, "count": len(listings), "listings": shown}
         )
-    summary = (
-        f"Fetched {match.fetched} listing(s): {len(match.matches)} match an ERP SKU, "
-        f"{len(match.unmatched) + len(match.unbindable)} match nothing; "
-        f"{len(match.absent)} active ERP SKU(s) are not on the channel."
-    )
+    summary = _(
+        "Fetched %(fetched)s listing(s): %(matched)s match an ERP SKU, %(unmatched)s match "
+        "nothing; %(absent)s active ERP SKU(s) are not on the channel."
+    ) % {
+        "fetched": match.fetched,
+        "matched": len(match.matches),
+        "unmatched": len(match.unmatched) + len(match.unbindable),
+        "absent": len(match.absent),
+    }
     if blocks:
         return Check(
             key,
             title,
             CheckStatus.BLOCK,
-            f"{len(blocks)} duplicate(s) would register something twice or lose data. {summary}",
+            _("%(count)s duplicate(s) would register something twice or lose data. %(summary)s")
+            % {"count": len(blocks), "summary": summary},
             details=blocks[:FIRST_ROWS] + _more(len(blocks), FIRST_ROWS),
         )
     warnings: list[str] = []
     unmatched = match.unmatched + match.unbindable
     if unmatched:
-        warnings.append(f"{len(unmatched)} listing(s) match no ERP SKU (they will not be managed):")
+        warnings.append(
+            _("%(count)s listing(s) match no ERP SKU (they will not be managed):")
+            % {"count": len(unmatched)}
+        )
         warnings += [f"  {describe_listing(listing)}" for listing in unmatched[:FIRST_ROWS]]
         warnings += _more(len(unmatched), min(len(unmatched), FIRST_ROWS))
     if match.absent:
-        warnings.append(f"{len(match.absent)} active ERP SKU(s) are not on the channel:")
+        warnings.append(
+            _("%(count)s active ERP SKU(s) are not on the channel:") % {"count": len(match.absent)}
+        )
         warnings += [f"  {describe_sku(row)}" for row in match.absent[:FIRST_ROWS]]
         warnings += _more(len(match.absent), min(len(match.absent), FIRST_ROWS))
     if warnings:
@@ -480,7 +555,7 @@ def check_data(match: MatchResult | None, error: str = "") -> Check:
 
 
 def check_settings(channel: SalesChannel) -> Check:
-    key, title = "settings", "Flows and settings within the vendor's limits"
+    key, title = "settings", title_of("settings")
     connector = channel.vendor
     problems: list[str] = []
     enabled = []
@@ -494,7 +569,7 @@ def check_settings(channel: SalesChannel) -> Check:
         if setting.enabled and setting.flow not in connector.unsupported_flows:
             enabled.append(setting.flow)
     if not enabled:
-        problems.append("No flow is enabled: the integration would do nothing.")
+        problems.append(_("No flow is enabled: the integration would do nothing."))
     for flow in enabled:
         plan = PUSH_PLANS.get(flow)
         missing = plan.missing_setup(channel) if plan is not None else ""
@@ -505,8 +580,13 @@ def check_settings(channel: SalesChannel) -> Check:
             key,
             title,
             CheckStatus.BLOCK,
-            f"{len(problems)} setting(s) must be fixed on the channel.",
+            _("%(count)s setting(s) must be fixed on the channel.") % {"count": len(problems)},
             details=problems,
         )
-    labels = ", ".join(Flow(f).label for f in enabled)
-    return Check(key, title, CheckStatus.PASS, f"Enabled: {labels}; all within the limits.")
+    labels = ", ".join(str(Flow(f).label) for f in enabled)
+    return Check(
+        key,
+        title,
+        CheckStatus.PASS,
+        _("Enabled: %(flows)s; all within the limits.") % {"flows": labels},
+    )

@@ -49,9 +49,13 @@ def verify_account(
         connector = connector or paced_connector(channel)
         account_id = str(connector.verify()).strip()
     except ConnectorError as exc:
-        return connector, "", f"{label} refused the connection: {exc}"
+        return (
+            connector,
+            "",
+            _("%(vendor)s refused the connection: %(error)s") % {"vendor": label, "error": exc},
+        )
     if not account_id and channel.vendor.identifies_account:
-        return connector, "", f"{label} answered without an account id."
+        return connector, "", _("%(vendor)s answered without an account id.") % {"vendor": label}
     return connector, account_id, ""
 
 
@@ -75,8 +79,11 @@ def activation_test_connection(
         # integration to another store silently.
         return ConnectionResult(
             False,
-            f"These credentials open account {account_id}, but the channel is active on "
-            f"account {channel.external_account_id}. Deactivate it, then activate again.",
+            _(
+                "These credentials open account %(account)s, but the channel is active on "
+                "account %(active)s. Deactivate it, then activate again."
+            )
+            % {"account": account_id, "active": channel.external_account_id},
             account_id,
         )
     channel.external_account_id = account_id
@@ -93,4 +100,9 @@ def activation_test_connection(
             )
             % {"vendor": label},
         )
-    return ConnectionResult(True, f"Connected to {label}: account {account_id}.", account_id)
+    return ConnectionResult(
+        True,
+        _("Connected to %(vendor)s: account %(account)s.")
+        % {"vendor": label, "account": account_id},
+        account_id,
+    )

@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from erp.models import Sku
 from erp.validators import normalize_sku_code, only_digits
 from vendors.types import RemoteListing
@@ -144,8 +146,13 @@ def match_listings(
 
 
 def describe_listing(listing: RemoteListing) -> str:
-    ids = " / ".join(p for p in _external_key(listing) if p) or "(no id)"
-    parts = [ids, f"SKU “{listing.seller_sku}”" if listing.seller_sku else "no SKU code"]
+    ids = " / ".join(p for p in _external_key(listing) if p) or _("(no id)")
+    parts = [
+        ids,
+        _("SKU “%(code)s”") % {"code": listing.seller_sku}
+        if listing.seller_sku
+        else _("no SKU code"),
+    ]
     if listing.ean:
         parts.append(f"EAN {listing.ean}")
     if listing.title:

@@ -60,13 +60,13 @@ def activation_preflight(
     company): other companies' channels are not named to them."""
     label = channel.vendor.label
     say = phase or (lambda _text: None)
-    say("Checking the stored credentials")
+    say(_("Checking the stored credentials"))
     result: list[Check] = [checks.check_credentials(channel)]
     account_id, connection_error = "", ""
     if result[0].blocks:
-        connection_error = "Not checked: the credentials are incomplete."
+        connection_error = _("Not checked: the credentials are incomplete.")
     else:
-        say(f"Verifying the connection with {label}")
+        say(_("Verifying the connection with %(vendor)s") % {"vendor": label})
         connector, account_id, connection_error = verify_account(channel, connector)
     result.append(checks.check_connection(account_id, connection_error, label))
     result.append(checks.check_same_account(channel, account_id, company_ids))
@@ -74,39 +74,45 @@ def activation_preflight(
     match: MatchResult | None = None
     values: list[ReferenceValue] | None = None
     if connection_error:
-        reason = "the connection is not verified."
+        reason = _("the connection is not verified.")
         result += [
-            checks.not_checked(
-                "other_back_office", "No other ERP connected to the account", reason
-            ),
-            checks.not_checked("de_para", "De-para complete", reason),
-            checks.not_checked("data", "Data compatible", reason),
+            checks.not_checked(key, checks.title_of(key), reason)
+            for key in ("other_back_office", "de_para", "data")
         ]
     else:
-        say(f"Asking {label} about other applications on the account")
+        say(_("Asking %(vendor)s about other applications on the account") % {"vendor": label})
         result.append(_other_back_office(connector, label, confirmation))
-        say(f"Reading {label}'s values for the de-para")
+        say(_("Reading the values of %(vendor)s for the de-para") % {"vendor": label})
         try:
             lists = connector.reference_lists()
         except ConnectorError as exc:
             result.append(
-                checks.check_de_para(channel, None, f"Could not read {label}'s values: {exc}")
+                checks.check_de_para(
+                    channel,
+                    None,
+                    _("Could not read the values of %(vendor)s: %(error)s")
+                    % {"vendor": label, "error": exc},
+                )
             )
         else:
             values = list(lists.values)
             result.append(checks.check_de_para(channel, values, unread=lists.unread))
         try:
-            say("Reading the ERP's SKUs")
+            say(_("Reading the ERP's SKUs"))
             erp = erp_index(channel.company_id)
-            say(f"Reading the listings from {label}")
+            say(_("Reading the listings from %(vendor)s") % {"vendor": label})
             match = match_listings(connector.list_listings(), erp, progress=progress)
         except ConnectorError as exc:
             result.append(
-                checks.check_data(None, f"Could not read the listings from {label}: {exc}")
+                checks.check_data(
+                    None,
+                    _("Could not read the listings from %(vendor)s: %(error)s")
+                    % {"vendor": label, "error": exc},
+                )
             )
         else:
             result.append(checks.check_data(match))
-    say("Checking the flows and settings")
+    say(_("Checking the flows and settings"))
     result.append(checks.check_settings(channel))
     save_pace(channel, connector)
     return PreflightReport(
@@ -144,15 +150,18 @@ def _other_back_office(connector: Connector, label: str, confirmation: str) -> C
         logger.info("Other integrations not readable for %s: %s", label, exc)
         check = checks.check_other_back_office(label=label, found=None, confirmation=confirmation)
         if check.blocks:
-            check.message = (
-                f"{label} refused to list the connected applications ({exc}); grant that "
+            check.message = _(
+                "%(vendor)s refused to list the connected applications (%(error)s); grant that "
                 "permission, or type the previous ERP (or “none”) and confirm it is "
                 "disconnected."
-            )
+            ) % {"vendor": label, "error": exc}
         return check
     except ConnectorError as exc:
         return checks.check_other_back_office(
-            label=label, found=None, error=f"Could not ask {label} about other applications: {exc}"
+            label=label,
+            found=None,
+            error=_("Could not ask %(vendor)s about other applications: %(error)s")
+            % {"vendor": label, "error": exc},
         )
     return checks.check_other_back_office(
         label=label, found=found, confirmation=confirmation, checked=checked

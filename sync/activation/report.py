@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
+from django.utils.translation import gettext as _
+
 from channels.models import SalesChannel
 from erpintegr.csvsafe import escape_formula
 from sync.activation.matching import MatchResult
@@ -27,17 +29,28 @@ class _SafeWriter:
 
 
 def report_csv(match: MatchResult) -> str:
-    """Listings that match nothing and ERP SKUs absent from the channel, every row."""
+    """Listings that match nothing and ERP SKUs absent from the channel, every row. Written in
+    the current language (the worker's: the requester's), headers included — a report for
+    people, read by no import."""
     out = io.StringIO()
     writer = _SafeWriter(out)
     writer.writerow(
-        ["problem", "seller_sku", "ean", "item_id", "variation_id", "sku_id", "title_or_name"]
+        [
+            _("problem"),
+            _("seller SKU"),
+            _("EAN"),
+            _("item id"),
+            _("variation id"),
+            _("SKU id"),
+            _("title or name"),
+        ]
     )
+    unmatched, absent = _("listing matches no ERP SKU"), _("ERP SKU not on the channel")
     for listing in match.unmatched + match.unbindable:
         ref = listing.ref
         writer.writerow(
             [
-                "listing matches no ERP SKU",
+                unmatched,
                 listing.seller_sku,
                 listing.ean,
                 ref.item_id,
@@ -47,13 +60,13 @@ def report_csv(match: MatchResult) -> str:
             ]
         )
     for row in match.absent:
-        writer.writerow(["ERP SKU not on the channel", row.code, row.ean, "", "", "", row.name])
+        writer.writerow([absent, row.code, row.ean, "", "", "", row.name])
     for code, listings in match.duplicate_listing_codes.items():
         for listing in listings:
             ref = listing.ref
             writer.writerow(
                 [
-                    f"duplicate SKU code {code} on the channel",
+                    _("duplicate SKU code %(code)s on the channel") % {"code": code},
                     listing.seller_sku,
                     listing.ean,
                     ref.item_id,

@@ -23,7 +23,9 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from channels.models import Credential, SalesChannel
 from erpintegr.redaction import redact, redact_truncate
@@ -53,7 +55,7 @@ STALLED_AFTER = timedelta(minutes=5)
 WORKER_LATE_AFTER = timedelta(seconds=30)
 ERROR_LIMIT = 2000
 
-STALLED_ERROR = (
+STALLED_ERROR = gettext_lazy(
     "The preflight stopped reporting progress: the worker running it ended before finishing "
     "(killed by the task timeout, Q_TIMEOUT, or restarted). Run the checks again; for a store "
     "too large for the task timeout, run `manage.py activation_preflight <channel id>` on the "
@@ -61,9 +63,11 @@ STALLED_ERROR = (
 )
 
 
-ACTIVATING_PHASE = "Activating: creating the product bindings and queuing the first push"
+ACTIVATING_PHASE = gettext_lazy(
+    "Activating: creating the product bindings and queuing the first push"
+)
 CONFIRM_STALL_MARGIN = timedelta(minutes=2)
-CONFIRM_STALLED = (
+CONFIRM_STALLED = gettext_lazy(
     "The activation did not finish: the worker running it ended (killed by the task timeout, "
     "Q_TIMEOUT, or restarted) and its transaction was undone; nothing was activated. Confirm "
     "again."
@@ -109,13 +113,13 @@ def _fail_if_stalled(run: PreflightRun) -> None:
     # Conditional: a worker that reports in the meantime keeps its run.
     marked = PreflightRun.objects.filter(
         pk=run.pk, state=PreflightState.RUNNING, updated_at=run.updated_at
-    ).update(state=PreflightState.FAILED, finished_at=now, phase="", error=STALLED_ERROR)
+    ).update(state=PreflightState.FAILED, finished_at=now, phase="", error=str(STALLED_ERROR))
     if marked:
         run.state, run.finished_at, run.phase, run.error = (
             PreflightState.FAILED,
             now,
             "",
-            STALLED_ERROR,
+            str(STALLED_ERROR),
         )
 
 
@@ -128,7 +132,7 @@ def _fail_confirm_if_stalled(run: PreflightRun) -> None:
     limit = timedelta(seconds=settings.Q_CLUSTER["timeout"]) + CONFIRM_STALL_MARGIN
     if timezone.now() - run.confirm_requested_at <= limit:
         return
-    confirm_finish(run.pk, False, CONFIRM_STALLED)
+    confirm_finish(run.pk, False, str(CONFIRM_STALLED))
     run.refresh_from_db(fields=["confirm_state", "confirm_ok", "confirm_message"])
 
 
@@ -221,7 +225,7 @@ def preflight_status(run: PreflightRun) -> dict:
         "state_label": run.get_state_display(),
         "finished": not run.is_active and not run.is_activating,
         "activating": run.is_activating,
-        "phase": ACTIVATING_PHASE if run.is_activating else run.phase,
+        "phase": str(ACTIVATING_PHASE) if run.is_activating else run.phase,
         "done": run.done,
         "total": run.total,
         "percent": run.progress_percent,
@@ -256,7 +260,8 @@ def preflight_start(*, channel: SalesChannel, user, rerun: bool = False) -> Pref
                 state__in=PREFLIGHT_ACTIVE_STATES
             ).delete()
         run = _create(channel, user)
-        transaction.on_commit(partial(_enqueue, run.pk))
+        # The worker writes the checks in the language of whoever asked for them.
+        transaction.on_commit(partial(_enqueue, run.pk, translation.get_language()))
     return run
 
 
@@ -270,18 +275,18 @@ def _create(channel: SalesChannel, user) -> PreflightRun:
     return PreflightRun.objects.create(
         channel=channel,
         requested_by=user if getattr(user, "pk", None) else None,
-        phase="Waiting for a worker",
+        phase=_("Waiting for a worker"),
         # The previous count is the best guess of how many listings there are: the vendors
         # page without telling the total.
         total=(previous or {}).get("fetched", 0),
     )
 
 
-def _enqueue(run_id: int) -> None:
+def _enqueue(run_id: int, language: str | None = None) -> None:
     from django_q.tasks import async_task
 
     try:
-        async_task(TASK, run_id, task_name=f"erpintegr:preflight:{run_id}")
+        async_task(TASK, run_id, language=language, task_name=f"erpintegr:preflight:{run_id}")
     except Exception as exc:  # the broker is down: say so on the run, not a 500 after commit
         logger.exception("Could not queue preflight run %s", run_id)
         now = timezone.now()
@@ -289,7 +294,9 @@ def _enqueue(run_id: int) -> None:
             state=PreflightState.FAILED,
             finished_at=now,
             phase="",
-            error=redact_truncate(f"Could not queue the preflight: {exc}", ERROR_LIMIT),
+            error=redact_truncate(
+                _("Could not queue the preflight: %(error)s") % {"error": exc}, ERROR_LIMIT
+            ),
         )
 
 
@@ -330,14 +337,19 @@ def preflight_run_execute(
     run_id: int,
     connector: Connector | None = None,
     progress: Callable[[int], None] | None = None,
+    language: str | None = None,
 ) -> PreflightRun | None:
     """Run a queued preflight and store its result. None when the run was not queued (a
-    second delivery of the task, or already taken): it runs once.
+    second delivery of the task, or already taken): it runs once. `language`: the one its
+    texts are written in (the requester's; None: the current one, LANGUAGE_CODE in a worker).
 
     Vendor calls, outside any transaction; the result is written in one UPDATE."""
+    if language:
+        with translation.override(language):
+            return preflight_run_execute(run_id=run_id, connector=connector, progress=progress)
     now = timezone.now()
     claimed = PreflightRun.objects.filter(pk=run_id, state=PreflightState.QUEUED).update(
-        state=PreflightState.RUNNING, started_at=now, updated_at=now, phase="Starting"
+        state=PreflightState.RUNNING, started_at=now, updated_at=now, phase=_("Starting")
     )
     if not claimed:
         return None
@@ -353,7 +365,7 @@ def preflight_run_execute(
             # re-scopes the same-account check to what they see (PreflightResult.of).
             company_ids=[run.channel.company_id],
         )
-        reporter.phase("Saving the result")
+        reporter.phase(_("Saving the result"))
         result = stored_result(report)
     except Exception as exc:  # a bug or the database: the page shows it, the worker goes on
         logger.exception("Preflight run %s failed", run_id)
@@ -451,25 +463,26 @@ def preflight_refusal(
     """Why this run's result may not be confirmed ("" when it may). Database facts only."""
     now = now or timezone.now()
     if run is None:
-        return "there is no preflight result to confirm; open the activation page to run it."
+        return _("there is no preflight result to confirm; open the activation page to run it.")
     if run.channel_id != channel.pk:
-        return "that preflight result belongs to another channel."
+        return _("that preflight result belongs to another channel.")
     if run.is_active:
-        return "the checks are still running; wait for them to finish."
+        return _("the checks are still running; wait for them to finish.")
     newer = PreflightRun.objects.filter(channel_id=channel.pk, created_at__gt=run.created_at)
     if newer.exists():
-        return "a newer preflight of this channel exists; review its result and confirm that one."
-    if run.state == PreflightState.FAILED:
-        return f"the preflight failed ({run.error}); run the checks again."
-    if not is_fresh(run, now=now):
-        minutes = settings.ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES
-        return (
-            f"the preflight result is older than {minutes} minutes and the store may have "
-            "changed since; run the checks again."
+        return _(
+            "a newer preflight of this channel exists; review its result and confirm that one."
         )
+    if run.state == PreflightState.FAILED:
+        return _("the preflight failed (%(error)s); run the checks again.") % {"error": run.error}
+    if not is_fresh(run, now=now):
+        return _(
+            "the preflight result is older than %(minutes)s minutes and the store may have "
+            "changed since; run the checks again."
+        ) % {"minutes": settings.ACTIVATION_PREFLIGHT_MAX_AGE_MINUTES}
     changed = Credential.objects.filter(channel_id=channel.pk, updated_at__gt=run.finished_at)
     if changed.exists():
-        return "the channel's credentials changed after the checks ran; run the checks again."
+        return _("the channel's credentials changed after the checks ran; run the checks again.")
     return ""
 
 

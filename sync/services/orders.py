@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from channels.models import ChannelStatus, SalesChannel
 from erp.models import Order, OrderItem, OrderStatus, StockBalance
@@ -64,6 +65,14 @@ REVISABLE_STATUSES = {OrderStatus.NEW, OrderStatus.AWAITING_PAYMENT, OrderStatus
 # it, which a person must cancel (SEFAZ) before the order can be; the order is flagged
 # (erp.Order.channel_canceled_at) and keeps its status and its reservation until they do.
 INVOICED_STATUSES = {OrderStatus.INVOICED, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
+FULFILMENT_RANK = {
+    OrderStatus.NEW: 0,
+    OrderStatus.AWAITING_PAYMENT: 1,
+    OrderStatus.PAID: 2,
+    OrderStatus.INVOICED: 3,
+    OrderStatus.SHIPPED: 4,
+    OrderStatus.DELIVERED: 5,
+}
 
 
 @dataclass
@@ -220,9 +229,13 @@ def orders_store_page(
         channel=channel, requests=[lookup for o in orders for lookup in lookups_for_order(o)]
     )
     bindings = _listings_for_lines(channel, orders)
+    # Locked: the ERP's fulfilment services (erp.services.order_invoice…) lock the order row
+    # too, so an import and a back-office invoice of one order never interleave.
     existing = {
         o.external_id: o
-        for o in Order.objects.filter(channel=channel, external_id__in=list(unique))
+        for o in Order.objects.select_for_update().filter(
+            channel=channel, external_id__in=list(unique)
+        )
     }
     complete: list[tuple[NormalizedOrder, dict]] = []
     held: dict[str, tuple[NormalizedOrder, list[dict]]] = {}
@@ -469,6 +482,14 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                 continue
             if data["status"] in RELEASING_STATUSES and previous not in RELEASING_STATUSES:
                 releases.append(known.pk)
+                known.canceled_at = known.canceled_at or now
+                known.cancel_reason = known.cancel_reason or gettext(
+                    "Canceled on the channel %(channel)s."
+                ) % {"channel": channel.name}
+            if previous in INVOICED_STATUSES and data["status"] not in RELEASING_STATUSES:
+                # Invoiced, shipped and delivered are the ERP's word: a channel that has not
+                # heard of them yet (the fulfilment flow tells it) never moves the order back.
+                data["status"] = max(data["status"], previous, key=FULFILMENT_RANK.get)
             known.status = data["status"]
             known.updated_at = now
             status_updates.append(known)
@@ -483,6 +504,8 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                 *ORDER_CONTACT_FIELDS,
                 "payment_method",
                 "channel_canceled_at",
+                "canceled_at",
+                "cancel_reason",
                 "updated_at",
             ],
         )
@@ -510,6 +533,11 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                 customer_name=order.customer.name[:200],
                 customer_email=order.customer.email[:254],
                 **contact_fields(order),
+                canceled_at=now if data["status"] in RELEASING_STATUSES else None,
+                cancel_reason=gettext("Canceled on the channel %(channel)s.")
+                % {"channel": channel.name}
+                if data["status"] in RELEASING_STATUSES
+                else "",
                 carrier_service=data["carrier_service"],
                 payment_method=data["payment"],
                 items_total=order.items_total,

@@ -19,6 +19,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from channels.models import ChannelStatus, SalesChannel
 from erpintegr.redaction import redact
 from sync.models import QuarantinedOrder, QuarantineResolution
@@ -55,15 +57,19 @@ class RefetchResult:
         )
 
     def summary(self) -> str:
-        parts = [f"{self.imported} imported"]
-        for count, label in (
-            (self.still_invalid, "still invalid (reason updated)"),
-            (self.not_found, "not found at the vendor"),
-            (self.unfetchable, "with an unreadable id (cannot be fetched by id)"),
-            (self.left, "not reached (try again)"),
+        # Shown to the user in the admin: in their language.
+        parts = [gettext("%(count)s imported") % {"count": self.imported}]
+        for count, text in (
+            (self.still_invalid, gettext("%(count)s still invalid (reason updated)")),
+            (self.not_found, gettext("%(count)s not found at the vendor")),
+            (
+                self.unfetchable,
+                gettext("%(count)s with an unreadable id (cannot be fetched by id)"),
+            ),
+            (self.left, gettext("%(count)s not reached (try again)")),
         ):
             if count:
-                parts.append(f"{count} {label}")
+                parts.append(text % {"count": count})
         text = ", ".join(parts) + "."
         return f"{text} {self.error}" if self.error else text
 
@@ -83,7 +89,7 @@ def quarantined_orders_refetch(
     result = RefetchResult()
     channel = SalesChannel.objects.select_related("company").filter(pk=channel_id).first()
     if channel is None:
-        result.error = "The channel no longer exists."
+        result.error = gettext("The channel no longer exists.")
         return result
     open_rows = QuarantinedOrder.objects.filter(channel=channel, resolved_at__isnull=True)
     if quarantined_ids is not None:
@@ -94,17 +100,18 @@ def quarantined_orders_refetch(
     if not rows:
         return result
     if channel.status != ChannelStatus.ACTIVE:
-        result.error = (
-            f"The channel is {channel.get_status_display().lower()}: only an active channel "
-            "talks to the vendor."
-        )
+        result.error = gettext(
+            "The channel is %(status)s: only an active channel talks to the vendor."
+        ) % {"status": channel.get_status_display().lower()}
         result.left += len(rows)
         return result
     lease = lease_claim(
         channel_id=channel.pk, flow=Flow.ORDERS, ttl=lease_ttl(REFETCH_BUDGET_SECONDS)
     )
     if lease is None:
-        result.error = "A run of this channel is in progress; try again when it has finished."
+        result.error = gettext(
+            "A run of this channel is in progress; try again when it has finished."
+        )
         result.left += len(rows)
         return result
     limiter = rate_limiter_for(channel)
@@ -136,7 +143,7 @@ def _fetch(
     try:
         connector = build_connector(channel, rate_limiter=limiter, deadline=lambda: deadline)
     except ConnectorError as exc:
-        result.error = redact(f"The connector cannot be built: {exc}")
+        result.error = redact(gettext("The connector cannot be built: %(error)s") % {"error": exc})
         result.left += len(rows)
         return fetched
     for index, row in enumerate(rows):
@@ -155,8 +162,12 @@ def _fetch(
             # Account or transport trouble: what was fetched so far is still stored; the rest
             # waits. (A refused access is the runs' business: they suspend the channel.)
             refused = isinstance(exc, AuthError | PermissionDeniedError)
-            kind = "refused our access" if refused else "answered with an error"
-            result.error = redact(f"The vendor {kind}: {exc}")
+            text = (
+                gettext("The vendor refused our access: %(error)s")
+                if refused
+                else gettext("The vendor answered with an error: %(error)s")
+            )
+            result.error = redact(text % {"error": exc})
             result.left += len(rows) - index
             break
         if isinstance(answer, InvalidOrder):

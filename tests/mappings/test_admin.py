@@ -411,5 +411,5 @@ def test_a_mercadolivre_binding_shows_the_one_price_rule_and_warns_when_erp_pric
 
     price_set(price_list=channel.price_list, sku=red, amount=Decimal("80.00"))
     page = admin_client.get(url).content.decode()
-    assert "The ERP prices of this item&#x27;s SKUs differ; 80.00 is sent to every one" in page
-    assert "CAM-AZ 50.00, CAM-VM 80.00" in page
+    assert "The ERP prices of this item&#x27;s SKUs differ; R$ 80.00 is sent to every one" in page
+    assert "CAM-AZ R$ 50.00, CAM-VM R$ 80.00" in page

@@ -271,3 +271,31 @@ def test_a_vendor_error_is_shown_and_nothing_changes(client, shop):
     assert "TG-not-this-one" not in html
     assert "formset" not in response.context
     assert not CarrierServiceMapping.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_speaks_portuguese_by_default_and_english_on_request(client, shop, settings):
+    from django.utils import translation
+
+    channel, _erp = shop
+    client.force_login(staff("backoffice", *ALL_PERMS, companies=[channel.company]))
+    settings.LANGUAGE_CODE = "pt-br"
+    with translation.override(None):
+        tools = client.get(change_page(channel)).content.decode()
+        html = client.get(page(channel)).content.decode()
+        english = client.get(page(channel), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Preencher de-para a partir de Mercado Livre…" in tools
+    assert "De-para: transportadora e serviço" in tools
+    for text in (
+        "Preencher o de-para de “",
+        "Valor em Mercado Livre",
+        "Valor no ERP",
+        "Criar as linhas marcadas",
+        "Sugerido",
+        "Transportadora e serviço",  # the kind of each group of rows
+        "Forma de pagamento",
+        "Situação do pedido",
+    ):
+        assert text in html, text
+    assert "Create the ticked rows" not in html
+    assert "Create the ticked rows" in english and "Fill the de-para of “" in english

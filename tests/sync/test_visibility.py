@@ -548,8 +548,8 @@ def test_run_now_action_queues_enabled_supported_flows_of_active_channels_only(
     )
     assert {q.task["func"] for q in OrmQ.objects.all()} == {"sync.tasks.run_flow"}
     texts = [str(m) for m in response.context["messages"]]
-    assert f"{full}: queued stock, price, orders." in texts
-    assert f"{no_price}: queued stock, orders." in texts
+    assert f"{full}: queued Stock, Prices, Orders." in texts
+    assert f"{no_price}: queued Stock, Orders." in texts
     assert f"{paused}: not active (paused): skipped." in texts
 
 
@@ -580,7 +580,7 @@ def test_run_now_button_confirms_then_queues(admin_client, django_capture_on_com
     assert run_now_url in admin_client.get(change_url(channel)).content.decode()
 
     page = admin_client.get(run_now_url).content.decode()
-    assert "<li>stock</li><li>price</li><li>orders</li>" in page
+    assert "<li>Stock</li><li>Prices</li><li>Orders</li>" in page
     assert OrmQ.objects.count() == 0  # GET only asks
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -620,7 +620,7 @@ def test_full_resync_marks_every_listing_pending_for_enabled_push_flows(admin_cl
     assert pending == expected  # catalog is not supported by VTEX; unbound SKUs stay out
     assert unbound.pk not in {sku_id for _, sku_id in pending}
     texts = [str(m) for m in response.context["messages"]]
-    assert f"{channel}: marked pending: 3 stock, 3 price." in texts
+    assert f"{channel}: marked pending: 3 Stock, 3 Prices." in texts
 
 
 # --- health page ----------------------------------------------------------------------------

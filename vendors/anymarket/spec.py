@@ -1,5 +1,7 @@
 """ANYMARKET (integrator): what it asks for and the limits it imposes."""
 
+from django.utils.translation import gettext_lazy as _
+
 from vendors.spec import (
     FULFILMENT,
     Capability,
@@ -25,7 +27,9 @@ SPEC = VendorSpec(
             "gumgaToken",
             secret=True,
             unique=True,
-            help_text="The account's token for this environment (production and sandbox differ).",
+            help_text=_(
+                "The account's token for this environment (production and sandbox differ)."
+            ),
         ),
     ),
     # 5,000 requests/hour per token.
@@ -70,8 +74,10 @@ SPEC = VendorSpec(
     # location 1.
     identifies_account=False,
     unsupported_flows={
-        Flow.CATALOG: "Products are published from ANYMARKET to each marketplace; the ERP sends "
-        "stock and price to SKUs matched by partnerId.",
+        Flow.CATALOG: _(
+            "Products are published from ANYMARKET to each marketplace; the ERP sends "
+            "stock and price to SKUs matched by partnerId."
+        ),
     },
     base_urls={Environment.PRODUCTION: PRODUCTION_BASE_URL, Environment.SANDBOX: SANDBOX_BASE_URL},
 )

@@ -1,5 +1,7 @@
 """Mercado Livre (marketplace): what it asks for and the limits it imposes."""
 
+from django.utils.translation import gettext_lazy as _
+
 from vendors.spec import (
     FULFILMENT,
     Capability,
@@ -23,20 +25,24 @@ SPEC = VendorSpec(
     category=Category.MARKETPLACE,
     credential_fields=(
         CredentialField(
-            "client_id", "App ID (client id)", help_text="From your Mercado Livre app."
+            "client_id", _("App ID (client id)"), help_text=_("From your Mercado Livre app.")
         ),
-        CredentialField("client_secret", "Secret key (client secret)", secret=True),
+        CredentialField("client_secret", _("Secret key (client secret)"), secret=True),
         CredentialField(
             "refresh_token",
-            "Refresh token",
+            _("Refresh token"),
             secret=True,
             unique=True,
-            help_text="TG-… token from the seller's authorization. It is single-use: erpintegr "
-            "stores each new one it receives.",
+            help_text=_(
+                "TG-… token from the seller's authorization. It is single-use: erpintegr "
+                "stores each new one it receives."
+            ),
         ),
-        CredentialField("access_token", "Access token", secret=True, required=False, managed=True),
         CredentialField(
-            "access_token_expires_at", "Access token expiry", required=False, managed=True
+            "access_token", _("Access token"), secret=True, required=False, managed=True
+        ),
+        CredentialField(
+            "access_token_expires_at", _("Access token expiry"), required=False, managed=True
         ),
     ),
     # 18,000 requests/hour per app = 5/s sustained.
@@ -71,8 +77,10 @@ SPEC = VendorSpec(
         }
     ),
     unsupported_flows={
-        Flow.CATALOG: "Mercado Livre listings need category attributes chosen on Mercado Livre; "
-        "the ERP sends stock and price to existing listings only.",
+        Flow.CATALOG: _(
+            "Mercado Livre listings need category attributes chosen on Mercado Livre; "
+            "the ERP sends stock and price to existing listings only."
+        ),
     },
     # No sandbox host: sandbox accounts are test users on the same host.
     base_urls={

@@ -1,5 +1,7 @@
 """VTEX (platform): what it asks for and the limits it imposes."""
 
+from django.utils.translation import gettext_lazy as _
+
 from vendors.spec import (
     FULFILMENT,
     Capability,
@@ -27,16 +29,18 @@ SPEC = VendorSpec(
     credential_fields=(
         CredentialField(
             "account_name",
-            "Account name",
-            help_text="The store's VTEX account, as in https://{account}.vtexcommercestable.com.br.",
+            _("Account name"),
+            help_text=_(
+                "The store's VTEX account, as in https://{account}.vtexcommercestable.com.br."
+            ),
         ),
-        CredentialField("app_key", "App key", secret=True, unique=True),
-        CredentialField("app_token", "App token", secret=True, unique=True),
+        CredentialField("app_key", _("App key"), secret=True, unique=True),
+        CredentialField("app_token", _("App token"), secret=True, unique=True),
         CredentialField(
             "warehouse_id",
-            "VTEX warehouse id",
+            _("VTEX warehouse id"),
             required=False,
-            help_text="Default warehouse for stock when no stock-location de-para is set.",
+            help_text=_("Default warehouse for stock when no stock-location de-para is set."),
         ),
     ),
     # Pricing API: 2,000 requests/minute with burst credits.
@@ -80,8 +84,10 @@ SPEC = VendorSpec(
         }
     ),
     unsupported_flows={
-        Flow.CATALOG: "Products and SKUs are registered in the VTEX admin; the ERP matches them "
-        "by RefId and sends stock and price.",
+        Flow.CATALOG: _(
+            "Products and SKUs are registered in the VTEX admin; the ERP matches them "
+            "by RefId and sends stock and price."
+        ),
     },
     base_urls={Environment.PRODUCTION: BASE_URL_TEMPLATE, Environment.SANDBOX: BASE_URL_TEMPLATE},
 )

@@ -4,6 +4,7 @@ The run is stored like the confirmation page's, so support can confirm it on the
 afterwards: the way for a store too large for the worker's task timeout."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from channels.models import SalesChannel
 from sync.activation.runs import PreflightResult, preflight_run_now
@@ -32,12 +33,15 @@ class Command(BaseCommand):
     def handle(self, *args, channel_id, confirmation, csv_path, **options):
         channel = SalesChannel.objects.select_related("company").filter(pk=channel_id).first()
         if channel is None:
-            raise CommandError(f"No sales channel with id {channel_id}.")
-        self.stdout.write(f"Preflight of “{channel}” ({channel.get_connector_display()})…")
+            raise CommandError(_("No sales channel with id %(id)s.") % {"id": channel_id})
+        self.stdout.write(
+            _("Preflight of “%(channel)s” (%(vendor)s)…")
+            % {"channel": channel, "vendor": channel.get_connector_display()}
+        )
 
         def progress(fetched: int) -> None:
             if fetched % PROGRESS_EVERY == 0:
-                self.stdout.write(f"  fetched {fetched} listings…")
+                self.stdout.write("  " + _("fetched %(count)s listings…") % {"count": fetched})
 
         run = preflight_run_now(channel=channel, progress=progress)
         if run.state == PreflightState.FAILED:
@@ -46,7 +50,10 @@ class Command(BaseCommand):
             label=channel.vendor.label, confirmation=confirmation
         )
         if report.has_report:
-            self.stdout.write(f"  fetched {report.summary['fetched']} listings in all.")
+            self.stdout.write(
+                "  "
+                + _("fetched %(count)s listings in all.") % {"count": report.summary["fetched"]}
+            )
         for check in report.checks:
             style = {"pass": self.style.SUCCESS, "warn": self.style.WARNING}.get(
                 check.status, self.style.ERROR
@@ -58,12 +65,15 @@ class Command(BaseCommand):
             text = PreflightRun.objects.values_list("report_csv", flat=True).get(pk=run.pk)
             with open(csv_path, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
-            self.stdout.write(f"CSV report written to {csv_path}.")
-        verdict = (
-            "activation possible"
-            if report.can_activate
-            else "activation blocked"
-            + (" (needs the typed confirmation)" if report.needs_confirmation else "")
-        )
+            self.stdout.write(_("CSV report written to %(path)s.") % {"path": csv_path})
+        if report.can_activate:
+            verdict = _("activation possible")
+        elif report.needs_confirmation:
+            verdict = _("activation blocked (needs the typed confirmation)")
+        else:
+            verdict = _("activation blocked")
         self.stdout.write(verdict)
-        self.stdout.write(f"Stored as preflight #{run.pk}: confirm it on the activation page.")
+        self.stdout.write(
+            _("Stored as preflight #%(number)s: confirm it on the activation page.")
+            % {"number": run.pk}
+        )

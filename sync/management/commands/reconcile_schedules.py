@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 from django_q.models import Schedule
 
 from sync.services.schedules import PREFIX, schedules_reconcile_all
@@ -15,7 +16,10 @@ class Command(BaseCommand):
         in_place = Schedule.objects.filter(name__startswith=PREFIX).count()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Schedules reconciled: {counts['created']} created, {counts['updated']} "
-                f"updated, {counts['deleted']} deleted; {in_place} channel schedule(s) in place."
+                _(
+                    "Schedules reconciled: %(created)s created, %(updated)s updated, "
+                    "%(deleted)s deleted; %(in_place)s channel schedule(s) in place."
+                )
+                % {**counts, "in_place": in_place}
             )
         )

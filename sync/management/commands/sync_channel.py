@@ -5,6 +5,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from channels.models import SalesChannel
 from sync.models import RunState, RunTrigger, SyncRun
@@ -14,10 +15,16 @@ from vendors.spec import Flow
 
 
 def progress_line(flow: str, run: SyncRun) -> str:
-    return (
-        f"{flow}: {run.done}/{run.total} ({run.progress_percent}%) "
-        f"requests {run.requests} retries {run.retries}"
-    )
+    return _(
+        "%(flow)s: %(done)s/%(total)s (%(percent)s%%) requests %(requests)s retries %(retries)s"
+    ) % {
+        "flow": flow,
+        "done": run.done,
+        "total": run.total,
+        "percent": run.progress_percent,
+        "requests": run.requests,
+        "retries": run.retries,
+    }
 
 
 class Command(BaseCommand):
@@ -48,12 +55,15 @@ class Command(BaseCommand):
             SalesChannel.objects.prefetch_related("sync_settings").filter(pk=channel_id).first()
         )
         if channel is None:
-            raise CommandError(f"No sales channel with id {channel_id}.")
+            raise CommandError(_("No sales channel with id %(id)s.") % {"id": channel_id})
         connector = channel.vendor
         if flow:
             reason = connector.unsupported_flows.get(flow)
             if reason:
-                raise CommandError(f"{connector.label} does not support {flow}: {reason}")
+                raise CommandError(
+                    _("%(vendor)s does not support %(flow)s: %(reason)s")
+                    % {"vendor": connector.label, "flow": flow, "reason": reason}
+                )
             flows = [flow]
         else:
             enabled = {s.flow for s in channel.sync_settings.all() if s.enabled}
@@ -61,8 +71,13 @@ class Command(BaseCommand):
                 str(f) for f in FLOW_ORDER if f in enabled and f not in connector.unsupported_flows
             ]
             if not flows:
-                raise CommandError(f"Channel “{channel}” has no enabled flow.")
-        self.stdout.write(f"Channel “{channel}” ({channel.get_status_display().lower()}):")
+                raise CommandError(
+                    _("Channel “%(channel)s” has no enabled flow.") % {"channel": channel}
+                )
+        self.stdout.write(
+            _("Channel “%(channel)s” (%(status)s):")
+            % {"channel": channel, "status": channel.get_status_display().lower()}
+        )
         problems = []
         for name in flows:
             problem = self.run_one(channel.pk, name, poll_interval)
@@ -94,27 +109,43 @@ class Command(BaseCommand):
             poller.join()
         if run is None:
             self.stdout.write("")
-            return f"{flow}: the channel no longer exists"
+            return _("%(flow)s: the channel no longer exists") % {"flow": flow}
         elapsed = ""
         if run.finished_at and run.started_at:
-            elapsed = f" in {(run.finished_at - run.started_at).total_seconds():.1f}s"
+            seconds = (run.finished_at - run.started_at).total_seconds()
+            elapsed = " " + _("in %(seconds)ss") % {"seconds": f"{seconds:.1f}"}
         self.write_progress(
-            f"{progress_line(flow, run)} 429s {run.rate_limited} — "
-            f"{run.get_state_display().lower()}{elapsed}"
+            _("%(progress)s 429s %(rate_limited)s — %(state)s")
+            % {
+                "progress": progress_line(flow, run),
+                "rate_limited": run.rate_limited,
+                "state": run.get_state_display().lower(),
+            }
+            + elapsed
         )
         self.stdout.write("")
         if run.state == RunState.FAILED:
-            self.stderr.write(f"{flow} failed: {run.error or 'no reason recorded'}")
-            return f"{flow} failed (run #{run.pk}): {run.error or 'no reason recorded'}"
+            reason = run.error or _("no reason recorded")
+            self.stderr.write(_("%(flow)s failed: %(reason)s") % {"flow": flow, "reason": reason})
+            return _("%(flow)s failed (run #%(run)s): %(reason)s") % {
+                "flow": flow,
+                "run": run.pk,
+                "reason": reason,
+            }
         if run.state == RunState.SKIPPED:
-            reason = (run.detail or {}).get("reason") or "no reason recorded"
-            self.stderr.write(f"{flow} skipped: {reason}")
-            return f"{flow} skipped (run #{run.pk}): {reason}"
+            reason = (run.detail or {}).get("reason") or _("no reason recorded")
+            self.stderr.write(_("%(flow)s skipped: %(reason)s") % {"flow": flow, "reason": reason})
+            return _("%(flow)s skipped (run #%(run)s): %(reason)s") % {
+                "flow": flow,
+                "run": run.pk,
+                "reason": reason,
+            }
         rejected = ((run.detail or {}).get("counts") or {}).get("rejected")
         if rejected:
             self.stdout.write(
                 self.style.WARNING(
-                    f"{flow}: {rejected} item(s) rejected by the vendor; see run #{run.pk}."
+                    _("%(flow)s: %(count)s item(s) rejected by the vendor; see run #%(run)s.")
+                    % {"flow": flow, "count": rejected, "run": run.pk}
                 )
             )
         return None

@@ -99,7 +99,7 @@ def test_two_page_loads_at_once_start_one_preflight(monkeypatch):
 
     channel = make_channel(connector="vtex")
     queued: list[int] = []
-    monkeypatch.setattr(runs, "_enqueue", queued.append)
+    monkeypatch.setattr(runs, "_enqueue", lambda run_id, _language: queued.append(run_id))
     original = runs.preflight_latest
 
     def look_slowly(**kwargs):

@@ -10,6 +10,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django_q.models import Schedule
 
 from channels.models import ActivationAction, ActivationRecord, ChannelStatus, SalesChannel
@@ -525,6 +526,11 @@ def test_preflight_reports_progress_and_the_command_prints_it(ml, capsys):
     run = PreflightRun.objects.get(channel=channel)
     assert (run.state, run.requested_by, run.done) == (PreflightState.DONE, None, 25)
     assert f"Stored as preflight #{run.pk}" in out
+
+    with translation.override("pt-br"):  # the product's language, as a shell has it
+        call_command("activation_preflight", channel.pk)
+    out = capsys.readouterr().out
+    assert "25 anúncios lidos no total." in out and "ativação possível" in out
 
 
 @pytest.mark.django_db

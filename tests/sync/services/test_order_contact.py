@@ -138,3 +138,36 @@ def test_an_invoiced_order_the_channel_cancels_is_flagged_not_changed(vendor, sh
     run_orders(vendor, channel)  # read again: flagged once
     order.refresh_from_db()
     assert order.channel_canceled_at == flagged_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_re_read_never_moves_an_order_back_from_what_the_erp_did(shop):
+    # The back office shipped the order; the channel has not heard yet and still says paid.
+    em, channel, _sku = shop("anymarket")
+    placed = em.add_order([("CAM-P", 1, "10.00")])
+    run_orders("anymarket", channel)
+    order = Order.objects.get(channel=channel)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.SHIPPED)
+
+    em.set_order_status(placed, "PAID_WAITING_SHIP")  # a new version, same status
+    run_orders("anymarket", channel)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+
+    em.set_order_status(placed, INVOICED["anymarket"])  # behind the ERP too
+    run_orders("anymarket", channel)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_channel_cancellation_records_when_and_why(shop):
+    em, channel, _sku = shop("vtex")
+    placed = em.add_order([("CAM-P", 1, "10.00")])
+    run_orders("vtex", channel)
+    em.set_order_status(placed, CANCELED["vtex"])
+    run_orders("vtex", channel)
+    order = Order.objects.get(channel=channel)
+    assert order.status == OrderStatus.CANCELED
+    assert order.canceled_at is not None
+    assert channel.name in order.cancel_reason
