@@ -67,9 +67,9 @@ def grow_catalog(catalog: Catalog, count: int, *, prefix: str = "BK") -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             _counter(products) + f'INSERT INTO "{product_table}" '
-            "(id, name, description, brand, active, updated_at, company_id) "
+            "(id, name, description, brand_id, ncm, origin, active, updated_at, company_id) "
             f"SELECT {product_base} + n, 'Produto {prefix} ' || ({offset} / "
-            f"{SKUS_PER_PRODUCT} + n), '', '', 1, %s, %s FROM seq",
+            f"{SKUS_PER_PRODUCT} + n), '', NULL, '', '', 1, %s, %s FROM seq",
             [now, catalog.company_id],
         )
         code = f"printf('{prefix}{catalog.channel_id}-%%08d', {offset} + n)"

@@ -13,8 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from erp.admin_scoping import AllCompaniesOnlyAdminMixin, CompanyScopedAdminMixin
 from erp.forms import FULFILMENT_FORMS
 from erp.models import (
+    Attribute,
+    AttributeValue,
+    Brand,
     Carrier,
     CarrierService,
+    Category,
     Company,
     CompanyMembership,
     Invoice,
@@ -25,13 +29,28 @@ from erp.models import (
     Price,
     PriceList,
     Product,
+    ProductImage,
     Shipment,
     Sku,
+    SkuAttributeValue,
     StockBalance,
     Warehouse,
 )
 from erp.selectors import user_sees_all_companies
-from erp.services import order_deliver, price_set, stock_set
+from erp.services import (
+    CATALOG_FIELDS,
+    PRODUCT_CATALOG_FIELDS,
+    ImageSpec,
+    announce_sku_changes,
+    order_deliver,
+    price_set,
+    product_images_set,
+    product_update,
+    sku_attributes_set,
+    sku_update,
+    stock_set,
+)
+from erp.signals import ChangeKind
 
 
 class MembershipGrantInlineMixin:
@@ -88,9 +107,61 @@ class WarehouseAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["company"]
 
 
+# --- catalog: brands, categories, variation attributes, products and SKUs ------------------
+
+
+@admin.register(Brand)
+class BrandAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "company"]
+    list_filter = ["company"]
+    search_fields = ["name"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+
+
+@admin.register(Category)
+class CategoryAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["path", "company"]
+    list_filter = ["company"]
+    search_fields = ["name", "path"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company", "parent"]
+    fields = ["company", "parent", "name", "path"]
+    readonly_fields = ["path"]
+
+
+class AttributeValueInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "attribute__company"
+    model = AttributeValue
+    fields = ["value", "position"]
+    extra = 1
+
+
+@admin.register(Attribute)
+class AttributeAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "company"]
+    list_filter = ["company"]
+    search_fields = ["name"]
+    list_select_related = ["company"]
+    autocomplete_fields = ["company"]
+    inlines = [AttributeValueInline]
+
+
+@admin.register(AttributeValue)
+class AttributeValueAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
+    """The values list: what the SKU page's autocomplete searches ("Cor = Azul")."""
+
+    company_field = "attribute__company"
+    list_display = ["__str__", "attribute", "position"]
+    list_filter = ["attribute__company", "attribute"]
+    search_fields = ["value", "attribute__name"]
+    list_select_related = ["attribute"]
+    autocomplete_fields = ["attribute"]
+
+
 class SkuInline(CompanyScopedAdminMixin, admin.TabularInline):
     model = Sku
-    fields = ["code", "name", "ean", "active"]
+    fields = ["code", "name", "ean", "weight_grams", "height_cm", "width_cm", "length_cm", "active"]
     extra = 0
     show_change_link = True
 
@@ -98,14 +169,120 @@ class SkuInline(CompanyScopedAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("company")
 
 
+class ProductImageInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "product__company"
+    model = ProductImage
+    fields = ["position", "url", "sku"]
+    extra = 1
+    verbose_name = _("image")
+    verbose_name_plural = _("Images (in display order; the lowest position is the main image)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sku")
+
+    def get_fields(self, request, obj=None):
+        # A product being added has no SKU yet: its images are the product's.
+        return self.fields if obj is not None else ["position", "url"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "sku":
+            # Only the SKUs of the product on the page.
+            object_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Sku.objects.filter(product_id=object_id or 0)
+            field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+            # Listed once for the page, not once per image row.
+            field.choices = [("", "---------"), *((s.pk, str(s)) for s in kwargs["queryset"])]
+            return field
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+def _saved_by_service(formset) -> None:
+    """The service replaced the rows as a whole: tell the change message nothing per row."""
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+def _changed_values(form, allowed: frozenset[str]) -> dict:
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in allowed}
+
+
 @admin.register(Product)
 class ProductAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "brand", "company", "active", "updated_at"]
+    list_display = ["name", "brand", "category", "company", "active", "updated_at"]
     list_filter = ["active", "company"]
-    search_fields = ["name", "brand", "skus__code"]
-    list_select_related = ["company"]
-    autocomplete_fields = ["company"]
-    inlines = [SkuInline]
+    search_fields = ["name", "brand__name", "skus__code"]
+    list_select_related = ["company", "brand", "category"]
+    autocomplete_fields = ["company", "brand", "category"]
+    fields = ["company", "name", "description", "brand", "category", "ncm", "origin", "active"]
+    inlines = [SkuInline, ProductImageInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A product's SKUs, prices and bindings belong to its company: it never moves.
+        return ["company"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.save()  # no SKU yet: nothing to announce
+            return
+        # Through erp.services so every channel selling the product learns about it.
+        stored = Product.objects.get(pk=obj.pk)
+        product_update(product=stored, **_changed_values(form, PRODUCT_CATALOG_FIELDS))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is ProductImage:
+            kept = [
+                f
+                for f in formset.forms
+                if getattr(f, "cleaned_data", None)
+                and not f.cleaned_data.get("DELETE")
+                and f.cleaned_data.get("url")
+            ]
+            kept.sort(key=lambda f: f.cleaned_data.get("position") or 0)
+            product_images_set(
+                product=form.instance,
+                images=[
+                    ImageSpec(url=f.cleaned_data["url"], sku=f.cleaned_data.get("sku"))
+                    for f in kept
+                ],
+            )
+            _saved_by_service(formset)
+            return
+        if formset.model is Sku:
+            announce_after_save = []
+            for sku_form in formset.initial_forms:
+                if sku_form in formset.deleted_forms or not sku_form.has_changed():
+                    continue
+                catalog = _changed_values(sku_form, CATALOG_FIELDS)
+                if not catalog:
+                    continue
+                if len(catalog) == len(sku_form.changed_data):
+                    stored = Sku.objects.get(pk=sku_form.instance.pk)
+                    sku_update(sku=stored, **catalog)
+                    # Saved and announced: the formset's own save skips an unchanged form.
+                    sku_form.changed_data.clear()
+                else:  # the code changed too: saved by the formset, announced after
+                    announce_after_save.append(sku_form.instance.pk)
+            formset.save()
+            if announce_after_save:
+                announce_sku_changes(
+                    company_id=form.instance.company_id,
+                    kind=ChangeKind.CATALOG,
+                    sku_ids=announce_after_save,
+                )
+            return
+        super().save_formset(request, form, formset, change)
+
+
+class SkuAttributeValueInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "sku__company"
+    model = SkuAttributeValue
+    fields = ["value"]
+    autocomplete_fields = ["value"]
+    extra = 1
+    verbose_name = _("variation attribute")
+    verbose_name_plural = _("Variation attributes (e.g. Cor = Azul, Tamanho = M)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("value__attribute")
 
 
 @admin.register(Sku)
@@ -116,6 +293,46 @@ class SkuAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["product", "company"]
     autocomplete_fields = ["company", "product"]
     show_full_result_count = False
+    fields = [
+        "company",
+        "product",
+        "code",
+        "name",
+        "ean",
+        "weight_grams",
+        ("height_cm", "width_cm", "length_cm"),
+        "active",
+    ]
+    inlines = [SkuAttributeValueInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["company", "product"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.save()
+            return
+        stored = Sku.objects.get(pk=obj.pk)
+        other = [name for name in form.changed_data if name not in CATALOG_FIELDS]
+        if other:  # the code: not catalog data the channels receive
+            for name in other:
+                setattr(stored, name, form.cleaned_data[name])
+            stored.save(update_fields=[*other, "code_key", "updated_at"])
+        sku_update(sku=stored, **_changed_values(form, CATALOG_FIELDS))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is SkuAttributeValue:
+            values = [
+                f.cleaned_data["value"]
+                for f in formset.forms
+                if getattr(f, "cleaned_data", None)
+                and not f.cleaned_data.get("DELETE")
+                and f.cleaned_data.get("value")
+            ]
+            sku_attributes_set(sku=form.instance, values=values)
+            _saved_by_service(formset)
+            return
+        super().save_formset(request, form, formset, change)
 
 
 @admin.register(StockBalance)

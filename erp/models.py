@@ -15,10 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from erp.validators import (
     format_cnpj,
+    normalize_ncm,
     normalize_sku_code,
     only_digits,
     validate_cnpj,
     validate_gtin,
+    validate_image_url,
+    validate_ncm,
     validate_nfe_access_key,
 )
 
@@ -119,13 +122,221 @@ class Warehouse(models.Model):
         return f"{self.code} — {self.name}"
 
 
+class Brand(models.Model):
+    """A brand of the company's products (the target of the brand de-para)."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="brands", verbose_name=_("company")
+    )
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"],
+                name="brand_name_per_company",
+                violation_error_message=_("This company already has a brand with this name."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """A node of the company's category tree ("Roupas › Camisetas"); the target of the
+    category de-para."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="categories", verbose_name=_("company")
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="children",
+        null=True,
+        blank=True,
+        verbose_name=_("parent category"),
+        help_text=_("Empty for a top-level category."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    # The names from the root, joined by " › ": what the admin and the de-para show, kept
+    # on the row so a list of categories costs no query per row.
+    path = models.CharField(_("full name"), max_length=600, editable=False, blank=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "parent", "name"],
+                name="category_name_per_parent",
+                violation_error_message=_(
+                    "This parent category already has a subcategory with this name."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["company", "name"],
+                condition=Q(parent__isnull=True),
+                name="category_top_level_name_per_company",
+                violation_error_message=_(
+                    "This company already has a top-level category with this name."
+                ),
+            ),
+        ]
+
+    PATH_SEPARATOR = " › "
+    MAX_DEPTH = 10
+
+    def __str__(self) -> str:
+        return self.path or self.name
+
+    def save(self, *args, **kwargs):
+        names = [node.name for node in self.ancestors()] + [self.name]
+        self.path = self.PATH_SEPARATOR.join(names)[:600]
+        super().save(*args, **kwargs)
+        # A renamed or moved node renames its subtree (rare: a back-office edit).
+        for child in self.children.all():
+            child.save()
+
+    def ancestors(self) -> list["Category"]:
+        """From the root down to the parent (a query per level; trees are shallow)."""
+        chain, node, seen = [], self.parent, set()
+        while node is not None:
+            if node.pk in seen or (self.pk is not None and node.pk == self.pk):
+                raise ValidationError(
+                    {
+                        "parent": ValidationError(
+                            _("A category cannot be placed under itself or its subcategories."),
+                            code="category_cycle",
+                        )
+                    }
+                )
+            seen.add(node.pk)
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+    def clean(self):
+        super().clean()
+        self.name = " ".join(str(self.name).split())
+        if self.parent_id is None:
+            return
+        if self.company_id and self.parent.company_id != self.company_id:
+            raise ValidationError(
+                {
+                    "parent": ValidationError(
+                        _("The parent category belongs to another company."),
+                        code="other_company",
+                    )
+                }
+            )
+        if len(self.ancestors()) >= self.MAX_DEPTH:
+            raise ValidationError(
+                {
+                    "parent": ValidationError(
+                        _("Categories go at most %(depth)s levels deep."),
+                        code="category_depth",
+                        params={"depth": self.MAX_DEPTH},
+                    )
+                }
+            )
+
+
+class ProductOrigin(models.TextChoices):
+    """The NF-e's "origem da mercadoria" (ICMS tag `orig`): Tabela A of the Convênio SINIEF
+    s/nº de 1970 as amended (Ajustes SINIEF 20/2012 and 15/2013). Descriptions as the
+    official table words them, checked against the code lists ERPs publish
+    (fhonline.freshdesk.com article 47001260027 "Origem da Mercadoria"; Oracle JD Edwards
+    "Item Origin (76/IO)", docs.oracle.com …/eoabz/item-origin-76-io.html)."""
+
+    NATIONAL = "0", _("0 - Nacional, exceto as indicadas nos códigos 3, 4, 5 e 8")
+    FOREIGN_DIRECT_IMPORT = (
+        "1",
+        _("1 - Estrangeira - Importação direta, exceto a indicada no código 6"),
+    )
+    FOREIGN_DOMESTIC_MARKET = (
+        "2",
+        _("2 - Estrangeira - Adquirida no mercado interno, exceto a indicada no código 7"),
+    )
+    NATIONAL_IMPORT_40_70 = (
+        "3",
+        _(
+            "3 - Nacional, mercadoria ou bem com Conteúdo de Importação superior a 40% e "
+            "inferior ou igual a 70%"
+        ),
+    )
+    NATIONAL_PPB = (
+        "4",
+        _(
+            "4 - Nacional, cuja produção tenha sido feita em conformidade com os processos "
+            "produtivos básicos de que tratam as legislações citadas nos Ajustes"
+        ),
+    )
+    NATIONAL_IMPORT_UP_TO_40 = (
+        "5",
+        _("5 - Nacional, mercadoria ou bem com Conteúdo de Importação inferior ou igual a 40%"),
+    )
+    FOREIGN_DIRECT_IMPORT_NO_SIMILAR = (
+        "6",
+        _(
+            "6 - Estrangeira - Importação direta, sem similar nacional, constante em lista da "
+            "CAMEX e gás natural"
+        ),
+    )
+    FOREIGN_DOMESTIC_NO_SIMILAR = (
+        "7",
+        _(
+            "7 - Estrangeira - Adquirida no mercado interno, sem similar nacional, constante em "
+            "lista da CAMEX e gás natural"
+        ),
+    )
+    NATIONAL_IMPORT_OVER_70 = (
+        "8",
+        _("8 - Nacional, mercadoria ou bem com Conteúdo de Importação superior a 70%"),
+    )
+
+
 class Product(models.Model):
     company = models.ForeignKey(
         Company, on_delete=models.PROTECT, related_name="products", verbose_name=_("company")
     )
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    brand = models.CharField(_("brand"), max_length=120, blank=True)
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        related_name="products",
+        null=True,
+        blank=True,
+        verbose_name=_("brand"),
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        related_name="products",
+        null=True,
+        blank=True,
+        verbose_name=_("category"),
+    )
+    ncm = models.CharField(
+        _("NCM"),
+        max_length=10,  # accepts "6109.10.00"; the 8 digits are stored
+        blank=True,
+        validators=[validate_ncm],
+        help_text=_("Mercosul tax classification: 8 digits, e.g. 6109.10.00."),
+    )
+    origin = models.CharField(
+        _("origin"),
+        max_length=1,
+        choices=ProductOrigin.choices,
+        blank=True,
+        help_text=_("The NF-e's origem da mercadoria (ICMS)."),
+    )
     active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -133,9 +344,57 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ncm="") | Q(ncm__regex=r"^[0-9]{8}$"),
+                name="product_ncm_eight_digits",
+                violation_error_message=_("An NCM has 8 digits."),
+            ),
+            models.CheckConstraint(
+                condition=Q(origin="") | Q(origin__in=[c for c, _label in ProductOrigin.choices]),
+                name="product_origin_known",
+                violation_error_message=_("Unknown origin code."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if self.ncm and normalize_ncm(self.ncm).isdigit():
+            self.ncm = normalize_ncm(self.ncm)
+        super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude=None):
+        if self.ncm:
+            text = normalize_ncm(self.ncm)
+            # Normalized only when it becomes valid: a bad value is reported as typed.
+            if text.isdigit():
+                self.ncm = text
+        super().clean_fields(exclude=exclude)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        messages = {
+            "brand": _("This brand belongs to another company."),
+            "category": _("This category belongs to another company."),
+        }
+        for field, message in messages.items():
+            related = getattr(self, field) if getattr(self, f"{field}_id") else None
+            if related is not None and self.company_id and related.company_id != self.company_id:
+                errors[field] = ValidationError(message, code="other_company")
+        if errors:
+            raise ValidationError(errors)
+
+
+PACKAGE_DIMENSION = {
+    "max_digits": 7,
+    "decimal_places": 2,
+    "null": True,
+    "blank": True,
+    "validators": [MinValueValidator(Decimal("0.01"))],
+}
 
 
 class Sku(models.Model):
@@ -162,7 +421,21 @@ class Sku(models.Model):
     ean = models.CharField(
         _("EAN/GTIN"), max_length=14, blank=True, validators=[validate_gtin], db_index=True
     )
-    weight_grams = models.PositiveIntegerField(_("weight grams"), null=True, blank=True)
+    weight_grams = models.PositiveIntegerField(
+        _("package weight (g)"),
+        null=True,
+        blank=True,
+        help_text=_("Weight of the packed item in grams, as carriers quote it."),
+    )
+    height_cm = models.DecimalField(
+        _("package height (cm)"), **PACKAGE_DIMENSION, help_text=_("Packed item, in cm.")
+    )
+    width_cm = models.DecimalField(
+        _("package width (cm)"), **PACKAGE_DIMENSION, help_text=_("Packed item, in cm.")
+    )
+    length_cm = models.DecimalField(
+        _("package length (cm)"), **PACKAGE_DIMENSION, help_text=_("Packed item, in cm.")
+    )
     active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -178,7 +451,15 @@ class Sku(models.Model):
                     "Another SKU of this company already has this code "
                     "(codes are compared ignoring case and spaces)."
                 ),
-            )
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gt": 0}),
+                    name=f"sku_{name}_positive",
+                    violation_error_message=_("Package dimensions must be greater than zero."),
+                )
+                for name in ("height_cm", "width_cm", "length_cm")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -200,6 +481,137 @@ class Sku(models.Model):
             )
         self.code = " ".join(str(self.code).split())
         self.code_key = normalize_sku_code(self.code)
+
+
+class ProductImage(models.Model):
+    """An image of a product, by URL, in display order; optionally of one SKU (a colour's
+    photos). Channels download the file from the URL."""
+
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product")
+    )
+    sku = models.ForeignKey(
+        Sku,
+        on_delete=models.CASCADE,
+        related_name="images",
+        null=True,
+        blank=True,
+        verbose_name=_("SKU"),
+        help_text=_("Empty: an image of the product, shown for every SKU."),
+    )
+    url = models.CharField(_("image URL"), max_length=500, validators=[validate_image_url])
+    position = models.PositiveIntegerField(
+        _("position"), default=0, help_text=_("Display order: the lowest is the main image.")
+    )
+
+    class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        ordering = ["product", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "sku", "url"],
+                name="product_image_once",
+                nulls_distinct=False,
+                violation_error_message=_("This image is already listed."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def clean(self):
+        super().clean()
+        if self.sku_id and self.product_id and self.sku.product_id != self.product_id:
+            raise ValidationError(
+                {
+                    "sku": ValidationError(
+                        _("SKU %(sku)s is not a SKU of this product."),
+                        code="other_product",
+                        params={"sku": self.sku.code},
+                    )
+                }
+            )
+
+
+class Attribute(models.Model):
+    """A variation attribute of the company's SKUs (Cor, Tamanho), with its values."""
+
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="attributes", verbose_name=_("company")
+    )
+    name = models.CharField(_("name"), max_length=120, help_text=_("e.g. Cor, Tamanho."))
+
+    class Meta:
+        verbose_name = _("variation attribute")
+        verbose_name_plural = _("variation attributes")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"],
+                name="attribute_name_per_company",
+                violation_error_message=_("This company already has an attribute with this name."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AttributeValue(models.Model):
+    attribute = models.ForeignKey(
+        Attribute, on_delete=models.CASCADE, related_name="values", verbose_name=_("attribute")
+    )
+    value = models.CharField(_("value"), max_length=120, help_text=_("e.g. Azul, M."))
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("attribute value")
+        verbose_name_plural = _("attribute values")
+        ordering = ["attribute__name", "position", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attribute", "value"],
+                name="attribute_value_once",
+                violation_error_message=_("This attribute already has this value."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attribute.name} = {self.value}"
+
+
+class SkuAttributeValue(models.Model):
+    """What a SKU is within its product (Cor = Azul): one value per attribute per SKU."""
+
+    sku = models.ForeignKey(
+        Sku, on_delete=models.CASCADE, related_name="attribute_values", verbose_name=_("SKU")
+    )
+    # The value's attribute, kept on the row so the database holds one value per attribute.
+    attribute = models.ForeignKey(
+        Attribute, on_delete=models.PROTECT, related_name="+", verbose_name=_("attribute")
+    )
+    value = models.ForeignKey(
+        AttributeValue,
+        on_delete=models.PROTECT,
+        related_name="sku_values",
+        verbose_name=_("attribute value"),
+    )
+
+    class Meta:
+        verbose_name = _("SKU attribute")
+        verbose_name_plural = _("SKU attributes")
+        ordering = ["sku", "attribute__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sku", "attribute"],
+                name="sku_one_value_per_attribute",
+                violation_error_message=_("This SKU already has a value for this attribute."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.value}"
 
 
 class StockBalance(models.Model):

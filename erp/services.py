@@ -18,19 +18,23 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from erp.models import (
+    AttributeValue,
     CarrierService,
     Invoice,
     Order,
     OrderStatus,
     Price,
     PriceList,
+    Product,
+    ProductImage,
     Shipment,
     Sku,
+    SkuAttributeValue,
     StockBalance,
     Warehouse,
 )
 from erp.signals import ChangeKind, FulfilmentKind, order_fulfilment_changed, skus_changed
-from erp.validators import validate_nfe_access_key_for
+from erp.validators import normalize_ncm, validate_nfe_access_key_for
 
 
 def announce_sku_changes(
@@ -203,12 +207,15 @@ def price_set(
     return True
 
 
-CATALOG_FIELDS = frozenset({"name", "ean", "active", "weight_grams"})
+CATALOG_FIELDS = frozenset(
+    {"name", "ean", "active", "weight_grams", "height_cm", "width_cm", "length_cm"}
+)
 
 
 @transaction.atomic
 def sku_update(*, sku: Sku, **fields) -> Sku:
-    """Change catalog data of a SKU (name, EAN, active, weight) and announce it."""
+    """Change catalog data of a SKU (name, EAN, active, package weight and dimensions) and
+    announce it. Raises ValidationError (per field) and writes nothing on bad data."""
     unknown = set(fields) - CATALOG_FIELDS
     if unknown:
         # A programming error (the caller names the fields), not a user's: not translated.
@@ -222,6 +229,136 @@ def sku_update(*, sku: Sku, **fields) -> Sku:
     sku.save(update_fields=[*changed, "updated_at"])
     announce_sku_changes(company_id=sku.company_id, kind=ChangeKind.CATALOG, sku_ids=[sku.pk])
     return sku
+
+
+PRODUCT_CATALOG_FIELDS = frozenset(
+    {"name", "description", "brand", "category", "ncm", "origin", "active"}
+)
+
+
+def _announce_product(product: Product) -> None:
+    announce_sku_changes(
+        company_id=product.company_id,
+        kind=ChangeKind.CATALOG,
+        sku_ids=Sku.objects.filter(product=product).values_list("pk", flat=True),
+    )
+
+
+@transaction.atomic
+def product_update(*, product: Product, **fields) -> Product:
+    """Change catalog data of a product (name, description, brand, category, NCM, origin,
+    active) and announce every SKU of the product. Raises ValidationError (per field) and
+    writes nothing on bad data (an NCM that is not 8 digits, a brand of another company)."""
+    unknown = set(fields) - PRODUCT_CATALOG_FIELDS
+    if unknown:
+        raise ValidationError(f"Not catalog fields of a product: {', '.join(sorted(unknown))}.")
+    if fields.get("ncm") and normalize_ncm(fields["ncm"]).isdigit():
+        fields["ncm"] = normalize_ncm(fields["ncm"])  # "6109.10.00" is the stored "61091000"
+    changed = [name for name, value in fields.items() if getattr(product, name) != value]
+    if not changed:
+        return product
+    for name in changed:
+        setattr(product, name, fields[name])
+    product.full_clean()
+    product.save(update_fields=[*changed, "updated_at"])
+    _announce_product(product)
+    return product
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image in a product's ordered list: its URL and, optionally, the SKU it shows."""
+
+    url: str
+    sku: Sku | None = None
+
+
+@transaction.atomic
+def product_images_set(*, product: Product, images: Iterable[ImageSpec]) -> bool:
+    """Make the product's images exactly `images`, in that order (position 0 is the main
+    image). Returns whether anything changed; announces the product's SKUs when it did.
+
+    Every URL is validated first (http/https), then the rows are replaced: a bad URL
+    writes nothing. The same URL twice for the same SKU (or twice for the product) is
+    refused."""
+    wanted = [
+        ProductImage(product=product, sku=spec.sku, url=str(spec.url).strip(), position=index)
+        for index, spec in enumerate(images)
+    ]
+    errors: list[ValidationError] = []
+    seen: set[tuple[int | None, str]] = set()
+    for image in wanted:
+        try:
+            image.full_clean(exclude=["product"], validate_constraints=False)
+        except ValidationError as exc:
+            errors.extend(
+                ValidationError(message, code="image")
+                for messages in exc.message_dict.values()
+                for message in messages
+            )
+            continue
+        key = (image.sku_id, image.url)
+        if key in seen:
+            errors.append(
+                ValidationError(
+                    _("Image %(url)s is listed twice."),
+                    code="image_twice",
+                    params={"url": image.url},
+                )
+            )
+        seen.add(key)
+    if errors:
+        raise ValidationError(errors)
+    current = list(
+        ProductImage.objects.filter(product=product)
+        .order_by("position", "id")
+        .values_list("sku_id", "url", "position")
+    )
+    if current == [(i.sku_id, i.url, i.position) for i in wanted]:
+        return False
+    ProductImage.objects.filter(product=product).delete()
+    ProductImage.objects.bulk_create(wanted)
+    _announce_product(product)
+    return True
+
+
+@transaction.atomic
+def sku_attributes_set(*, sku: Sku, values: Iterable[AttributeValue]) -> bool:
+    """Make the SKU's variation attributes exactly `values` (Cor = Azul, Tamanho = M): one
+    value per attribute, attributes of the SKU's company. Returns whether anything changed;
+    announces the SKU when it did. Bad input writes nothing."""
+    values = list(values)
+    by_attribute: dict[int, AttributeValue] = {}
+    for value in values:
+        attribute = value.attribute
+        if attribute.company_id != sku.company_id:
+            raise ValidationError(
+                _("Attribute %(attribute)s belongs to another company."),
+                code="other_company",
+                params={"attribute": attribute.name},
+            )
+        if attribute.pk in by_attribute and by_attribute[attribute.pk].pk != value.pk:
+            raise ValidationError(
+                _("SKU %(sku)s can have one value of %(attribute)s, not two."),
+                code="attribute_twice",
+                params={"sku": sku.code, "attribute": attribute.name},
+            )
+        by_attribute[attribute.pk] = value
+    current = dict(
+        SkuAttributeValue.objects.filter(sku=sku).values_list("attribute_id", "value_id")
+    )
+    wanted = {attribute_id: value.pk for attribute_id, value in by_attribute.items()}
+    if current == wanted:
+        return False
+    SkuAttributeValue.objects.filter(sku=sku).exclude(attribute_id__in=list(wanted)).delete()
+    for attribute_id, value_id in wanted.items():
+        if current.get(attribute_id) == value_id:
+            continue
+        SkuAttributeValue.objects.update_or_create(
+            sku=sku, attribute_id=attribute_id, defaults={"value_id": value_id}
+        )
+    announce_sku_changes(company_id=sku.company_id, kind=ChangeKind.CATALOG, sku_ids=[sku.pk])
+    return True
 
 
 @dataclass(frozen=True)

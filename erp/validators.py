@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 
@@ -76,6 +77,54 @@ def validate_gtin(value: str) -> None:
 def normalize_sku_code(code: str) -> str:
     """The key that makes SKU codes case- and space-insensitive: "ab 12" == "AB12"."""
     return "".join(str(code).split()).upper()
+
+
+# NCM (Nomenclatura Comum do Mercosul): 8 digits — 6 of the Harmonized System plus 2 of the
+# Mercosul; the full 8-digit code is mandatory on the NF-e since Ajuste SINIEF 22/2013
+# (contabilidadegemeos.com/obrigatoriedade-de-indicacao-da-ncm-contendo-8-digitos-na-nf-e-e-nfc-e,
+# and the NF-e's Manual de Orientação do Contribuinte, field NCM of the item,
+# moc.sped.fazenda.pr.gov.br). Dots are accepted on input ("6109.10.00") and removed.
+NCM_LENGTH = 8
+
+
+def normalize_ncm(value: str) -> str:
+    """ "6109.10.00" -> "61091000"; anything but dots and spaces is left for the validator."""
+    return "".join(str(value).replace(".", "").split())
+
+
+def validate_ncm(value: str) -> None:
+    text = normalize_ncm(value)
+    if not text.isdigit():
+        raise ValidationError(
+            _("NCM %(value)s must have digits only (dots are accepted, e.g. 6109.10.00)."),
+            code="ncm_digits",
+            params={"value": value},
+        )
+    if len(text) != NCM_LENGTH:
+        raise ValidationError(
+            _("An NCM has 8 digits; %(value)s has %(count)s."),
+            code="ncm_length",
+            params={"value": value, "count": len(text)},
+        )
+
+
+IMAGE_URL_SCHEMES = ("http", "https")
+
+
+def validate_image_url(value: str) -> None:
+    """An image address the channels can download: http(s) with a host. Channels fetch the
+    file themselves, so a local path or another scheme would be refused later, per product."""
+    try:
+        URLValidator(schemes=list(IMAGE_URL_SCHEMES))(value)
+    except ValidationError:
+        raise ValidationError(
+            _(
+                "%(value)s is not an image address the channels can download: use a full "
+                "http:// or https:// URL."
+            ),
+            code="image_url",
+            params={"value": value},
+        ) from None
 
 
 # --- NF-e access key (chave de acesso) --------------------------------------------------------

@@ -26,6 +26,7 @@ from erp.selectors import scope_to_companies
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from mappings.forms import (
     EXPORT_CHANNELS,
+    TARGET_FIELDS,
     ChannelConfirmImportForm,
     ChannelExportForm,
     ChannelImportForm,
@@ -42,7 +43,10 @@ from mappings.imports import (
 )
 from mappings.models import (
     MAPPING_MODELS,
+    AttributeMapping,
+    BrandMapping,
     CarrierServiceMapping,
+    CategoryMapping,
     ChannelMapping,
     Listing,
     MappingImport,
@@ -62,7 +66,7 @@ from vendors.spec import Capability
 def _target_formfield(model_admin, db_field, request, kwargs):
     """Autocomplete for the ERP target that renders and validates the row's loaded target
     without a query per row."""
-    if db_field.name == "target":
+    if db_field.name in TARGET_FIELDS:
         widget = PreloadedAutocompleteSelect(
             db_field, model_admin.admin_site, using=kwargs.get("using")
         )
@@ -131,6 +135,30 @@ class StockLocationMappingInline(MappingInline):
     fields = ["code", "label", "target", "is_fallback", "rule"]
     verbose_name = gettext_lazy("stock location")
     verbose_name_plural = gettext_lazy("De-para: stock locations → ERP warehouses")
+
+
+class CategoryMappingInline(MappingInline):
+    model = CategoryMapping
+    fields = ["target", "code", "label"]
+    verbose_name = gettext_lazy("category")
+    verbose_name_plural = gettext_lazy("De-para: category (ERP category → channel category)")
+
+
+class BrandMappingInline(MappingInline):
+    model = BrandMapping
+    fields = ["target", "code", "label"]
+    verbose_name = gettext_lazy("brand")
+    verbose_name_plural = gettext_lazy("De-para: brand (ERP brand → channel brand)")
+
+
+class AttributeMappingInline(MappingInline):
+    model = AttributeMapping
+    fields = ["target", "target_value", "code", "label", "value_code", "value_label", "rule"]
+    autocomplete_fields = ["target", "target_value"]
+    verbose_name = gettext_lazy("attribute or value")
+    verbose_name_plural = gettext_lazy(
+        "De-para: attribute and value (ERP value blank = the attribute itself)"
+    )
 
 
 # --- one list per kind, with CSV import/export ----------------------------------------------
@@ -328,6 +356,38 @@ class StockLocationMappingAdmin(MappingAdmin):
     pass
 
 
+class CatalogMappingAdmin(MappingAdmin):
+    list_display = ["target_column", "__str__", "label", "channel", "updated_at"]
+    list_filter = ["channel"]
+    fields = ["channel", "target", "code", "label"]
+
+
+@admin.register(CategoryMapping)
+class CategoryMappingAdmin(CatalogMappingAdmin):
+    search_fields = ["code", "code_key", "label", "target__path"]
+
+
+@admin.register(BrandMapping)
+class BrandMappingAdmin(CatalogMappingAdmin):
+    search_fields = ["code", "code_key", "label", "target__name"]
+
+
+@admin.register(AttributeMapping)
+class AttributeMappingAdmin(CatalogMappingAdmin):
+    list_display = ["target_column", "__str__", "label", "value_label", "channel", "updated_at"]
+    search_fields = ["code", "code_key", "label", "value_code", "value_label", "target__name"]
+    autocomplete_fields = ["channel", "target", "target_value"]
+    fields = [
+        "channel",
+        "target",
+        "target_value",
+        "code",
+        "label",
+        "value_code",
+        "value_label",
+    ]
+
+
 # --- large files imported by a worker --------------------------------------------------------
 
 
@@ -514,6 +574,13 @@ class UnmappedValueAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                 "service_code": entry.code,
                 "service_label": entry.label,
             }
+        elif entry.kind == MappingKind.ATTRIBUTE:
+            initial = {
+                "code": entry.parent_code,
+                "label": entry.parent_label,
+                "value_code": entry.code,
+                "value_label": entry.label,
+            }
         else:
             initial = {"code": entry.code, "label": entry.label}
         initial["channel"] = entry.channel_id
@@ -654,6 +721,9 @@ def register_channel_hooks() -> None:
         PaymentMethodMappingInline,
         OrderStatusMappingInline,
         StockLocationMappingInline,
+        CategoryMappingInline,
+        BrandMappingInline,
+        AttributeMappingInline,
     ):
         register_channel_inline(inline)
     register_channel_object_tool(bindings_tool)

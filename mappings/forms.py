@@ -57,21 +57,29 @@ class PreloadedAutocompleteSelect(AutocompleteSelect):
         return [default]
 
 
+# The ERP-side fields of a de-para row (the attribute de-para has two).
+TARGET_FIELDS = ("target", "target_value")
+
+
 class MappingInlineForm(forms.ModelForm):
     def _get_validation_exclusions(self):
         exclude = super()._get_validation_exclusions()
-        if isinstance(self.fields.get("target"), PreloadedModelChoiceField):
-            # The form field already proved the target exists (from the loaded row or with
-            # its own query); the model field would check again with one query per row.
-            exclude.add("target")
+        for name in TARGET_FIELDS:
+            if isinstance(self.fields.get(name), PreloadedModelChoiceField):
+                # The form field already proved the target exists (from the loaded row or
+                # with its own query); the model field would check again with one query
+                # per row.
+                exclude.add(name)
         return exclude
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        field = self.fields.get("target")
-        if isinstance(field, PreloadedModelChoiceField) and self.instance.pk is not None:
-            target = self.instance.target  # select_related by the inline's queryset
-            preloaded = {str(target.pk): target}
+        for name in TARGET_FIELDS:
+            field = self.fields.get(name)
+            if not isinstance(field, PreloadedModelChoiceField) or self.instance.pk is None:
+                continue
+            target = getattr(self.instance, name)  # select_related by the inline's queryset
+            preloaded = {str(target.pk): target} if target is not None else {}
             field.preloaded = preloaded
             widget = getattr(field.widget, "widget", field.widget)  # RelatedFieldWidgetWrapper
             if isinstance(widget, PreloadedAutocompleteSelect):

@@ -19,7 +19,17 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import SalesChannel
-from erp.models import CarrierService, OrderStatus, PaymentMethod, Sku, Warehouse
+from erp.models import (
+    Attribute,
+    AttributeValue,
+    Brand,
+    CarrierService,
+    Category,
+    OrderStatus,
+    PaymentMethod,
+    Sku,
+    Warehouse,
+)
 from mappings.normalize import normalize_code
 from vendors.types import ExternalRef
 
@@ -32,6 +42,20 @@ class MappingKind(models.TextChoices):
     PAYMENT_METHOD = "payment_method", _("Payment method")
     ORDER_STATUS = "order_status", _("Order status")
     STOCK_LOCATION = "stock_location", _("Stock location")
+    # Catalog de-para (issue 15): the other direction — an ERP value is published as the
+    # channel's value. One row per ERP value and channel; no "anything else" row (a product
+    # whose category, brand or attribute has no row waits for it).
+    CATEGORY = "category", _("Category")
+    BRAND = "brand", _("Brand")
+    ATTRIBUTE = "attribute", _("Attribute and value")
+
+
+# Kinds whose channel values come in two levels, as vendors.types.ReferenceValue reports them:
+# `parent_code` is the carrier (of a service) or the attribute (of a value), `code` the
+# service or value; a row's `code` is the parent and its second key the child.
+PARENT_CODE_KINDS = frozenset({MappingKind.CARRIER_SERVICE, MappingKind.ATTRIBUTE})
+# Kinds that publish ERP values to the channel (the catalog): unique per ERP value.
+CATALOG_KINDS = frozenset({MappingKind.CATEGORY, MappingKind.BRAND, MappingKind.ATTRIBUTE})
 
 
 def _mapping_constraints(model_name: str, key_fields: list[str]) -> list:
@@ -127,6 +151,10 @@ class ChannelMapping(models.Model):
 
     def key_filter(self) -> dict[str, str]:
         return {f: getattr(self, f) for f in self.key_fields}
+
+    def second_key(self) -> str:
+        """The child's key of a two-level kind (carrier's service, attribute's value)."""
+        return getattr(self, self.key_fields[1]) if len(self.key_fields) > 1 else ""
 
     def key_changed(self) -> bool:
         """True for a new row or a row whose code/fallback changed since it was loaded:
@@ -342,11 +370,252 @@ class StockLocationMapping(ChannelMapping):
         return self.target.company_id
 
 
+# --- catalog de-para: ERP value → channel value --------------------------------------------
+
+
+def _catalog_constraints(model_name: str) -> list:
+    return [
+        models.UniqueConstraint(
+            fields=["channel", "target"],
+            name=f"{model_name}_one_row_per_erp_value",
+            violation_error_message="This channel already maps this ERP value.",
+        ),
+        models.CheckConstraint(
+            condition=Q(is_fallback=False) & ~Q(code_key=""),
+            name=f"{model_name}_has_a_code",
+            violation_error_message="Every row names the channel's code.",
+        ),
+    ]
+
+
+class CatalogMapping(ChannelMapping):
+    """A catalog de-para row: an ERP value (category, brand, attribute/value) and the
+    channel's value it is published as. Several ERP values may share one channel value
+    ("Regatas" and "Camisetas" → the channel's T-shirts), so the row is unique per ERP value,
+    not per channel code; every row names a code, and there is no fallback row."""
+
+    target_select_related: ClassVar[tuple[str, ...]] = ("target",)
+
+    class Meta:
+        abstract = True
+
+    def target_company_id(self) -> int | None:
+        return self.target.company_id
+
+    def target_clash_filter(self) -> dict:
+        return {"target_id": self.target_id}
+
+    def describe_target(self) -> str:
+        return f"“{self.target_display()}”"
+
+    def clean(self) -> None:
+        self.normalize_keys()
+        errors: dict[str, str] = {}
+        if self.is_fallback:
+            errors["is_fallback"] = gettext(
+                "The catalog de-para has no “anything else” row: map each ERP value."
+            )
+        if not self.code_key:
+            errors["code"] = gettext("Type the channel's code for this ERP value.")
+        channel = self.channel if self.channel_id is not None else None
+        company_id = self.target_company_id() if self.has_target() else None
+        if channel is not None and company_id is not None and company_id != channel.company_id:
+            errors["target"] = gettext(
+                "This ERP value belongs to another company; pick one of %(company)s's."
+            ) % {"company": channel.company}
+        if not errors and channel is not None and self.has_target():
+            clash = type(self)._default_manager.filter(
+                channel_id=self.channel_id, **self.target_clash_filter()
+            )
+            if self.pk is not None:
+                clash = clash.exclude(pk=self.pk)
+            if clash.exists():
+                errors["target"] = gettext(
+                    "This channel already maps %(value)s; edit that row instead."
+                ) % {"value": self.describe_target()}
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def rule(self) -> str:
+        return gettext("published as this code")
+
+
+class CategoryMapping(CatalogMapping):
+    """ERP category → the channel's category (its id and name)."""
+
+    kind = MappingKind.CATEGORY
+
+    code = models.CharField(
+        _("channel category code"),
+        max_length=120,
+        help_text=_("The channel's category id, e.g. MLB1234 or 52."),
+    )
+    label = models.CharField(_("channel category name"), max_length=200, blank=True)
+    target = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        related_name="channel_mappings",
+        verbose_name=_("ERP category"),
+    )
+
+    class Meta:
+        verbose_name = _("category de-para")
+        verbose_name_plural = _("category de-para")
+        ordering = ["channel_id", "code_key"]
+        constraints = _catalog_constraints("category_mapping")
+
+
+class BrandMapping(CatalogMapping):
+    """ERP brand → the channel's brand (its id and name)."""
+
+    kind = MappingKind.BRAND
+
+    code = models.CharField(
+        _("channel brand code"), max_length=120, help_text=_("The channel's brand id or name.")
+    )
+    label = models.CharField(_("channel brand name"), max_length=200, blank=True)
+    target = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        related_name="channel_mappings",
+        verbose_name=_("ERP brand"),
+    )
+
+    class Meta:
+        verbose_name = _("brand de-para")
+        verbose_name_plural = _("brand de-para")
+        ordering = ["channel_id", "code_key"]
+        constraints = _catalog_constraints("brand_mapping")
+
+
+class AttributeMapping(CatalogMapping):
+    """ERP attribute (Cor) → the channel's attribute (COLOR), or ERP attribute value
+    (Cor = Azul) → the channel's value of that attribute (COLOR / 52049). A value row names
+    both levels, as vendors.types.ReferenceValue does (`parent_code` = the attribute)."""
+
+    kind = MappingKind.ATTRIBUTE
+    key_fields = ("code_key", "value_key")
+    target_select_related = ("target", "target_value__attribute")
+
+    code = models.CharField(
+        _("channel attribute code"),
+        max_length=120,
+        help_text=_("The channel's attribute id, e.g. COLOR."),
+    )
+    label = models.CharField(_("channel attribute name"), max_length=200, blank=True)
+    value_code = models.CharField(
+        _("channel value code"),
+        max_length=120,
+        blank=True,
+        help_text=_("The channel's value id, e.g. 52049. Blank on the attribute's own row."),
+    )
+    value_key = models.CharField(max_length=200, editable=False, blank=True)
+    value_label = models.CharField(_("channel value name"), max_length=200, blank=True)
+    target = models.ForeignKey(
+        Attribute,
+        on_delete=models.PROTECT,
+        related_name="channel_mappings",
+        verbose_name=_("ERP attribute"),
+    )
+    target_value = models.ForeignKey(
+        AttributeValue,
+        on_delete=models.PROTECT,
+        related_name="channel_mappings",
+        null=True,
+        blank=True,
+        verbose_name=_("ERP value"),
+        help_text=_("Blank on the attribute's own row."),
+    )
+
+    class Meta:
+        verbose_name = _("attribute and value de-para")
+        verbose_name_plural = _("attribute and value de-para")
+        ordering = ["channel_id", "code_key", "value_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "target"],
+                condition=Q(target_value__isnull=True),
+                name="attribute_mapping_one_row_per_erp_attribute",
+                violation_error_message="This channel already maps this ERP attribute.",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "target_value"],
+                name="attribute_mapping_one_row_per_erp_value",
+                violation_error_message="This channel already maps this ERP value.",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_fallback=False) & ~Q(code_key=""),
+                name="attribute_mapping_has_a_code",
+                violation_error_message="Every row names the channel's attribute code.",
+            ),
+            models.CheckConstraint(
+                condition=(Q(value_key="") & Q(target_value__isnull=True))
+                | (~Q(value_key="") & Q(target_value__isnull=False)),
+                name="attribute_mapping_value_rows_name_both_values",
+                violation_error_message="A value row names the channel's and the ERP's value.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} / {self.value_code}" if self.value_code else self.code
+
+    def normalize_keys(self) -> None:
+        super().normalize_keys()
+        self.value_code = (self.value_code or "").strip()
+        self.value_label = (self.value_label or "").strip()
+        self.value_key = normalize_code(self.value_code)
+
+    def target_clash_filter(self) -> dict:
+        if self.target_value_id is not None:
+            return {"target_value_id": self.target_value_id}
+        return {"target_id": self.target_id, "target_value__isnull": True}
+
+    def target_display(self) -> str:
+        if getattr(self, "target_value_id", None) is not None:
+            return str(self.target_value)
+        return super().target_display()
+
+    def describe_code(self) -> str:
+        return f"“{self}”"
+
+    def clean(self) -> None:
+        self.normalize_keys()
+        errors: dict[str, str] = {}
+        if self.value_key and self.target_value_id is None:
+            errors["target_value"] = gettext(
+                "Pick the ERP value that the channel's value %(value)s stands for."
+            ) % {"value": f"“{self.value_code}”"}
+        elif not self.value_key and self.target_value_id is not None:
+            errors["value_code"] = gettext(
+                "Type the channel's code of this value, or leave the ERP value blank to map "
+                "the attribute itself."
+            )
+        elif (
+            self.target_value_id is not None
+            and self.target_id is not None
+            and self.target_value.attribute_id != self.target_id
+        ):
+            errors["target_value"] = gettext(
+                "%(value)s is not a value of the ERP attribute %(attribute)s."
+            ) % {"value": self.target_value, "attribute": self.target}
+        if errors:
+            raise ValidationError(errors)
+        super().clean()
+
+    @property
+    def rule(self) -> str:
+        return gettext("value") if self.value_key else gettext("attribute")
+
+
 MAPPING_MODELS: dict[str, type[ChannelMapping]] = {
     MappingKind.CARRIER_SERVICE: CarrierServiceMapping,
     MappingKind.PAYMENT_METHOD: PaymentMethodMapping,
     MappingKind.ORDER_STATUS: OrderStatusMapping,
     MappingKind.STOCK_LOCATION: StockLocationMapping,
+    MappingKind.CATEGORY: CategoryMapping,
+    MappingKind.BRAND: BrandMapping,
+    MappingKind.ATTRIBUTE: AttributeMapping,
 }
 
 
@@ -422,6 +691,8 @@ class UnmappedValue(models.Model):
         if self.kind == MappingKind.CARRIER_SERVICE:
             service = self.code or gettext("(no service)")
             return f"{self.parent_code} / {service}"
+        if self.kind == MappingKind.ATTRIBUTE:
+            return f"{self.parent_code} / {self.code}" if self.code else self.parent_code
         return self.code or gettext("(blank)")
 
 

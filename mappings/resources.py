@@ -20,10 +20,22 @@ from django.utils.translation import gettext_lazy as _
 from import_export import resources, widgets
 from import_export.fields import Field
 
-from erp.models import CarrierService, OrderStatus, PaymentMethod, Warehouse
+from erp.models import (
+    Attribute,
+    AttributeValue,
+    Brand,
+    CarrierService,
+    Category,
+    OrderStatus,
+    PaymentMethod,
+    Warehouse,
+)
 from erpintegr.csvsafe import escape_formula, unescape_formula
 from mappings.models import (
+    AttributeMapping,
+    BrandMapping,
     CarrierServiceMapping,
+    CategoryMapping,
     ChannelMapping,
     OrderStatusMapping,
     PaymentMethodMapping,
@@ -144,6 +156,10 @@ class MappingResource(resources.ModelResource):
     def model(self) -> type[ChannelMapping]:
         return self._meta.model
 
+    def instance_key(self, instance: ChannelMapping) -> tuple:
+        """What identifies a stored row, as `row_key` reads it from a file line."""
+        return instance.key_state()
+
     def row_key(self, row, is_fallback: bool) -> tuple:
         if is_fallback:
             return (True, *("" for _ in self.key_columns))
@@ -166,7 +182,7 @@ class MappingResource(resources.ModelResource):
         existing = self.model._default_manager.filter(channel=self.channel).select_related(
             *self.model.target_select_related
         )
-        self._existing = {row.key_state(): row for row in existing}
+        self._existing = {self.instance_key(row): row for row in existing}
         self._targets = self.load_targets()
         self._lines: dict[tuple, int] = {}
 
@@ -420,9 +436,147 @@ class StockLocationMappingResource(_CompanyTargetResource):
         import_id_fields = ("code",)
 
 
+# --- catalog de-para: one row per ERP value ------------------------------------------------
+
+
+class _CatalogResource(MappingResource):
+    """A catalog de-para file: one line per ERP value (rows are matched by it, so several
+    ERP values may name the same channel code); no “anything else” column."""
+
+    def instance_key(self, instance) -> tuple:
+        return (False, self.target_key_of(instance))
+
+    def row_key(self, row, is_fallback: bool) -> tuple:
+        return (False, tuple(normalize_code(_text(row, c)) for c in self.target_columns))
+
+    def target_key_of(self, instance) -> tuple:
+        raise NotImplementedError
+
+
+class _CatalogCompanyResource(_CatalogResource, _CompanyTargetResource):
+    def target_key_of(self, instance) -> tuple:
+        return (normalize_code(getattr(instance.target, self.target_key)),)
+
+
+class CategoryMappingResource(_CatalogCompanyResource):
+    target_columns = ("erp_category",)
+    target_model = Category
+    target_key = "path"  # "Roupas › Camisetas": names are unique per parent only
+    target_column = "erp_category"
+    target_noun = "ERP category"
+
+    code = Field(attribute="code", column_name="code")
+    label = Field(attribute="label", column_name="label")
+    erp_category = Field(attribute="target__path", column_name="erp_category")
+
+    class Meta(_Meta):
+        model = CategoryMapping
+        name = "Category de-para"
+        fields = ("code", "label", "erp_category")
+        export_order = fields
+        import_id_fields = ("erp_category",)
+
+
+class BrandMappingResource(_CatalogCompanyResource):
+    target_columns = ("erp_brand",)
+    target_model = Brand
+    target_key = "name"
+    target_column = "erp_brand"
+    target_noun = "ERP brand"
+
+    code = Field(attribute="code", column_name="code")
+    label = Field(attribute="label", column_name="label")
+    erp_brand = Field(attribute="target__name", column_name="erp_brand")
+
+    class Meta(_Meta):
+        model = BrandMapping
+        name = "Brand de-para"
+        fields = ("code", "label", "erp_brand")
+        export_order = fields
+        import_id_fields = ("erp_brand",)
+
+
+class AttributeMappingResource(_CatalogResource):
+    """attribute_code, attribute_label, value_code, value_label, erp_attribute, erp_value:
+    a line with no value maps the attribute itself."""
+
+    code_columns = (
+        ("attribute_code", "code"),
+        ("value_code", "value_code"),
+        ("attribute_label", "label"),
+        ("value_label", "value_label"),
+    )
+    target_columns = ("erp_attribute", "erp_value")
+
+    attribute_code = Field(attribute="code", column_name="attribute_code")
+    attribute_label = Field(attribute="label", column_name="attribute_label")
+    value_code = Field(attribute="value_code", column_name="value_code")
+    value_label = Field(attribute="value_label", column_name="value_label")
+    erp_attribute = Field(attribute="target__name", column_name="erp_attribute")
+    erp_value = Field(attribute="target_value__value", column_name="erp_value")
+
+    class Meta(_Meta):
+        model = AttributeMapping
+        name = "Attribute and value de-para"
+        fields = (
+            "attribute_code",
+            "attribute_label",
+            "value_code",
+            "value_label",
+            "erp_attribute",
+            "erp_value",
+        )
+        export_order = fields
+        import_id_fields = ("erp_attribute", "erp_value")
+
+    def target_key_of(self, instance) -> tuple:
+        value = instance.target_value.value if instance.target_value_id else ""
+        return (normalize_code(instance.target.name), normalize_code(value))
+
+    def load_targets(self) -> dict:
+        attributes = {}
+        for attribute in Attribute.objects.filter(company_id=self.channel.company_id):
+            attributes[normalize_code(attribute.name)] = (attribute, {})
+        for value in AttributeValue.objects.filter(
+            attribute__company_id=self.channel.company_id
+        ).select_related("attribute"):
+            attributes[normalize_code(value.attribute.name)][1][normalize_code(value.value)] = value
+        return attributes
+
+    def resolve_target(self, row):
+        """The ERP attribute; a value line's ERP value is kept for `import_instance`."""
+        name, value_name = _text(row, "erp_attribute"), _text(row, "erp_value")
+        if not name:
+            raise ValidationError({"target": "Required: column erp_attribute."})
+        found = self._targets.get(normalize_code(name))
+        if found is None:
+            raise ValidationError(
+                {"target": f"{self.channel.company} has no ERP attribute “{name}”."}
+            )
+        attribute, values = found
+        if value_name:
+            value = values.get(normalize_code(value_name))
+            if value is None:
+                raise ValidationError(
+                    {"target": f"ERP attribute “{name}” has no value “{value_name}”."}
+                )
+            self._resolved_value = value
+        return attribute
+
+    def import_instance(self, instance, row, **kwargs):
+        self._resolved_value = None
+        try:
+            super().import_instance(instance, row, **kwargs)
+        finally:
+            instance.target_value = self._resolved_value
+
+
 RESOURCES: dict[type[ChannelMapping], type[MappingResource]] = {
     CarrierServiceMapping: CarrierServiceMappingResource,
     PaymentMethodMapping: PaymentMethodMappingResource,
     OrderStatusMapping: OrderStatusMappingResource,
     StockLocationMapping: StockLocationMappingResource,
+    CategoryMapping: CategoryMappingResource,
+    BrandMapping: BrandMappingResource,
+    AttributeMapping: AttributeMappingResource,
 }

@@ -14,6 +14,7 @@ from django.db.models import Q
 from channels.models import SalesChannel
 from erp.models import Price
 from mappings.models import (
+    PARENT_CODE_KINDS,
     ChannelMapping,
     Listing,
     MappingKind,
@@ -76,15 +77,15 @@ def canonical_parts(value: ReferenceValue) -> tuple[str, str, str, str, str]:
     label = (getattr(value, "label", "") or "").strip()
     parent_code = (getattr(value, "parent_code", "") or "").strip()
     parent_label = (getattr(value, "parent_label", "") or "").strip()
-    if kind == MappingKind.CARRIER_SERVICE and not parent_code:
-        # A carrier with no service: the carrier came in `code`.
+    if kind in PARENT_CODE_KINDS and not parent_code:
+        # A carrier with no service (an attribute itself): the parent came in `code`.
         code, label, parent_code, parent_label = "", "", code, label
     return kind, code, label, parent_code, parent_label
 
 
 def lookup_key(value: ReferenceValue) -> LookupKey:
     kind, code, _label, parent_code, _parent_label = canonical_parts(value)
-    if kind == MappingKind.CARRIER_SERVICE:
+    if kind in PARENT_CODE_KINDS:
         return (kind, normalize_code(parent_code), normalize_code(code))
     return (kind, normalize_code(code), "")
 
@@ -155,7 +156,7 @@ def translate(*, channel: SalesChannel, requests: Iterable[ReferenceValue]) -> T
             if row.is_fallback:
                 fallback = row
             else:
-                exact[(row.code_key, getattr(row, "service_key", ""))] = row
+                exact[(row.code_key, row.second_key())] = row
         for key, value in wanted.items():
             _kind, first, second = key
             row = exact.get((first, second)) if first else None

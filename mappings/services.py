@@ -21,8 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from channels.models import SalesChannel
+from erp.models import AttributeValue
 from erpintegr.db.bulk import db_value, insert_rows, update_by_id
 from mappings.models import (
+    PARENT_CODE_KINDS,
     ChannelMapping,
     Listing,
     MappingKind,
@@ -96,6 +98,21 @@ def mapping_create(
             target=target,
             is_fallback=is_fallback,
         )
+    elif kind == MappingKind.ATTRIBUTE:
+        # A value row targets the ERP value (its attribute is implied); an attribute row
+        # the ERP attribute. `parent_code` is the channel's attribute, `code` its value.
+        if not parent_code:
+            parent_code, parent_label, code, label = code, label, "", ""
+        value = target if isinstance(target, AttributeValue) else None
+        mapping = model(
+            channel=channel,
+            code=parent_code,
+            label=parent_label,
+            value_code=code,
+            value_label=label,
+            target=value.attribute if value is not None else target,
+            target_value=value,
+        )
     else:
         mapping = model(
             channel=channel, code=code, label=label, target=target, is_fallback=is_fallback
@@ -162,6 +179,9 @@ def _resolve_unmapped(mapping: ChannelMapping) -> int:
         covered = open_entries.filter(parent_key=mapping.code_key)
         if mapping.service_key:
             covered = covered.filter(code_key=mapping.service_key)
+    elif mapping.kind in PARENT_CODE_KINDS:
+        # An attribute's own row covers the attribute, not its values.
+        covered = open_entries.filter(parent_key=mapping.code_key, code_key=mapping.second_key())
     else:
         covered = open_entries.filter(code_key=mapping.code_key)
     return covered.update(resolved_at=timezone.now())
@@ -204,14 +224,14 @@ def unmapped_record_many(
         return 0
 
     def _key_of(kind: str, parent_key: str, code_key: str) -> LookupKey:
-        if kind == MappingKind.CARRIER_SERVICE:
+        if kind in PARENT_CODE_KINDS:
             return (kind, parent_key, code_key)
         return (kind, code_key, "")
 
     def _existing() -> dict[LookupKey, int]:
         # A superset by kind and code key, narrowed in Python: fewer SQL parameters than
         # one OR per key.
-        code_keys = {k[2] if k[0] == MappingKind.CARRIER_SERVICE else k[1] for k in seen}
+        code_keys = {k[2] if k[0] in PARENT_CODE_KINDS else k[1] for k in seen}
         rows = UnmappedValue.objects.filter(
             channel=channel, kind__in={k[0] for k in seen}, code_key__in=code_keys
         ).values_list("id", "kind", "parent_key", "code_key")
@@ -228,10 +248,10 @@ def unmapped_record_many(
                         channel=channel,
                         kind=key[0],
                         code=seen[key]["code"][:120],
-                        code_key=key[2] if key[0] == MappingKind.CARRIER_SERVICE else key[1],
+                        code_key=key[2] if key[0] in PARENT_CODE_KINDS else key[1],
                         label=seen[key]["label"][:200],
                         parent_code=seen[key]["parent_code"][:120],
-                        parent_key=key[1] if key[0] == MappingKind.CARRIER_SERVICE else "",
+                        parent_key=key[1] if key[0] in PARENT_CODE_KINDS else "",
                         parent_label=seen[key]["parent_label"][:200],
                         first_seen=now,
                         last_seen=now,

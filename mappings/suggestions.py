@@ -12,7 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from erp.models import CarrierService, OrderStatus, PaymentMethod, Warehouse
+from erp.models import (
+    Attribute,
+    AttributeValue,
+    Brand,
+    CarrierService,
+    Category,
+    OrderStatus,
+    PaymentMethod,
+    Warehouse,
+)
 from mappings.models import MappingKind
 from mappings.normalize import loose_key, squash
 from mappings.selectors import LookupRequest, canonical_parts, lookup_key, translate
@@ -199,6 +208,10 @@ class ErpValues:
     carrier_services: dict[int, list[CarrierService]] = field(default_factory=dict)
     payment_methods: dict[int, list[PaymentMethod]] = field(default_factory=dict)
     warehouses: dict[int, list[Warehouse]] = field(default_factory=dict)
+    categories: dict[int, list[Category]] = field(default_factory=dict)
+    brands: dict[int, list[Brand]] = field(default_factory=dict)
+    attributes: dict[int, list[Attribute]] = field(default_factory=dict)
+    attribute_values: dict[int, list[AttributeValue]] = field(default_factory=dict)
 
 
 def load_erp_values(*, company_ids: Iterable[int], kinds: Iterable[str]) -> ErpValues:
@@ -224,6 +237,23 @@ def load_erp_values(*, company_ids: Iterable[int], kinds: Iterable[str]) -> ErpV
         for warehouse in Warehouse.objects.filter(company_id__in=company_ids):
             grouped[warehouse.company_id].append(warehouse)
         values.warehouses = dict(grouped)
+    for kind, model, attribute in (
+        (MappingKind.CATEGORY, Category, "categories"),
+        (MappingKind.BRAND, Brand, "brands"),
+        (MappingKind.ATTRIBUTE, Attribute, "attributes"),
+    ):
+        if kind in kinds:
+            grouped = defaultdict(list)
+            for row in model.objects.filter(company_id__in=company_ids):
+                grouped[row.company_id].append(row)
+            setattr(values, attribute, dict(grouped))
+    if MappingKind.ATTRIBUTE in kinds:
+        grouped = defaultdict(list)
+        for value in AttributeValue.objects.filter(
+            attribute__company_id__in=company_ids
+        ).select_related("attribute"):
+            grouped[value.attribute_id].append(value)
+        values.attribute_values = dict(grouped)
     return values
 
 
@@ -249,7 +279,60 @@ def suggest(
         return _suggest_status(code, label)
     if kind == MappingKind.STOCK_LOCATION:
         return _suggest_warehouse(code, label, erp.warehouses.get(company_id, []))
+    if kind == MappingKind.CATEGORY:
+        return _suggest_by_name(
+            code,
+            label,
+            erp.categories.get(company_id, []),
+            lambda c: [loose_key(c.name), loose_key(c.path)],
+        )
+    if kind == MappingKind.BRAND:
+        return _suggest_by_name(
+            code, label, erp.brands.get(company_id, []), lambda b: [loose_key(b.name)]
+        )
+    if kind == MappingKind.ATTRIBUTE:
+        return _suggest_attribute(code, label, parent_code, parent_label, company_id, erp)
     return None
+
+
+# Channel attribute code/name (loose key) -> ERP attribute name (loose key): the ids
+# Mercado Livre and VTEX use for the usual variation attributes.
+ATTRIBUTE_ALIASES: dict[str, str] = {
+    **dict.fromkeys(["color", "colour", "main color", "cor", "cor principal"], "cor"),
+    **dict.fromkeys(["size", "tamanho", "tam"], "tamanho"),
+    **dict.fromkeys(["voltage", "voltagem", "tensao"], "voltagem"),
+    **dict.fromkeys(["flavor", "flavour", "sabor"], "sabor"),
+}
+
+
+def _suggest_by_name(code, label, candidates, names):
+    """Name similarity: an exact (loose) name first, else the most similar one above
+    MIN_SIMILARITY."""
+    if not candidates:
+        return None
+    hints = [loose_key(v) for v in (label, code) if v]
+    for candidate in candidates:
+        if set(names(candidate)) & set(hints):
+            return candidate
+    return _best(candidates, hints, names, MIN_SIMILARITY)
+
+
+def _suggest_attribute(code, label, parent_code, parent_label, company_id, erp):
+    """The ERP attribute for a channel attribute, or, when the channel value (`code`) is
+    given, the ERP value of that attribute."""
+    attributes = erp.attributes.get(company_id, [])
+    hints = [loose_key(v) for v in (parent_label, parent_code) if v]
+    aliased = {_alias(ATTRIBUTE_ALIASES, [h]) for h in hints} - {None}
+    attribute = next((a for a in attributes if loose_key(a.name) in aliased), None)
+    if attribute is None:
+        attribute = _suggest_by_name(
+            parent_code, parent_label, attributes, lambda a: [loose_key(a.name)]
+        )
+    if attribute is None or not (code or label):
+        return attribute
+    return _suggest_by_name(
+        code, label, erp.attribute_values.get(attribute.pk, []), lambda v: [loose_key(v.value)]
+    )
 
 
 def _alias(table: dict[str, str], hints: Iterable[str]) -> str | None:

@@ -21,6 +21,7 @@ from channels.models import SalesChannel
 from channels.services import channel_ensure_sync_settings, channel_set_credentials
 from erp.gtin import gtin13_with_check_digit
 from erp.models import (
+    Brand,
     Carrier,
     CarrierService,
     Company,
@@ -171,8 +172,9 @@ def load_demo(
     price_list, _ = PriceList.objects.get_or_create(company=company, name="Varejo")
     sku_count = 0
     for index, (name, brand, variants, _kind, prefix, amount) in enumerate(CATALOG):
+        brand_record, _ = Brand.objects.get_or_create(company=company, name=brand)
         product, _ = Product.objects.get_or_create(
-            company=company, name=name, defaults={"brand": brand}
+            company=company, name=name, defaults={"brand": brand_record}
         )
         for position, variant in enumerate(variants):
             code = f"{prefix}-{variant}".upper().replace(" ", "")

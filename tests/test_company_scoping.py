@@ -30,8 +30,12 @@ from django_q.models import OrmQ
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
 from erp.admin_scoping import AllCompaniesOnlyAdminMixin, CompanyScopedAdminMixin
 from erp.models import (
+    Attribute,
+    AttributeValue,
+    Brand,
     Carrier,
     CarrierService,
+    Category,
     Company,
     CompanyMembership,
     Order,
@@ -48,7 +52,10 @@ from erp.models import (
 from erp.selectors import visible_company_ids
 from mappings.models import (
     MAPPING_MODELS,
+    AttributeMapping,
+    BrandMapping,
     CarrierServiceMapping,
+    CategoryMapping,
     Listing,
     MappingImport,
     MappingKind,
@@ -87,6 +94,12 @@ class CompanyData:
         self.warehouse = make_warehouse(self.company, f"{m}-CD", name=f"{m} Centro")
         self.product = Product.objects.create(company=self.company, name=f"{m} Produto")
         self.sku = make_sku(self.company, f"{m}-SKU", product=self.product, name=f"{m} Azul")
+        self.brand = Brand.objects.create(company=self.company, name=f"{m} Marca")
+        self.category = Category.objects.create(company=self.company, name=f"{m} Roupas")
+        self.attribute = Attribute.objects.create(company=self.company, name=f"{m} Cor")
+        self.attribute_value = AttributeValue.objects.create(
+            attribute=self.attribute, value=f"{m} Azul"
+        )
         self.balance = StockBalance.objects.create(
             sku=self.sku, warehouse=self.warehouse, on_hand=5
         )
@@ -116,6 +129,21 @@ class CompanyData:
         )
         self.location_mapping = StockLocationMapping.objects.create(
             channel=c, code=f"{m}-loc", label=f"{m} Local", target=self.warehouse
+        )
+        self.category_mapping = CategoryMapping.objects.create(
+            channel=c, code=f"{m}-MLB1", label=f"{m} Camisetas", target=self.category
+        )
+        self.brand_mapping = BrandMapping.objects.create(
+            channel=c, code=f"{m}-ACME", label=f"{m} Acme", target=self.brand
+        )
+        self.attribute_mapping = AttributeMapping.objects.create(
+            channel=c,
+            code=f"{m}-COLOR",
+            label=f"{m} Cor",
+            value_code="52049",
+            value_label=f"{m} Azul",
+            target=self.attribute,
+            target_value=self.attribute_value,
         )
         unmapped_record_many(
             channel=c, missing=[Missing(MappingKind.PAYMENT_METHOD, f"{m}-boleto", label=m)]
@@ -178,6 +206,10 @@ class CompanyData:
             Warehouse: [self.warehouse],
             Product: [self.product],
             Sku: [self.sku],
+            Brand: [self.brand],
+            Category: [self.category],
+            Attribute: [self.attribute],
+            AttributeValue: [self.attribute_value],
             StockBalance: [self.balance],
             PriceList: [self.price_list],
             Price: [self.price],
@@ -190,6 +222,9 @@ class CompanyData:
             PaymentMethodMapping: [self.payment_mapping],
             OrderStatusMapping: [self.status_mapping],
             StockLocationMapping: [self.location_mapping],
+            CategoryMapping: [self.category_mapping],
+            BrandMapping: [self.brand_mapping],
+            AttributeMapping: [self.attribute_mapping],
             UnmappedValue: [self.unmapped],
             Listing: [self.listing],
             ActivationRecord: [self.activation],

@@ -224,10 +224,13 @@ class OtherIntegration:
 class ReferenceValue:
     """A value the vendor can send in orders (carrier, service, payment, status, location)."""
 
-    kind: str  # "carrier_service" | "payment_method" | "order_status" | "stock_location"
+    # "carrier_service" | "payment_method" | "order_status" | "stock_location", and the
+    # catalog's "category" | "brand" | "attribute" (an attribute's value: parent_code = the
+    # attribute's code) — mappings.models.MappingKind.
+    kind: str
     code: str
     label: str = ""
-    parent_code: str = ""  # carrier code of a service
+    parent_code: str = ""  # carrier code of a service; attribute code of a value
 
 
 @dataclass(frozen=True)

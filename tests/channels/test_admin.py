@@ -286,6 +286,9 @@ def test_other_apps_extend_the_channel_page_in_installed_apps_order(admin_client
         "PaymentMethodMappingInline",
         "OrderStatusMappingInline",
         "StockLocationMappingInline",
+        "CategoryMappingInline",
+        "BrandMappingInline",
+        "AttributeMappingInline",
         "AccessChangeInline",  # channels' own, last: the audit trail
     ]
     tools = [label for label, _url in response.context["channel_tools"]]
