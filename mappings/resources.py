@@ -86,6 +86,14 @@ _COLUMN_MESSAGES = (
     pgettext_lazy("CSV column", "erp_status"),
     pgettext_lazy("CSV column", "erp_warehouse"),
     pgettext_lazy("CSV column", "anything_else"),
+    pgettext_lazy("CSV column", "erp_category"),
+    pgettext_lazy("CSV column", "erp_brand"),
+    pgettext_lazy("CSV column", "attribute_code"),
+    pgettext_lazy("CSV column", "attribute_label"),
+    pgettext_lazy("CSV column", "value_code"),
+    pgettext_lazy("CSV column", "value_label"),
+    pgettext_lazy("CSV column", "erp_attribute"),
+    pgettext_lazy("CSV column", "erp_value"),
 )
 
 
@@ -547,18 +555,29 @@ class AttributeMappingResource(_CatalogResource):
         """The ERP attribute; a value line's ERP value is kept for `import_instance`."""
         name, value_name = _text(row, "erp_attribute"), _text(row, "erp_value")
         if not name:
-            raise ValidationError({"target": "Required: column erp_attribute."})
+            raise ValidationError(
+                {
+                    "target": gettext("Required: column %(column)s.")
+                    % {"column": column_label("erp_attribute")}
+                }
+            )
         found = self._targets.get(normalize_code(name))
         if found is None:
             raise ValidationError(
-                {"target": f"{self.channel.company} has no ERP attribute “{name}”."}
+                {
+                    "target": gettext("%(company)s has no ERP attribute “%(name)s”.")
+                    % {"company": self.channel.company, "name": name}
+                }
             )
         attribute, values = found
         if value_name:
             value = values.get(normalize_code(value_name))
             if value is None:
                 raise ValidationError(
-                    {"target": f"ERP attribute “{name}” has no value “{value_name}”."}
+                    {
+                        "target": gettext("ERP attribute “%(name)s” has no value “%(value)s”.")
+                        % {"name": name, "value": value_name}
+                    }
                 )
             self._resolved_value = value
         return attribute
