@@ -68,6 +68,42 @@ class Attempt:
     topic: str = ""  # what the notification is about (vendor's own word: topic, type, state)
 
 
+def post_json(
+    url: str,
+    body: dict,
+    headers: dict[str, str],
+    *,
+    timeout: float,
+    success: frozenset[int] = frozenset({200}),
+) -> tuple[int | None, str]:
+    """POST `body` as JSON once: (the answer's status or None, why it failed or "").
+    An answer later than `timeout`, or with a status not in `success`, failed."""
+    started = time.monotonic()
+    status: int | None = None
+    error = ""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", **headers},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            answer.read()
+            status = answer.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+        exc.close()
+    except (OSError, ValueError) as exc:  # timeout, refused, reset, bad URL
+        error = type(exc).__name__
+    elapsed = time.monotonic() - started
+    if status is not None and status not in success:
+        error = f"HTTP {status}"
+    elif status is not None and elapsed > timeout:
+        error = f"answered after {elapsed:.3f}s, over the {timeout}s limit"
+    return status, error
+
+
 @dataclass(order=True)
 class _Job:
     due: float
@@ -220,26 +256,12 @@ class NotificationSender:
 
     def _deliver(self, job: _Job) -> None:
         body = job.body(job.attempt) if callable(job.body) else job.body
-        data = json.dumps(body).encode()
         headers = {"Content-Type": "application/json", **job.headers}
         started = self.clock()
-        status: int | None = None
-        error = ""
-        try:
-            request = urllib.request.Request(job.url, data=data, headers=headers, method="POST")
-            with urllib.request.urlopen(request, timeout=self.policy.timeout) as answer:  # noqa: S310
-                answer.read()
-                status = answer.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            exc.close()
-        except (OSError, ValueError) as exc:  # timeout, refused, reset, bad URL
-            error = type(exc).__name__
+        status, error = post_json(
+            job.url, body, headers, timeout=self.policy.timeout, success=self.policy.success
+        )
         elapsed = self.clock() - started
-        if status is not None and status not in self.policy.success:
-            error = f"HTTP {status}"
-        elif status is not None and elapsed > self.policy.timeout:
-            error = f"answered after {elapsed:.3f}s, over the {self.policy.timeout}s limit"
         delivered = not error
         record = Attempt(
             job.notification,

@@ -455,11 +455,11 @@ class Emulator(ABC):
                 raise ValueError("delay_scale must be 0 or more")
             self.notifier.delay_scale = float(delay_scale)
         with self.lock:
-            options = self.configure_notifications(url, **vendor_options)
+            self.configure_notifications(url, **vendor_options)
             self.notification_url = None if url is None else str(url)
-        return self.notification_settings(options)
+        return self.notification_settings()
 
-    def notification_settings(self, options: dict | None = None) -> dict:
+    def notification_settings(self) -> dict:
         """What `set_notification_callback` configured (the URL as a yes/no: it holds our
         channel's token)."""
         policy = self.notifier.policy
@@ -469,7 +469,7 @@ class Emulator(ABC):
             "attempts": policy.attempts,
             "delays": list(policy.delays),
             "timeout": policy.timeout,
-            **(options if options is not None else self.notification_options()),
+            **self.notification_options(),
         }
 
     def notification_attempts(self) -> list:

@@ -210,3 +210,191 @@ def test_the_control_route_sets_the_callback_and_lists_attempts_without_the_url(
     assert refused.status_code == 400 and "topics" in refused.json()["message"]
     stopped = requests.post(f"{ml.url}/__emulator__/notifications", json={"url": None}, timeout=5)
     assert stopped.json()["enabled"] is False
+
+
+# --- VTEX: the orders hook ---------------------------------------------------------------------
+
+
+def _vtex_headers(vtex) -> dict:
+    creds = vtex.credentials
+    return {
+        "X-VTEX-API-AppKey": creds["app_key"],
+        "X-VTEX-API-AppToken": creds["app_token"],
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+    }
+
+
+def _hook_config(url, statuses=("ready-for-handling",), headers=None):
+    return {
+        "filter": {"type": "FromWorkflow", "status": list(statuses)},
+        "hook": {"url": url, "headers": headers if headers is not None else {"X-Secret": "s3"}},
+    }
+
+
+def _vtex(emulator):
+    vtex = emulator("vtex", rate=1000, burst=100)
+    vtex.seed_catalog(["SKU-1"], quantity=5)
+    vtex.notifier.delay_scale = FAST
+    return vtex
+
+
+def test_vtex_pings_the_hook_on_registration_then_posts_filtered_status_changes(emulator, receiver):
+    vtex = _vtex(emulator)
+    inbox = receiver()
+    answer = requests.post(
+        f"{vtex.url}/api/orders/hook/config",
+        json=_hook_config(inbox.url()),
+        headers=_vtex_headers(vtex),
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert inbox.bodies() == [{"hookConfig": "ping"}]
+    assert inbox.received[0].headers["x-secret"] == "s3"
+
+    pending_id = vtex.add_order([("SKU-1", 1)], status="payment-pending")  # filtered out
+    ready_id = vtex.add_order([("SKU-1", 1)], status="ready-for-handling")
+    vtex.set_order_status(pending_id, "ready-for-handling")
+    vtex.set_order_status(ready_id, "handling")  # filtered out
+    assert vtex.wait_notifications(10)
+
+    hooks = inbox.bodies()[1:]
+    # Sent in parallel, as a vendor does: the order of arrival is not guaranteed.
+    assert sorted((b["OrderId"], b["State"], b["LastState"]) for b in hooks) == sorted(
+        [
+            (ready_id, "ready-for-handling", "order-created"),
+            (pending_id, "ready-for-handling", "payment-pending"),
+        ]
+    )
+    for body in hooks:
+        assert body["Domain"] == "Marketplace"
+        assert body["Origin"] == {"Account": vtex.account_name, "Key": vtex.credentials["app_key"]}
+        assert body["LastChange"] and body["CurrentChange"]
+    assert all(r.headers["x-secret"] == "s3" for r in inbox.received)
+
+    config = requests.get(
+        f"{vtex.url}/api/orders/hook/config", headers=_vtex_headers(vtex), timeout=5
+    )
+    assert config.json()["filter"]["status"] == ["ready-for-handling"]
+
+    deleted = requests.delete(
+        f"{vtex.url}/api/orders/hook/config", headers=_vtex_headers(vtex), timeout=5
+    )
+    assert deleted.status_code == 200
+    vtex.add_order([("SKU-1", 1)], status="ready-for-handling")
+    assert vtex.wait_notifications(10)
+    assert len(inbox.bodies()) == 3
+
+
+def test_vtex_refuses_the_hook_when_the_ping_fails(emulator, receiver):
+    vtex = _vtex(emulator)
+    inbox = receiver([401])
+    answer = requests.post(
+        f"{vtex.url}/api/orders/hook/config",
+        json=_hook_config(inbox.url()),
+        headers=_vtex_headers(vtex),
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert "ping" in answer.json()["error"]["message"]
+    assert "401" in answer.json()["error"]["message"]
+    assert inbox.bodies() == [{"hookConfig": "ping"}]
+    missing = requests.get(
+        f"{vtex.url}/api/orders/hook/config", headers=_vtex_headers(vtex), timeout=5
+    )
+    assert missing.status_code == 404
+    vtex.add_order([("SKU-1", 1)], status="ready-for-handling")
+    assert vtex.wait_notifications(10)
+    assert len(inbox.bodies()) == 1
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"filter": {"type": "FromWorkflow", "status": ["ready-for-handling"]}},  # no hook
+        {"filter": {"type": "Everything"}, "hook": {"url": "http://x/", "headers": {}}},
+        {
+            "filter": {"type": "FromWorkflow", "status": []},
+            "hook": {"url": "http://x/", "headers": {}},
+        },
+        {
+            "filter": {"type": "FromWorkflow", "status": ["nope"]},
+            "hook": {"url": "http://x/", "headers": {}},
+        },
+        {
+            "filter": {"type": "FromOrders", "expression": "value > 1"},
+            "hook": {"url": "http://x/", "headers": {}},
+        },
+        {"filter": {"type": "FromWorkflow", "status": ["handling"]}, "hook": {"url": "http://x/"}},
+        {
+            "filter": {"type": "FromWorkflow", "status": ["handling"]},
+            "hook": {"url": "ftp://x/", "headers": {}},
+        },
+    ],
+)
+def test_vtex_validates_the_hook_configuration(emulator, receiver, broken):
+    vtex = _vtex(emulator)
+    answer = requests.post(
+        f"{vtex.url}/api/orders/hook/config",
+        json=broken,
+        headers=_vtex_headers(vtex),
+        timeout=10,
+    )
+    assert answer.status_code == 400, answer.text
+    assert vtex.stats["hook pings"] == 0
+
+
+def test_vtex_retries_the_hook_then_gives_up(emulator, receiver):
+    vtex = _vtex(emulator)
+    inbox = receiver([500, 200])
+    vtex.set_notification_callback(inbox.url(), statuses=["ready-for-handling"], delay_scale=FAST)
+    vtex.add_order([("SKU-1", 1)], status="ready-for-handling")
+    assert vtex.wait_notifications(10)
+    assert [(a.attempt, a.delivered) for a in vtex.notification_attempts()] == [
+        (1, False),
+        (2, True),
+    ]
+
+    inbox.statuses = [500]
+    vtex.notifier.clear()
+    vtex.add_order([("SKU-1", 1)], status="ready-for-handling")
+    assert vtex.wait_notifications(10)
+    assert len(vtex.notification_attempts()) == vtex.notification_policy.attempts == 5
+
+
+# --- ANYMARKET ---------------------------------------------------------------------------------
+
+
+def _anymarket(emulator):
+    am = emulator("anymarket", rate=1000, burst=100)
+    am.seed_catalog(["SKU-1"], quantity=5)
+    return am
+
+
+def test_anymarket_posts_order_notifications_with_the_accounts_oi(emulator, receiver):
+    am = _anymarket(emulator)
+    inbox = receiver([201])  # 200 or 201 is a success
+    am.set_notification_callback(inbox.url(), delay_scale=FAST)
+
+    order_id = am.add_order([("SKU-1", 1)])
+    am.set_order_status(order_id, "PAID_WAITING_SHIP")
+    assert am.wait_notifications(10)
+
+    expected = {"type": "ORDER", "content": {"id": order_id, "oi": am.oi}}
+    assert inbox.bodies() == [expected, expected]
+    assert am.oi.endswith(".")
+    assert [a.delivered for a in am.notification_attempts()] == [True, True]
+
+
+def test_anymarket_tries_three_times_then_leaves_the_order_in_the_feed(emulator, receiver):
+    am = _anymarket(emulator)
+    inbox = receiver([500])
+    am.set_notification_callback(inbox.url(), delay_scale=FAST)
+
+    am.add_order([("SKU-1", 1)])
+    assert am.wait_notifications(10)
+
+    assert len(inbox.bodies()) == 3
+    assert [a.attempt for a in am.notification_attempts()] == [1, 2, 3]
+    assert am.notification_settings()["given_up"] == {"ORDER": 1}
+    assert am.feed_backlog() == 1  # the feed still has it for the connector to read
