@@ -126,7 +126,7 @@ class NotificationSender:
         policy: RetryPolicy,
         *,
         delay_scale: float = 1.0,
-        workers: int = 4,
+        workers: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name

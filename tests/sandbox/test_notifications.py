@@ -398,3 +398,38 @@ def test_anymarket_tries_three_times_then_leaves_the_order_in_the_feed(emulator,
     assert [a.attempt for a in am.notification_attempts()] == [1, 2, 3]
     assert am.notification_settings()["given_up"] == {"ORDER": 1}
     assert am.feed_backlog() == 1  # the feed still has it for the connector to read
+
+
+def test_anymarket_posts_a_product_notification_when_a_sku_changes(emulator, receiver):
+    am = _anymarket(emulator)
+    inbox = receiver()
+    am.set_notification_callback(inbox.url(), delay_scale=FAST)
+    sku_id = am.sku_ids_by_partner["SKU-1"]
+    product_id = am.skus[sku_id]["productId"]
+
+    answer = requests.put(
+        f"{am.url}/v2/products/{product_id}/skus/{sku_id}",
+        json={"title": "Camiseta", "partnerId": "SKU-1", "price": 120, "sellPrice": 99},
+        headers={"gumgaToken": am.token},
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    assert am.wait_notifications(10)
+    assert inbox.bodies() == [{"type": "PRODUCT", "content": {"id": str(product_id), "oi": am.oi}}]
+
+
+# --- the control, the same for every vendor -----------------------------------------------------
+
+
+@pytest.mark.parametrize("vendor", ["mercadolivre", "vtex", "anymarket"])
+def test_the_notification_control_refuses_what_it_cannot_do(emulator, vendor):
+    instance = emulator(vendor)
+    with pytest.raises(ValueError, match="http"):
+        instance.set_notification_callback("ftp://example.com/x")
+    with pytest.raises(ValueError, match="unknown notification option"):
+        instance.set_notification_callback("http://127.0.0.1:9/x", colour="blue")
+    with pytest.raises(ValueError, match="delay_scale"):
+        instance.set_notification_callback("http://127.0.0.1:9/x", delay_scale=-1)
+    assert instance.notification_settings()["enabled"] is False
+    missing = requests.post(f"{instance.url}/__emulator__/notifications", json={}, timeout=5)
+    assert missing.status_code == 400 and "url" in missing.json()["message"]
