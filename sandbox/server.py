@@ -22,6 +22,12 @@ Control endpoints under `/__emulator__/` (not part of any vendor API) let other 
     GET  /__emulator__/fulfilment       what the vendor applied of the sellers' fulfilment
                                         (invoice, tracking, delivered, cancel, label), in order;
                                         ?order_id= for one order
+    POST /__emulator__/notifications    {"url": "http://…/notifications/<token>/",
+                                         "delay_scale": 0.01, …the vendor's own options}:
+                                        where the vendor sends its notifications (see
+                                        `set_notification_callback`); {"url": null} stops them
+    GET  /__emulator__/notifications    the configuration and every attempt made (status,
+                                        delivered, attempt number, body; the URL left out)
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
+
+from sandbox.notify import NotificationSender, RetryPolicy
 
 
 @dataclass
@@ -272,6 +280,8 @@ class Emulator(ABC):
     order_statuses: tuple[str, ...] = ()  # the vendor's documented order statuses
     rate: float = 10.0
     burst: int = 20
+    # How the vendor delivers its notifications (each vendor says where it documents it).
+    notification_policy = RetryPolicy(attempts=1, delays=(), timeout=5.0)
 
     def __init__(
         self,
@@ -302,6 +312,8 @@ class Emulator(ABC):
         self.peak_in_flight = 0
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
+        self.notification_url: str | None = None
+        self.notifier = NotificationSender(self.vendor, self.notification_policy)
         self.setup_routes()
 
     # --- the control interface: the same for every vendor ----------------------------------
@@ -425,6 +437,77 @@ class Emulator(ABC):
         it (a plain dict: "id", "name", "skus" [{"id", "code", "ean", …}] and the vendor's
         own fields); None when the vendor has no such SKU."""
         raise NotImplementedError(f"{self.vendor} does not emulate catalog publishing")
+
+    # --- notifications (the same control for every vendor) -----------------------------------
+    def set_notification_callback(
+        self, url: str | None, *, delay_scale: float | None = None, **vendor_options: Any
+    ) -> dict:
+        """Send the vendor's notifications to `url` from now on (None: stop sending), as the
+        seller's configuration at the vendor would (Mercado Livre: the application's callback
+        URL and topics; VTEX: the orders hook, as if registered; ANYMARKET: the account's
+        callback URL). `delay_scale` shrinks the vendor's retry delays (tests: 0.001);
+        `vendor_options` are the vendor's own settings (`configure_notifications`). Returns
+        the configuration now in force."""
+        if url is not None and not urlsplit(str(url)).scheme.startswith("http"):
+            raise ValueError("the callback URL must be an http(s) URL")
+        if delay_scale is not None:
+            if float(delay_scale) < 0:
+                raise ValueError("delay_scale must be 0 or more")
+            self.notifier.delay_scale = float(delay_scale)
+        with self.lock:
+            self.configure_notifications(url, **vendor_options)
+            self.notification_url = None if url is None else str(url)
+        return self.notification_settings()
+
+    def notification_settings(self) -> dict:
+        """What `set_notification_callback` configured (the URL as a yes/no: it holds our
+        channel's token)."""
+        policy = self.notifier.policy
+        return {
+            "enabled": self.notification_url is not None,
+            "delay_scale": self.notifier.delay_scale,
+            "attempts": policy.attempts,
+            "delays": list(policy.delays),
+            "timeout": policy.timeout,
+            **self.notification_options(),
+        }
+
+    def notification_attempts(self) -> list:
+        """Every notification POST made so far (`sandbox.notify.Attempt`), oldest first."""
+        return self.notifier.attempts()
+
+    def wait_notifications(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued notification is delivered or given up (tests, bench)."""
+        return self.notifier.wait_idle(timeout)
+
+    def configure_notifications(self, url: str | None, **options: Any) -> dict:
+        """The vendor's own notification settings (to override); unknown ones raise
+        ValueError. Returns them as `notification_options` does."""
+        if options:
+            raise ValueError(f"unknown notification option(s): {', '.join(sorted(options))}")
+        return {}
+
+    def notification_options(self) -> dict:
+        return {}
+
+    def notify(
+        self,
+        body: dict | Callable[[int], dict],
+        *,
+        topic: str = "",
+        url: str | None = None,
+        headers: dict[str, str] | None = None,
+        on_given_up: Callable[[], None] | None = None,
+    ) -> int | None:
+        """Queue a notification to the callback (or `url`); None when none is configured.
+        Called by the vendor's handlers, under `self.lock`: it only queues."""
+        target = url or self.notification_url
+        if target is None:
+            return None
+        self.stats["notifications"] += 1
+        return self.notifier.send(
+            target, body, headers=headers, topic=topic, on_given_up=on_given_up
+        )
 
     def set_faults(self, **settings: float) -> Faults:
         """Change fault injection (`Faults` field names); unknown names raise ValueError."""
@@ -690,6 +773,21 @@ class Emulator(ABC):
                 for code, action, data in self.catalog_writes(wanted)
             ]
             return Response(200, {"writes": writes, "product": product})
+        if request.path == "/__emulator__/notifications" and request.method == "POST":
+            try:
+                data = self._control_body(request)
+                if "url" not in data:
+                    raise ValueError('"url" is required (null stops the notifications)')
+                settings = self.set_notification_callback(data.pop("url"), **data)
+            except (TypeError, ValueError) as exc:
+                return Response(400, {"message": str(exc)})
+            return Response(200, settings)
+        if request.path == "/__emulator__/notifications" and request.method == "GET":
+            attempts = [
+                {k: v for k, v in asdict(a).items() if k not in ("url", "headers")}
+                for a in self.notification_attempts()
+            ]
+            return Response(200, {**self.notification_settings(), "attempts": attempts})
         if request.path == "/__emulator__/reset-stats" and request.method == "POST":
             self.reset_stats()
             return Response(200, {"ok": True})
@@ -767,6 +865,7 @@ class Emulator(ABC):
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self.notifier.stop()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

@@ -98,6 +98,11 @@ class Connector:
     # at most `stock_read_page_size`) and the vendor is asked about those.
     stock_read_paging: ClassVar[str] = "bindings"
     stock_read_page_size: ClassVar[int] = 20
+    # Whether `register_notifications` registers our notification URL at the vendor through
+    # its API (VTEX's orders hook). False: the seller pastes the URL in the vendor's own
+    # screens (Mercado Livre's application manager, ANYMARKET's parameters page), as
+    # docs/architecture.md ("Emulated notifications") describes.
+    registers_notifications: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -544,6 +549,16 @@ class Connector:
 
     def on_activate(self, *, enabled_flows: set[str]) -> None:
         """Vendor-side setup before the first runs (idempotent). Default: nothing."""
+
+    def register_notifications(self, url: str, secret: str) -> str:
+        """Register `url` (our endpoint for this channel) as where the vendor sends its
+        notifications, with `secret` for the vendor to present as its proof where it can
+        carry one; idempotent. Returns what was done, in words, for the activation's record
+        (never the URL nor the secret). Only for `registers_notifications` vendors; the
+        others raise NotImplementedError (the seller registers the URL by hand)."""
+        raise NotImplementedError(
+            f"{self.spec.label} notifications are registered by hand in the vendor's screens."
+        )
 
     def ack(self, tokens: list[str]) -> None:
         """Acknowledge feed items after the orders are stored. No-op for search vendors."""

@@ -18,6 +18,7 @@ import hmac
 import math
 import random
 import re
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from typing import Any, NoReturn
 from urllib.parse import unquote
 
 from sandbox.anymarket.catalog import AnymarketCatalogRoutes
+from sandbox.notify import RetryPolicy
 from sandbox.people import cpf, place
 from sandbox.server import (
     Emulator,
@@ -50,6 +52,17 @@ STOCK_BATCH_MAX = 500
 FEED_PAGE_SIZE = 50
 # Paged lists (GET /v2/products, /v2/orders) clamp larger `limit`s (maximum not documented (?)).
 PAGE_LIMIT_MAX = 100
+# Notifications (developers.anymarket.com.br/en/integration_guides/flow/notification): a POST
+# of {"type": "ORDER" | "PRODUCT" | "TRANSMISSION" | "INBOUND_NFE", "content": {"id", "oi"}} to
+# the callback URL registered in the account's parameters, answered 200 or 201 on success;
+# "ANYMARKET will attempt to notify the partner 3 times at regular intervals", then the item
+# goes to its feed (kept 30 days). The interval and the timeout are not given (?): the emulator
+# waits 5 s for an answer and tries again after 1 minute. (ANYMARKET's support article on PUSH,
+# suporteanymarket.freshdesk.com …/19000141409, speaks of up to 6 tries within 5 minutes; the
+# developer guide's 3 is the stricter reading.) Orders are always on the emulator's feed.
+NOTIFICATION_POLICY = RetryPolicy(
+    attempts=3, delays=(60,), timeout=5.0, success=frozenset({200, 201})
+)
 
 # Order statuses (GET /v2/orders/{id}: `status`).
 ORDER_STATUSES = (
@@ -104,6 +117,7 @@ class AnymarketApi(AnymarketCatalogRoutes, Emulator):
     stock_cap = STOCK_BATCH_MAX  # a test may lower it on an instance
     feed_page_size = FEED_PAGE_SIZE
     max_page_limit = PAGE_LIMIT_MAX
+    notification_policy = NOTIFICATION_POLICY
 
     def __init__(
         self,
@@ -147,6 +161,9 @@ class AnymarketApi(AnymarketCatalogRoutes, Emulator):
         self.feed: dict[int, str] = {}  # order id -> current token, in arrival order
         self.ack_counts: Counter[int] = Counter()
         self.linked_erp: str | None = None
+        # The account's "oi" (its id in notifications, "99999." in the guide's examples).
+        self.oi = f"{zlib.crc32(account.encode()) % 100_000}."
+        self.notifications_given_up: Counter[str] = Counter()  # type -> count
         self._next_product = 1_000
         self._next_sku = 50_000
         self._next_order = 900_000
@@ -335,6 +352,7 @@ class AnymarketApi(AnymarketCatalogRoutes, Emulator):
         if isinstance(body.get("variations"), dict) and body["variations"] != sku["variations"]:
             sku["variations"] = dict(body["variations"])
         self.record_catalog(partner_id, "update_sku", id=sku["id"])
+        self.send_notification("PRODUCT", sku["productId"])
         if "amount" in body:
             # `amount` is the SKU's stock: a client that echoes it back overwrites stock.
             amount = _number(body["amount"], "amount")
@@ -702,7 +720,23 @@ class AnymarketApi(AnymarketCatalogRoutes, Emulator):
         token = f"{self.data_random.getrandbits(96):024x}"
         self.feed.pop(order_id, None)  # a changed order moves to the end with a new token
         self.feed[order_id] = token
+        self.send_notification("ORDER", order_id)
         return token
+
+    def send_notification(self, kind: str, resource_id: int | str) -> None:
+        """Tell the account's callback URL that a resource of `kind` changed."""
+        self.notify(
+            {"type": kind, "content": {"id": str(resource_id), "oi": self.oi}},
+            topic=kind,
+            on_given_up=lambda: self._given_up(kind),
+        )
+
+    def _given_up(self, kind: str) -> None:
+        with self.lock:
+            self.notifications_given_up[kind] += 1
+
+    def notification_options(self) -> dict:
+        return {"oi": self.oi, "given_up": dict(self.notifications_given_up)}
 
     def _sku_by_partner(self, partner_id: str) -> dict:
         sku_id = self.sku_ids_by_partner.get(partner_id)

@@ -27,6 +27,7 @@ import itertools
 import random
 import re
 import time
+import uuid
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from xml.etree import ElementTree
 
 from sandbox.gtin import gtin13
 from sandbox.mercadolivre.catalog import MercadoLivreCatalogRoutes
+from sandbox.notify import RetryPolicy
 from sandbox.people import cpf, place
 from sandbox.server import (
     BadRequest,
@@ -92,6 +94,18 @@ ORDER_DATE_FILTERS = (
 # An application's quota, max_requests_per_hour 18000 (GET /applications/{id}): 5/s. No burst
 # is documented (?); 10 lets a client's first requests through together.
 REQUESTS_PER_HOUR = 18_000
+# Notifications (developers.mercadolivre.com.br/pt_br/produto-receba-notificacoes, topics and
+# "Considerações"; the older page oldsite.developers.mercadolibre.com/notifications/,
+# "Considerations when receiving notifications"): a POST of {_id, resource, user_id, topic,
+# application_id, attempts, sent, received} to the application's callback URL for the topics
+# it subscribed; the application must answer HTTP 200 within 500 ms, otherwise the
+# notification counts as failed and is sent again ("attempts" counts the tries) for up to an
+# hour, then dropped. The intervals are not published (?): the emulator backs off from 15 s to
+# 20 min, eight tries within those 40 minutes. A topic that keeps failing can be switched off
+# for the application (?, no threshold published): `disable_topic_after` given-up
+# notifications switch it off (default: never).
+NOTIFICATION_POLICY = RetryPolicy(attempts=8, delays=(15, 30, 60, 120, 300, 600, 1200), timeout=0.5)
+NOTIFICATION_TOPICS = ("orders_v2", "items", "shipments")
 BURST = 10
 
 # Order statuses (orders: `status`). "Sales" guide (developers.mercadolivre.com.br/en_us/
@@ -203,6 +217,14 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+def _utc_iso(moment: datetime) -> str:
+    """A notification's timestamps: UTC with milliseconds and a Z ("Notifications have UTC
+    time zone", developers.mercadolivre.com.br/en_us/products-receive-notifications)."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
 def _hour_floor(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -294,6 +316,7 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
     order_statuses = tuple(ORDER_STATUSES)
     rate = REQUESTS_PER_HOUR / 3600
     burst = BURST
+    notification_policy = NOTIFICATION_POLICY
 
     def __init__(
         self,
@@ -338,6 +361,12 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
         self._ean_seq = itertools.count(1)
         self._now = CLOCK_START
         self.data_random = random.Random(seed)  # the fault rolls keep their own sequence
+        # The application's notification settings (set_notification_callback).
+        self.notification_topics: list[str] = list(NOTIFICATION_TOPICS)
+        self.notification_app_id = self.client_id
+        self.disable_topic_after: int | None = None
+        self.topic_failures: dict[str, int] = {}
+        self.disabled_topics: list[str] = []
         super().__init__(account=self.seller_id, rate=rate, burst=burst, faults=faults, seed=seed)
         self.add_application(self.client_id, "erpintegr", at=CLOCK_START - timedelta(days=30))
 
@@ -665,6 +694,7 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
                     item[field_name] = body[field_name]
         item["last_updated"] = _iso(self._tick())
         self.stats["items_updated"] += 1
+        self.send_topic("items", f"/items/{item['id']}")
         return Response(200, self._render_item(item, request))
 
     @staticmethod
@@ -855,6 +885,7 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
         shipment["invoice_data"]["invoice_series"] = key[22:25].lstrip("0") or "0"
         shipment["substatus"] = "ready_to_print"
         shipment["last_updated"] = _iso(self._tick())
+        self.send_topic("shipments", f"/shipments/{shipment['id']}")
         self.record_fulfilment(self._order_of_shipment(shipment), "invoice", fiscal_key=key)
         return Response(200, {"id": shipment["id"], **shipment["invoice_data"]})
 
@@ -901,6 +932,7 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
             action,
             **({"tracking_number": shipment["tracking_number"]} if status == "shipped" else {}),
         )
+        self.send_topic("shipments", f"/shipments/{shipment['id']}")
         return Response(200, {"id": shipment["id"], "status": status, "substatus": substatus})
 
     def _labels(self, request: Request) -> Response:
@@ -1171,6 +1203,7 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
             item, variation = self._listing_of(seller_sku)
             (variation or item)["available_quantity"] = int(quantity)
             self._sync_item_totals(item)
+            self.send_topic("items", f"/items/{item['id']}")
 
     def price_of(self, seller_sku: str) -> Decimal:
         """What a buyer pays: the item's price, which for an item with variations is the
@@ -1389,6 +1422,9 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
                 "tags": ["paid"] if paid else ["not_paid"],
                 "pack_id": pack_id,
             }
+            self.send_topic("orders_v2", f"/orders/{order_id}")
+            if shipment_id:
+                self.send_topic("shipments", f"/shipments/{shipment_id}")
             return order_id
 
     def set_order_status(self, order_id: str, status: str) -> None:
@@ -1399,6 +1435,7 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
             moment = _iso(self._tick())
             order["status"] = status
             order["last_updated"] = moment
+            shipment = None
             if status in PAID_STATUSES and not order["date_closed"]:
                 # The payment is credited: the order closes now (which moves it in the
                 # search's sort, see ORDER_SORTS) and says what was paid.
@@ -1415,6 +1452,9 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
                     shipment["last_updated"] = moment
             if status in ("cancelled", "invalid"):
                 order["tags"] = [status]
+            self.send_topic("orders_v2", f"/orders/{order_id}")
+            if shipment is not None:
+                self.send_topic("shipments", f"/shipments/{shipment['id']}")
 
     def advance_clock(self, **delta: float) -> None:
         """Move the vendor's clock on (`timedelta` keywords: hours=2): the next events are
@@ -1462,6 +1502,81 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
         if not isinstance(entries, list):
             return 0
         return sum(1 for e in entries if isinstance(e, dict) and "available_quantity" in e)
+
+    # --- notifications ------------------------------------------------------------------------
+    def configure_notifications(
+        self,
+        url: str | None,
+        *,
+        topics: Sequence[str] | None = None,
+        application_id: str | int | None = None,
+        disable_topic_after: int | None = None,
+        **options: Any,
+    ) -> dict:
+        """The application's callback settings: the `topics` it subscribes (default
+        orders_v2, items and shipments), the `application_id` the notifications name (default
+        ours), and after how many given-up notifications a topic is switched off."""
+        super().configure_notifications(url, **options)
+        wanted = list(NOTIFICATION_TOPICS if topics is None else topics)
+        unknown = set(wanted) - set(NOTIFICATION_TOPICS)
+        if unknown or not wanted:
+            raise ValueError(
+                f"topics must be some of {', '.join(NOTIFICATION_TOPICS)}; got {wanted}"
+            )
+        if disable_topic_after is not None and int(disable_topic_after) < 1:
+            raise ValueError("disable_topic_after must be 1 or more")
+        self.notification_topics = wanted
+        self.notification_app_id = str(application_id or self.client_id)
+        self.disable_topic_after = None if disable_topic_after is None else int(disable_topic_after)
+        # Saving the application's settings subscribes its topics again.
+        self.topic_failures.clear()
+        self.disabled_topics.clear()
+        return self.notification_options()
+
+    def notification_options(self) -> dict:
+        return {
+            "topics": list(self.notification_topics),
+            "application_id": self.notification_app_id,
+            "user_id": int(self.seller_id),
+            "disable_topic_after": self.disable_topic_after,
+            "disabled_topics": list(self.disabled_topics),
+        }
+
+    def send_topic(self, topic: str, resource: str) -> None:
+        """Notify the application of a change to `resource` when it subscribed `topic`."""
+        if (
+            self.notification_url is None
+            or topic not in self.notification_topics
+            or topic in self.disabled_topics
+        ):
+            return
+        received = datetime.now(UTC)
+        notification_id = str(uuid.uuid4())
+        app_id = self.notification_app_id
+        user_id = int(self.seller_id)
+
+        def body(attempt: int) -> dict:
+            return {
+                "_id": notification_id,
+                "resource": resource,
+                "user_id": user_id,
+                "topic": topic,
+                "application_id": int(app_id) if app_id.isdigit() else app_id,
+                "attempts": attempt,
+                "sent": _utc_iso(datetime.now(UTC)),
+                "received": _utc_iso(received),
+            }
+
+        self.notify(body, topic=topic, on_given_up=lambda: self._topic_failed(topic))
+
+    def _topic_failed(self, topic: str) -> None:
+        with self.lock:
+            self.topic_failures[topic] = self.topic_failures.get(topic, 0) + 1
+            limit = self.disable_topic_after
+            if limit is not None and self.topic_failures[topic] >= limit:
+                if topic not in self.disabled_topics:
+                    self.disabled_topics.append(topic)
+                    self.stats["notification topics disabled"] += 1
 
     # --- other vendor state -------------------------------------------------------------------
     def add_application(self, app_id: str, name: str, *, at: datetime | None = None) -> None:

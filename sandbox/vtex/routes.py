@@ -34,6 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox import openapi
+from sandbox.notify import RetryPolicy, post_json
 from sandbox.people import cpf, place
 from sandbox.server import (
     DEFAULT_PRICE,
@@ -77,6 +78,27 @@ _INVENTORY_WRITE = re.compile(
 # not publish the window; half a second and one write are the emulator's reading of it.
 LOCK_WINDOW_SECONDS = 0.5
 LOCK_MAX_WRITES = 1
+
+# The orders hook (orders.json, POST /api/orders/hook/config, HookConfigurationRequest; the
+# guide developers.vtex.com/docs/guides/orders-feed#hook): a filter (FromWorkflow with a status
+# list, or FromOrders with a JSONata expression and disableSingleFire) and the hook's url and
+# headers. On registration VTEX POSTs {"hookConfig": "ping"} to the url with those headers and
+# the configuration is refused unless the endpoint answers 200. Then each order change that
+# passes the filter is POSTed to the url with the headers, in the HookConfiguration body
+# (Domain, OrderId, State, LastState, LastChange, CurrentChange, Origin {Account, Key}).
+# VTEX does not publish the hook's timeout nor its retry schedule (?): the emulator waits 5 s
+# for the answer and tries 5 times, 1, 5, 15 and 30 minutes apart; the feed is the way to
+# catch up, as the guide recommends it for integrations that cannot lose events.
+HOOK_PING = {"hookConfig": "ping"}
+# orders.json's Headers schema lists its example's property, "key", as required: an artifact of
+# the example (the hook's headers are whatever the endpoint needs, e.g. its own secret header;
+# HookFilter's and Hook's real requirements are checked in full).
+HOOK_SPEC_ARTIFACTS = ("$.hook.headers: required property 'key' is missing",)
+HOOK_TIMEOUT_SECONDS = 5.0
+HOOK_POLICY = RetryPolicy(attempts=5, delays=(60, 300, 900, 1800), timeout=HOOK_TIMEOUT_SECONDS)
+# The Domain of the hook's body: the contract with our receiver (issue 16) names the
+# marketplace's orders; VTEX's own example shows "Fulfillment" for a seller's.
+HOOK_DOMAIN = "Marketplace"
 
 # The main workflow statuses (orders.json, List orders: f_status) with the description the
 # OMS shows in Portuguese.
@@ -210,6 +232,7 @@ class VtexApi(VtexCatalogRoutes, Emulator):
     order_statuses = tuple(ORDER_STATUSES)
     rate = REQUESTS_PER_MINUTE / 60
     burst = BURST_CREDITS
+    notification_policy = HOOK_POLICY
 
     def __init__(
         self,
@@ -256,6 +279,7 @@ class VtexApi(VtexCatalogRoutes, Emulator):
         self.orders: dict[str, dict] = {}
         self.events: list[FeedEvent] = []
         self.feeds: dict[str, Feed] = {}
+        self.hooks: dict[str, dict] = {}  # app key -> its hook configuration
         self.handles: dict[str, tuple[str, str]] = {}  # handle -> (app key, event id)
         self.commits_per_handle: Counter[str] = Counter()
         self.commits_per_event: Counter[str] = Counter()
@@ -537,6 +561,9 @@ class VtexApi(VtexCatalogRoutes, Emulator):
         r("POST", "/api/orders/feed/config", self.h_feed_config_post)
         r("GET", "/api/orders/feed", self.h_feed_get)
         r("POST", "/api/orders/feed", self.h_feed_commit)
+        r("GET", "/api/orders/hook/config", self.h_hook_config_get)
+        r("POST", "/api/orders/hook/config", self.h_hook_config_post)
+        r("DELETE", "/api/orders/hook/config", self.h_hook_config_delete)
         r("GET", "/api/oms/pvt/orders", self.h_orders_list)
         r("GET", "/api/oms/pvt/orders/{orderId}", self.h_order)
         r("POST", "/api/oms/pvt/orders/{orderId}/start-handling", self.h_start_handling)
@@ -549,13 +576,16 @@ class VtexApi(VtexCatalogRoutes, Emulator):
         r("POST", "/api/catalog_system/pub/sku/stockkeepingunitidsbyrefids", self.h_sku_refids)
         self.setup_catalog_routes()
 
-    def _body(self, request: Request, spec: str, method: str, path: str) -> Any:
+    def _body(
+        self, request: Request, spec: str, method: str, path: str, *, ignore: tuple[str, ...] = ()
+    ) -> Any:
         content_type = request.header("Content-Type") or ""
         if self.strict and not content_type.startswith("application/json"):
             raise HttpError(415, f"Content-Type must be application/json, got {content_type!r}.")
         body = request.json()
         if self.strict:
             errors = openapi.validate_request_body("vtex", spec, method, path, body)
+            errors = [e for e in errors if e not in ignore]
             if errors:
                 raise BadRequest("Request body does not match the API schema: " + "; ".join(errors))
         return body
@@ -808,6 +838,120 @@ class VtexApi(VtexCatalogRoutes, Emulator):
         else:
             feed.config = body
         return Response(200, None)
+
+    # --- orders hook ----------------------------------------------------------------------------
+    def h_hook_config_get(self, request: Request) -> Response:
+        hook = self.hooks.get(request.params["_app_key"])
+        if hook is None:
+            raise HttpError(404, "Hook configuration not found for this app key.", code="404")
+        return Response(200, hook)
+
+    def h_hook_config_delete(self, request: Request) -> Response:
+        if self.hooks.pop(request.params["_app_key"], None) is None:
+            raise HttpError(404, "Hook configuration not found for this app key.", code="404")
+        return Response(200, None)
+
+    def h_hook_config_post(self, request: Request) -> Response:
+        body = self._body(
+            request, "orders", "POST", "/api/orders/hook/config", ignore=HOOK_SPEC_ARTIFACTS
+        )
+        config = self._check_hook_config(body)
+        # VTEX pings the endpoint before it keeps the configuration (HOOK_PING above). The
+        # ping is part of this request, as at VTEX: the seller waits for it.
+        status, error = post_json(
+            config["hook"]["url"],
+            HOOK_PING,
+            config["hook"]["headers"],
+            timeout=HOOK_TIMEOUT_SECONDS,
+        )
+        self.stats["hook pings"] += 1
+        if error:
+            raise BadRequest(
+                "The hook endpoint did not answer the ping with 200 "
+                f"({'status ' + str(status) if status is not None else error}); "
+                "the hook configuration was not saved.",
+                code="HookPingFailed",
+            )
+        self.hooks[request.params["_app_key"]] = config
+        return Response(200, config)
+
+    @staticmethod
+    def _check_hook_config(body: Any) -> dict:
+        """The configuration as VTEX's schema has it (HookConfigurationRequest, HookFilter,
+        Hook), checked whether or not strict mode validated it already."""
+        if not isinstance(body, dict):
+            raise BadRequest("The body must be a JSON object.")
+        filt, hook = body.get("filter"), body.get("hook")
+        if not isinstance(filt, dict) or not isinstance(hook, dict):
+            raise BadRequest("filter and hook are required objects.")
+        kind = filt.get("type")
+        if kind == "FromWorkflow":
+            statuses = filt.get("status")
+            if not isinstance(statuses, list) or not statuses:
+                raise BadRequest("filter.status must list at least one status for FromWorkflow.")
+            unknown = [s for s in statuses if s not in WORKFLOW_STATUSES]
+            if unknown:
+                raise BadRequest(f"filter.status has unknown statuses: {unknown}.")
+        elif kind == "FromOrders":
+            if not isinstance(filt.get("expression"), str) or not filt["expression"].strip():
+                raise BadRequest("filter.expression is required for FromOrders.")
+            if not isinstance(filt.get("disableSingleFire"), bool):
+                raise BadRequest("filter.disableSingleFire (boolean) is required for FromOrders.")
+        else:
+            raise BadRequest("filter.type must be FromWorkflow or FromOrders.")
+        url, headers = hook.get("url"), hook.get("headers")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise BadRequest("hook.url must be an http(s) URL.")
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise BadRequest("hook.headers must be an object of string values.")
+        return {"filter": dict(filt), "hook": {"url": url, "headers": dict(headers)}}
+
+    def configure_notifications(
+        self,
+        url: str | None,
+        *,
+        statuses: Sequence[str] | None = None,
+        headers: dict[str, str] | None = None,
+        **options: Any,
+    ) -> dict:
+        """Our app key's hook as if registered (no ping): FromWorkflow on `statuses`
+        (default: every main status), the hook's `headers`. None removes it."""
+        super().configure_notifications(url, **options)
+        key = self._credentials["app_key"]
+        if url is None:
+            self.hooks.pop(key, None)
+        else:
+            self.hooks[key] = self._check_hook_config(
+                {
+                    "filter": {"type": "FromWorkflow", "status": list(statuses or ORDER_STATUSES)},
+                    "hook": {"url": url, "headers": dict(headers or {})},
+                }
+            )
+        return self.notification_options()
+
+    def notification_options(self) -> dict:
+        """The hooks registered, by app key: their filters (the url and headers, which
+        carry the receiver's secrets, are left out)."""
+        return {"hooks": {key: hook["filter"] for key, hook in self.hooks.items()}}
+
+    def _send_hooks(self, event: FeedEvent) -> None:
+        for app_key, hook in self.hooks.items():
+            if not self._matches(hook, event):
+                continue
+            body = {
+                "Domain": HOOK_DOMAIN,
+                "OrderId": event.order_id,
+                "State": event.state,
+                "LastState": event.last_state,
+                "LastChange": event.last_change,
+                "CurrentChange": event.current_change,
+                "Origin": {"Account": self.account_name, "Key": app_key},
+            }
+            self.notify(
+                body, topic=event.state, url=hook["hook"]["url"], headers=hook["hook"]["headers"]
+            )
 
     def h_feed_get(self, request: Request) -> Response:
         raw = request.q("maxlot")
@@ -1220,6 +1364,7 @@ class VtexApi(VtexCatalogRoutes, Emulator):
         for feed in self.feeds.values():
             if self._matches(feed.config, event):
                 feed.queue.append(self._copy(event))
+        self._send_hooks(event)
 
     @staticmethod
     def _matches(config: dict, event: FeedEvent) -> bool:

@@ -46,6 +46,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from erpintegr.redaction import register_secret
 from vendors.base import NOT_SENT, Connector
 from vendors.errors import (
     AuthError,
@@ -56,6 +57,7 @@ from vendors.errors import (
     PermissionDeniedError,
     RateLimitedError,
     TransientError,
+    ValidationFailedError,
 )
 from vendors.parsing import EAN_MAX_LENGTH, EMAIL_MAX_LENGTH, LINE_AMOUNT_DIGITS, Reader
 from vendors.spec import (
@@ -134,6 +136,9 @@ DEFAULT_FEED_STATUSES: tuple[str, ...] = (
     "invoiced",
     "canceled",
 )
+# The header VTEX's orders hook carries to our endpoint with the channel's secret (the hook's
+# `headers`, orders.json POST /api/orders/hook/config): VTEX sends the hook's headers as given.
+ORDER_HOOK_SECRET_HEADER = "X-Erpintegr-Hook-Secret"  # noqa: S105 - a header name
 FEED_VISIBILITY_TIMEOUT_SECONDS = 250  # spec example; a page is stored well within this
 FEED_RETENTION_SECONDS = 345_600  # 4 days (spec example; the spec's maximum is 1,209,600)
 
@@ -146,6 +151,7 @@ class VtexConnector(VtexCatalog, Connector):
     spec = SPEC
     order_id_field = "orderId"
     data_timezone = UTC
+    registers_notifications = True
 
     def __init__(self, *, credentials: Mapping[str, str], **kwargs: Any) -> None:
         """Raises AuthError when the credentials are incomplete or the account name is not a
@@ -419,6 +425,64 @@ class VtexConnector(VtexCatalog, Connector):
             },
         }
         self._send("POST", "/api/orders/feed/config", json=body)
+
+    # --- the orders hook (notifications) -----------------------------------------------------
+    def register_order_hook(
+        self,
+        url: str,
+        secret_header_value: str,
+        statuses: Iterable[str] = DEFAULT_FEED_STATUSES,
+    ) -> None:
+        """Create or replace this app key's orders hook (POST /api/orders/hook/config):
+        FromWorkflow on `statuses`, posting to `url` with ORDER_HOOK_SECRET_HEADER set to
+        `secret_header_value`.
+
+        VTEX pings the URL ({"hookConfig": "ping"}, with the headers) before it keeps the
+        configuration and refuses it unless the URL answers 200 (developers.vtex.com/docs/
+        guides/orders-feed#hook): a refusal raises ValidationFailedError saying so, without
+        the URL or the secret. The hook is a hint to read sooner; the feed stays the record.
+        """
+        statuses = list(statuses)
+        if not statuses:
+            raise ValueError("the order hook needs at least one status to filter on")
+        # Neither the URL's token nor the header's value may show in a log or an error.
+        register_secret(secret_header_value)
+        register_secret(url.rstrip("/").rsplit("/", 1)[-1])
+        body = {
+            "filter": {"type": "FromWorkflow", "status": statuses},
+            "hook": {"url": url, "headers": {ORDER_HOOK_SECRET_HEADER: secret_header_value}},
+        }
+        try:
+            self._send("POST", "/api/orders/hook/config", json=body)
+        except ValidationFailedError as exc:
+            raise ValidationFailedError(
+                "VTEX refused the orders hook: "
+                f"{exc} "
+                "VTEX calls the notification URL when the hook is registered and keeps it only "
+                "when that URL answers 200: check that this application is reachable from the "
+                "internet at its public address.",
+                status=exc.status,
+                body=exc.body,
+                request_id=exc.request_id,
+                method=exc.method,
+                url=exc.url,
+            ) from exc
+
+    def remove_order_hook(self) -> None:
+        """Delete this app key's orders hook (DELETE /api/orders/hook/config); a hook
+        already gone is fine."""
+        try:
+            self._send("DELETE", "/api/orders/hook/config")
+        except NotFoundError:
+            pass
+
+    def register_notifications(self, url: str, secret: str) -> str:
+        self.register_order_hook(url, secret, DEFAULT_FEED_STATUSES)
+        return (
+            "VTEX orders hook registered (it answered the ping) for the statuses: "
+            + ", ".join(DEFAULT_FEED_STATUSES)
+            + "."
+        )
 
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:
         """Read up to min(limit, 10) feed items and the orders they point at.
