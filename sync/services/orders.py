@@ -437,6 +437,11 @@ def _revise(
     return changes, repriced
 
 
+def channel_cancel_reason(channel: SalesChannel) -> str:
+    """The reason an order canceled by the channel (not by the back office) carries."""
+    return gettext("Canceled on the channel %(channel)s.") % {"channel": channel.name}
+
+
 def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -> None:
     new_orders, status_updates, reservations, releases = [], [], [], []
     revisable = [data["order"].pk for _order, data in complete if data.get("revise")]
@@ -467,6 +472,9 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                     ),
                 )
             if data["status"] in RELEASING_STATUSES and previous in INVOICED_STATUSES:
+                if known.channel_canceled_at is not None and not data.get("revise"):
+                    result.unchanged += 1  # already flagged: nothing new to write
+                    continue
                 if known.channel_canceled_at is None:
                     known.channel_canceled_at = now
                     result.canceled_after_invoice_ids.append(known.external_id)
@@ -483,9 +491,7 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
             if data["status"] in RELEASING_STATUSES and previous not in RELEASING_STATUSES:
                 releases.append(known.pk)
                 known.canceled_at = known.canceled_at or now
-                known.cancel_reason = known.cancel_reason or gettext(
-                    "Canceled on the channel %(channel)s."
-                ) % {"channel": channel.name}
+                known.cancel_reason = known.cancel_reason or channel_cancel_reason(channel)
             if previous in INVOICED_STATUSES and data["status"] not in RELEASING_STATUSES:
                 # Invoiced, shipped and delivered are the ERP's word: a channel that has not
                 # heard of them yet (the fulfilment flow tells it) never moves the order back.
@@ -534,8 +540,7 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                 customer_email=order.customer.email[:254],
                 **contact_fields(order),
                 canceled_at=now if data["status"] in RELEASING_STATUSES else None,
-                cancel_reason=gettext("Canceled on the channel %(channel)s.")
-                % {"channel": channel.name}
+                cancel_reason=channel_cancel_reason(channel)
                 if data["status"] in RELEASING_STATUSES
                 else "",
                 carrier_service=data["carrier_service"],

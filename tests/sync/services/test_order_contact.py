@@ -134,10 +134,13 @@ def test_an_invoiced_order_the_channel_cancels_is_flagged_not_changed(vendor, sh
     assert StockBalance.objects.get(sku=sku).reserved == 2  # kept until the back office acts
     run = SyncRun.objects.get(pk=run.pk)
     assert run.detail["issues"]["canceled_after_invoice"] == [placed]
-    flagged_at = order.channel_canceled_at
-    run_orders(vendor, channel)  # read again: flagged once
+    flagged_at, written_at = order.channel_canceled_at, order.updated_at
+    em.set_order_status(placed, CANCELED[vendor])  # the vendor touches it again: a re-read
+    run = run_orders(vendor, channel)
     order.refresh_from_db()
-    assert order.channel_canceled_at == flagged_at
+    assert order.channel_canceled_at == flagged_at  # flagged once
+    assert order.updated_at == written_at  # and not rewritten on every read
+    assert "canceled_after_invoice" not in SyncRun.objects.get(pk=run.pk).detail.get("issues", {})
 
 
 @pytest.mark.django_db(transaction=True)
