@@ -26,11 +26,16 @@ What this connector relies on (checked against the vendor's public documentation
   to the pack, `POST /packs/{pack_id}/fiscal_documents` multipart `fiscal_document`, the order
   id when pack_id is null, one document per pack (developers.mercadolivre.com.br/
   anexar-nota-fiscal; developers.mercadolibre.com.ar/en_us/upload-invoices); Full
-  (fulfillment) is invoiced by Mercado Livre. The seller's own shipments (me1, custom (?))
-  take status and tracking with `POST /shipments/{id}/seller_notifications` {status:
-  shipped | delivered, substatus: null} (developers.mercadolivre.com.br/
-  status-de-pedidos-rastreamento); Mercado Envios tracks ME2 itself. Labels: `GET
-  /shipment_labels?shipment_ids=&response_type=pdf|zpl2` once released (ZPL comes zipped (?)).
+  (fulfillment) is invoiced by Mercado Livre. The seller's own shipments take status and
+  tracking with `POST /shipments/{id}/seller_notifications` {status: shipped | delivered,
+  substatus: null, tracking_number with shipped as the guide's example sends it}
+  (developers.mercadolivre.com.br/status-de-pedidos-rastreamento;
+  developers.mercadolibre.com.ar/en_us/me1-order-states). The guide names ME1; custom
+  shipments (developers.mercadolibre.com.co/en_us/manage-project-apps/custom-shipping) are
+  sent the same call, which no page confirms (?). Mercado Envios tracks ME2 itself. Labels:
+  `GET /shipment_labels?shipment_ids=&response_type=pdf|zpl2` once released ("Print shipping
+  labels" and "Zebra thermal printer", developers.mercadolibre.co.cr/en_us/mercadoenvios-mode-2);
+  a ZPL answer is read whether it comes as a ZIP or as the text itself.
 - Dates carry an offset ("2015-07-01T00:00:00.000-04:00"); one without (not documented) is read
   as UTC, the zone of the cursor's own dates.
 
@@ -807,7 +812,7 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
                 "POST", path, params=params, data=xml, headers={"Content-Type": "application/xml"}
             )
         except ConnectorError as exc:
-            if exc.retryable or check_first or not held():
+            if not _confirmable(exc) or check_first or not held():
                 raise
             return applied
         return FulfilmentResult.accepted(
@@ -842,7 +847,7 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         try:
             self._api_raw("POST", path, data=body, headers={"Content-Type": content_type})
         except ConnectorError as exc:
-            if exc.retryable or check_first or not held():
+            if not _confirmable(exc) or check_first or not held():
                 raise
             return applied
         return FulfilmentResult.accepted(message=f"Fiscal document attached to pack {pack}.")
@@ -872,7 +877,7 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         try:
             self._api("POST", path, json={"status": status, "substatus": None, **body})
         except ConnectorError as exc:
-            if exc.retryable or check_first:
+            if not _confirmable(exc) or check_first:
                 raise
             _order, now = self._fulfilment_shipment(external_id)
             if now is None or not done(now):
@@ -1581,6 +1586,13 @@ def _hour_millis(moment: datetime) -> int:
 
 def _int_or_none(value: object) -> int | None:
     return None if value in (None, "") else int(value)  # type: ignore[arg-type]
+
+
+def _confirmable(exc: ConnectorError) -> bool:
+    """A refusal worth one read to see whether the change is there already (a first attempt
+    that meets a document or status someone else put there): not a transient error, not an
+    account error."""
+    return not exc.retryable and not isinstance(exc, AuthError | PermissionDeniedError)
 
 
 # --- parsing helpers ---------------------------------------------------------------------------
