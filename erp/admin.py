@@ -689,10 +689,18 @@ class OrderAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/erp/order/fulfilment_form.html", context)
 
+    # Links other apps add to the order page's tools (the engine adds the shipping label
+    # downloads): callables (model_admin, request, order) -> [(label, url), …], called only
+    # for users who may change the order.
+    order_tool_hooks: list = []
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         order = self.get_object(request, object_id)
         if self.has_change_permission(request, order):
+            extra_context["order_tools"] = [
+                tool for hook in self.order_tool_hooks for tool in hook(self, request, order)
+            ]
             labels = {name: form.title for name, form in FULFILMENT_FORMS.items()}
             extra_context["fulfilment_steps"] = [
                 (

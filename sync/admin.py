@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
@@ -29,6 +30,7 @@ from channels.admin import (
 from channels.models import ChannelStatus, SalesChannel
 from erp.admin import OrderAdmin
 from erp.admin_scoping import CompanyScopedAdminMixin
+from erp.models import OrderStatus
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from erpintegr.redaction import redact
 from sync import de_para_admin
@@ -42,8 +44,10 @@ from sync.models import (
     SyncRun,
 )
 from sync.selectors import FLOW_ORDER, channel_sync_panel, late_threshold
+from sync.services.labels import LabelUnavailable, channel_prints_labels, order_shipping_label
 from sync.services.pending import TRACKED_STATUSES, pending_full_resync
 from vendors.spec import Flow
+from vendors.types import LabelFormat
 
 STATE_COLORS = {
     RunState.RUNNING: "#2a6ebb",
@@ -618,10 +622,72 @@ def retry_order_fulfilment(modeladmin, request, queryset):
     )
 
 
-# The order page belongs to erp, which knows nothing of the engine: the engine adds its panel
-# and the retry action.
+# --- the shipping label, downloaded from the channel on the order page ----------------------
+
+
+def shipping_label_view(model_admin, request, object_id, label_format):
+    """Stream the order's label from its channel (sync.services.labels), or go back to the
+    order page with the reason. The order's company scope (a 404 outside it) and the change
+    permission on orders, as for the invoice / ship forms."""
+    try:
+        wanted = LabelFormat(label_format)
+    except ValueError:
+        raise Http404(gettext("No such label format.")) from None
+    order = model_admin.get_object(request, object_id)
+    if not model_admin.has_change_permission(request, order):
+        raise PermissionDenied
+    try:
+        label = order_shipping_label(order=order, label_format=wanted)
+    except LabelUnavailable as exc:
+        model_admin.message_user(request, str(exc), messages.WARNING)
+        return HttpResponseRedirect(
+            reverse(
+                "admin:erp_order_change", args=[order.pk], current_app=model_admin.admin_site.name
+            )
+        )
+    response = HttpResponse(label.content, content_type=label.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, label.filename)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def shipping_label_tools(model_admin, request, order) -> list[tuple[str, str]]:
+    """The download links, for orders of a channel that prints labels (not canceled ones)."""
+    if order.status == OrderStatus.CANCELED or not channel_prints_labels(order):
+        return []
+    site = model_admin.admin_site.name
+    return [
+        (
+            title,
+            reverse("admin:erp_order_shipping_label", args=[order.pk, kind], current_app=site),
+        )
+        for title, kind in (
+            (gettext("Shipping label (PDF)"), LabelFormat.PDF),
+            (gettext("Shipping label (ZPL, thermal printer)"), LabelFormat.ZPL),
+        )
+    ]
+
+
+_erp_order_urls = OrderAdmin.get_urls
+
+
+def _order_urls(self):
+    return [
+        path(
+            "<path:object_id>/shipping-label/<slug:label_format>/",
+            self.admin_site.admin_view(partial(shipping_label_view, self)),
+            name="erp_order_shipping_label",
+        ),
+        *_erp_order_urls(self),
+    ]
+
+
+# The order page belongs to erp, which knows nothing of the engine: the engine adds its panel,
+# the retry action and the label downloads.
 OrderAdmin.inlines = [*OrderAdmin.inlines, FulfilmentEventInline]
 OrderAdmin.actions = [*OrderAdmin.actions, retry_order_fulfilment]
+OrderAdmin.order_tool_hooks = [*OrderAdmin.order_tool_hooks, shipping_label_tools]
+OrderAdmin.get_urls = _order_urls
 
 
 def register_channel_hooks() -> None:

@@ -488,6 +488,10 @@ class FulfilmentState(models.TextChoices):
     SENT = "sent", _("Sent")
     REFUSED = "refused", _("Refused by the channel")
     HELD = "held", _("Held (missing de-para)")
+    # Settled without a write: the vendor has no such step (its spec lacks the capability) or
+    # does it itself for this order (Mercado Envios tracks ME2 shipments); `last_error` says
+    # why. It counts as done for the order's later events.
+    NOT_APPLICABLE = "not_applicable", _("Not applicable for this channel")
 
 
 class FulfilmentEvent(models.Model):

@@ -483,9 +483,13 @@ class Connector:
 
     # --- fulfilment: the ERP's invoice, shipment, delivery and cancellation, back out -------
     # One call per event, for one order (`external_id`: the vendor's order id as imported).
-    # Each is safe to repeat blindly (the engine retries after a crash without knowing whether
-    # the vendor got the first attempt): it uses the vendor's idempotent call, or reads the
-    # order first and answers ALREADY_APPLIED without writing when the vendor has the event.
+    # `may_have_applied`: an earlier attempt of the same event was made and its outcome is
+    # unknown (a crash after the call, a timeout). Then the call must be safe to repeat: it
+    # uses the vendor's idempotent call, or reads the order first and answers ALREADY_APPLIED
+    # without writing when the vendor has the event. On a first attempt (False) the adapter
+    # writes directly, reading only what the write itself needs, and treats the vendor's
+    # documented "already in that state" refusal as ALREADY_APPLIED (after a read confirming
+    # it). The default is the safe one.
     # Outcome: FulfilmentResult (ACCEPTED / ALREADY_APPLIED / NOT_NEEDED / REFUSED with the
     # vendor's words / RETRY); AuthError and PermissionDeniedError are raised. A vendor
     # without the call raises NotSupportedError (its spec lacks the Capability).
@@ -493,20 +497,28 @@ class Connector:
     def _not_supported(self, what: str) -> NotSupportedError:
         return NotSupportedError(f"{self.spec.label} does not take {what} through its API.")
 
-    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+    def send_invoice(
+        self, external_id: str, invoice: FulfilmentInvoice, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """Tell the vendor the order is invoiced (Capability.FULFIL_INVOICE)."""
         raise self._not_supported("an order's invoice")
 
-    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+    def send_tracking(
+        self, external_id: str, tracking: FulfilmentTracking, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """Tell the vendor the order shipped: carrier, tracking number, URL, dates
         (Capability.FULFIL_TRACKING)."""
         raise self._not_supported("an order's tracking")
 
-    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+    def mark_delivered(
+        self, external_id: str, delivered: FulfilmentDelivered, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """Tell the vendor the order reached the buyer (Capability.FULFIL_DELIVERED)."""
         raise self._not_supported("an order's delivery")
 
-    def cancel_order(self, external_id: str, cancel: FulfilmentCancel) -> FulfilmentResult:
+    def cancel_order(
+        self, external_id: str, cancel: FulfilmentCancel, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """Cancel the order at the vendor on the seller's side (Capability.FULFIL_CANCEL)."""
         raise self._not_supported("a cancellation from the seller")
 

@@ -898,7 +898,8 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
     def _notify(self, request: Request) -> Response:
         """ME1's status and tracking from the seller (status-de-pedidos-rastreamento). Only
         shipments the seller ships (me1, custom (?)); a status it does not list, or going
-        back, is refused. The tracking number goes with `shipped` (?)."""
+        back, is refused. The tracking number goes with `shipped`, as the ME1 guide's example
+        sends it (developers.mercadolibre.com.ar/en_us/me1-order-states)."""
         shipment = self._seller_shipment(request)
         if shipment["logistic"]["mode"] not in SELLER_NOTIFIED_MODES:
             raise BadRequest(
@@ -989,7 +990,9 @@ class MercadoLivreApi(MercadoLivreCatalogRoutes, Emulator):
 
     def _post_fiscal_document(self, request: Request) -> Response:
         """Attach the fiscal document to a pack (anexar-nota-fiscal): multipart form-data, the
-        file under `fiscal_document`, at most 1 MB, one per pack; PDF or the NF-e XML (?). It
+        file under `fiscal_document`, at most 1 MB, one per pack; PDF or the XML
+        (application/pdf, application/xml, text/xml: "Attach XML file",
+        developers.mercadolibre.com.ar/en_us/upload-invoices). It
         does not change the shipment."""
         orders = self._pack_orders(request)
         content = _multipart_file(request, "fiscal_document")

@@ -20,11 +20,13 @@ from erpintegr.redaction import redact_truncate
 from mappings.models import CarrierServiceMapping, Listing
 from sync.models import FulfilmentEvent, FulfilmentState
 from vendors.errors import AuthError, ConnectorError, NotSupportedError, PermissionDeniedError
+from vendors.spec import Capability
 from vendors.types import (
     ExternalRef,
     FulfilmentCancel,
     FulfilmentDelivered,
     FulfilmentInvoice,
+    FulfilmentOutcome,
     FulfilmentResult,
     FulfilmentTracking,
     InvoiceItem,
@@ -139,6 +141,18 @@ def fulfilment_record_announcement(
 
 LAST_ERROR_CHARS = 2000
 
+# States after which an order's next event may go.
+DONE_STATES = (FulfilmentState.SENT, FulfilmentState.NOT_APPLICABLE)
+
+# The capability a vendor declares for each step (vendors.spec.Capability): a step the vendor
+# does not take is never called, it is settled NOT_APPLICABLE with a note.
+CAPABILITY_OF = {
+    FulfilmentKind.INVOICE: Capability.FULFIL_INVOICE,
+    FulfilmentKind.SHIP: Capability.FULFIL_TRACKING,
+    FulfilmentKind.DELIVER: Capability.FULFIL_DELIVERED,
+    FulfilmentKind.CANCEL: Capability.FULFIL_CANCEL,
+}
+
 
 class Hold(Exception):
     """The event cannot be sent until a person adds something (a de-para row)."""
@@ -147,7 +161,7 @@ class Hold(Exception):
 def _next_events(channel_id: int, *, limit: int, skip: set[int]) -> list[FulfilmentEvent]:
     earlier_not_sent = FulfilmentEvent.objects.filter(
         order_id=OuterRef("order_id"), sequence__lt=OuterRef("sequence")
-    ).exclude(state=FulfilmentState.SENT)
+    ).exclude(state__in=DONE_STATES)
     return list(
         FulfilmentEvent.objects.filter(channel_id=channel_id, state=FulfilmentState.PENDING)
         .exclude(pk__in=skip)
@@ -261,23 +275,41 @@ def _build_tracking(event: FulfilmentEvent) -> FulfilmentTracking:
     )
 
 
-def _call(connector, event: FulfilmentEvent) -> FulfilmentResult:
-    """Build the vendor's type from the snapshot and make the one adapter call."""
+def _prepare(connector, event: FulfilmentEvent):
+    """Build the vendor's type from the snapshot; returns the one adapter call to make, which
+    takes `may_have_applied`. Raises Hold, or KeyError/TypeError/ValueError for a snapshot
+    that cannot be built, before anything is sent."""
     external_id = event.order.external_id
     if event.kind == FulfilmentKind.INVOICE:
-        return connector.send_invoice(external_id, _build_invoice(event))
+        invoice = _build_invoice(event)
+        return lambda **kw: connector.send_invoice(external_id, invoice, **kw)
     if event.kind == FulfilmentKind.SHIP:
-        return connector.send_tracking(external_id, _build_tracking(event))
+        tracking = _build_tracking(event)
+        return lambda **kw: connector.send_tracking(external_id, tracking, **kw)
     if event.kind == FulfilmentKind.DELIVER:
         delivered = FulfilmentDelivered(
             delivered_at=_when(event.payload["delivered_at"], "delivered_at"),
             invoice_number=_invoice_number(event),
         )
-        return connector.mark_delivered(external_id, delivered)
+        return lambda **kw: connector.mark_delivered(external_id, delivered, **kw)
     if event.kind == FulfilmentKind.CANCEL:
         reason = event.payload.get("reason") or gettext("Canceled by the seller.")
-        return connector.cancel_order(external_id, FulfilmentCancel(reason=reason))
+        cancel = FulfilmentCancel(reason=reason)
+        return lambda **kw: connector.cancel_order(external_id, cancel, **kw)
     raise ValueError(f"unknown fulfilment kind {event.kind!r}")
+
+
+def _call(connector, event: FulfilmentEvent) -> FulfilmentResult:
+    """The one adapter call of the event. The attempt is counted (committed) before the
+    call: a worker killed after the call leaves `attempts` > 0, and the next attempt then
+    tells the adapter that the first may have applied (it reads before writing where the
+    vendor's write is not idempotent). A first attempt writes directly."""
+    send = _prepare(connector, event)
+    may_have_applied = event.attempts > 0
+    FulfilmentEvent.objects.filter(pk=event.pk, state=FulfilmentState.PENDING).update(
+        attempts=F("attempts") + 1
+    )
+    return send(may_have_applied=may_have_applied)
 
 
 def _settle(event: FulfilmentEvent, **changes) -> bool:
@@ -319,8 +351,28 @@ def fulfilment_send(ctx, *, limit: int) -> int:
     return settled
 
 
+def _not_applicable(ctx, event: FulfilmentEvent, label: str, note: str) -> int:
+    note = redact_truncate(note, LAST_ERROR_CHARS)
+    _settle(event, state=FulfilmentState.NOT_APPLICABLE, last_error=note)
+    ctx.note("not_applicable", f"{label}: {note}")
+    return 1
+
+
 def _send_one(ctx, event: FulfilmentEvent) -> int:
     label = f"{event.order.external_id} #{event.sequence} {event.kind}"
+    vendor = ctx.channel.vendor
+    if CAPABILITY_OF[event.kind] not in vendor.capabilities:
+        # No request: the vendor's API has no such step (a NotSupportedError or a 4xx).
+        return _not_applicable(
+            ctx,
+            event,
+            label,
+            gettext(
+                "Not applicable: %(vendor)s does not take this step (%(kind)s) through its "
+                "API. Do it in the channel's own panel if needed."
+            )
+            % {"vendor": vendor.label, "kind": event.get_kind_display()},
+        )
     try:
         result = _call(ctx.connector, event)
     except Hold as hold:
@@ -344,13 +396,19 @@ def _send_one(ctx, event: FulfilmentEvent) -> int:
         # TransientError (the adapter gave up retrying inside the run) or any other error
         # an adapter raised instead of returning a result.
         result = FulfilmentResult.from_error(exc)
+    if result.outcome == FulfilmentOutcome.NOT_NEEDED:
+        return _not_applicable(
+            ctx,
+            event,
+            label,
+            gettext("Not applicable for this order: %(reason)s") % {"reason": result.message},
+        )
     if result.done:
         _settle(event, state=FulfilmentState.SENT, sent_at=timezone.now(), last_error="")
         ctx.counts["sent"] = ctx.counts.get("sent", 0) + 1
         return 1
     if result.retryable:
         FulfilmentEvent.objects.filter(pk=event.pk, state=FulfilmentState.PENDING).update(
-            attempts=F("attempts") + 1,
             last_error=redact_truncate(result.message, LAST_ERROR_CHARS),
         )
         ctx.note("deferred", f"{label}: {redact_truncate(result.message, 300)}")
@@ -358,7 +416,7 @@ def _send_one(ctx, event: FulfilmentEvent) -> int:
     reason = redact_truncate(
         result.message or gettext("refused, no reason given"), LAST_ERROR_CHARS
     )
-    if _settle(event, state=FulfilmentState.REFUSED, attempts=F("attempts") + 1, last_error=reason):
+    if _settle(event, state=FulfilmentState.REFUSED, last_error=reason):
         _block_later(event, _waiting_reason(event, held=False))
     ctx.note("rejected", f"{label}: {reason}")
     return 1

@@ -240,8 +240,9 @@ def test_sigkill_during_a_fulfilment_batch_loses_and_duplicates_nothing(emulator
     """60 VTEX orders invoiced and shipped in the ERP (120 outbox events; VTEX at its declared
     30 req/s, about 4 requests an order). The worker is killed after the store applied 40
     changes, with a run in flight: an event whose call went out but whose state was not
-    committed is sent again by the next life, and the adapter's read-before-write (invoice) or
-    the vendor's idempotent PATCH (tracking) makes the repeat harmless."""
+    committed is sent again by the next life as a retry (its attempt was counted before the
+    call), and the adapter's read-before-write (invoice) or the vendor's idempotent PATCH
+    (tracking) makes the repeat harmless."""
     from decimal import Decimal
 
     from erp import services

@@ -498,7 +498,10 @@ class AnymarketConnector(AnymarketCatalog, Connector):
         """PUT the change (any 2xx is success: the answer's body is not needed, so a garbled
         one is not retried). When ANYMARKET refuses it, read the order again: a retried PUT
         whose first attempt went through (a timeout after the write) is refused as a repeated
-        status, and is then reported ALREADY_APPLIED, not refused."""
+        status, and is then reported ALREADY_APPLIED, not refused. So a first attempt
+        (may_have_applied False) writes without reading first: one PUT per step, and a read
+        only when ANYMARKET says no; a retry reads first as well, so an applied change costs
+        one GET and no write."""
         try:
             self.http.request("PUT", f"orders/{quote(external_id, safe='')}", json=body)
         except ConnectorError as exc:
@@ -517,12 +520,14 @@ class AnymarketConnector(AnymarketCatalog, Connector):
             return FulfilmentResult.refused(_vendor_error(exc), error=exc)
         return result
 
-    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+    def send_invoice(
+        self, external_id: str, invoice: FulfilmentInvoice, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         def applied(status: str, held: Mapping, _tracking: Mapping) -> bool:
             return status in ANYMARKET_INVOICED and str(held.get("number")) == invoice.number
 
         try:
-            if applied(*self._order_state(external_id)):
+            if may_have_applied and applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} has invoice {invoice.number} already."
                 )
@@ -539,7 +544,9 @@ class AnymarketConnector(AnymarketCatalog, Connector):
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
 
-    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+    def send_tracking(
+        self, external_id: str, tracking: FulfilmentTracking, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         def applied(status: str, _invoice: Mapping, held: Mapping) -> bool:
             return (
                 status in ("PAID_WAITING_DELIVERY", "CONCLUDED")
@@ -547,7 +554,7 @@ class AnymarketConnector(AnymarketCatalog, Connector):
             )
 
         try:
-            if applied(*self._order_state(external_id)):
+            if may_have_applied and applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} has tracking {tracking.tracking_number} "
                     "already."
@@ -568,12 +575,14 @@ class AnymarketConnector(AnymarketCatalog, Connector):
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
 
-    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+    def mark_delivered(
+        self, external_id: str, delivered: FulfilmentDelivered, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
             return status == "CONCLUDED"
 
         try:
-            if applied(*self._order_state(external_id)):
+            if may_have_applied and applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} is CONCLUDED already."
                 )
@@ -583,12 +592,14 @@ class AnymarketConnector(AnymarketCatalog, Connector):
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
 
-    def cancel_order(self, external_id: str, cancel: FulfilmentCancel) -> FulfilmentResult:
+    def cancel_order(
+        self, external_id: str, cancel: FulfilmentCancel, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         def applied(status: str, _invoice: Mapping, _tracking: Mapping) -> bool:
             return status == "CANCELED"
 
         try:
-            if applied(*self._order_state(external_id)):
+            if may_have_applied and applied(*self._order_state(external_id)):
                 return FulfilmentResult.already_applied(
                     f"ANYMARKET order {external_id} is CANCELED already."
                 )

@@ -26,11 +26,16 @@ What this connector relies on (checked against the vendor's public documentation
   to the pack, `POST /packs/{pack_id}/fiscal_documents` multipart `fiscal_document`, the order
   id when pack_id is null, one document per pack (developers.mercadolivre.com.br/
   anexar-nota-fiscal; developers.mercadolibre.com.ar/en_us/upload-invoices); Full
-  (fulfillment) is invoiced by Mercado Livre. The seller's own shipments (me1, custom (?))
-  take status and tracking with `POST /shipments/{id}/seller_notifications` {status:
-  shipped | delivered, substatus: null} (developers.mercadolivre.com.br/
-  status-de-pedidos-rastreamento); Mercado Envios tracks ME2 itself. Labels: `GET
-  /shipment_labels?shipment_ids=&response_type=pdf|zpl2` once released (ZPL comes zipped (?)).
+  (fulfillment) is invoiced by Mercado Livre. The seller's own shipments take status and
+  tracking with `POST /shipments/{id}/seller_notifications` {status: shipped | delivered,
+  substatus: null, tracking_number with shipped as the guide's example sends it}
+  (developers.mercadolivre.com.br/status-de-pedidos-rastreamento;
+  developers.mercadolibre.com.ar/en_us/me1-order-states). The guide names ME1; custom
+  shipments (developers.mercadolibre.com.co/en_us/manage-project-apps/custom-shipping) are
+  sent the same call, which no page confirms (?). Mercado Envios tracks ME2 itself. Labels:
+  `GET /shipment_labels?shipment_ids=&response_type=pdf|zpl2` once released ("Print shipping
+  labels" and "Zebra thermal printer", developers.mercadolibre.co.cr/en_us/mercadoenvios-mode-2);
+  a ZPL answer is read whether it comes as a ZIP or as the text itself.
 - Dates carry an offset ("2015-07-01T00:00:00.000-04:00"); one without (not documented) is read
   as UTC, the zone of the cursor's own dates.
 
@@ -178,6 +183,11 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         )
         self._user: dict | None = None
         self._seller: str = ""
+        # Per order, what this adapter (one per run) last read of it for fulfilment: the pack
+        # and the shipment's id and logistic, which do not change. A first attempt of a later
+        # event of the same order reuses them instead of reading the order and the shipment
+        # again; statuses in it are stale and never decide a first attempt.
+        self._shipping_seen: dict[str, tuple[Mapping, Mapping | None]] = {}
 
     # --- OAuth ------------------------------------------------------------------------------
     def _expiring(self, expires_at: str | None) -> bool:
@@ -717,12 +727,29 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
             method, path, params=params, data=data, headers=_auth(token, headers)
         )
 
-    def _fulfilment_shipment(self, external_id: str) -> tuple[Mapping, Mapping | None]:
-        """The order and its shipment (None: no Mercado Envios shipment)."""
+    def _fulfilment_shipment(
+        self, external_id: str, *, fresh: bool = True
+    ) -> tuple[Mapping, Mapping | None]:
+        """The order and its shipment (None: no Mercado Envios shipment). `fresh` False: what
+        this adapter read of the order before, when it did (ids and logistic only)."""
+        if not fresh and external_id in self._shipping_seen:
+            return self._shipping_seen[external_id]
         order = self.get_order_document(external_id)
         if not isinstance(order, Mapping):
             raise self._not_an_order(order, external_id)
-        return order, self._shipment(order)
+        shipment = self._shipment(order)
+        self._shipping_seen[external_id] = (
+            {"id": order.get("id"), "pack_id": order.get("pack_id")},
+            None
+            if shipment is None
+            else {
+                "id": shipment.get("id"),
+                "logistic": shipment.get("logistic"),
+                "status": shipment.get("status"),
+                "substatus": shipment.get("substatus"),
+            },
+        )
+        return order, shipment
 
     def _logistic(self, shipment: Mapping | None, external_id: str) -> tuple[str, str]:
         if shipment is None:
@@ -733,12 +760,16 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         kind = read.code(logistic.get("type"), "shipment.logistic.type", default="")
         return mode, kind
 
-    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+    def send_invoice(
+        self, external_id: str, invoice: FulfilmentInvoice, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """NF-e import for the shipments that wait for it, the pack's fiscal document for the
-        others, nothing for Full; each read first (one import per shipment, one document per
-        pack, neither documented as idempotent)."""
+        others, nothing for Full. Neither write is documented as idempotent (one import per
+        shipment, one document per pack): a retry (may_have_applied) reads what the shipment
+        or the pack holds first; a first attempt writes, and when Mercado Livre refuses it,
+        reads whether the document is there already (then ALREADY_APPLIED)."""
         try:
-            order, shipment = self._fulfilment_shipment(external_id)
+            order, shipment = self._fulfilment_shipment(external_id, fresh=may_have_applied)
             mode, kind = self._logistic(shipment, external_id)
             if kind == "fulfillment":
                 return FulfilmentResult.not_needed(
@@ -751,70 +782,112 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
                     f"({kind or mode or 'no shipment'}); the invoice has none."
                 )
             if shipment is not None and kind in NFE_IMPORT_TYPES:
-                return self._import_nfe(external_id, shipment, invoice, xml)
-            return self._attach_fiscal_document(external_id, order, invoice, xml)
+                return self._import_nfe(shipment, invoice, xml, check_first=may_have_applied)
+            return self._attach_fiscal_document(
+                external_id, order, invoice, xml, check_first=may_have_applied
+            )
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
 
     def _import_nfe(
-        self, external_id: str, shipment: Mapping, invoice: FulfilmentInvoice, xml: bytes
+        self, shipment: Mapping, invoice: FulfilmentInvoice, xml: bytes, *, check_first: bool
     ) -> FulfilmentResult:
         path = f"/shipments/{quote(str(shipment.get('id')), safe='')}/invoice_data"
         params = {"siteId": SITE_ID}
-        if shipment.get("substatus") != "invoice_pending":
-            try:
-                held = self._api("GET", path, params=params)
-            except NotFoundError:
-                held = None
-            if isinstance(held, Mapping) and held.get("fiscal_key") == invoice.access_key:
-                return FulfilmentResult.already_applied(
-                    f"Mercado Livre shipment {shipment.get('id')} has NF-e "
-                    f"{invoice.access_key} already."
-                )
-        self._api_raw(
-            "POST", path, params=params, data=xml, headers={"Content-Type": "application/xml"}
+        applied = FulfilmentResult.already_applied(
+            f"Mercado Livre shipment {shipment.get('id')} has NF-e {invoice.access_key} already."
         )
+
+        def held() -> bool:
+            try:
+                data = self._api("GET", path, params=params)
+            except NotFoundError:
+                return False
+            return isinstance(data, Mapping) and data.get("fiscal_key") == invoice.access_key
+
+        if check_first and shipment.get("substatus") != "invoice_pending" and held():
+            return applied
+        try:
+            self._api_raw(
+                "POST", path, params=params, data=xml, headers={"Content-Type": "application/xml"}
+            )
+        except ConnectorError as exc:
+            if not _confirmable(exc) or check_first or not held():
+                raise
+            return applied
         return FulfilmentResult.accepted(
             message=f"NF-e imported into shipment {shipment.get('id')}: the label is released."
         )
 
     def _attach_fiscal_document(
-        self, external_id: str, order: Mapping, invoice: FulfilmentInvoice, xml: bytes
+        self,
+        external_id: str,
+        order: Mapping,
+        invoice: FulfilmentInvoice,
+        xml: bytes,
+        *,
+        check_first: bool,
     ) -> FulfilmentResult:
         read = self.reader(f"order {external_id}")
         pack = read.identifier(order.get("pack_id"), "pack_id", default="") or external_id
         path = f"/packs/{quote(pack, safe='')}/fiscal_documents"
-        held = self._api("GET", path)
-        documents = held.get("fiscal_documents") if isinstance(held, Mapping) else None
-        if documents:
-            return FulfilmentResult.already_applied(
-                f"Mercado Livre pack {pack} has its fiscal document already."
-            )
+        applied = FulfilmentResult.already_applied(
+            f"Mercado Livre pack {pack} has its fiscal document already."
+        )
+
+        def held() -> bool:
+            data = self._api("GET", path)
+            return bool(data.get("fiscal_documents") if isinstance(data, Mapping) else None)
+
+        if check_first and held():
+            return applied
         body, content_type = encode_multipart_formdata(
             {"fiscal_document": (f"NFe{invoice.access_key}.xml", xml, "application/xml")}
         )
-        self._api_raw("POST", path, data=body, headers={"Content-Type": content_type})
+        try:
+            self._api_raw("POST", path, data=body, headers={"Content-Type": content_type})
+        except ConnectorError as exc:
+            if not _confirmable(exc) or check_first or not held():
+                raise
+            return applied
         return FulfilmentResult.accepted(message=f"Fiscal document attached to pack {pack}.")
 
     def _seller_notification(
-        self, external_id: str, status: str, body: dict, done: Callable[[Mapping], bool]
+        self,
+        external_id: str,
+        status: str,
+        body: dict,
+        done: Callable[[Mapping], bool],
+        *,
+        check_first: bool,
     ) -> FulfilmentResult:
-        order, shipment = self._fulfilment_shipment(external_id)
+        _order, shipment = self._fulfilment_shipment(external_id, fresh=check_first)
         mode, kind = self._logistic(shipment, external_id)
         if shipment is None or mode not in SELLER_SHIPPED_MODES:
             return FulfilmentResult.not_needed(
                 f"Mercado Envios ships and tracks this order ({mode or 'no shipment'} "
                 f"{kind}) itself."
             )
-        if done(shipment):
-            return FulfilmentResult.already_applied(
-                f"Mercado Livre shipment {shipment.get('id')} is {shipment.get('status')} already."
-            )
+        applied = FulfilmentResult.already_applied(
+            f"Mercado Livre shipment {shipment.get('id')} is {status} already."
+        )
+        if check_first and done(shipment):
+            return applied
         path = f"/shipments/{quote(str(shipment.get('id')), safe='')}/seller_notifications"
-        self._api("POST", path, json={"status": status, "substatus": None, **body})
+        try:
+            self._api("POST", path, json={"status": status, "substatus": None, **body})
+        except ConnectorError as exc:
+            if not _confirmable(exc) or check_first:
+                raise
+            _order, now = self._fulfilment_shipment(external_id)
+            if now is None or not done(now):
+                raise
+            return applied
         return FulfilmentResult.accepted()
 
-    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+    def send_tracking(
+        self, external_id: str, tracking: FulfilmentTracking, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """For shipments the seller ships (me1, custom): `shipped` with the tracking number."""
         try:
             return self._seller_notification(
@@ -825,15 +898,22 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
                     s.get("status") in ("shipped", "delivered")
                     and s.get("tracking_number") == tracking.tracking_number
                 ),
+                check_first=may_have_applied,
             )
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
 
-    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+    def mark_delivered(
+        self, external_id: str, delivered: FulfilmentDelivered, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """For shipments the seller ships (me1, custom): `delivered`."""
         try:
             return self._seller_notification(
-                external_id, "delivered", {}, lambda s: s.get("status") == "delivered"
+                external_id,
+                "delivered",
+                {},
+                lambda s: s.get("status") == "delivered",
+                check_first=may_have_applied,
             )
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
@@ -1506,6 +1586,13 @@ def _hour_millis(moment: datetime) -> int:
 
 def _int_or_none(value: object) -> int | None:
     return None if value in (None, "") else int(value)  # type: ignore[arg-type]
+
+
+def _confirmable(exc: ConnectorError) -> bool:
+    """A refusal worth one read to see whether the change is there already (a first attempt
+    that meets a document or status someone else put there): not a transient error, not an
+    account error."""
+    return not exc.retryable and not isinstance(exc, AuthError | PermissionDeniedError)
 
 
 # --- parsing helpers ---------------------------------------------------------------------------

@@ -74,8 +74,13 @@ SPEC = VendorSpec(
             Capability.ONE_PRICE_PER_ITEM,
             # Invoice: NF-e import (drop-off / cross-docking / Places) or the pack's fiscal
             # document; tracking and delivered for the seller's own shipments (me1, custom);
-            # the ME2 label once released — after the NF-e where it waits for one. No seller
-            # cancellation call (vendors/mercadolivre/adapter.py).
+            # the ME2 label once released — after the NF-e where it waits for one. ME2
+            # shipments are tracked and delivered by Mercado Envios itself: seller
+            # notifications are for ME1 (developers.mercadolivre.com.br/
+            # status-de-pedidos-rastreamento), so those events are settled "not applicable for
+            # this order" (sync.services.fulfilment). No seller cancellation call: the Sales
+            # guide (developers.mercadolivre.com.br/gerenciamento-de-vendas) documents none, so
+            # FULFIL_CANCEL is not declared and the flow never calls it.
             Capability.FULFIL_INVOICE,
             Capability.FULFIL_TRACKING,
             Capability.FULFIL_DELIVERED,

@@ -50,6 +50,7 @@ from erpintegr.redaction import register_secret
 from vendors.base import NOT_SENT, Connector
 from vendors.errors import (
     AuthError,
+    ConflictError,
     ConnectorError,
     InvalidVendorData,
     MalformedResponseError,
@@ -652,7 +653,9 @@ class VtexConnector(VtexCatalog, Connector):
             )
         return [p for p in packages if isinstance(p, Mapping)]
 
-    def send_invoice(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+    def send_invoice(
+        self, external_id: str, invoice: FulfilmentInvoice, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """Read the order; skip when it already holds this invoice number (VTEX only renews
         the receipt of a repeated number, orders.json "Changing the receipt code", but the
         read also tells whether handling must start); start handling when the order is
@@ -660,8 +663,16 @@ class VtexConnector(VtexCatalog, Connector):
         invoice (orders.json, Order invoice notification: type Output, invoiceValue in cents
         as a string, issuanceDate with time, items at their unit price in cents). Tracking
         goes in send_tracking ("When the request is used for sending the invoice, this field
-        should be left empty")."""
+        should be left empty").
+
+        A first attempt (may_have_applied False) whose lines all carry VTEX's SKU id reads
+        nothing: it asks to start handling and takes VTEX's 409 OMS003 "Order status should be
+        ready-for-handling to perform this action" (orders.json, Start handling order) as "no
+        need", then POSTs the invoice — repeating an invoice number only renews its receipt
+        (orders.json, Order invoice notification), so even a lost answer cannot invoice twice."""
         try:
+            if not may_have_applied and all(line.ref.sku_id for line in invoice.items):
+                return self._invoice_directly(external_id, invoice)
             order = self._fulfilment_order(external_id)
             packages = self._invoice_packages(order, external_id)
             if any(str(p.get("invoiceNumber")) == invoice.number for p in packages):
@@ -676,6 +687,18 @@ class VtexConnector(VtexCatalog, Connector):
             answer = self._post(self._order_path(external_id, "/invoice"), json=body)
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
+        receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
+        return FulfilmentResult.accepted(receipt=str(receipt or ""))
+
+    def _invoice_directly(self, external_id: str, invoice: FulfilmentInvoice) -> FulfilmentResult:
+        body = self._invoice_body(external_id, {}, invoice)
+        if isinstance(body, str):
+            return FulfilmentResult.refused(body)
+        try:
+            self._send("POST", self._order_path(external_id, "/start-handling"))
+        except ConflictError:
+            pass  # not ready-for-handling: handling started already (or VTEX says why below)
+        answer = self._post(self._order_path(external_id, "/invoice"), json=body)
         receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
         return FulfilmentResult.accepted(receipt=str(receipt or ""))
 
@@ -721,7 +744,9 @@ class VtexConnector(VtexCatalog, Connector):
             raise NotFoundError(f"VTEX order {external_id} has no invoice to add tracking to.")
         return numbers[-1]
 
-    def send_tracking(self, external_id: str, tracking: FulfilmentTracking) -> FulfilmentResult:
+    def send_tracking(
+        self, external_id: str, tracking: FulfilmentTracking, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """PATCH the invoice with the tracking (orders.json, Update order's partial invoice:
         trackingNumber, trackingUrl, courier, dispatchedDate). A PATCH of the same values is
         harmless, so no read first (unless the invoice number must be read)."""
@@ -740,7 +765,9 @@ class VtexConnector(VtexCatalog, Connector):
         receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
         return FulfilmentResult.accepted(receipt=str(receipt or ""))
 
-    def mark_delivered(self, external_id: str, delivered: FulfilmentDelivered) -> FulfilmentResult:
+    def mark_delivered(
+        self, external_id: str, delivered: FulfilmentDelivered, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """PUT the tracking status with isDelivered (orders.json, Update order tracking status:
         deliveredDate as `yyyy-mm-dd hh:mm`, UTC as VTEX's dates are). A PUT: repeatable."""
         try:
@@ -758,11 +785,14 @@ class VtexConnector(VtexCatalog, Connector):
         receipt = answer.get("receipt") if isinstance(answer, Mapping) else None
         return FulfilmentResult.accepted(receipt=str(receipt or ""))
 
-    def cancel_order(self, external_id: str, cancel: FulfilmentCancel) -> FulfilmentResult:
+    def cancel_order(
+        self, external_id: str, cancel: FulfilmentCancel, *, may_have_applied: bool = True
+    ) -> FulfilmentResult:
         """Read the order (its cancel call documents no idempotency) and POST cancel with the
-        reason (orders.json, Cancel order) unless it is canceled already."""
+        reason (orders.json, Cancel order) unless it is canceled already. A first attempt
+        (may_have_applied False) POSTs without the read."""
         try:
-            order = self._fulfilment_order(external_id)
+            order = self._fulfilment_order(external_id) if may_have_applied else {}
             if order.get("status") in CANCELED_STATUSES:
                 return FulfilmentResult.already_applied(
                     f"VTEX order {external_id} is {order.get('status')} already."

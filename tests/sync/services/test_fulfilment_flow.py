@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from erp import services
 from erp.models import Order
@@ -16,7 +17,7 @@ from sync.models import FulfilmentEvent, FulfilmentState, RunState
 from sync.services import fulfilment as fulfilment_module
 from sync.services.runs import run_flow
 from tests.factories import make_carrier_service, make_order, make_sku, nfe_access_key
-from tests.sync.engine import active_channel, declared_rate
+from tests.sync.engine import active_channel, bind, declared_rate
 from vendors.registry import get_adapter_class
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -46,7 +47,7 @@ class Shop:
 
     def __init__(self, vendor: str, emulator, *, carrier_mapping: bool = True):
         self.vendor, self.emulator = vendor, emulator
-        emulator.seed_catalog([CODE], price=PRICE, quantity=10)
+        [self.entry] = emulator.seed_catalog([CODE], price=PRICE, quantity=10)
         self.channel = active_channel(vendor, emulator, batch_sizes={"fulfilment": 100})
         self.company = self.channel.company
         self.sku = make_sku(self.company, code=CODE)
@@ -161,6 +162,92 @@ def test_an_event_delivered_twice_is_applied_once(shop, monkeypatch):
     assert shop.actions(order) == ACTIONS[shop.vendor][: 2 if shop.vendor == "vtex" else 1]
 
 
+def test_every_event_delivered_twice_is_applied_once(shop, monkeypatch):
+    """A crash after each vendor call and before its state commit: the repeat knows the first
+    attempt may have applied (attempts > 0) and reads first where the vendor's write is not
+    idempotent; the vendor ends with each step once."""
+    order = shop.place()
+    shop.invoice(order)
+    shop.ship(order)
+    shop.deliver(order)
+    # One event per run, so each run after a crash repeats exactly the event it crashed on.
+    shop.channel.sync_settings.filter(flow="fulfilment").update(batch_size=1)
+    for _ in range(3):
+        with monkeypatch.context() as crash:
+            crash.setattr(fulfilment_module, "_settle", lambda event, **changes: False)
+            shop.run()
+        assert shop.run().state == RunState.SUCCEEDED
+    assert states(order) == [
+        ("invoice", FulfilmentState.SENT),
+        ("ship", FulfilmentState.SENT),
+        ("deliver", FulfilmentState.SENT),
+    ]
+    assert shop.actions(order) == ACTIONS[shop.vendor]
+    assert set(FulfilmentEvent.objects.filter(order=order).values_list("attempts", flat=True)) == {
+        2
+    }
+
+
+# The requests a first attempt of each step costs: the vendor's writes, and for Mercado Livre
+# the order and its shipment, read once per order per run (the shipment id and logistic mode
+# are not in the ERP order).
+FIRST_ATTEMPT_REQUESTS = {
+    "vtex": ["POST start-handling", "POST invoice", "PATCH invoice", "PUT tracking"],
+    "anymarket": ["PUT order", "PUT order", "PUT order"],
+    "mercadolivre": [
+        "GET order",
+        "GET shipment",
+        "POST fiscal_documents",
+        "POST seller_notifications",
+        "POST seller_notifications",
+    ],
+}
+
+
+def _request_kind(vendor: str, method: str, path: str) -> str:
+    last = path.rstrip("/").split("?")[0].split("/")[-1]
+    if vendor == "vtex":
+        name = "invoice" if "/invoice" in path and last != "tracking" else last
+        return f"{method} {name}"
+    if vendor == "anymarket":
+        return f"{method} order"
+    if path.startswith("/orders/"):
+        return f"{method} order"
+    if path.startswith("/shipments/") and last.isdigit():
+        return f"{method} shipment"
+    return f"{method} {last}"
+
+
+def test_a_first_attempt_writes_without_reading_first(shop):
+    """Read-before-write only where a previous attempt may have applied: two orders invoiced,
+    shipped and delivered cost the vendor's writes (and Mercado Livre's order + shipment read
+    once per order), nothing more."""
+    orders = [shop.place(), shop.place()]
+    for number, order in enumerate(orders, start=1):
+        shop.invoice(order, number=number)
+        shop.ship(order)
+        shop.deliver(order)
+    entry = shop.entry
+    bind(
+        shop.channel,
+        shop.sku,
+        external_item_id=entry.item_id,
+        external_variation_id=entry.variation_id,
+        external_sku_id=entry.sku_id,
+        seller_sku=entry.seller_sku,
+    )
+    start = len(shop.emulator.requests_log)
+    assert shop.run().state == RunState.SUCCEEDED
+    kinds = [
+        _request_kind(shop.vendor, r.method, r.path)
+        for r in shop.emulator.requests_log[start:]
+        if "oauth" not in r.path and "/users/me" not in r.path
+    ]
+    assert sorted(kinds) == sorted(FIRST_ATTEMPT_REQUESTS[shop.vendor] * 2)
+    for order in orders:
+        assert shop.actions(order) == ACTIONS[shop.vendor]
+
+
 def test_events_of_one_order_never_overtake(shop):
     """The tracking of an order waits for its invoice even when the invoice cannot go yet."""
     order = shop.place()
@@ -242,3 +329,52 @@ def test_a_refusal_is_stored_shown_on_the_order_and_blocks_later_events(emulator
         assert response.status_code == 200
         assert FulfilmentEvent.objects.get(pk=refused.pk).state == FulfilmentState.PENDING
         assert FulfilmentEvent.objects.get(pk=waiting.pk).last_error == ""
+
+
+@pytest.fixture
+def ml_shop(emulator, db):
+    with declared_rate(get_adapter_class("mercadolivre"), rate=500, burst=50):
+        yield Shop("mercadolivre", emulator("mercadolivre", rate=500, burst=50))
+
+
+def test_a_step_the_vendor_does_not_take_is_not_applicable_without_a_request(ml_shop, admin_client):
+    """Mercado Livre takes no cancellation from the seller (its spec lacks FULFIL_CANCEL): the
+    event is settled "not applicable" with a note, no request, no refusal."""
+    order = ml_shop.place()
+    services.order_cancel(order=order, reason="Sem estoque")
+    start = len(ml_shop.emulator.requests_log)
+    run = ml_shop.run()
+    assert run.state == RunState.SUCCEEDED, run.error
+    event = FulfilmentEvent.objects.get(order=order)
+    assert event.state == FulfilmentState.NOT_APPLICABLE
+    assert "Mercado Livre does not take this step" in event.last_error
+    assert event.attempts == 0 and event.sent_at is None
+    assert ml_shop.emulator.requests_log[start:] == []
+    assert run.detail["counts"]["not_applicable"] == 1
+    page = admin_client.get(reverse("admin:erp_order_change", args=[order.pk])).content.decode()
+    assert "Mercado Livre does not take this step" in page
+
+
+def test_mercado_envios_shipments_track_themselves_and_later_events_still_go(ml_shop):
+    """An ME2 (drop-off) order: the NF-e import goes; tracking and delivery are Mercado
+    Envios' own (the seller notifies ME1 shipments only), settled not applicable for this
+    order with the reason, and never block or fail the order's events."""
+    order = ml_shop.emulator.add_order([(CODE, 1)], shipping_mode="drop_off")
+    order = make_order(
+        ml_shop.company, ml_shop.channel, external_id=order, lines=[(ml_shop.sku, 1, "59.90", None)]
+    )
+    ml_shop.invoice(order)
+    ml_shop.ship(order)
+    ml_shop.deliver(order)
+    run = ml_shop.run()
+    assert run.state == RunState.SUCCEEDED, run.error
+    assert states(order) == [
+        ("invoice", FulfilmentState.SENT),
+        ("ship", FulfilmentState.NOT_APPLICABLE),
+        ("deliver", FulfilmentState.NOT_APPLICABLE),
+    ]
+    assert ml_shop.actions(order) == ["invoice"]
+    ship = FulfilmentEvent.objects.get(order=order, kind="ship")
+    assert "Mercado Envios ships and tracks this order" in ship.last_error
+    paths = [r.path for r in ml_shop.emulator.requests_log]
+    assert not any("seller_notifications" in p for p in paths)

@@ -188,3 +188,29 @@ def test_cancel_once(anymarket):
         FulfilmentOutcome.ALREADY_APPLIED,
     )
     assert anymarket.fulfilment_of(order_id) == [("cancel", {"reason": "Sem estoque"})]
+
+
+def test_a_first_attempt_puts_without_reading_and_confirms_a_refusal(anymarket):
+    """may_have_applied False: one PUT per step, no read. When the order has the change
+    already (someone else put it there), ANYMARKET refuses the repeated status and one read
+    confirms it: ALREADY_APPLIED, not refused."""
+    order_id = anymarket.add_order([("SKU-A", 1)])
+    adapter = connector(anymarket)
+    start = len(anymarket.requests_log)
+    for call, event in (
+        (adapter.send_invoice, INVOICE),
+        (adapter.send_tracking, TRACKING),
+        (adapter.mark_delivered, DELIVERED),
+    ):
+        assert call(order_id, event, may_have_applied=False).outcome == FulfilmentOutcome.ACCEPTED
+    assert [r.method for r in anymarket.requests_log[start:]] == ["PUT", "PUT", "PUT"]
+
+    start = len(anymarket.requests_log)
+    again = adapter.mark_delivered(order_id, DELIVERED, may_have_applied=False)
+    assert again.outcome == FulfilmentOutcome.ALREADY_APPLIED
+    assert [r.method for r in anymarket.requests_log[start:]] == ["PUT", "GET"]
+    assert [a for a, _ in anymarket.fulfilment_of(order_id)] == [
+        "invoice",
+        "tracking",
+        "delivered",
+    ]

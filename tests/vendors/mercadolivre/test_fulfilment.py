@@ -242,3 +242,32 @@ def test_seeded_orders_cover_every_shipping_mode(emulator):
     kinds = {(s["logistic"]["mode"], s["logistic"]["type"]) for s in emu.shipments.values()}
     assert {("me2", "drop_off"), ("me2", "cross_docking"), ("me2", "xd_drop_off")} <= kinds
     assert {("me2", "fulfillment"), ("me1", "default"), ("custom", "default")} <= kinds
+
+
+def test_a_first_attempt_reads_the_shipment_once_and_confirms_a_refusal(ml):
+    """may_have_applied False: the order and its shipment are read once per order by one
+    adapter, then each step is one write. A document someone else attached already makes
+    Mercado Livre refuse the write; one read confirms it: ALREADY_APPLIED."""
+    order_id = ml.add_order([("SKU-A", 1)], shipping_mode="custom")
+    adapter = connector(ml)
+    start = len(ml.requests_log)
+    outcomes = [
+        adapter.send_invoice(order_id, invoice(), may_have_applied=False).outcome,
+        adapter.send_tracking(order_id, TRACKING, may_have_applied=False).outcome,
+        adapter.mark_delivered(order_id, DELIVERED, may_have_applied=False).outcome,
+    ]
+    assert outcomes == [FulfilmentOutcome.ACCEPTED] * 3
+    methods = [r.method for r in ml.requests_log[start:] if "oauth" not in r.path]
+    assert methods == ["GET", "GET", "POST", "POST", "POST"]
+
+    fresh = connector(ml)
+    again = fresh.send_invoice(order_id, invoice(), may_have_applied=False)
+    assert again.outcome == FulfilmentOutcome.ALREADY_APPLIED
+    actions = [a for a, _ in ml.fulfilment_of(order_id)]
+    assert actions == ["fiscal_document", "tracking", "delivered"]
+
+    drop_off = ml.add_order([("SKU-A", 1)], shipping_mode="drop_off")
+    assert adapter.send_invoice(drop_off, invoice(), may_have_applied=False).done
+    repeat = connector(ml).send_invoice(drop_off, invoice(), may_have_applied=False)
+    assert repeat.outcome == FulfilmentOutcome.ALREADY_APPLIED
+    assert [a for a, _ in ml.fulfilment_of(drop_off)] == ["invoice"]

@@ -1,6 +1,7 @@
 """VTEX fulfilment against the emulator over HTTP: invoice (with start-handling), tracking on
 the invoice, delivered, cancel — each applied once, refusals in VTEX's words, 5xx retryable."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -201,3 +202,41 @@ def test_issuance_date_keeps_its_offset():
     assert invoice.issued_at.utcoffset() == timedelta(0)
     with pytest.raises(ValueError, match="aware"):
         FulfilmentInvoice("1", "1", KEY, datetime(2026, 1, 1), Decimal("1"))
+
+
+def test_a_first_attempt_writes_without_reading_the_order(vtex):
+    """may_have_applied False and every line names its VTEX SKU id: start handling, invoice,
+    tracking, delivered — four requests, no read. An order already in handling answers 409
+    OMS003 to start handling, which is taken as "no need"."""
+    adapter = connector(vtex)
+    for status, actions in (
+        ("ready-for-handling", ["start_handling", "invoice", "tracking", "delivered"]),
+        ("handling", ["invoice", "tracking", "delivered"]),
+    ):
+        order_id = vtex.add_order([("SKU-A", 1)], status=status)
+        document = vtex.orders[order_id]
+        invoice = invoice_for(vtex, order_id)
+        invoice = dataclasses.replace(
+            invoice,
+            items=tuple(
+                dataclasses.replace(line, ref=ExternalRef(sku_id=str(item["id"])))
+                for line, item in zip(invoice.items, document["items"], strict=True)
+            ),
+        )
+        # The flow passes the invoice number (from the invoice event) with both.
+        tracking = dataclasses.replace(TRACKING, invoice_number=invoice.number)
+        delivered = dataclasses.replace(DELIVERED, invoice_number=invoice.number)
+        start = len(vtex.requests_log)
+        outcomes = [
+            adapter.send_invoice(order_id, invoice, may_have_applied=False).outcome,
+            adapter.send_tracking(order_id, tracking, may_have_applied=False).outcome,
+            adapter.mark_delivered(order_id, delivered, may_have_applied=False).outcome,
+        ]
+        assert outcomes == [FulfilmentOutcome.ACCEPTED] * 3
+        assert [a for a, _ in vtex.fulfilment_of(order_id)] == actions
+        assert [r.method for r in vtex.requests_log[start:]] == [
+            "POST",
+            "POST",
+            "PATCH",
+            "PUT",
+        ]
