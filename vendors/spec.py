@@ -88,6 +88,10 @@ class Capability(models.TextChoices):
         "catalog_required_attributes",
         _("Categories require attributes"),
     )
+    # The vendor POSTs a notification to our callback URL when an order (or product) changes
+    # (`vendors/<v>/notifications.py: parse_notification`): the orders flow runs on change
+    # instead of waiting for its interval.
+    NOTIFICATIONS = "notifications", _("Sends notifications to a callback URL")
 
 
 @dataclass(frozen=True)
