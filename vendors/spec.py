@@ -174,6 +174,16 @@ class VendorSpec:
     # confirm instead — an id made up from other data could block a real second account.
     identifies_account: bool = True
 
+    def runs_on_change(self, flow: str) -> bool:
+        """Whether the engine runs `flow` on change (sync.services.events), not only on its
+        interval: stock and prices on every vendor (the change is the ERP's), orders where
+        the vendor sends notifications (Capability.NOTIFICATIONS)."""
+        if flow in self.unsupported_flows:
+            return False
+        if flow in (Flow.STOCK, Flow.PRICE):
+            return True
+        return flow == Flow.ORDERS and Capability.NOTIFICATIONS in self.capabilities
+
     def supported_flows(self) -> list[str]:
         return [flow for flow in Flow.values if flow not in self.unsupported_flows]
 

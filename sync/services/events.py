@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from channels.models import ChannelStatus, SyncSetting
 from sync.models import ChannelLease, NotificationHint, RunTrigger
-from vendors.spec import Capability, Flow, VendorSpec
+from vendors.spec import Flow
 
 logger = logging.getLogger("sync.events")
 
@@ -45,24 +45,12 @@ KINDS_OF_FLOW = {
 }
 
 
-# The flows that can run on change (`runs_on_change` says which, per vendor).
+# The flows that can run on change (VendorSpec.runs_on_change says which, per vendor).
 EVENT_FLOWS = (Flow.STOCK, Flow.PRICE, Flow.ORDERS)
 
 
 def debounce_seconds() -> float:
     return float(getattr(settings, "ERPINTEGR_EVENT_DEBOUNCE_SECONDS", 2.0))
-
-
-def runs_on_change(spec: VendorSpec, flow: str) -> bool:
-    """Whether `flow` of a channel on this vendor runs on change: stock and prices on every
-    vendor (the change is the ERP's), orders where the vendor sends notifications."""
-    if flow in spec.unsupported_flows:
-        return False
-    if flow in (Flow.STOCK, Flow.PRICE):
-        return True
-    if flow == Flow.ORDERS:
-        return Capability.NOTIFICATIONS in spec.capabilities
-    return False
 
 
 def event_run_request(*, channel_ids: Iterable[int], flow: str) -> list[int]:
