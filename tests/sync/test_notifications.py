@@ -217,8 +217,10 @@ def test_anymarket_order_product_and_transmission(client, anymarket, enqueued):
     assert hints(anymarket) == [("order", "9001"), ("product", "77")]
     bad = post(client, anymarket, {"type": "ORDER", "content": {"id": "1"}})
     assert bad.status_code == 400 and "content.oi" in bad.json()["detail"]
-    unknown = post(client, anymarket, {"type": "STOCK", "content": {"id": "1", "oi": "LOJA.1"}})
-    assert unknown.status_code == 400
+    invoice = post(
+        client, anymarket, {"type": "INBOUND_NFE", "content": {"id": "1", "oi": "LOJA.1"}}
+    )
+    assert (invoice.status_code, invoice.json()["outcome"]) == (200, "ignored")
 
 
 @pytest.mark.django_db(transaction=True)
