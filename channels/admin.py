@@ -317,11 +317,12 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                     ),
                 },
             ),
+            # Before the authentication, which the sync settings inline follows directly.
+            *notifications,
             (
                 _("Integration configuration — Authentication"),
                 {"fields": integration, "description": description},
             ),
-            *notifications,
         ]
 
     def _credential_field_names(self, obj) -> list[str]:
