@@ -103,6 +103,12 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
             return gettext("On change, and every %(minutes)s min as a safety net") % {
                 "minutes": setting.interval_minutes
             }
+        minimum = connector.limits.for_flow(setting.flow).min_interval_minutes
+        if minimum > 1:
+            return gettext(
+                "Every %(minutes)s min (%(vendor)s allows this flow at most every %(minimum)s "
+                "min: not on change)"
+            ) % {"minutes": setting.interval_minutes, "vendor": connector.label, "minimum": minimum}
         return gettext("Every %(minutes)s min") % {"minutes": setting.interval_minutes}
 
     @admin.display(description=_("vendor limits"))

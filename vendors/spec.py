@@ -177,8 +177,13 @@ class VendorSpec:
     def runs_on_change(self, flow: str) -> bool:
         """Whether the engine runs `flow` on change (sync.services.events), not only on its
         interval: stock and prices on every vendor (the change is the ERP's), orders where
-        the vendor sends notifications (Capability.NOTIFICATIONS)."""
+        the vendor sends notifications (Capability.NOTIFICATIONS). Never a flow the vendor
+        (or its budget) allows only every few minutes (`min_interval_minutes` > 1: ANYMARKET
+        prices): that one keeps its interval."""
         if flow in self.unsupported_flows:
+            return False
+        limits = self.limits.flows.get(flow)
+        if limits is None or limits.min_interval_minutes > 1:
             return False
         if flow in (Flow.STOCK, Flow.PRICE):
             return True

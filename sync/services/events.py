@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from channels.models import ChannelStatus, SyncSetting
 from sync.models import ChannelLease, NotificationHint, RunTrigger
+from vendors.registry import VENDORS, get_spec
 from vendors.spec import Flow
 
 logger = logging.getLogger("sync.events")
@@ -59,6 +60,7 @@ def event_run_request(*, channel_ids: Iterable[int], flow: str) -> list[int]:
     Returns those channel ids."""
     if flow not in EVENT_FLOWS:
         return []
+    connectors = [key for key in VENDORS if get_spec(key).runs_on_change(flow)]
     now = timezone.now()
     due = now + timedelta(seconds=debounce_seconds())
     armed = []
@@ -69,6 +71,7 @@ def event_run_request(*, channel_ids: Iterable[int], flow: str) -> list[int]:
                 flow=flow,
                 enabled=True,
                 channel__status=ChannelStatus.ACTIVE,
+                channel__connector__in=connectors,
             )
             .filter(Q(event_run_due_at__isnull=True) | Q(event_run_due_at__lt=now - STALE_AFTER))
             .update(event_run_due_at=due)

@@ -76,3 +76,11 @@ def test_the_regenerate_action_needs_the_credentials_permission(client, back_off
     )
     channel.refresh_from_db()
     assert channel.notification_token == token
+
+
+@pytest.mark.django_db
+def test_a_flow_the_vendor_allows_only_every_few_minutes_keeps_its_interval(admin_client):
+    channel = make_channel(connector="anymarket")
+    html = admin_client.get(change_url(channel)).content.decode()
+    assert "ANYMARKET allows this flow at most every 5 min: not on change" in html  # prices
+    assert "On change, and every 5 min as a safety net" in html  # stock

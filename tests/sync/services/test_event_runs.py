@@ -181,3 +181,15 @@ def test_a_forged_notification_causes_no_erp_write(client, emulators, queue, sho
     assert not Order.objects.exists()
     assert StockBalance.objects.get(sku=sku).reserved == 0
     assert not PendingChange.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anymarket_prices_keep_their_interval_and_are_not_run_on_change(emulators, queue, shops):
+    from decimal import Decimal
+
+    from erp.services import price_set
+
+    a, b, sku = shops
+    price_set(price_list=a.price_list, sku=sku, amount=Decimal("79.90"))
+    assert PendingChange.objects.filter(channel=a, flow="price").exists()
+    assert queue == []  # ANYMARKET prices: at most every 5 min (two requests per SKU)
