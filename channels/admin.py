@@ -1,9 +1,11 @@
 """The "Sales channel" screen (CRM › Canais de venda). Thin: forms, display, service calls."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
+from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.forms import CREDENTIAL_PREFIX, SalesChannelForm
@@ -12,10 +14,11 @@ from channels.services import (
     channel_announce_changed,
     channel_ensure_sync_settings,
     channel_record_access_change,
+    channel_regenerate_notification_token,
     channel_set_credentials,
 )
 from erp.admin_scoping import CompanyScopedAdminMixin
-from vendors.spec import Flow
+from vendors.spec import Capability, Flow
 
 # Other apps extend the channel page through these hooks, keeping the dependency direction
 # sync → mappings → channels. Each app registers from its AppConfig.ready(), never at import
@@ -80,14 +83,33 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
     verbose_name_plural = _(
         "Integration configuration — Sync settings: how often and how much each flow syncs"
     )
-    fields = ["flow", "enabled", "interval_minutes", "batch_size", "vendor_limits"]
-    readonly_fields = ["flow", "vendor_limits"]
+    fields = ["flow", "enabled", "interval_minutes", "batch_size", "runs", "vendor_limits"]
+    readonly_fields = ["flow", "runs", "vendor_limits"]
     extra = 0
     can_delete = False
     max_num = len(Flow)
 
     def has_add_permission(self, request, obj=None):
         return False  # one row per flow, created with the channel
+
+    @admin.display(description=_("runs"))
+    def runs(self, setting: SyncSetting) -> str:
+        """ "On change" (sync.services.events) or "every N min"; the interval is the safety net
+        of a flow that runs on change."""
+        connector = setting.channel.vendor
+        if setting.flow in connector.unsupported_flows:
+            return "—"
+        if connector.runs_on_change(setting.flow):
+            return gettext("On change, and every %(minutes)s min as a safety net") % {
+                "minutes": setting.interval_minutes
+            }
+        minimum = connector.limits.for_flow(setting.flow).min_interval_minutes
+        if minimum > 1:
+            return gettext(
+                "Every %(minutes)s min (%(vendor)s allows this flow at most every %(minimum)s "
+                "min: not on change)"
+            ) % {"minutes": setting.interval_minutes, "vendor": connector.label, "minimum": minimum}
+        return gettext("Every %(minutes)s min") % {"minutes": setting.interval_minutes}
 
     @admin.display(description=_("vendor limits"))
     def vendor_limits(self, setting: SyncSetting) -> str:
@@ -108,6 +130,11 @@ class SyncSettingInline(CompanyScopedAdminMixin, admin.TabularInline):
             "minutes": limits.min_interval_minutes,
             "rate": f"{connector.limits.requests_per_second:g}",
         }
+        if setting.flow == Flow.ORDERS:
+            if Capability.NOTIFICATIONS in connector.capabilities:
+                text += gettext("; sends order notifications")
+            else:
+                text += gettext("; sends no notifications: orders are read on the interval")
         learned = setting.learned_request_size
         if learned and learned < limits.max_items_per_request:
             text += gettext("; the vendor refused larger batches: %(size)s per request") % {
@@ -203,8 +230,42 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             base.__name__, (base,), {"credentials_editable": self.can_edit_credentials(request)}
         )
 
+    actions = ["regenerate_notification_url"]
+
+    @admin.display(description=_("notification URL"))
+    def notification_url(self, channel: SalesChannel) -> str:
+        if channel.pk is None or Capability.NOTIFICATIONS not in channel.vendor.capabilities:
+            return gettext("%(vendor)s sends no notifications.") % {
+                "vendor": channel.vendor.label if channel.connector else "—"
+            }
+        path = reverse("notification_receive", args=[channel.notification_token])
+        return f"{settings.ERPINTEGR_PUBLIC_URL}{path}"
+
+    @admin.action(
+        description=_("Regenerate the notification URL (paste the new one at the vendor)"),
+        permissions=["change_credentials"],
+    )
+    def regenerate_notification_url(self, request, queryset):
+        count = channel_regenerate_notification_token(
+            channel_ids=queryset.values_list("pk", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d channel has a new notification URL; the old one answers 404 now.",
+                "%(count)d channels have a new notification URL; the old ones answer 404 now.",
+                count,
+            )
+            % {"count": count},
+        )
+
+    def has_change_credentials_permission(self, request) -> bool:
+        return self.can_edit_credentials(request)
+
     def get_readonly_fields(self, request, obj=None):
         fields = ["status", "status_reason", "external_account_id", "verified_at"]
+        if obj is not None and self.can_edit_credentials(request):
+            fields.append("notification_url")
         if obj is not None:
             fields = ["connector", "category", "company", *fields]
         if not self.can_edit_credentials(request):
@@ -229,6 +290,23 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             else _("Authentication is visible only to users allowed to change credentials.")
         )
         orders = ["order_sweep_days", "order_sweep_interval_minutes"]
+        notifications = []
+        if obj is not None and self.can_edit_credentials(request):
+            notifications = [
+                (
+                    _("Vendor notifications"),
+                    {
+                        "fields": ["notification_url"],
+                        "description": _(
+                            "Paste this URL at the vendor (README: Vendor notifications) so "
+                            "orders come in within seconds. Keep it private: whoever has it "
+                            "can make the channel check its orders sooner (never import "
+                            "anything: the engine re-reads the vendor). VTEX's hook is "
+                            "registered by the connector on activation."
+                        ),
+                    },
+                )
+            ]
         return [
             (None, {"fields": general}),
             (_("State"), {"fields": state}),
@@ -245,6 +323,8 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                     ),
                 },
             ),
+            # Before the authentication, which the sync settings inline follows directly.
+            *notifications,
             (
                 _("Integration configuration — Authentication"),
                 {"fields": integration, "description": description},

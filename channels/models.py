@@ -1,5 +1,6 @@
 """The sales channel screen: SalesChannel, its encrypted credentials and its sync settings."""
 
+import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -88,6 +89,17 @@ def base_url_problem(environment: str, url: str) -> str:
 # than this (each page is at least one vendor request, taken from the channel's rate budget).
 RECONCILE_MIN_INTERVAL_MINUTES = 15
 RECONCILE_MAX_PAGES_PER_RUN = 1000
+
+
+def new_notification_token() -> str:
+    """The path part of a channel's notification URL: unguessable, not a credential (the
+    vendor's own authenticity and the re-read from the vendor are), but never logged."""
+    return secrets.token_urlsafe(32)
+
+
+def new_notification_secret() -> str:
+    """The secret header value we register with a vendor hook that carries headers (VTEX)."""
+    return secrets.token_urlsafe(32)
 
 
 class ChannelStatus(models.TextChoices):
@@ -213,6 +225,18 @@ class SalesChannel(models.Model):
         help_text=_("Learned when the credentials are verified (seller id, account name…)."),
     )
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    # The vendor's notifications come to /notifications/<token>/ (sync.notifications).
+    notification_token = models.CharField(
+        _("notification token"),
+        max_length=64,
+        unique=True,
+        default=new_notification_token,
+        editable=False,
+    )
+    # Sent back by hooks that carry headers we choose (VTEX: X-Erpintegr-Secret), encrypted.
+    notification_secret = EncryptedTextField(
+        _("notification secret"), default=new_notification_secret, editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -370,6 +394,10 @@ class SyncSetting(models.Model):
             "limit."
         ),
     )
+
+    # Event-driven runs (sync.services.events): when the armed run of this flow is due, or
+    # None when none is queued. The guard that makes a burst of changes one run.
+    event_run_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("sync setting")

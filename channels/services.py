@@ -298,3 +298,18 @@ def sync_setting_record_request_size(*, channel_id: int, flow: str, size: int) -
     if batch_size is None:
         return 0
     return setting.update(learned_request_size=max(1, min(int(size), batch_size)))
+
+
+def channel_regenerate_notification_token(*, channel_ids) -> int:
+    """A new notification token (URL) and hook secret per channel: the old URL answers 404
+    from now on. The vendor must be given the new URL (VTEX: activate again to re-register
+    the hook). Returns the count of channels changed."""
+    from channels.models import new_notification_secret, new_notification_token
+
+    count = 0
+    for channel in SalesChannel.objects.filter(pk__in=list(channel_ids)):
+        channel.notification_token = new_notification_token()
+        channel.notification_secret = new_notification_secret()
+        channel.save(update_fields=["notification_token", "notification_secret", "updated_at"])
+        count += 1
+    return count

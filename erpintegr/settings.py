@@ -180,6 +180,15 @@ else:
 # (and workers) more often; the end-to-end tests do.
 SYNC_RUN_BUDGET_SECONDS = float(env.str("SYNC_RUN_BUDGET_SECONDS", default="") or 0) or None
 
+# Event-driven runs (sync.services.events): a notification or an ERP change runs the flow
+# this many seconds later, so a burst of changes is one run. The interval stays the safety net.
+ERPINTEGR_EVENT_DEBOUNCE_SECONDS = env.float("ERPINTEGR_EVENT_DEBOUNCE_SECONDS", default=2.0)
+if not 0 <= ERPINTEGR_EVENT_DEBOUNCE_SECONDS <= 60:
+    raise ImproperlyConfigured("ERPINTEGR_EVENT_DEBOUNCE_SECONDS must be between 0 and 60.")
+# The public address vendors reach this server at (https://erp.example.com), shown on the
+# channel page in front of each channel's notification path. Empty: the path only.
+ERPINTEGR_PUBLIC_URL = env.str("ERPINTEGR_PUBLIC_URL", default="").rstrip("/")
+
 # Runs log retention: a daily task deletes older runs (the newest of each channel × flow stays).
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=30)
 if SYNC_RUN_RETENTION_DAYS < 1:

@@ -36,6 +36,8 @@ class RunTrigger(models.TextChoices):
     REPROCESS = "reprocess", _("Reprocess held orders")
     COMMAND = "command", _("Command line")
     RECONCILE = "reconcile", _("Stock reconciliation")
+    # A stored vendor notification or a pending ERP change (sync.services.events).
+    EVENT = "event", _("On change")
 
 
 class SyncRun(models.Model):
@@ -565,3 +567,42 @@ class FulfilmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order} #{self.sequence} {self.get_kind_display()}"
+
+
+class NotificationHint(models.Model):
+    """A vendor notification's "look at X" (sync.notifications), never trusted: it only makes
+    the channel's flow run sooner, and that run re-reads from the vendor.
+
+    At most one unprocessed row per channel × kind × resource: a replay or a flood of the
+    same notification stores nothing new. A run of the hint's flow marks them processed."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("Order")
+        PRODUCT = "product", _("Product")
+        SHIPMENT = "shipment", _("Shipment")
+
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="notification_hints",
+        verbose_name=_("sales channel"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    resource = models.CharField(_("resource"), max_length=120)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification hint")
+        verbose_name_plural = _("notification hints")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "kind", "resource"],
+                condition=Q(processed_at__isnull=True),
+                name="notification_hint_once_unprocessed",
+            )
+        ]
+        indexes = [models.Index(fields=["channel", "processed_at"], name="notification_hint_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}/{self.kind}/{self.resource}"

@@ -10,6 +10,15 @@ def run_flow(channel_id: int, flow: str, trigger: str = RunTrigger.SCHEDULE):
     return None if result is None else result.pk
 
 
+def run_event_flow(channel_id: int, flow: str):
+    """An event-driven run (sync.services.events): a notification or an ERP change."""
+    from sync.services.events import event_run_execute
+    from sync.services.runs import run_flow as run
+
+    result = event_run_execute(channel_id=channel_id, flow=flow, run_flow=run)
+    return None if result is None else result.pk
+
+
 def reconcile_stock(channel_id: int):
     """The channel's stock reconciliation (sync.services.reconcile), as a run of the stock
     flow under the channel's lease."""

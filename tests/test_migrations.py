@@ -40,6 +40,9 @@ def test_a_database_from_before_the_vendor_layer_migrates_forward_with_its_rows(
     assert migrated.connector == "mercadolivre"
     assert migrated.vendor.label == "Mercado Livre"
     assert migrated.get_connector_display() == "Mercado Livre"
+    # Channels from before vendor notifications got their own URL token and hook secret.
+    assert len(migrated.notification_token) >= 43
+    assert len(migrated.notification_secret) >= 43
 
 
 @pytest.mark.django_db

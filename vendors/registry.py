@@ -42,3 +42,11 @@ def get_adapter_class(key: str):
 
 def vendor_choices() -> list[tuple[str, str]]:
     return [(key, get_spec(key).label) for key in VENDORS]
+
+
+@cache
+def get_notification_module(key: str):
+    """`<package>.notifications` of a vendor that declares Capability.NOTIFICATIONS:
+    `parse_notification(headers, body) -> NotificationHint | None` and, where the vendor sends
+    headers we chose, `SECRET_HEADER`. A small module; the adapter is not imported."""
+    return import_module(f"{_package(key)}.notifications")

@@ -88,6 +88,10 @@ class Capability(models.TextChoices):
         "catalog_required_attributes",
         _("Categories require attributes"),
     )
+    # The vendor POSTs a notification to our callback URL when an order (or product) changes
+    # (`vendors/<v>/notifications.py: parse_notification`): the orders flow runs on change
+    # instead of waiting for its interval.
+    NOTIFICATIONS = "notifications", _("Sends notifications to a callback URL")
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,21 @@ class VendorSpec:
     # "": the activation cannot tell two channels on one account apart and asks support to
     # confirm instead — an id made up from other data could block a real second account.
     identifies_account: bool = True
+
+    def runs_on_change(self, flow: str) -> bool:
+        """Whether the engine runs `flow` on change (sync.services.events), not only on its
+        interval: stock and prices on every vendor (the change is the ERP's), orders where
+        the vendor sends notifications (Capability.NOTIFICATIONS). Never a flow the vendor
+        (or its budget) allows only every few minutes (`min_interval_minutes` > 1: ANYMARKET
+        prices): that one keeps its interval."""
+        if flow in self.unsupported_flows:
+            return False
+        limits = self.limits.flows.get(flow)
+        if limits is None or limits.min_interval_minutes > 1:
+            return False
+        if flow in (Flow.STOCK, Flow.PRICE):
+            return True
+        return flow == Flow.ORDERS and Capability.NOTIFICATIONS in self.capabilities
 
     def supported_flows(self) -> list[str]:
         return [flow for flow in Flow.values if flow not in self.unsupported_flows]

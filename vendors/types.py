@@ -524,3 +524,26 @@ class CatalogReference:
     required: bool = False
     allows_variations: bool = False
     score: float | None = None
+
+
+class NotificationKind(StrEnum):
+    """What a vendor notification says changed: the engine re-reads it, never trusts it."""
+
+    ORDER = "order"
+    PRODUCT = "product"
+    SHIPMENT = "shipment"
+
+
+@dataclass(frozen=True)
+class NotificationHint:
+    """A vendor's "look at X" (`vendors/<v>/notifications.py: parse_notification`).
+
+    Never trusted: the engine only uses it to run the channel's flow sooner, and that run
+    re-reads X from the vendor with the stored credentials. `account` is the vendor account the
+    notification claims to be about (Mercado Livre user_id, VTEX Origin.Account, ANYMARKET oi);
+    `application` the Mercado Livre application id ("" elsewhere)."""
+
+    kind: NotificationKind
+    resource: str
+    account: str = ""
+    application: str = ""

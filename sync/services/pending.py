@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from channels.models import ChannelStatus, SalesChannel, SyncSetting
 from erp.signals import ChangeKind
+from sync.services.events import event_run_request
 from sync.services.push import PUSH_FLOWS, PUSH_PLANS
 from sync.sql import upsert_pending, upsert_pending_for_bindings
 
@@ -56,7 +57,9 @@ def pending_record_announcement(
     # before this order was imported, leaving it showing more than the ERP has. One more
     # write per sold SKU (coalesced) is the price of never overselling there.
     channel_ids = sorted(set(channels.values_list("pk", flat=True)))
-    pending_upsert(channel_ids=channel_ids, flow=flow, sku_ids=sku_ids)
+    if pending_upsert(channel_ids=channel_ids, flow=flow, sku_ids=sku_ids):
+        # The flow runs on change (after a short debounce), not only on its interval.
+        event_run_request(channel_ids=channel_ids, flow=flow)
     return channel_ids
 
 

@@ -250,6 +250,11 @@ def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
 
         reconcile_stock(ctx, pages=ctx.channel.reconcile_pages_per_run)
         return
+    from sync.services.events import hints_mark_processed
+
+    # The hints received until now point at what this run reads anyway (it re-reads the
+    # vendor): processed, whatever the run finds.
+    hints_mark_processed(channel_id=ctx.channel.pk, flow=flow, before=ctx.run.started_at)
     if flow == Flow.ORDERS:
         from sync.services.orders import orders_import
         from sync.services.sweep import orders_sweep, sweep_due

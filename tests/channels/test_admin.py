@@ -309,6 +309,7 @@ def test_other_apps_extend_the_channel_page_in_installed_apps_order(admin_client
     ]
     assert actions == [
         "delete_selected",
+        "regenerate_notification_url",  # channels' own, before the other apps'
         "activate_integration",
         "deactivate_integration",
         "run_now",

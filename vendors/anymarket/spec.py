@@ -73,6 +73,7 @@ SPEC = VendorSpec(
             # POST/PUT /v2/products with SKUs and images, POST …/skus, …/images; GET
             # /v2/categories and /v2/brands (AnyMarket/anymarket-sdk-java ProductService,
             # SkuService, CategoryService, BrandService).
+            Capability.NOTIFICATIONS,
             Capability.CATALOG_CREATE,
             Capability.CATALOG_UPDATE,
             Capability.CATALOG_IMAGES,

@@ -89,6 +89,7 @@ SPEC = VendorSpec(
             # POST /items (variations by attribute_combinations), PUT /items/{id} title and
             # pictures, /items/{id}/description; the domain_discovery predictor; the
             # category's attributes with tags.required (developers.mercadolivre.com.br).
+            Capability.NOTIFICATIONS,
             Capability.CATALOG_CREATE,
             Capability.CATALOG_UPDATE,
             Capability.CATALOG_IMAGES,

@@ -88,6 +88,7 @@ from vendors.types import (
     unreadable_order_key,
 )
 from vendors.vtex.catalog import VtexCatalog
+from vendors.vtex.notifications import SECRET_HEADER
 from vendors.vtex.spec import SPEC
 
 logger = logging.getLogger("vendors.vtex")
@@ -139,7 +140,8 @@ DEFAULT_FEED_STATUSES: tuple[str, ...] = (
 )
 # The header VTEX's orders hook carries to our endpoint with the channel's secret (the hook's
 # `headers`, orders.json POST /api/orders/hook/config): VTEX sends the hook's headers as given.
-ORDER_HOOK_SECRET_HEADER = "X-Erpintegr-Hook-Secret"  # noqa: S105 - a header name
+# The header our hook carries: the one the notification endpoint checks (vtex/notifications).
+ORDER_HOOK_SECRET_HEADER = SECRET_HEADER
 FEED_VISIBILITY_TIMEOUT_SECONDS = 250  # spec example; a page is stored well within this
 FEED_RETENTION_SECONDS = 345_600  # 4 days (spec example; the spec's maximum is 1,209,600)
 

@@ -92,6 +92,7 @@ SPEC = VendorSpec(
             Capability.SHIPPING_NEEDS_INVOICE,
             # catalog.json: products, SKUs, EANs, SKU files by URL, SKU specifications; the
             # category tree, brand list and specification fields / values by category.
+            Capability.NOTIFICATIONS,
             Capability.CATALOG_CREATE,
             Capability.CATALOG_UPDATE,
             Capability.CATALOG_IMAGES,
