@@ -1,9 +1,7 @@
 """The "Sales channel" screen (CRM › Canais de venda). Thin: forms, display, service calls."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +11,7 @@ from channels.models import AccessChange, SalesChannel, SyncSetting
 from channels.services import (
     channel_announce_changed,
     channel_ensure_sync_settings,
+    channel_notification_url,
     channel_record_access_change,
     channel_regenerate_notification_token,
     channel_set_credentials,
@@ -238,8 +237,7 @@ class SalesChannelAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
             return gettext("%(vendor)s sends no notifications.") % {
                 "vendor": channel.vendor.label if channel.connector else "—"
             }
-        path = reverse("notification_receive", args=[channel.notification_token])
-        return f"{settings.ERPINTEGR_PUBLIC_URL}{path}"
+        return channel_notification_url(channel=channel)
 
     @admin.action(
         description=_("Regenerate the notification URL (paste the new one at the vendor)"),

@@ -300,16 +300,29 @@ def sync_setting_record_request_size(*, channel_id: int, flow: str, size: int) -
     return setting.update(learned_request_size=max(1, min(int(size), batch_size)))
 
 
+def channel_notification_url(*, channel: SalesChannel) -> str:
+    """Where the channel's vendor sends its notifications: ERPINTEGR_PUBLIC_URL + the
+    channel's path (the path alone while the public address is not set). It holds the
+    channel's token: shown only to users who may see credentials, never logged."""
+    from django.urls import reverse
+
+    path = reverse("notification_receive", args=[channel.notification_token])
+    return f"{settings.ERPINTEGR_PUBLIC_URL}{path}"
+
+
 def channel_regenerate_notification_token(*, channel_ids) -> int:
     """A new notification token (URL) and hook secret per channel: the old URL answers 404
-    from now on. The vendor must be given the new URL (VTEX: activate again to re-register
-    the hook). Returns the count of channels changed."""
+    from now on. Vendors the integration registers itself with (VTEX's orders hook) are
+    given the new URL by the engine (channel_notification_url_changed); the others must be
+    given it by hand. Returns the count of channels changed."""
     from channels.models import new_notification_secret, new_notification_token
+    from channels.signals import notification_url_changed
 
     count = 0
     for channel in SalesChannel.objects.filter(pk__in=list(channel_ids)):
         channel.notification_token = new_notification_token()
         channel.notification_secret = new_notification_secret()
         channel.save(update_fields=["notification_token", "notification_secret", "updated_at"])
+        notification_url_changed.send(sender=SalesChannel, channel_id=channel.pk)
         count += 1
     return count

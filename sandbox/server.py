@@ -788,6 +788,19 @@ class Emulator(ABC):
                 for a in self.notification_attempts()
             ]
             return Response(200, {**self.notification_settings(), "attempts": attempts})
+        if request.path == "/__emulator__/orders" and request.method == "POST":
+            # A buyer's order placed from outside the process (the README's tour, `curl`):
+            # {"lines": [[seller code, quantity, unit price], …], "status": …} as add_order.
+            try:
+                data = self._control_body(request)
+                lines = [
+                    (str(code), int(quantity), str(price))
+                    for code, quantity, price in data.get("lines") or []
+                ]
+                order_id = self.add_order(lines or None, status=data.get("status"))
+            except (TypeError, ValueError, KeyError) as exc:
+                return Response(400, {"message": str(exc)})
+            return Response(201, {"id": order_id})
         if request.path == "/__emulator__/reset-stats" and request.method == "POST":
             self.reset_stats()
             return Response(200, {"ok": True})

@@ -15,7 +15,7 @@ class SyncConfig(AppConfig):
     verbose_name = _("Sync engine")
 
     def ready(self) -> None:
-        from channels.signals import channel_changed
+        from channels.signals import channel_changed, notification_url_changed
         from erp.signals import order_fulfilment_changed, skus_changed
         from mappings.signals import mapping_created
         from sync import receivers
@@ -26,6 +26,9 @@ class SyncConfig(AppConfig):
         )
         channel_changed.connect(receivers.on_channel_changed, dispatch_uid="sync.schedules")
         mapping_created.connect(receivers.on_mapping_created, dispatch_uid="sync.held_orders")
+        notification_url_changed.connect(
+            receivers.on_notification_url_changed, dispatch_uid="sync.notification_setup"
+        )
         post_migrate.connect(
             _ensure_maintenance_schedules, sender=self, dispatch_uid="sync.maintenance"
         )

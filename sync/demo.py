@@ -330,3 +330,33 @@ def demo_place_held_order(emulator) -> str:
         marketplace="MAGAZINE_LUIZA",
         buyer_name="Gabriela Nunes",
     )
+
+
+def demo_connect_notifications(emulators: dict) -> list[str]:
+    """Point each running emulator's notifications at its active demo channel's URL (the
+    server must be answering: VTEX pings the URL when its hook is registered), as a seller
+    would: VTEX through the integration's own hook registration (what the activation does
+    in production), Mercado Livre and ANYMARKET as pasted in the vendor's screens. Returns
+    one line per channel for the console; never the URL (it holds the channel's token)."""
+    from channels.services import channel_notification_url
+    from sync.activation.notification_setup import notifications_register
+
+    company = Company.objects.filter(cnpj=DEMO_CNPJ).first()
+    lines: list[str] = []
+    for demo in DEMO_CHANNELS:
+        emulator = emulators.get(demo.key)
+        channel = (
+            SalesChannel.objects.filter(company=company, name=demo.name, status="active").first()
+            if company is not None and emulator is not None
+            else None
+        )
+        if channel is None or Capability.NOTIFICATIONS not in channel.vendor.capabilities:
+            continue
+        registered = notifications_register(channel=channel)
+        if not registered:  # registered by hand at this vendor: the seller pastes the URL
+            emulator.set_notification_callback(channel_notification_url(channel=channel))
+            registered = _("%(vendor)s sends its notifications to this channel's URL.") % {
+                "vendor": channel.vendor.label
+            }
+        lines.append(f"“{channel}”: {registered}")
+    return lines

@@ -23,6 +23,20 @@ def on_channel_changed(sender, *, channel_id: int, **kwargs) -> None:
     transaction.on_commit(lambda: schedules_reconcile_channel(channel_id=channel_id))
 
 
+def on_notification_url_changed(sender, *, channel_id: int, **kwargs) -> None:
+    """Give the vendor the new URL where the integration registers itself (VTEX): HTTP, so
+    in a task after the commit."""
+    from django_q.tasks import async_task
+
+    transaction.on_commit(
+        lambda: async_task(
+            "sync.tasks.register_notifications",
+            channel_id,
+            task_name=f"erpintegr:notifications:{channel_id}",
+        )
+    )
+
+
 def on_mapping_created(sender, *, channel_id: int, **kwargs) -> None:
     """A new de-para row may complete held orders: reprocess them in a task. A carrier +
     service row may also be the reverse de-para a held fulfilment event waits for: those go

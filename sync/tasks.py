@@ -60,3 +60,13 @@ def run_preflight(run_id: int, language: str | None = None):
 
     run = preflight_run_execute(run_id=run_id, language=language)
     return None if run is None else run.state
+
+
+def register_notifications(channel_id: int):
+    """Register the channel's (new) notification URL at its vendor, where the vendor allows
+    it (sync.activation.notification_setup)."""
+    from channels.models import SalesChannel
+    from sync.activation.notification_setup import notifications_register
+
+    channel = SalesChannel.objects.filter(pk=channel_id).first()
+    return None if channel is None else notifications_register(channel=channel)

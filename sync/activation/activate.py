@@ -44,6 +44,7 @@ from sync.activation import checks
 from sync.activation.checks import Check, CheckStatus
 from sync.activation.connection import paced_connector
 from sync.activation.matching import erp_index
+from sync.activation.notification_setup import notifications_register
 from sync.activation.runs import (
     PreflightResult,
     confirm_finish,
@@ -232,22 +233,20 @@ def _activate(
             ),
             result,
         )
-    return ActivationOutcome(
-        channel,
-        True,
-        _(
-            "“%(channel)s” is active on account %(account)s: %(created)s product binding(s) "
-            "created, schedules set, every bound SKU queued for a first push."
-        )
-        % {
-            "channel": channel,
-            "account": result.account_id or _("(not named by the vendor)"),
-            "created": created,
-        },
-        result,
-        record,
-        created,
-    )
+    message = _(
+        "“%(channel)s” is active on account %(account)s: %(created)s product binding(s) "
+        "created, schedules set, every bound SKU queued for a first push."
+    ) % {
+        "channel": channel,
+        "account": result.account_id or _("(not named by the vendor)"),
+        "created": created,
+    }
+    # After the commit: the vendor may call the URL at once (VTEX pings it), and the hints it
+    # sends are kept only for an active channel.
+    registered = notifications_register(channel=channel, connector=connector)
+    if registered:
+        message = f"{message} {registered}"
+    return ActivationOutcome(channel, True, message, result, record, created)
 
 
 def activation_request(

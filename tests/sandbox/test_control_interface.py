@@ -222,3 +222,21 @@ def test_importing_the_sandbox_imports_neither_vendors_nor_erp_nor_django():
         check=True,
     )
     assert result.stdout.strip() == ""
+
+
+def test_an_order_can_be_placed_over_the_control_route(emulator):
+    """`make run`'s emulators live in the run_stack process: the README's tour places an
+    order from a shell through this route, as a buyer would."""
+    code = next(iter(emulator.seed_catalog(["CTRL-1"]))).seller_sku
+    before = set(emulator.order_ids())
+    answer = requests.post(
+        f"{emulator.url}/__emulator__/orders", json={"lines": [[code, 2, "19.90"]]}, timeout=5
+    )
+    assert answer.status_code == 201, answer.text
+    assert set(emulator.order_ids()) - before == {answer.json()["id"]}
+
+    refused = requests.post(
+        f"{emulator.url}/__emulator__/orders", json={"lines": [["NO-SUCH-SKU", 1, "1"]]}, timeout=5
+    )
+    assert refused.status_code == 400 and "NO-SUCH-SKU" in refused.json()["message"]
+    assert set(emulator.order_ids()) - before == {answer.json()["id"]}

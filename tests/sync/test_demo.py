@@ -203,3 +203,36 @@ def test_the_demo_goes_live_and_holds_one_order_for_ect(demo_emulators, signals,
         (False, False, 0)
     ] * len(LIVE)
     assert _state() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_points_every_emulators_notifications_at_its_channel(
+    demo_emulators, live_server, settings
+):
+    """What `make run` does once the admin answers: VTEX through the hook the integration
+    registers (VTEX pings our endpoint first), Mercado Livre and ANYMARKET as a seller pastes
+    the URL; then a sale on each emulator reaches its channel as a stored hint."""
+    from sync.demo import demo_connect_notifications
+    from sync.models import NotificationHint
+
+    settings.ERPINTEGR_PUBLIC_URL = live_server.url
+    load_demo(ports={key: _port(emulator) for key, emulator in demo_emulators.items()})
+    demo_go_live(only=set(demo_emulators))
+    lines = demo_connect_notifications(demo_emulators)
+
+    channels = _channels()
+    assert len(lines) == len(LIVE)
+    assert not any(channels[d.key].notification_token in line for d in LIVE for line in lines)
+    for demo in LIVE:
+        emulator = demo_emulators[demo.key]
+        code = next(iter(emulator.seed_catalog(["NOTIFY-1"]))).seller_sku
+        placed = emulator.add_order([(code, 1, "10.00")])
+        assert emulator.wait_notifications(10)
+        hints = NotificationHint.objects.filter(channel=channels[demo.key])
+        assert any(str(placed) in hint.resource for hint in hints), (
+            demo.key,
+            list(hints.values_list("kind", "resource")),
+        )
+    # The draft channel's emulator is not pointed anywhere.
+    draft = next(demo for demo in DEMO_CHANNELS if not demo.live)
+    assert not demo_emulators[draft.key].notification_settings()["enabled"]

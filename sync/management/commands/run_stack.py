@@ -3,7 +3,10 @@
 The emulators start first (one per demo channel, `sync.demo.DEMO_CHANNELS`); then the demo's
 live channels go live (`sync.demo.demo_go_live`: de-para filled, activated — idempotent) and
 the ANYMARKET emulator gets the order the de-para cannot translate; then the worker and the
-admin start, so orders, stock and prices move within the first minute.
+admin start, so orders, stock and prices move within the first minute. Once the admin
+answers, each emulator's notifications are pointed at its channel's URL
+(`sync.demo.demo_connect_notifications`; ERPINTEGR_PUBLIC_URL defaults to the admin's
+address here), so a sale on one emulator lowers the stock on the others within seconds.
 
 Ctrl-C stops everything. qcluster is stopped with SIGINT to its own PID only: SIGTERM to its
 whole process group makes it hang (shared/PITFALLS.md).
@@ -14,13 +17,17 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from sync.demo import (
     DEMO_CHANNELS,
     HELD_ORDER_CHANNEL,
+    demo_connect_notifications,
     demo_emulator,
     demo_go_live,
     demo_place_held_order,
@@ -66,6 +73,10 @@ class Command(BaseCommand):
                 )
         if emulators and not no_go_live:
             self._go_live(emulators)
+        if not settings.ERPINTEGR_PUBLIC_URL:
+            # The vendors (here the emulators, on this machine) reach the admin's address.
+            settings.ERPINTEGR_PUBLIC_URL = f"http://{addr}"
+            os.environ["ERPINTEGR_PUBLIC_URL"] = settings.ERPINTEGR_PUBLIC_URL
         children: list[subprocess.Popen] = []
         # qcluster stops cleanly on SIGINT only; runserver on SIGTERM (SIGINT may be ignored
         # when the stack was started in the background).
@@ -85,6 +96,9 @@ class Command(BaseCommand):
         # `kill <pid>` (SIGTERM) stops everything the same way Ctrl-C does.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         try:
+            if emulators and _answering(f"http://{addr}/admin/login/", children):
+                for line in demo_connect_notifications(emulators):
+                    self.stdout.write(line)
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
         except KeyboardInterrupt:
@@ -122,6 +136,18 @@ class Command(BaseCommand):
                 )
                 % {"order": order_id}
             )
+
+
+def _answering(url: str, children: list, seconds: float = 30) -> bool:
+    """Wait until the admin answers (runserver takes a few seconds to start)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and all(c.poll() is None for c in children):
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own address
+                return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    return False
 
 
 def _raise_keyboard_interrupt(signum, frame):
