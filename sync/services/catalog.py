@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from channels.models import SalesChannel, SyncSetting
 from erp.models import Product, ProductImage, Sku, SkuAttributeValue
@@ -201,9 +202,8 @@ def catalog_batch_build(*, channel: SalesChannel, product_ids: Iterable[int]) ->
         if missing:
             batch.waiting[product_id] = CatalogResult.waiting(
                 missing,
-                f"Product “{product.name}” waits for the channel's de-para: "
-                + "; ".join(missing)
-                + ".",
+                gettext("Product “%(product)s” waits for the channel's de-para: %(missing)s.")
+                % {"product": product.name, "missing": "; ".join(missing)},
             )
             continue
         batch.products[product_id] = CatalogProduct(

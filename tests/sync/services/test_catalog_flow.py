@@ -309,3 +309,18 @@ def test_a_batch_costs_the_same_queries_for_1_or_20_products(case, vendor):
     one = queries([(world.product.pk,)])
     many = queries(products_like_the_first(20))
     assert one == many <= 11
+
+
+@pytest.mark.parametrize("case", ["anymarket"], indirect=True)
+def test_the_result_shows_on_the_product_page_and_the_channel_page(case, vendor, admin_client):
+    world = World(case, vendor, map_brand=False)
+    world.run()
+    product_page = admin_client.get(f"/admin/erp/product/{world.product.pk}/change/")
+    html = product_page.content.decode()
+    assert "Waiting for a de-para or ERP data" in html and "brand de-para: Acme" in html
+    channel_page = admin_client.get(f"/admin/channels/saleschannel/{world.channel.pk}/change/")
+    link = f"/admin/sync/catalogpublication/?channel__id__exact={world.channel.pk}"
+    assert link in channel_page.content.decode()
+    listing = admin_client.get(link)
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].result_list) == [world.publication()]
