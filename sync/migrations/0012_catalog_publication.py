@@ -3,6 +3,28 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+CATALOG = "catalog"
+
+
+def catalog_settings_to_vendor_defaults(apps, schema_editor):
+    """While the catalog flow was not wired, every channel got a placeholder catalog row
+    (off, every 60 min, 1 item per run). The flow works now: give those rows the vendor's
+    default interval and batch size, still off (support turns publishing on)."""
+    from vendors.registry import UnknownVendor, get_spec
+
+    SyncSetting = apps.get_model("channels", "SyncSetting")
+    placeholders = SyncSetting.objects.filter(
+        flow=CATALOG, enabled=False, batch_size=1, interval_minutes=60
+    ).select_related("channel")
+    for setting in placeholders:
+        try:
+            limits = get_spec(setting.channel.connector).limits.for_flow(CATALOG)
+        except (UnknownVendor, KeyError):
+            continue
+        setting.batch_size = limits.default_batch_size
+        setting.interval_minutes = limits.default_interval_minutes
+        setting.save(update_fields=["batch_size", "interval_minutes"])
+
 
 class Migration(migrations.Migration):
 
@@ -36,4 +58,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('channel', 'product'), name='catalog_publication_once_per_product'), models.CheckConstraint(condition=models.Q(('state__in', ['published', 'refused', 'waiting'])), name='catalog_publication_state_known')],
             },
         ),
+        migrations.RunPython(catalog_settings_to_vendor_defaults, migrations.RunPython.noop),
     ]

@@ -67,3 +67,29 @@ def test_a_full_resync_with_catalog_on_marks_every_sku_of_the_company_for_the_ca
     assert set(marked.values_list("sku_id", flat=True)) == {bound.pk, unbound.pk}
     stock = PendingChange.objects.filter(channel=channel, flow="stock")
     assert set(stock.values_list("sku_id", flat=True)) == {bound.pk}
+
+
+def test_the_migration_gives_placeholder_catalog_rows_the_vendor_defaults():
+    import importlib
+
+    from django.apps import apps
+
+    from channels.models import SyncSetting
+    from vendors.registry import get_spec
+
+    migration = importlib.import_module("sync.migrations.0012_catalog_publication")
+    channel = make_channel(connector="anymarket")
+    placeholder = SyncSetting.objects.filter(channel=channel, flow="catalog")
+    placeholder.update(enabled=False, batch_size=1, interval_minutes=60)
+    chosen = make_channel(connector="vtex")
+    SyncSetting.objects.filter(channel=chosen, flow="catalog").update(batch_size=1, enabled=True)
+    migration.catalog_settings_to_vendor_defaults(apps, None)
+    limits = get_spec("anymarket").limits.for_flow("catalog")
+    row = placeholder.get()
+    assert (row.enabled, row.batch_size, row.interval_minutes) == (
+        False,
+        limits.default_batch_size,
+        limits.default_interval_minutes,
+    )
+    untouched = SyncSetting.objects.get(channel=chosen, flow="catalog")
+    assert (untouched.enabled, untouched.batch_size) == (True, 1)  # support's choice stays
