@@ -308,7 +308,7 @@ def test_a_batch_costs_the_same_queries_for_1_or_20_products(case, vendor):
 
     one = queries([(world.product.pk,)])
     many = queries(products_like_the_first(20))
-    assert one == many <= 11
+    assert one == many <= 10  # catalog_batch_build: ten queries at most
 
 
 @pytest.mark.parametrize("case", ["anymarket"], indirect=True)
