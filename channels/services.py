@@ -213,7 +213,9 @@ def channel_ensure_sync_settings(*, channel: SalesChannel) -> list[SyncSetting]:
         existing[flow] = SyncSetting.objects.create(
             channel=channel,
             flow=flow,
-            enabled=True,
+            # Catalog publishing creates and overwrites products at the vendor: support turns
+            # it on deliberately (a store whose products were made by hand keeps them).
+            enabled=flow != Flow.CATALOG,
             interval_minutes=limits.default_interval_minutes,
             batch_size=limits.default_batch_size,
         )

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -24,6 +24,7 @@ from channels.models import SalesChannel
 from erp.models import AttributeValue
 from erpintegr.db.bulk import db_value, insert_rows, update_by_id
 from mappings.models import (
+    EXTERNAL_KEY_SEPARATOR,
     PARENT_CODE_KINDS,
     ChannelMapping,
     Listing,
@@ -367,6 +368,86 @@ def listings_bind_many(*, channel: SalesChannel, refs: Iterable[tuple[int, Exter
             (channel.pk, sku_id, item_id, variation_id, external_sku_id, key, seller_sku, now, now)
         )
     return insert_rows(Listing, LISTING_INSERT_COLUMNS, new)
+
+
+def listings_record_published(
+    *, channel: SalesChannel, refs: Iterable[tuple[int, ExternalRef]]
+) -> tuple[list[int], list[int]]:
+    """Bind the SKUs the catalog flow published where the vendor says they now live: a new
+    binding for a SKU not bound yet; a binding whose channel ids differ moves to them (its
+    last-sent values no longer hold). Channel ids already bound to another SKU are left as
+    they are. Returns (SKU ids newly bound, SKU ids in conflict). Three queries at most,
+    whatever the number of SKUs."""
+    wanted: dict[int, Listing] = {}
+    for sku_id, ref in refs:
+        listing = Listing(
+            channel=channel,
+            sku_id=sku_id,
+            external_item_id=ref.item_id,
+            external_variation_id=ref.variation_id,
+            external_sku_id=ref.sku_id,
+            seller_sku=(ref.seller_sku or "")[:80],
+        )
+        listing.normalize_keys()
+        if listing.external_key.strip(EXTERNAL_KEY_SEPARATOR):
+            wanted[sku_id] = listing
+    if not wanted:
+        return [], []
+    keys = [listing.external_key for listing in wanted.values()]
+    by_sku: dict[int, Listing] = {}
+    by_key: dict[str, Listing] = {}
+    for listing in Listing.objects.filter(
+        Q(sku_id__in=list(wanted)) | Q(external_key__in=keys), channel=channel
+    ).order_by():
+        by_sku[listing.sku_id] = listing
+        by_key[listing.external_key] = listing
+    new: list[Listing] = []
+    moved: list[Listing] = []
+    conflicts: list[int] = []
+    now = timezone.now()
+    for sku_id, listing in wanted.items():
+        holder = by_key.get(listing.external_key)
+        if holder is not None and holder.sku_id != sku_id:
+            conflicts.append(sku_id)
+            continue
+        current = by_sku.get(sku_id)
+        if current is None:
+            new.append(listing)
+        elif (current.external_key, current.seller_sku) != (
+            listing.external_key,
+            listing.seller_sku,
+        ):
+            if current.external_key != listing.external_key:
+                current.last_pushed_stock = current.last_pushed_stock_at = None
+                current.last_pushed_price = current.last_pushed_price_at = None
+            for name in PUBLISHED_COLUMNS:
+                setattr(current, name, getattr(listing, name))
+            current.updated_at = now
+            moved.append(current)
+    if new:
+        Listing.objects.bulk_create(new)
+    if moved:
+        Listing.objects.bulk_update(
+            moved,
+            [
+                *PUBLISHED_COLUMNS,
+                "last_pushed_stock",
+                "last_pushed_stock_at",
+                "last_pushed_price",
+                "last_pushed_price_at",
+                "updated_at",
+            ],
+        )
+    return [listing.sku_id for listing in new], conflicts
+
+
+PUBLISHED_COLUMNS = (
+    "external_item_id",
+    "external_variation_id",
+    "external_sku_id",
+    "external_key",
+    "seller_sku",
+)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ChannelStatus, SalesChannel
-from erp.admin import OrderAdmin
+from erp.admin import OrderAdmin, ProductAdmin
 from erp.admin_scoping import CompanyScopedAdminMixin
 from erp.models import OrderStatus
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
@@ -36,6 +36,7 @@ from erpintegr.redaction import redact
 from sync import de_para_admin
 from sync.activation import admin as activation_admin
 from sync.models import (
+    CatalogPublication,
     FulfilmentEvent,
     HeldOrder,
     QuarantinedOrder,
@@ -398,6 +399,7 @@ def sync_panel(channel: SalesChannel, request: HttpRequest) -> SafeString:
             "mappings_unmappedvalue", channel__id__exact=channel.pk, resolved_at__isnull="True"
         ),
         "health_url": reverse("sync_health"),
+        "catalog_url": _changelist_url("sync_catalogpublication", channel__id__exact=channel.pk),
     }
     return render_to_string("admin/sync/channel_panel.html", context, request=request)
 
@@ -688,6 +690,54 @@ OrderAdmin.inlines = [*OrderAdmin.inlines, FulfilmentEventInline]
 OrderAdmin.actions = [*OrderAdmin.actions, retry_order_fulfilment]
 OrderAdmin.order_tool_hooks = [*OrderAdmin.order_tool_hooks, shipping_label_tools]
 OrderAdmin.get_urls = _order_urls
+
+
+# --- catalog publications: channel page (linked changelist) and ERP product page ------------
+
+CATALOG_PUBLICATION_FIELDS = [
+    "state",
+    "outcome",
+    "message",
+    "missing",
+    "external_item_id",
+    "changes",
+    "published_at",
+    "updated_at",
+]
+
+
+class CatalogPublicationInline(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.TabularInline):
+    """On the ERP product page: what each channel did with the product (published, refused
+    with the channel's words, waiting for a de-para)."""
+
+    company_field = "product__company"
+    model = CatalogPublication
+    fields = ["channel", *CATALOG_PUBLICATION_FIELDS]
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = gettext_lazy("Catalog publications — this product on each channel")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("channel", "product")
+
+
+@admin.register(CatalogPublication)
+class CatalogPublicationAdmin(CompanyScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each ERP product on each channel: published, refused (the channel's words) or waiting
+    for a de-para row or ERP data. Linked from the channel page's sync panel."""
+
+    company_field = "product__company"
+    list_display = ["product", "channel", *CATALOG_PUBLICATION_FIELDS]
+    list_filter = ["state", "channel"]
+    list_select_related = ["product", "channel"]
+    search_fields = ["product__name", "external_item_id"]
+    show_full_result_count = False
+    fields = list_display
+    readonly_fields = fields
+
+
+# The product page belongs to erp, which knows nothing of the engine: the engine adds it.
+ProductAdmin.inlines = [*ProductAdmin.inlines, CatalogPublicationInline]
 
 
 def register_channel_hooks() -> None:

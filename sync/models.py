@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import SalesChannel
-from erp.models import Order, Sku
+from erp.models import Order, Product, Sku
 from erp.signals import FulfilmentKind
 from vendors.spec import Flow
 from vendors.types import UNREADABLE_ID_PREFIX
@@ -606,3 +606,81 @@ class NotificationHint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}/{self.kind}/{self.resource}"
+
+
+class PublicationState(models.TextChoices):
+    PUBLISHED = "published", _("Published")
+    REFUSED = "refused", _("Refused by the channel")
+    WAITING = "waiting", _("Waiting for a de-para or ERP data")
+
+
+class CatalogPublication(models.Model):
+    """What the last catalog run did with one ERP product on one channel (issue 15): published
+    (created, updated or found unchanged), refused with the vendor's words, or waiting for a
+    de-para row or ERP data (`missing`). A product the channel never took has no binding
+    (Listing) yet, so the result lives here, one row per channel and product. Written by
+    sync.services.catalog in the transaction that settles the product's pending rows."""
+
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="catalog_publications",
+        verbose_name=_("sales channel"),
+    )
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        related_name="catalog_publications",
+        verbose_name=_("ERP product"),
+    )
+    state = models.CharField(_("state"), max_length=20, choices=PublicationState.choices)
+    outcome = models.CharField(
+        _("last outcome"),
+        max_length=20,
+        blank=True,
+        help_text=_("created, updated or unchanged: what the last publication did."),
+    )
+    message = models.TextField(
+        _("message"),
+        blank=True,
+        help_text=_("The channel's words on a refusal, or what the product waits for."),
+    )
+    missing = models.JSONField(
+        _("missing"),
+        default=list,
+        blank=True,
+        help_text=_("What a waiting product lacks: de-para rows or data the channel requires."),
+    )
+    external_item_id = models.CharField(
+        _("channel product id"),
+        max_length=80,
+        blank=True,
+        help_text=_("Where the channel keeps the product (VTEX / ANYMARKET product, ML item)."),
+    )
+    changes = models.JSONField(
+        _("changes"),
+        default=list,
+        blank=True,
+        help_text=_("What the last update changed at the channel."),
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("catalog publication")
+        verbose_name_plural = _("catalog publications")
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "product"], name="catalog_publication_once_per_product"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["published", "refused", "waiting"]),
+                name="catalog_publication_state_known",
+            ),
+        ]
+        # The release query when a de-para row is created: WHERE channel = ? AND state = ?.
+        indexes = [models.Index(fields=["channel", "state"], name="catalog_pub_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.product} → {self.channel} ({self.get_state_display()})"

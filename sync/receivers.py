@@ -40,15 +40,21 @@ def on_notification_url_changed(sender, *, channel_id: int, **kwargs) -> None:
 def on_mapping_created(sender, *, channel_id: int, **kwargs) -> None:
     """A new de-para row may complete held orders: reprocess them in a task. A carrier +
     service row may also be the reverse de-para a held fulfilment event waits for: those go
-    back to pending (one UPDATE; the next fulfilment run sends them)."""
+    back to pending (one UPDATE; the next fulfilment run sends them). A catalog row (category,
+    brand, attribute) may be what a waiting product lacks: its SKUs go back to pending."""
     from django_q.tasks import async_task
 
-    from mappings.models import MappingKind
+    from mappings.models import CATALOG_KINDS, MappingKind
     from sync.models import HeldOrder
     from sync.services.fulfilment import fulfilment_release_held
 
     if kwargs.get("kind") == MappingKind.CARRIER_SERVICE:
         fulfilment_release_held(channel_id=channel_id)
+    if kwargs.get("kind") in CATALOG_KINDS:
+        # Products waiting for a catalog de-para go back to pending (the next catalog run).
+        from sync.services.catalog import catalog_release_waiting
+
+        catalog_release_waiting(channel_id=channel_id, mapping=kwargs.get("mapping"))
 
     if HeldOrder.objects.filter(channel_id=channel_id, resolved_at__isnull=True).exists():
         transaction.on_commit(

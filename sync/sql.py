@@ -46,3 +46,24 @@ def upsert_pending_for_bindings(*, channel_id: int, flow: str, version: int, now
             [str(flow), version, db_value(now), channel_id],
         )
         return cursor.rowcount
+
+
+def upsert_pending_for_company_skus(
+    *, channel_id: int, company_id: int, flow: str, version: int, now: datetime
+) -> int:
+    """Every SKU of the company pending for `flow` on the channel, bound or not, in one
+    INSERT … SELECT (the catalog's full resync: unbound products are the ones to create).
+    Same conflict rule as `upsert_pending`. Returns the rows inserted or updated."""
+    from erp.models import Sku
+    from sync.models import PendingChange
+
+    table = connection.ops.quote_name(PendingChange._meta.db_table)
+    skus = connection.ops.quote_name(Sku._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (channel_id, flow, sku_id, version, changed_at) "
+            f"SELECT %s, %s, id, %s, %s FROM {skus} WHERE company_id = %s "
+            "ON CONFLICT (channel_id, flow, sku_id) DO UPDATE SET version = excluded.version",
+            [channel_id, str(flow), version, db_value(now), company_id],
+        )
+        return cursor.rowcount

@@ -25,6 +25,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
@@ -66,7 +67,14 @@ from mappings.models import (
 )
 from mappings.selectors import Missing
 from mappings.services import unmapped_record_many
-from sync.models import FulfilmentEvent, HeldOrder, PendingChange, QuarantinedOrder, SyncRun
+from sync.models import (
+    CatalogPublication,
+    FulfilmentEvent,
+    HeldOrder,
+    PendingChange,
+    QuarantinedOrder,
+    SyncRun,
+)
 from tests.admin_forms import form_data
 from tests.factories import (
     make_carrier_service,
@@ -189,6 +197,13 @@ class CompanyData:
             state="refused",
             last_error=f"{m} refused by the channel",
         )
+        self.publication = CatalogPublication.objects.create(
+            channel=c,
+            product=self.product,
+            state="refused",
+            message=f"{m} refused by the channel",
+            updated_at=timezone.now(),
+        )
         self.mapping_import = MappingImport.objects.create(
             channel=c,
             kind=MappingKind.PAYMENT_METHOD,
@@ -232,6 +247,7 @@ class CompanyData:
             HeldOrder: [self.held],
             QuarantinedOrder: [self.quarantined],
             FulfilmentEvent: [self.fulfilment_event],
+            CatalogPublication: [self.publication],
             MappingImport: [self.mapping_import],
         }
 

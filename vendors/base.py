@@ -28,7 +28,6 @@ from vendors.types import (
     CatalogProduct,
     CatalogReference,
     CatalogResult,
-    CatalogUpdate,
     ExternalRef,
     FulfilmentCancel,
     FulfilmentDelivered,
@@ -373,9 +372,6 @@ class Connector:
         raise NotImplementedError
 
     def push_prices(self, items: list[PriceUpdate]) -> PushResult:
-        raise NotImplementedError
-
-    def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
         raise NotImplementedError
 
     def fetch_orders(self, cursor: str | None, limit: int) -> OrderPage:

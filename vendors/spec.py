@@ -35,16 +35,6 @@ class Flow(models.TextChoices):
     FULFILMENT = "fulfilment", _("Fulfilment (invoice, shipping, delivery)")
 
 
-# Why a vendor's catalog stays off although its adapter publishes products: the engine's
-# catalog flow (ERP catalog data, de-para, bindings) is wired on top of publish_product. Until
-# then a vendor declares Flow.CATALOG both with its FlowLimits (what the adapter can do) and
-# with this reason in `unsupported_flows` (what the engine runs): removing the reason switches
-# the flow on.
-CATALOG_NOT_WIRED = _(
-    "{label} publishes products through its connector, but the catalog flow that sends the "
-    "ERP's products to it is not switched on yet."
-)
-
 # The fulfilment flow's key in each vendor's `VendorLimits.flows` (the `Flow` member's value).
 FULFILMENT = Flow.FULFILMENT.value
 

@@ -44,15 +44,6 @@ class PriceUpdate:
     list_price: Decimal | None = None
 
 
-@dataclass(frozen=True)
-class CatalogUpdate:
-    key: object
-    ref: ExternalRef
-    name: str
-    ean: str = ""
-    active: bool = True
-
-
 @dataclass
 class PushResult:
     """Keys the vendor accepted, and keys it refused with its reason (bad data, not found).

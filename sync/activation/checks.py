@@ -49,6 +49,7 @@ TITLES = {
     "de_para": gettext_lazy("De-para complete"),
     "data": gettext_lazy("Data compatible"),
     "settings": gettext_lazy("Flows and settings within the vendor's limits"),
+    "catalog": gettext_lazy("Catalog publishing"),
     "status": gettext_lazy("Channel status"),
 }
 
@@ -549,6 +550,90 @@ def check_data(match: MatchResult | None, error: str = "") -> Check:
     if warnings:
         return Check(key, title, CheckStatus.WARN, summary, details=warnings)
     return Check(key, title, CheckStatus.PASS, summary)
+
+
+# --- catalog publishing -----------------------------------------------------------------------
+
+
+def check_catalog(channel: SalesChannel, match: MatchResult | None) -> Check:
+    """What the catalog flow would do once the channel is active: the ERP products it would
+    create (no SKU of theirs on the channel), update (a SKU bound or matched), and those that
+    would wait for a catalog de-para row (never a block: they wait, the rest is published).
+    Off: says so. Streams the company's products and SKUs; five queries."""
+    from erp.models import Product, Sku, SkuAttributeValue
+    from mappings.models import AttributeMapping, BrandMapping, CategoryMapping, Listing
+
+    key, title = "catalog", title_of("catalog")
+    if not channel.sync_settings.filter(flow=Flow.CATALOG, enabled=True).exists():
+        return Check(
+            key,
+            title,
+            CheckStatus.PASS,
+            _(
+                "Catalog publishing is off: the ERP's products are not sent to the channel. "
+                "Turn the Catalog flow on in the sync settings to publish them."
+            ),
+        )
+    on_channel = {sku_id for _listing, sku_id, _by in match.matches} if match else set()
+    on_channel |= set(Listing.objects.filter(channel=channel).values_list("sku_id", flat=True))
+    products_on_channel: set[int] = set()
+    products_with_skus: set[int] = set()
+    for product_id, sku_id in (
+        Sku.objects.filter(company_id=channel.company_id)
+        .values_list("product_id", "pk")
+        .iterator(chunk_size=5000)
+    ):
+        products_with_skus.add(product_id)
+        if sku_id in on_channel:
+            products_on_channel.add(product_id)
+    mapped_categories = set(
+        CategoryMapping.objects.filter(channel=channel).values_list("target_id", flat=True)
+    )
+    mapped_brands = set(
+        BrandMapping.objects.filter(channel=channel).values_list("target_id", flat=True)
+    )
+    missing: dict[int, list[str]] = {}
+    names: dict[int, str] = {}
+    for product_id, name, category_id, category_path, brand_id, brand_name in (
+        Product.objects.filter(company_id=channel.company_id, pk__in=products_with_skus)
+        .values_list("pk", "name", "category_id", "category__path", "brand_id", "brand__name")
+        .iterator(chunk_size=5000)
+    ):
+        names[product_id] = name
+        if category_id and category_id not in mapped_categories:
+            missing.setdefault(product_id, []).append(
+                _("category %(value)s") % {"value": category_path}
+            )
+        if brand_id and brand_id not in mapped_brands:
+            missing.setdefault(product_id, []).append(_("brand %(value)s") % {"value": brand_name})
+    mapped_values = AttributeMapping.objects.filter(
+        channel=channel, target_value__isnull=False
+    ).values("target_value_id")
+    for product_id, attribute, value in (
+        SkuAttributeValue.objects.filter(sku__company_id=channel.company_id)
+        .exclude(value_id__in=mapped_values)
+        .values_list("sku__product_id", "attribute__name", "value__value")
+        .distinct()
+        .iterator(chunk_size=5000)
+    ):
+        text = _("attribute %(value)s") % {"value": f"{attribute} = {value}"}
+        if text not in missing.setdefault(product_id, []):
+            missing[product_id].append(text)
+    updated = len(products_on_channel - set(missing))
+    created = len(products_with_skus - products_on_channel - set(missing))
+    summary = _(
+        "%(created)s product(s) would be created on the channel, %(updated)s updated; "
+        "%(waiting)s wait for a catalog de-para row."
+    ) % {"created": created, "updated": updated, "waiting": len(missing)}
+    if not missing:
+        return Check(key, title, CheckStatus.PASS, summary)
+    rows = sorted(missing.items(), key=lambda item: names.get(item[0], ""))
+    details = [
+        _("%(product)s lacks the de-para of: %(values)s")
+        % {"product": names.get(product_id, product_id), "values": ", ".join(values)}
+        for product_id, values in rows[:FIRST_ROWS]
+    ] + _more(len(rows), min(len(rows), FIRST_ROWS))
+    return Check(key, title, CheckStatus.WARN, summary, details=details)
 
 
 # --- flows and settings -----------------------------------------------------------------------

@@ -114,6 +114,8 @@ def activation_preflight(
             result.append(checks.check_data(match))
     say(_("Checking the flows and settings"))
     result.append(checks.check_settings(channel))
+    say(_("Checking what the catalog flow would publish"))
+    result.append(checks.check_catalog(channel, match))
     save_pace(channel, connector)
     return PreflightReport(
         channel=channel,

@@ -10,7 +10,12 @@ from channels.models import ChannelStatus, SalesChannel, SyncSetting
 from erp.signals import ChangeKind
 from sync.services.events import event_run_request
 from sync.services.push import PUSH_FLOWS, PUSH_PLANS
-from sync.sql import upsert_pending, upsert_pending_for_bindings
+from sync.sql import (
+    upsert_pending,
+    upsert_pending_for_bindings,
+    upsert_pending_for_company_skus,
+)
+from vendors.spec import Flow
 
 # Channels that have been activated keep collecting changes while paused or suspended, so
 # a resume pushes what changed meanwhile instead of leaving the vendor stale.
@@ -64,7 +69,8 @@ def pending_record_announcement(
 
 
 def pending_full_resync(*, channel: SalesChannel) -> dict[str, int]:
-    """Mark every bound SKU of the channel pending for each enabled push flow: one statement
+    """Mark every bound SKU of the channel pending for each enabled push flow — and for the
+    catalog, every SKU of the company (an unbound product is one to create): one statement
     per flow, whatever the size of the catalog."""
     flows = list(
         channel.sync_settings.filter(enabled=True, flow__in=PUSH_FLOWS).values_list(
@@ -73,8 +79,14 @@ def pending_full_resync(*, channel: SalesChannel) -> dict[str, int]:
     )
     version, now = new_version(), timezone.now()
     return {
-        flow: upsert_pending_for_bindings(
-            channel_id=channel.pk, flow=flow, version=version, now=now
+        flow: upsert_pending_for_company_skus(
+            channel_id=channel.pk,
+            company_id=channel.company_id,
+            flow=flow,
+            version=version,
+            now=now,
         )
+        if flow == Flow.CATALOG
+        else upsert_pending_for_bindings(channel_id=channel.pk, flow=flow, version=version, now=now)
         for flow in flows
     }

@@ -31,7 +31,6 @@ from sync.services.context import CHECKPOINT_SECONDS, RunContext
 from vendors.base import Connector
 from vendors.spec import Capability, Flow, VendorLimits
 from vendors.types import (
-    CatalogUpdate,
     ExternalRef,
     PriceUpdate,
     PushResult,
@@ -190,16 +189,6 @@ def current_prices(
     }
 
 
-def catalog_values(*, channel, sku_ids: Iterable[int], skus: Mapping[int, Sku]) -> dict[int, Sku]:
-    """The catalog pushes the SKU rows themselves (name, EAN, active): no query."""
-    return {sku_id: skus[sku_id] for sku_id in sku_ids if sku_id in skus}
-
-
-def _catalog_items(key: int, ref: ExternalRef, sku: Sku) -> list[CatalogUpdate]:
-    title = f"{sku.product.name} {sku.name}".strip()
-    return [CatalogUpdate(key=key, ref=ref, name=title, ean=sku.ean, active=sku.active)]
-
-
 def _price_items(key: int, ref: ExternalRef, prices) -> list[PriceUpdate]:
     return [PriceUpdate(key=key, ref=ref, price=prices[0], list_price=prices[1])]
 
@@ -316,16 +305,18 @@ class FlowPlan:
     concerned: Callable[..., QuerySet]
     # (channel) -> what the channel lacks for this flow ("" when nothing); blocks activation.
     missing_setup: Callable[[SalesChannel], str]
+    # The next three are None for a flow with its own engine (the catalog publishes whole
+    # products: sync.services.catalog), which push_pending does not run.
     # (*, channel, sku_ids, skus) -> {sku id: current value}. A SKU left out is not sent: its
     # row is settled and noted as `no_value`. Raises ChannelConfigError when the channel lacks
     # what the flow needs (the run fails with that reason).
-    load_values: Callable[..., Mapping[int, object]]
+    load_values: Callable[..., Mapping[int, object]] | None
     # (sku id, where it lives on the channel, value) -> the items the adapter takes: one, or
     # one per part keyed (sku id, part) (stock per location); the SKU is pushed when every
     # part is accepted.
-    build_items: Callable[[int, ExternalRef, object], list]
+    build_items: Callable[[int, ExternalRef, object], list] | None
     # (adapter, items) -> PushResult.
-    send: Callable[[Connector, list], PushResult]
+    send: Callable[[Connector, list], PushResult] | None
     no_value: str = "no_value"
     # The Listing column remembering what the vendor accepted (mappings.services.
     # PUSHED_COLUMNS) and the part of the value kept there; None: nothing is remembered.
@@ -362,14 +353,15 @@ PUSH_PLANS: dict[str, FlowPlan] = {
         push_first=(Flow.STOCK,),
         vendor_rules=one_price_per_item,
     ),
+    # Announcements, the pending rows and the push-first rule as for the other flows; the
+    # publishing itself is sync.services.catalog (whole products through publish_product).
     Flow.CATALOG: FlowPlan(
         change_kind=ChangeKind.CATALOG,
         concerned=_every_channel,
         missing_setup=_needs_nothing,
-        load_values=catalog_values,
-        build_items=_catalog_items,
-        send=lambda connector, items: connector.push_catalog(items),
-        no_value="no_sku",
+        load_values=None,
+        build_items=None,
+        send=None,
         push_first=(Flow.STOCK,),
     ),
 }
@@ -408,6 +400,8 @@ def items_per_call(limits: VendorLimits, flow: str) -> int:
 def push_pending(ctx: RunContext, *, flow: str, limit: int) -> int:
     """Push up to `limit` pending changes of `flow`. Returns how many rows were settled."""
     plan = PUSH_PLANS[flow]
+    if plan.send is None:
+        raise ValueError(f"The {flow} flow has its own engine; push_pending does not run it.")
     channel = ctx.channel
     rows = list(
         PendingChange.objects.filter(channel=channel, flow=flow)

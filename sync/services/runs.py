@@ -174,6 +174,7 @@ def run_flow(
             or ctx.counts.get("deferred")
             or ctx.counts.get("quarantined")
             or ctx.counts.get("held_events")
+            or ctx.counts.get("waiting")
         )
         run.state = RunState.PARTIAL if issues else RunState.SUCCEEDED
     except (AuthError, PermissionDeniedError) as exc:
@@ -277,4 +278,9 @@ def _execute(ctx: RunContext, *, flow: str, limit: int) -> None:
         if setting and PendingChange.objects.filter(channel=ctx.channel, flow=first).exists():
             ctx.extra.setdefault("also_pushed", []).append(str(first))
             push_pending(ctx, flow=first, limit=setting.batch_size)
+    if flow == Flow.CATALOG:
+        from sync.services.catalog import catalog_publish_pending
+
+        catalog_publish_pending(ctx, limit=limit)
+        return
     push_pending(ctx, flow=flow, limit=limit)

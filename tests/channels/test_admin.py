@@ -184,16 +184,19 @@ def test_sync_settings_outside_vendor_limits_are_form_errors_naming_the_limit(ad
 
 
 @pytest.mark.django_db
-def test_enabling_an_unsupported_flow_is_refused_with_the_vendor_reason(admin_client):
+def test_catalog_publishing_is_off_on_a_new_channel_and_support_can_turn_it_on(admin_client):
     channel = make_channel(connector="mercadolivre")
+    catalog = SyncSetting.objects.get(channel=channel, flow="catalog")
+    assert not catalog.enabled  # publishing overwrites products at the vendor: opt in
     url = change_url(channel)
     data = form_data(admin_client.get(url).content.decode(), "saleschannel_form")
     flows = dict(SyncSetting.objects.filter(channel=channel).values_list("pk", "flow"))
-    i = next(i for i in range(4) if flows[int(data[f"sync_settings-{i}-id"])] == "catalog")
+    i = next(i for i in range(5) if flows[int(data[f"sync_settings-{i}-id"])] == "catalog")
     data[f"sync_settings-{i}-enabled"] = "on"
     response = admin_client.post(url, data)
-    assert response.status_code == 200
-    assert "Mercado Livre does not support this flow" in response.content.decode()
+    assert response.status_code == 302, response.content.decode()[:2000]
+    catalog.refresh_from_db()
+    assert catalog.enabled
 
 
 @pytest.mark.django_db

@@ -346,3 +346,121 @@ def test_sigkill_during_a_fulfilment_batch_loses_and_duplicates_nothing(emulator
     assert events.filter(state=FulfilmentState.SENT).count() == 2 * FULFIL_ORDERS
     assert not SyncRun.objects.filter(state=RunState.RUNNING).exists()
     assert second.tasks_processed() > 0
+
+
+# --- catalog: SIGKILL between the vendor's create and our commit -----------------------------
+
+CATALOG_PRODUCTS = 60
+CATALOG_BATCH = 20
+CATALOG_KILL_AFTER = 30  # products the store has created when the worker is killed
+
+
+def test_sigkill_between_a_catalog_create_and_its_commit_creates_no_duplicate(emulator, qclusters):
+    """60 ERP products (one SKU each) published to a VTEX store in batches of 20, at VTEX's
+    declared 30 req/s (a read by RefId, the product, the SKU: 3 requests a product). The worker
+    is killed after the store created 30 products: the first batch is committed, the second is
+    cut off with about 10 products created at VTEX and not bound here. The next life publishes
+    them again: VTEX's product by RefId is found (vendors/vtex/catalog.py) and bound, never
+    created twice."""
+    from decimal import Decimal
+
+    from erp.models import Brand, Category, Product, Sku
+    from mappings.models import MappingKind
+    from mappings.services import mapping_create
+    from sync.models import CatalogPublication, PublicationState
+
+    store = emulator("vtex", account="lojacatalogo")
+    company = make_company()
+    warehouse = make_warehouse(company, code="CD-CAT")
+    channel = vendor_channel(store, company=company, warehouse=warehouse, flows=["catalog"])
+    channel.sync_settings.filter(flow="catalog").update(batch_size=CATALOG_BATCH)
+    category = Category.objects.create(company=company, name="Camisetas")
+    brand = Brand.objects.create(company=company, name="Acme")
+    mapping_create(channel=channel, kind=MappingKind.CATEGORY, code="10", target=category)
+    mapping_create(channel=channel, kind=MappingKind.BRAND, code="2000001", target=brand)
+    for number in range(CATALOG_PRODUCTS):
+        product = Product.objects.create(
+            company=company, name=f"Camiseta {number}", category=category, brand=brand
+        )
+        Sku.objects.create(
+            company=company,
+            product=product,
+            code=f"E2E-CAT-{number:03d}",
+            weight_grams=300,
+            height_cm=Decimal("3"),
+            width_cm=Decimal("25"),
+            length_cm=Decimal("30"),
+        )
+    from sync.services.pending import pending_upsert
+
+    pending_upsert(
+        channel_ids=[channel.pk],
+        flow="catalog",
+        sku_ids=Sku.objects.filter(company=company).values_list("pk", flat=True),
+    )
+    pending = PendingChange.objects.filter(channel=channel, flow="catalog")
+    assert pending.count() == CATALOG_PRODUCTS
+
+    def creates() -> Counter:
+        return Counter(
+            code for code, action, _data in store.catalog_writes() if action == "create_product"
+        )
+
+    feeder = TaskFeeder([(channel.pk, "catalog")])
+
+    def state() -> dict:
+        return {
+            "created": sum(creates().values()),
+            "pending": pending.count(),
+            "bound": Listing.objects.filter(channel=channel).count(),
+            "runs": Counter(SyncRun.objects.values_list("state", flat=True)),
+            "leases": list(ChannelLease.objects.values_list("channel_id", "holder", "expires_at")),
+        }
+
+    first = qclusters("first", workers=2).start()
+    feeder.round()
+    wait_for(
+        lambda: sum(creates().values()) >= CATALOG_KILL_AFTER,
+        timeout=90,
+        what=f"the store to create {CATALOG_KILL_AFTER} products",
+        state=state,
+        clusters=[first],
+        tick=feeder.tick,
+    )
+    first.kill()
+    at_kill = state()
+    held_at_kill = dict(ChannelLease.objects.exclude(holder="").values_list("channel_id", "holder"))
+    assert channel.pk in held_at_kill, at_kill
+    # Created at the vendor but not bound here: the cut-off batch.
+    assert at_kill["bound"] < at_kill["created"], at_kill
+    assert at_kill["pending"] > 0, at_kill
+
+    second = qclusters("second", workers=2).start()
+    ChannelLease.objects.filter(holder__in=held_at_kill.values()).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    feeder.round()
+    wait_for(
+        lambda: not pending.exists(),
+        timeout=120,
+        what="every product published",
+        state=state,
+        clusters=[second],
+        tick=feeder.tick,
+    )
+    second.stop()
+
+    # Every product created exactly once at the vendor, and bound here to what VTEX holds.
+    made = creates()
+    assert len(made) == CATALOG_PRODUCTS and set(made.values()) == {1}, made
+    bound = dict(
+        Listing.objects.filter(channel=channel).values_list("seller_sku", "external_sku_id")
+    )
+    assert len(bound) == CATALOG_PRODUCTS
+    for code, sku_id in bound.items():
+        held = store.catalog_product(code)
+        assert held is not None and [s["id"] for s in held["skus"]] == [sku_id], code
+    publications = CatalogPublication.objects.filter(channel=channel)
+    assert set(publications.values_list("state", flat=True)) == {PublicationState.PUBLISHED}
+    assert publications.count() == CATALOG_PRODUCTS
+    assert not SyncRun.objects.filter(state=RunState.RUNNING).exists()

@@ -76,13 +76,14 @@ def vendor_channel(emulator, *, company, warehouse, flows) -> SalesChannel:
     channel.price_list = make_price_list(company, name=f"Lista {channel.pk}")
     channel.save()
     channel.sync_settings.exclude(flow__in=flows).update(enabled=False)
-    channel.sync_settings.filter(flow__in=flows).update(batch_size=100)
+    channel.sync_settings.filter(flow__in=flows).update(enabled=True, batch_size=100)
     channel_set_status(channel=channel, status="active")
     # The tests enqueue run_flow themselves, continuously; the schedules activation created
     # would only add runs at the scheduler's ~30 s wake-ups.
     Schedule.objects.filter(
         name__in=[
-            schedule_name(channel.pk, flow) for flow in ("stock", "price", "orders", "fulfilment")
+            schedule_name(channel.pk, flow)
+            for flow in ("stock", "price", "orders", "fulfilment", "catalog")
         ]
     ).delete()
     build_connector(channel).on_activate(enabled_flows=set(flows))  # VTEX: its orders feed

@@ -312,6 +312,9 @@ def _product_post(product, **overrides) -> dict:
         "active": "on",
         **_inline_management("skus", 0, 0),
         **_inline_management("images", 0, 0),
+        # The engine's read-only inline (sync.admin.CatalogPublicationInline): a browser
+        # posts its management form too.
+        **_inline_management("catalog_publications", 0, 0),
     }
     data.update(overrides)
     return data

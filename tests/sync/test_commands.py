@@ -73,15 +73,16 @@ def test_sync_channel_reports_a_skipped_run_and_exits_non_zero():
 
 
 @pytest.mark.django_db
-def test_sync_channel_refuses_unknown_channel_unsupported_flow_and_missing_choice():
+def test_sync_channel_refuses_unknown_channel_and_missing_choice_and_skips_a_disabled_flow():
     channel = active_channel()
     _, _, exc = sync_channel("999999", flow="stock")
     assert "No sales channel with id 999999" in str(exc)
-    _, _, exc = sync_channel(str(channel.pk), flow="catalog")
-    assert "VTEX does not support catalog" in str(exc)
     _, _, exc = sync_channel(str(channel.pk))
     assert "--flow" in str(exc) and "--all-flows" in str(exc)
     assert not SyncRun.objects.exists()
+    # The catalog is supported but off on a new channel (support turns publishing on).
+    _, _, exc = sync_channel(str(channel.pk), flow="catalog")
+    assert "catalog skipped" in str(exc) and "flow is disabled" in str(exc)
 
 
 def fake_run(channel_id: int, flow: str, state: str = RunState.SUCCEEDED) -> SyncRun:

@@ -7,7 +7,7 @@ import pytest
 
 from vendors.base import Connector
 from vendors.registry import VENDORS, UnknownVendor, get_adapter_class, get_spec, vendor_choices
-from vendors.spec import CATALOG_NOT_WIRED, Category, Environment, Flow, VendorSpec
+from vendors.spec import Category, Environment, Flow, VendorSpec
 
 
 def test_reading_every_declaration_imports_no_adapter():
@@ -34,13 +34,9 @@ def test_each_vendor_is_one_package_with_a_spec_and_an_adapter(key):
     assert issubclass(adapter, Connector) and adapter.spec is spec
     assert spec.category in Category.values
     # Every flow is either supported with declared limits or unsupported with a reason; the
-    # catalog may have both while the engine's flow is not wired (CATALOG_NOT_WIRED).
+    # catalog is on for every vendor (the engine publishes through publish_product).
+    assert Flow.CATALOG in spec.limits.flows and Flow.CATALOG not in spec.unsupported_flows
     for flow in Flow.values:
-        if flow == Flow.CATALOG and spec.unsupported_flows.get(flow) == CATALOG_NOT_WIRED.format(
-            label=spec.label
-        ):
-            assert flow in spec.limits.flows, key
-            continue
         assert (flow in spec.limits.flows) != (flow in spec.unsupported_flows), (key, flow)
     for environment in Environment.values:
         assert spec.default_base_url(environment, {}).startswith(("https://", "http://"))

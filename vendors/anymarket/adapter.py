@@ -53,7 +53,6 @@ from vendors.spec import (
     Flow,
 )
 from vendors.types import (
-    CatalogUpdate,
     Customer,
     ExternalRef,
     FulfilmentCancel,
@@ -266,11 +265,6 @@ class AnymarketConnector(AnymarketCatalog, Connector):
             else:
                 result.accepted.append(item.key)
         return result
-
-    def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
-        # The catalog flow publishes whole products (publish_product, vendors/anymarket/
-        # catalog.py); this per-SKU call is the engine's old seam, not an ANYMARKET call.
-        raise NotImplementedError("ANYMARKET publishes products through publish_product.")
 
     # --- stock read back (reconciliation) --------------------------------------------------
     stock_read_paging = "vendor"

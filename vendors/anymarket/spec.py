@@ -1,10 +1,8 @@
 """ANYMARKET (integrator): what it asks for and the limits it imposes."""
 
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vendors.spec import (
-    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -88,8 +86,5 @@ SPEC = VendorSpec(
     # does not receive. Stock-location ids are no substitute: two accounts can both have
     # location 1.
     identifies_account=False,
-    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
-    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
-    unsupported_flows={Flow.CATALOG: format_lazy(CATALOG_NOT_WIRED, label="ANYMARKET")},
     base_urls={Environment.PRODUCTION: PRODUCTION_BASE_URL, Environment.SANDBOX: SANDBOX_BASE_URL},
 )

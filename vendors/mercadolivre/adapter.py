@@ -386,11 +386,6 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         """
         return self._push(items, "price", lambda u: _json_number(u.price), one_value_per_item=True)
 
-    def push_catalog(self, items):
-        # The catalog flow publishes whole products (publish_product, vendors/mercadolivre/
-        # catalog.py); this per-SKU call is the engine's old seam, not a Mercado Livre call.
-        raise NotImplementedError("Mercado Livre publishes products through publish_product.")
-
     def _push(
         self,
         items,

@@ -1,10 +1,8 @@
 """Mercado Livre (marketplace): what it asks for and the limits it imposes."""
 
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vendors.spec import (
-    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -99,9 +97,6 @@ SPEC = VendorSpec(
         }
     ),
     # No sandbox host: sandbox accounts are test users on the same host.
-    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
-    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
-    unsupported_flows={Flow.CATALOG: format_lazy(CATALOG_NOT_WIRED, label="Mercado Livre")},
     base_urls={
         Environment.PRODUCTION: PRODUCTION_BASE_URL,
         Environment.SANDBOX: PRODUCTION_BASE_URL,

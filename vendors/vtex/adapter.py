@@ -65,7 +65,6 @@ from vendors.spec import (
     Flow,
 )
 from vendors.types import (
-    CatalogUpdate,
     Customer,
     ExternalRef,
     FulfilmentCancel,
@@ -393,11 +392,6 @@ class VtexConnector(VtexCatalog, Connector):
             else:
                 result.rejected[item.key] = self._reason(error)
         return result
-
-    def push_catalog(self, items: list[CatalogUpdate]) -> PushResult:
-        # The catalog flow publishes whole products (publish_product); this per-SKU call is
-        # the engine's old seam, not a VTEX call.
-        raise NotImplementedError("VTEX publishes products through publish_product.")
 
     # --- orders -------------------------------------------------------------------------------
     def on_activate(self, *, enabled_flows: set[str]) -> None:

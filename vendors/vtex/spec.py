@@ -1,10 +1,8 @@
 """VTEX (platform): what it asks for and the limits it imposes."""
 
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vendors.spec import (
-    CATALOG_NOT_WIRED,
     FULFILMENT,
     Capability,
     Category,
@@ -101,8 +99,5 @@ SPEC = VendorSpec(
             Capability.CATALOG_ATTRIBUTES,
         }
     ),
-    # The adapter publishes products (Flow.CATALOG limits above); the engine's flow is not
-    # wired yet: see vendors.spec.CATALOG_NOT_WIRED.
-    unsupported_flows={Flow.CATALOG: format_lazy(CATALOG_NOT_WIRED, label="VTEX")},
     base_urls={Environment.PRODUCTION: BASE_URL_TEMPLATE, Environment.SANDBOX: BASE_URL_TEMPLATE},
 )

@@ -159,6 +159,7 @@ def test_activation_creates_bindings_schedules_and_record_warnings_do_not_block(
         "de_para": "pass",
         "data": "warn",
         "settings": "pass",
+        "catalog": "pass",  # off on a new channel: says so
     }
     entry = LogEntry.objects.get(object_id=str(channel.pk))
     assert entry.user == support_user

@@ -47,7 +47,7 @@ def test_activating_creates_one_schedule_per_enabled_supported_flow(
         channel.reconcile_interval_minutes,
         "I",
     )
-    assert rows(channel) == expected  # catalog is unsupported by ANYMARKET: no schedule
+    assert rows(channel) == expected  # catalog is off on a new channel: no schedule
     reconcile = Schedule.objects.get(name=schedule_name(channel.pk, "reconcile"))
     assert (
         reconcile.next_run > Schedule.objects.get(name=schedule_name(channel.pk, "stock")).next_run

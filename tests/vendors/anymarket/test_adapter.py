@@ -23,7 +23,6 @@ from vendors.spec import (
     Flow,
 )
 from vendors.types import (
-    CatalogUpdate,
     ExternalRef,
     PriceUpdate,
     StockUpdate,
@@ -124,12 +123,6 @@ def test_declarations():
     assert Capability.SINGLE_BACK_OFFICE in AnymarketConnector.spec.capabilities
     assert Capability.ORDER_FEED_ACK in AnymarketConnector.spec.capabilities
     assert Flow.CATALOG in AnymarketConnector.spec.limits.flows
-
-
-@pytest.mark.django_db
-def test_catalog_goes_through_publish_product_not_the_per_sku_push():
-    with pytest.raises(NotImplementedError, match="publish_product"):
-        connector().push_catalog([CatalogUpdate(key=1, ref=ExternalRef(), name="x")])
 
 
 @pytest.mark.django_db

@@ -498,13 +498,6 @@ def test_a_token_echoed_in_an_error_body_reaches_neither_result_nor_logs(rsps, c
     assert "[REDACTED]" in result.rejected[1]
 
 
-@pytest.mark.django_db
-def test_catalog_goes_through_publish_product_not_the_per_sku_push():
-    connector = ml_connector(ml_channel())
-    with pytest.raises(NotImplementedError, match="publish_product"):
-        connector.push_catalog([])
-
-
 # --- orders -----------------------------------------------------------------------------------
 
 

@@ -66,7 +66,7 @@ def writes(emu):
 def test_spec_declares_the_catalog_flow():
     spec = MercadoLivreConnector.spec
     assert Flow.CATALOG in spec.limits.flows
-    assert "not switched on yet" in spec.unsupported_flows[Flow.CATALOG]  # the engine's part
+    assert Flow.CATALOG not in spec.unsupported_flows  # the engine's flow is on
     assert {
         Capability.CATALOG_CREATE,
         Capability.CATEGORY_PREDICTOR,

@@ -344,12 +344,6 @@ def test_pricing_follows_an_overridden_base_url():
     assert connector.pricing_url("prices/5") == "http://127.0.0.1:8123/lojateste/pricing/prices/5"
 
 
-@pytest.mark.django_db
-def test_catalog_goes_through_publish_product_not_the_per_sku_push():
-    with pytest.raises(NotImplementedError, match="publish_product"):
-        make_connector().push_catalog([])
-
-
 # --- orders -------------------------------------------------------------------------------
 
 

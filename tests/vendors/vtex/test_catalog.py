@@ -69,7 +69,7 @@ def writes(emu):
 def test_spec_declares_the_catalog_flow():
     spec = VtexConnector.spec
     assert Flow.CATALOG in spec.limits.flows
-    assert "not switched on yet" in spec.unsupported_flows[Flow.CATALOG]  # the engine's part
+    assert Flow.CATALOG not in spec.unsupported_flows  # the engine's flow is on
     assert spec.limits.for_flow(Flow.CATALOG).max_items_per_request == 1
     assert {Capability.CATALOG_CREATE, Capability.CATALOG_UPDATE} <= spec.capabilities
 
