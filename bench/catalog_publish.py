@@ -239,6 +239,8 @@ def _case(key: str, n: int, products: int, window: float) -> list[Row]:
             base_url=emulator.url,
             batch_sizes={"catalog": limits.max_batch_size},
         )
+        # New channels publish no catalog until support turns it on (it overwrites products).
+        channel.sync_settings.filter(flow="catalog").update(enabled=True)
         progress(f"catalog: {label}: building {fmt_int(products)} ERP products")
         sku_ids = erp_catalog(channel, products=products, prefix=f"C{n}")
         mark_pending(channel, sku_ids, flow="catalog")
@@ -330,10 +332,129 @@ def run(state, *, quick: bool) -> list[Row]:
     window = 15.0 if quick else 60.0
     products = 1_000 if quick else 10_000
     rows: list[Row] = []
-    for n, key in enumerate(("vtex", "anymarket", "mercadolivre"), start=1):
-        rows += _case(key, n, products, window)
+    vendors = os.environ.get("BENCH_CATALOG_VENDORS", "vtex,anymarket,mercadolivre")
+    for n, key in enumerate(v.strip() for v in vendors.split(",") if v.strip()):
+        rows += _case(key, n + 1, products, window)
     rows += _memory(products)
+    rows += _delta(quick)
     return rows
+
+
+# --- delta cost: one batch on a catalog of 10k products, then 1M -----------------------------
+
+DELTA_PRODUCTS = 100  # products changed per batch (their 300 SKUs pending)
+DELTA_REPEATS = 5  # after one warm-up batch; the median is reported
+
+
+def _delta_batch(channel_id: int, sku_ids: list[int]) -> dict[str, float]:
+    from bench.support import NoHttpConnector
+    from channels.models import SalesChannel
+    from sync.models import RunTrigger, SyncRun
+    from sync.services import catalog
+    from sync.services.context import RunContext
+
+    channel = SalesChannel.objects.select_related("company").get(pk=channel_id)
+    mark_pending(channel, sku_ids, flow="catalog")
+    connector = NoHttpConnector(channel)
+    run = SyncRun.objects.create(channel=channel, flow="catalog", trigger=RunTrigger.MANUAL)
+    ctx = RunContext(
+        run=run, channel=channel, connector=connector, lease=None, deadline=time.monotonic() + 600
+    )
+    commit = {"seconds": 0.0}
+    original = catalog.catalog_commit
+
+    def timed_commit(*args, **kwargs):
+        started = time.monotonic()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            commit["seconds"] += time.monotonic() - started
+
+    catalog.catalog_commit = timed_commit
+    try:
+        started = time.monotonic()
+        settled = catalog.catalog_publish_pending(ctx, limit=len(sku_ids))
+        finished = time.monotonic()
+    finally:
+        catalog.catalog_commit = original
+    if settled != len(sku_ids) or connector.calls != DELTA_PRODUCTS:
+        raise RuntimeError(f"catalog batch settled {settled} of {len(sku_ids)} changes")
+    return {
+        "select_build": connector.first_call_at - started,
+        "commit": commit["seconds"],
+        "total": finished - started,
+    }
+
+
+def _delta(quick: bool) -> list[Row]:
+    """The same channel's catalog grown from 10k products to 1M (3 SKUs each, stock balances
+    and bindings, inserted set-based: bench/catalog.py); each time DELTA_PRODUCTS products
+    drawn at random over the whole catalog are changed (their SKUs pending) and one batch
+    runs, publishing through a connector without HTTP."""
+    import random
+
+    from bench.catalog import Catalog, grow_catalog
+    from bench.support import median
+
+    sizes = (10_000, 100_000) if quick else (10_000, 1_000_000)
+    channel = active_channel(
+        connector="anymarket",
+        company=make_company("catalog delta"),
+        credentials={"gumga_token": "bench-catalog-delta-token"},
+        base_url="http://127.0.0.1:9/v2",
+        batch_sizes={"catalog": DELTA_PRODUCTS * SKUS_PER_PRODUCT},
+    )
+    channel.sync_settings.filter(flow="catalog").update(enabled=True)
+    catalog = Catalog(
+        channel_id=channel.pk,
+        company_id=channel.company_id,
+        warehouse_id=channel.warehouses.get().pk,
+    )
+    rng = random.Random(15)
+    measured: dict[int, dict] = {}
+    for products in sizes:
+        progress(f"catalog: delta: growing the catalog to {fmt_int(products)} products")
+        grow_catalog(
+            catalog,
+            products * SKUS_PER_PRODUCT - catalog.size,
+            prefix="CD",
+            skus_per_product=SKUS_PER_PRODUCT,
+        )
+        first, last = catalog.sku_id_range()
+        timings = []
+        for _repeat in range(DELTA_REPEATS + 1):
+            picked = rng.sample(range(products), DELTA_PRODUCTS)
+            sku_ids = [
+                first + p * SKUS_PER_PRODUCT + s for p in picked for s in range(SKUS_PER_PRODUCT)
+            ]
+            assert all(first <= sku_id <= last for sku_id in sku_ids)
+            timings.append(_delta_batch(channel.pk, sku_ids))
+        timings = timings[1:]  # the first batch warms the caches
+        measured[products] = {
+            "select_build": median([t["select_build"] for t in timings]),
+            "commit": median([t["commit"] for t in timings]),
+            "total": median([t["total"] for t in timings]),
+        }
+        progress(
+            f"catalog: delta: {fmt_int(products)} products: select + build "
+            f"{measured[products]['select_build'] * 1000:.0f} ms, commit "
+            f"{measured[products]['commit'] * 1000:.0f} ms"
+        )
+    small, large = (measured[n] for n in sizes)
+    ratio = large["select_build"] / small["select_build"]
+    label = f"{sizes[0] // 1000}k vs {fmt_int(sizes[1])} products"
+    return [
+        Row(
+            "catalog",
+            f"delta: {DELTA_PRODUCTS} changed products × {SKUS_PER_PRODUCT} SKUs, {label}",
+            f"select + build {small['select_build'] * 1000:.0f} → "
+            f"{large['select_build'] * 1000:.0f} ms (ratio {ratio:.2f}); commit "
+            f"{small['commit'] * 1000:.0f} → {large['commit'] * 1000:.0f} ms",
+            "ratio ≤ 2",
+            ratio <= 2,
+            {"sizes": list(sizes), "measured": {str(k): v for k, v in measured.items()}},
+        )
+    ]
 
 
 # --- memory: a worker process of its own ----------------------------------------------------
@@ -345,10 +466,11 @@ def _memory(products: int) -> list[Row]:
     channel = active_channel(
         connector="anymarket",
         company=make_company("catalog memory"),
-        credentials={"token": "bench-memory-token"},
+        credentials={"gumga_token": "bench-memory-token"},
         base_url="http://127.0.0.1:9/v2",
         batch_sizes={"catalog": 500},
     )
+    channel.sync_settings.filter(flow="catalog").update(enabled=True)
     progress(f"catalog: memory: building {fmt_int(products)} × {SKUS_PER_PRODUCT}")
     mark_pending(channel, erp_catalog(channel, products=products, prefix="MEM"), flow="catalog")
     progress("catalog: memory: worker process starts")
