@@ -44,9 +44,11 @@ def _counter(count: int) -> str:
 
 
 @transaction.atomic
-def grow_catalog(catalog: Catalog, count: int, *, prefix: str = "BK") -> None:
-    """Append `count` SKUs to the catalog: products (one per 10 SKUs), SKUs, a stock
-    balance in the channel's warehouse and a binding on the channel for each."""
+def grow_catalog(
+    catalog: Catalog, count: int, *, prefix: str = "BK", skus_per_product: int = SKUS_PER_PRODUCT
+) -> None:
+    """Append `count` SKUs to the catalog: products (one per `skus_per_product` SKUs), SKUs,
+    a stock balance in the channel's warehouse and a binding on the channel for each."""
     from erp.models import Product, Sku, StockBalance
     from mappings.models import EXTERNAL_KEY_SEPARATOR, Listing
 
@@ -62,14 +64,15 @@ def grow_catalog(catalog: Catalog, count: int, *, prefix: str = "BK") -> None:
     elif sku_base + 1 != catalog.first_sku_id + catalog.size:
         raise RuntimeError("another writer added SKUs in the middle of this catalog")
     offset = catalog.size  # SKU numbers continue where the catalog ended
-    products = -(-count // SKUS_PER_PRODUCT)
+    per_product = int(skus_per_product)
+    products = -(-count // per_product)
     separator = ord(EXTERNAL_KEY_SEPARATOR)
     with connection.cursor() as cursor:
         cursor.execute(
             _counter(products) + f'INSERT INTO "{product_table}" '
             "(id, name, description, brand_id, ncm, origin, active, updated_at, company_id) "
             f"SELECT {product_base} + n, 'Produto {prefix} ' || ({offset} / "
-            f"{SKUS_PER_PRODUCT} + n), '', NULL, '', '', 1, %s, %s FROM seq",
+            f"{per_product} + n), '', NULL, '', '', 1, %s, %s FROM seq",
             [now, catalog.company_id],
         )
         code = f"printf('{prefix}{catalog.channel_id}-%%08d', {offset} + n)"
@@ -78,7 +81,7 @@ def grow_catalog(catalog: Catalog, count: int, *, prefix: str = "BK") -> None:
             "(id, code, code_key, name, ean, weight_grams, active, updated_at, company_id, "
             "product_id) "
             f"SELECT {sku_base} + n, {code}, upper({code}), '', '', NULL, 1, %s, %s, "
-            f"{product_base} + (n - 1) / {SKUS_PER_PRODUCT} + 1 FROM seq",
+            f"{product_base} + (n - 1) / {per_product} + 1 FROM seq",
             [now, catalog.company_id],
         )
         new_skus = f'FROM "{sku_table}" WHERE id > {sku_base}'

@@ -41,6 +41,7 @@ BENCHMARKS = {
     "reconciliation": "bench.reconciliation",
     "delta": "bench.delta_cost",
     "memory": "bench.memory",
+    "catalog": "bench.catalog_publish",
 }
 RESULTS = ROOT / "bench" / "results.json"
 

@@ -300,6 +300,22 @@ class NoHttpConnector:
 
     push_stock = push_prices = push_catalog = _accept
 
+    def publish_product(self, product):
+        """Every product is new at this vendor: created, each SKU where its code says."""
+        from vendors.types import CatalogOutcome, CatalogResult, ExternalRef
+
+        if self.first_call_at is None:
+            self.first_call_at = time.monotonic()
+        self.calls += 1
+        self.items += len(product.skus)
+        return CatalogResult(
+            CatalogOutcome.CREATED,
+            refs={
+                sku.key: ExternalRef(seller_sku=sku.code, sku_id=f"nohttp-{sku.code}")
+                for sku in product.skus
+            },
+        )
+
     def request_stats(self) -> dict[str, int]:
         return {"requests": 0, "retries": 0, "rate_limited": 0}
 
