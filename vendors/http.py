@@ -207,9 +207,14 @@ class HttpClient:
                     # 5xx, timeouts and malformed answers are retried below without it.
                     self.rate_limiter.on_rate_limited(getattr(error, "retry_after", None))
             if not (retry and error.retryable) or attempt >= self.max_retries:
-                logger.warning(
-                    "%s %s gave up after %s attempt(s): %s", method, url, attempt + 1, error
-                )
+                if retry and error.retryable:
+                    logger.warning(
+                        "%s %s gave up after %s attempt(s): %s", method, url, attempt + 1, error
+                    )
+                else:
+                    # The vendor's verdict (a 404 lookup, a 400 refusal): the caller decides
+                    # whether it is a problem, and says so where it is.
+                    logger.info("%s %s refused: %s", method, url, error)
                 raise error
             delay = self.backoff(attempt, getattr(error, "retry_after", None))
             self._check_deadline(delay, error)
