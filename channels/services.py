@@ -230,6 +230,20 @@ def channel_announce_changed(*, channel: SalesChannel) -> None:
 
 
 @transaction.atomic
+def channel_set_flow_enabled(*, channel: SalesChannel, flow: str, enabled: bool) -> bool:
+    """Switch one flow of the channel on or off (as its sync settings row does) and announce
+    it. Returns whether anything changed."""
+    changed = (
+        SyncSetting.objects.filter(channel=channel, flow=flow)
+        .exclude(enabled=enabled)
+        .update(enabled=enabled)
+    )
+    if changed:
+        channel_announce_changed(channel=channel)
+    return bool(changed)
+
+
+@transaction.atomic
 def channel_set_status(*, channel: SalesChannel, status: str, reason: str = "") -> SalesChannel:
     """Move a channel to `status` (with the reason shown on its page) and announce it."""
     from erpintegr.redaction import redact_truncate

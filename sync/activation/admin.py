@@ -24,6 +24,7 @@ from channels.admin import (
     register_channel_urls,
 )
 from channels.models import ActivationRecord, ChannelStatus, SalesChannel
+from channels.services import channel_set_flow_enabled
 from erp.admin_scoping import CompanyScopedAdminMixin
 from erp.selectors import visible_company_ids
 from erpintegr.admin_utils import ReadOnlyAdminMixin
@@ -44,6 +45,7 @@ from sync.activation.runs import (
     waiting_for_worker,
 )
 from sync.models import ConfirmState, PreflightRun, PreflightState
+from vendors.spec import Flow
 
 TEMPLATES = "admin/sync/activation/"
 ACTIVATE_PERMISSION = "channels.activate_integration"
@@ -84,6 +86,22 @@ class ConfirmationForm(forms.Form):
         if erp.casefold() in {"none", _("none").casefold()}:
             return _("Previous ERP: none — no other ERP was integrated with this store.")
         return _("Previous ERP: %(erp)s — confirmed disconnected from this store.") % {"erp": erp}
+
+
+class PublishingForm(forms.Form):
+    """Whether the channel publishes the ERP's catalog once active (the Catalog flow of its
+    sync settings): support decides on the activation page, with the catalog check's counts
+    in view. Off by default on a new channel: publishing creates and updates products."""
+
+    publish_catalog = forms.BooleanField(
+        label=gettext_lazy("Publish the ERP's catalog on this channel"),
+        required=False,
+        help_text=gettext_lazy(
+            "On: the catalog flow creates the ERP's products on the channel and keeps them "
+            "updated (see the catalog check above). Off: only products already on the channel "
+            "are bound, and their stock, prices and orders synchronized."
+        ),
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -178,6 +196,15 @@ def activate_view(model_admin, request, object_id):
             messages.info(request, _("“%(channel)s” is already active.") % {"channel": channel})
         return HttpResponseRedirect(_change_url(channel))
     form = ConfirmationForm(request.POST if request.method == "POST" else None)
+    catalog_supported = Flow.CATALOG not in channel.vendor.unsupported_flows
+    publishing = PublishingForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "publish_catalog": channel.sync_settings.filter(
+                flow=Flow.CATALOG, enabled=True
+            ).exists()
+        },
+    )
     if request.method == "POST" and "rerun" in request.POST:
         preflight_start(channel=channel, user=request.user, rerun=True)
         return HttpResponseRedirect(_url("activate", channel.pk))
@@ -185,7 +212,19 @@ def activate_view(model_admin, request, object_id):
         run = preflight_start(channel=channel, user=request.user)
     else:
         run = _posted_run(request.POST.get("run"))
-        if form.is_valid():
+        if form.is_valid() and publishing.is_valid():
+            if catalog_supported and channel_set_flow_enabled(
+                channel=channel,
+                flow=Flow.CATALOG,
+                enabled=publishing.cleaned_data["publish_catalog"],
+            ):
+                model_admin.log_change(
+                    request,
+                    channel,
+                    _("Catalog publishing turned on on the activation page.")
+                    if publishing.cleaned_data["publish_catalog"]
+                    else _("Catalog publishing turned off on the activation page."),
+                )
             outcome = activation_request(
                 channel=channel, run=run, user=request.user, confirmation=form.confirmation_text()
             )
@@ -209,6 +248,7 @@ def activate_view(model_admin, request, object_id):
             report=_finished(run, request.user),
             waiting_for_worker=run is not None and waiting_for_worker(run),
             form=form,
+            publishing=publishing if catalog_supported else None,
             csv_url=_url("activation_report", channel.pk),
             status_url=_url("activation_status", channel.pk),
         ),

@@ -559,21 +559,13 @@ def check_catalog(channel: SalesChannel, match: MatchResult | None) -> Check:
     """What the catalog flow would do once the channel is active: the ERP products it would
     create (no SKU of theirs on the channel), update (a SKU bound or matched), and those that
     would wait for a catalog de-para row (never a block: they wait, the rest is published).
-    Off: says so. Streams the company's products and SKUs; five queries."""
+    Off: says so, with what turning it on would do (support chooses on the activation page).
+    Streams the company's products and SKUs; five queries."""
     from erp.models import Product, Sku, SkuAttributeValue
     from mappings.models import AttributeMapping, BrandMapping, CategoryMapping, Listing
 
     key, title = "catalog", title_of("catalog")
-    if not channel.sync_settings.filter(flow=Flow.CATALOG, enabled=True).exists():
-        return Check(
-            key,
-            title,
-            CheckStatus.PASS,
-            _(
-                "Catalog publishing is off: the ERP's products are not sent to the channel. "
-                "Turn the Catalog flow on in the sync settings to publish them."
-            ),
-        )
+    publishing = channel.sync_settings.filter(flow=Flow.CATALOG, enabled=True).exists()
     on_channel = {sku_id for _listing, sku_id, _by in match.matches} if match else set()
     on_channel |= set(Listing.objects.filter(channel=channel).values_list("sku_id", flat=True))
     products_on_channel: set[int] = set()
@@ -621,10 +613,27 @@ def check_catalog(channel: SalesChannel, match: MatchResult | None) -> Check:
             missing[product_id].append(text)
     updated = len(products_on_channel - set(missing))
     created = len(products_with_skus - products_on_channel - set(missing))
-    summary = _(
-        "%(created)s product(s) would be created on the channel, %(updated)s updated; "
-        "%(waiting)s wait for a catalog de-para row."
-    ) % {"created": created, "updated": updated, "waiting": len(missing)}
+    counts = {"created": created, "updated": updated, "waiting": len(missing)}
+    if not publishing:
+        # Support chooses on the activation page; the counts say what "on" would do.
+        return Check(
+            key,
+            title,
+            CheckStatus.PASS,
+            _(
+                "Catalog publishing is off: the ERP's products are not sent to the channel. "
+                "With it on, %(created)s product(s) would be created, %(updated)s updated, and "
+                "%(waiting)s would wait for a catalog de-para row."
+            )
+            % counts,
+        )
+    summary = (
+        _(
+            "%(created)s product(s) would be created on the channel, %(updated)s updated; "
+            "%(waiting)s wait for a catalog de-para row."
+        )
+        % counts
+    )
     if not missing:
         return Check(key, title, CheckStatus.PASS, summary)
     rows = sorted(missing.items(), key=lambda item: names.get(item[0], ""))

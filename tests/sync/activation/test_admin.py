@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission, User
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -29,9 +30,10 @@ from mappings.models import Listing, MappingKind
 from sandbox.vtex import VtexEmulator
 from sync.activation import preflight as preflight_module
 from sync.activation import runs
-from sync.models import PreflightRun, PreflightState
+from sync.models import PendingChange, PreflightRun, PreflightState
 from tests.factories import make_channel, make_company, make_member, make_sku
 from tests.sync.activation.builders import SELLER, add_fallbacks, ready_channel
+from vendors.spec import Flow
 
 CHANGELIST = "admin:channels_saleschannel_changelist"
 
@@ -790,3 +792,47 @@ def test_an_activation_whose_worker_died_is_marked_failed_when_looked_at(
     assert status["finished"] is True and status["activating"] is False
     run.refresh_from_db()
     assert run.confirm_state == "failed" and "did not finish" in run.confirm_message
+
+
+@pytest.mark.django_db
+def test_support_chooses_catalog_publishing_on_the_activation_page(ml, support_client, worker):
+    """The catalog check says what publishing would do; the checkbox beside it (off on a new
+    channel, since publishing creates and overwrites products) decides, and is recorded."""
+    channel = ready_channel(ml, "mercadolivre")
+    make_sku(channel.company, code="A-1")
+    catalog = channel.sync_settings.get(flow=Flow.CATALOG)
+    assert not catalog.enabled
+
+    page = worker.open_page(channel)
+    html = page.content.decode()
+    assert (
+        'name="publish_catalog"' in html and "checked" not in html.split("publish_catalog")[1][:40]
+    )
+    assert "With it on, 1 product(s) would be created" in html
+    run = PreflightRun.objects.get(channel=channel)
+
+    response = support_client.post(
+        url("activate", channel), {"run": run.pk, "publish_catalog": "on"}
+    )
+
+    assert response.status_code == 302, texts(response)
+    catalog.refresh_from_db()
+    channel.refresh_from_db()
+    assert catalog.enabled and channel.status == ChannelStatus.ACTIVE
+    # The activation's first push includes the catalog: the ERP's SKUs are pending for it.
+    assert PendingChange.objects.filter(channel=channel, flow=Flow.CATALOG).count() == 1
+    assert LogEntry.objects.filter(
+        object_id=str(channel.pk), change_message__contains="Catalog publishing turned on"
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_activating_without_ticking_it_leaves_catalog_publishing_off(ml, support_client, worker):
+    channel = ready_channel(ml, "mercadolivre")
+    make_sku(channel.company, code="A-1")
+    worker.open_page(channel)
+    run = PreflightRun.objects.get(channel=channel)
+
+    assert support_client.post(url("activate", channel), {"run": run.pk}).status_code == 302
+    assert not channel.sync_settings.get(flow=Flow.CATALOG).enabled
+    assert not PendingChange.objects.filter(channel=channel, flow=Flow.CATALOG).exists()
