@@ -67,7 +67,8 @@ pytestmark = [pytest.mark.soak, pytest.mark.slow]
 
 SEED = 20251128
 SKUS = 60
-SOAK_SECONDS = 40  # changes and sales keep coming for this long
+SOAK_SECONDS = 40  # changes and sales keep coming for this long…
+MIN_SOAK_ROUNDS = 10  # …and for at least this many rounds, however loaded the machine is
 DRAIN_SECONDS = 30  # then at most this long, faults still on, to settle everything
 # Raised declared rates (connector AND emulator) so a one-minute soak moves real volume;
 # the limiter still pauses and slows on every injected 429, so pacing is exercised.
@@ -479,7 +480,7 @@ def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
 
     # Soak: the ERP changes stock, vendors sell (one order per channel with a carrier that
     # has no de-para) and buyers pay, and the flows run, all under faults.
-    while time.monotonic() - started < SOAK_SECONDS:
+    while rounds < MIN_SOAK_ROUNDS or time.monotonic() - started < SOAK_SECONDS:
         _change_erp_stock(rnd, skus, warehouse)
         if rounds == 1:  # the vendors show stock now: the morning's orders come in
             _orders_at_start(rnd, shops)
@@ -519,7 +520,6 @@ def test_three_channels_converge_under_twenty_percent_faults(watched, shops):
     # Faults may fail a run (retries used up); they must never crash one.
     crashed = [r.error for r in runs if r.error.startswith("Unexpected error")]
     assert not crashed, crashed[:3]
-    assert rounds >= 10, f"only {rounds} soak rounds: the soak did not soak"
     for shop in shops:
         assert len(shop.expected_status) >= 5, f"{shop.vendor}: too few orders to mean anything"
         assert shop.paid_later >= 5, f"{shop.vendor}: too few orders paid while being paged"
