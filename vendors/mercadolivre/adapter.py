@@ -35,7 +35,10 @@ What this connector relies on (checked against the vendor's public documentation
   sent the same call, which no page confirms (?). Mercado Envios tracks ME2 itself. Labels:
   `GET /shipment_labels?shipment_ids=&response_type=pdf|zpl2` once released ("Print shipping
   labels" and "Zebra thermal printer", developers.mercadolibre.co.cr/en_us/mercadoenvios-mode-2);
-  a ZPL answer is read whether it comes as a ZIP or as the text itself.
+  a ZPL answer is read whether it comes as a ZIP or as the text itself. What decides the
+  call (the shipment id, logistic mode and type, the pack) is read at import from the
+  shipment companion and handed back as `order_refs` (`_known_shipping`): a first attempt is
+  the write alone; a retry, or an order imported without refs, reads the order and shipment.
 - Dates carry an offset ("2015-07-01T00:00:00.000-04:00"); one without (not documented) is read
   as UTC, the zone of the cursor's own dates.
 
