@@ -834,6 +834,17 @@ class Order(models.Model):
         _("CEP"), max_length=8, blank=True, help_text=_("Eight digits.")
     )
     delivery_phone = models.CharField(_("phone"), max_length=120, blank=True)
+    # What the channel's fulfilment calls need to know of the order, as the import read it
+    # (vendors.types.NormalizedOrder.fulfilment_refs; Mercado Livre: shipment id, logistic
+    # mode and type, pack id). Revised on a re-read like the delivery address. Empty for
+    # orders typed in the ERP, orders of vendors that need none, and orders imported before
+    # this field existed (the adapter then reads the order first, as it did before).
+    fulfilment_refs = models.JSONField(
+        _("fulfilment references"),
+        default=dict,
+        blank=True,
+        help_text=_("The channel's shipment and pack of this order, as imported."),
+    )
     channel_canceled_at = models.DateTimeField(
         _("canceled on the channel at"),
         null=True,

@@ -136,6 +136,12 @@ class NormalizedOrder:
     total: Decimal = Decimal("0")
     placed_at: datetime | None = None
     updated_at: datetime | None = None
+    # What the vendor's fulfilment calls need to know about the order and that only the
+    # import reads (Mercado Livre: {"shipment_id", "logistic_mode", "logistic_type",
+    # "pack_id"}, from the shipment read as a companion document). Stored on erp.Order and
+    # handed back in the Fulfilment* types (`order_refs`), so a first attempt writes without
+    # reading the order again. Empty: the vendor needs none, or the import could not tell.
+    fulfilment_refs: Mapping[str, str] = field(default_factory=dict, hash=False)
     raw: Mapping = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -277,6 +283,8 @@ class FulfilmentInvoice:
     total: Decimal
     items: tuple[InvoiceItem, ...] = ()
     xml: bytes | str | None = field(default=None, repr=False)
+    # The order's NormalizedOrder.fulfilment_refs as imported; empty when not known.
+    order_refs: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         _require_aware(self.issued_at, "issued_at")
@@ -303,6 +311,8 @@ class FulfilmentTracking:
     shipped_at: datetime | None = None
     estimated_delivery: date | datetime | None = None
     invoice_number: str = ""
+    # The order's NormalizedOrder.fulfilment_refs as imported; empty when not known.
+    order_refs: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         _require_aware(self.shipped_at, "shipped_at")
@@ -314,6 +324,8 @@ class FulfilmentTracking:
 class FulfilmentDelivered:
     delivered_at: datetime
     invoice_number: str = ""  # as FulfilmentTracking.invoice_number
+    # The order's NormalizedOrder.fulfilment_refs as imported; empty when not known.
+    order_refs: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         _require_aware(self.delivered_at, "delivered_at")
@@ -322,6 +334,7 @@ class FulfilmentDelivered:
 @dataclass(frozen=True)
 class FulfilmentCancel:
     reason: str
+    order_refs: Mapping[str, str] = field(default_factory=dict, hash=False)  # as above
 
 
 class FulfilmentOutcome(StrEnum):

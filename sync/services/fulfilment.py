@@ -6,6 +6,7 @@ The payload is a snapshot of what the vendors need, taken when the change is mad
 the channel is told is what the back office did even if the records change later.
 """
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -280,21 +281,25 @@ def _prepare(connector, event: FulfilmentEvent):
     takes `may_have_applied`. Raises Hold, or KeyError/TypeError/ValueError for a snapshot
     that cannot be built, before anything is sent."""
     external_id = event.order.external_id
+    # What the import stored for the vendor's calls (erp.Order.fulfilment_refs): with it a
+    # first attempt needs no read of the order; {} for an order imported before it existed.
+    refs = dict(event.order.fulfilment_refs or {})
     if event.kind == FulfilmentKind.INVOICE:
-        invoice = _build_invoice(event)
+        invoice = replace(_build_invoice(event), order_refs=refs)
         return lambda **kw: connector.send_invoice(external_id, invoice, **kw)
     if event.kind == FulfilmentKind.SHIP:
-        tracking = _build_tracking(event)
+        tracking = replace(_build_tracking(event), order_refs=refs)
         return lambda **kw: connector.send_tracking(external_id, tracking, **kw)
     if event.kind == FulfilmentKind.DELIVER:
         delivered = FulfilmentDelivered(
             delivered_at=_when(event.payload["delivered_at"], "delivered_at"),
             invoice_number=_invoice_number(event),
+            order_refs=refs,
         )
         return lambda **kw: connector.mark_delivered(external_id, delivered, **kw)
     if event.kind == FulfilmentKind.CANCEL:
         reason = event.payload.get("reason") or gettext("Canceled by the seller.")
-        cancel = FulfilmentCancel(reason=reason)
+        cancel = FulfilmentCancel(reason=reason, order_refs=refs)
         return lambda **kw: connector.cancel_order(external_id, cancel, **kw)
     raise ValueError(f"unknown fulfilment kind {event.kind!r}")
 

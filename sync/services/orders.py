@@ -387,6 +387,11 @@ def _revise(
     }
     for name in contact:
         changes[name] = ("…", "…")
+    # The fulfilment refs: replaced whole when the vendor sends them and they differ (an order
+    # imported before they were stored gets them here); never blanked, like the contact.
+    refs = dict(order.fulfilment_refs)
+    if refs and refs != known.fulfilment_refs:
+        changes["fulfilment_refs"] = (known.fulfilment_refs, refs)
     payment = data.get("payment")
     if payment is not None and payment.pk != known.payment_method_id:
         changes["payment_method"] = (known.payment_method_id, payment.pk)
@@ -432,6 +437,8 @@ def _revise(
             setattr(known, name, getattr(order, name))
         for name, value in contact.items():
             setattr(known, name, value)
+        if refs:
+            known.fulfilment_refs = refs
         if payment is not None:
             known.payment_method = payment
     return changes, repriced
@@ -508,6 +515,7 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                 "status",
                 *ORDER_AMOUNT_FIELDS,
                 *ORDER_CONTACT_FIELDS,
+                "fulfilment_refs",
                 "payment_method",
                 "channel_canceled_at",
                 "canceled_at",
@@ -539,6 +547,7 @@ def _store_complete(channel: SalesChannel, complete: list, result: PageResult) -
                 customer_name=order.customer.name[:200],
                 customer_email=order.customer.email[:254],
                 **contact_fields(order),
+                fulfilment_refs=dict(order.fulfilment_refs),
                 canceled_at=now if data["status"] in RELEASING_STATUSES else None,
                 cancel_reason=channel_cancel_reason(channel)
                 if data["status"] in RELEASING_STATUSES

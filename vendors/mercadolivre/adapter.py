@@ -35,7 +35,10 @@ What this connector relies on (checked against the vendor's public documentation
   sent the same call, which no page confirms (?). Mercado Envios tracks ME2 itself. Labels:
   `GET /shipment_labels?shipment_ids=&response_type=pdf|zpl2` once released ("Print shipping
   labels" and "Zebra thermal printer", developers.mercadolibre.co.cr/en_us/mercadoenvios-mode-2);
-  a ZPL answer is read whether it comes as a ZIP or as the text itself.
+  a ZPL answer is read whether it comes as a ZIP or as the text itself. What decides the
+  call (the shipment id, logistic mode and type, the pack) is read at import from the
+  shipment companion and handed back as `order_refs` (`_known_shipping`): a first attempt is
+  the write alone; a retry, or an order imported without refs, reads the order and shipment.
 - Dates carry an offset ("2015-07-01T00:00:00.000-04:00"); one without (not documented) is read
   as UTC, the zone of the cursor's own dates.
 
@@ -723,12 +726,17 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         )
 
     def _fulfilment_shipment(
-        self, external_id: str, *, fresh: bool = True
+        self, external_id: str, *, fresh: bool = True, refs: Mapping[str, str] | None = None
     ) -> tuple[Mapping, Mapping | None]:
-        """The order and its shipment (None: no Mercado Envios shipment). `fresh` False: what
-        this adapter read of the order before, when it did (ids and logistic only)."""
-        if not fresh and external_id in self._shipping_seen:
-            return self._shipping_seen[external_id]
+        """The order and its shipment (None: no Mercado Envios shipment). `fresh` False (a
+        first attempt): what the import stored (`refs`), else what this adapter read of the
+        order before, when it did (ids and logistic only, no request); else both are read."""
+        if not fresh:
+            known = _known_shipping(external_id, refs or {})
+            if known is not None:
+                return known
+            if external_id in self._shipping_seen:
+                return self._shipping_seen[external_id]
         order = self.get_order_document(external_id)
         if not isinstance(order, Mapping):
             raise self._not_an_order(order, external_id)
@@ -764,7 +772,9 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         or the pack holds first; a first attempt writes, and when Mercado Livre refuses it,
         reads whether the document is there already (then ALREADY_APPLIED)."""
         try:
-            order, shipment = self._fulfilment_shipment(external_id, fresh=may_have_applied)
+            order, shipment = self._fulfilment_shipment(
+                external_id, fresh=may_have_applied, refs=invoice.order_refs
+            )
             mode, kind = self._logistic(shipment, external_id)
             if kind == "fulfillment":
                 return FulfilmentResult.not_needed(
@@ -855,8 +865,9 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
         done: Callable[[Mapping], bool],
         *,
         check_first: bool,
+        refs: Mapping[str, str],
     ) -> FulfilmentResult:
-        _order, shipment = self._fulfilment_shipment(external_id, fresh=check_first)
+        _order, shipment = self._fulfilment_shipment(external_id, fresh=check_first, refs=refs)
         mode, kind = self._logistic(shipment, external_id)
         if shipment is None or mode not in SELLER_SHIPPED_MODES:
             return FulfilmentResult.not_needed(
@@ -894,6 +905,7 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
                     and s.get("tracking_number") == tracking.tracking_number
                 ),
                 check_first=may_have_applied,
+                refs=tracking.order_refs,
             )
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
@@ -909,6 +921,7 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
                 {},
                 lambda s: s.get("status") == "delivered",
                 check_first=may_have_applied,
+                refs=delivered.order_refs,
             )
         except ConnectorError as exc:
             return self.fulfilment_result(exc)
@@ -1023,6 +1036,7 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
             shipment.get("tracking_method"), "shipment.tracking_method", default=""
         ) or read.code(logistic.get("mode"), "shipment.logistic.mode", default="")
         logistic_type = read.code(logistic.get("type"), "shipment.logistic.type", default="")
+        fulfilment_refs = self._fulfilment_refs(read, payload, shipment, logistic, logistic_type)
         buyer = read.obj(payload.get("buyer"), "buyer", default={})
         name = " ".join(
             part
@@ -1129,8 +1143,28 @@ class MercadoLivreConnector(MercadoLivreCatalog, Connector):
             total=read.money(items_total + shipping_total, "total_amount + shipping"),
             placed_at=read.timestamp(payload.get("date_created"), "date_created", default=None),
             updated_at=read.timestamp(payload.get("last_updated"), "last_updated", default=None),
+            fulfilment_refs=fulfilment_refs,
             raw={"order": payload, "shipment": shipment or None, "billing": billing or None},
         )
+
+    def _fulfilment_refs(
+        self, read, payload: Mapping, shipment: Mapping, logistic: Mapping, logistic_type: str
+    ) -> dict[str, str]:
+        """What the fulfilment calls decide on (see `_known_shipping`): the shipment's id and
+        logistic mode and type (which call sends the invoice, whether the seller sends the
+        tracking) and the order's pack. {} when the order names a shipment that could not be
+        read (a 404 at import): fulfilment then reads it, as for orders imported before."""
+        shipping = read.obj(payload.get("shipping"), "shipping", default={})
+        named = read.identifier(shipping.get("id"), "shipping.id", default="")
+        shipment_id = read.identifier(shipment.get("id"), "shipment.id", default="")
+        if named and not shipment_id:
+            return {}
+        return {
+            "shipment_id": shipment_id,
+            "logistic_mode": read.code(logistic.get("mode"), "shipment.logistic.mode", default=""),
+            "logistic_type": logistic_type,
+            "pack_id": read.identifier(payload.get("pack_id"), "pack_id", default=""),
+        }
 
     # --- listings -------------------------------------------------------------------------
     def list_listings(self) -> Iterator[RemoteListing]:
@@ -1599,6 +1633,28 @@ def _list_of(data: object, path: str) -> list:
     if not isinstance(data, list):
         raise MalformedResponseError(f"Mercado Livre's {path} answer is not a list.", url=path)
     return data
+
+
+def _known_shipping(
+    external_id: str, refs: Mapping[str, str]
+) -> tuple[Mapping, Mapping | None] | None:
+    """The order and its shipment as far as a first attempt's write needs them (the pack, the
+    shipment id, its logistic mode and type), from the refs the import stored
+    (`normalize_order` → erp.Order.fulfilment_refs): no request. The logistic decides the call
+    (module docstring: NF-e import for drop_off / xd_drop_off / xd_same_day / cross_docking,
+    developers.mercadolivre.com.br/importar-nota-fiscal; the pack's fiscal document
+    otherwise, developers.mercadolivre.com.br/anexar-nota-fiscal; seller notifications for
+    me1 / custom). No statuses: a first attempt never decides on them. None when the refs are
+    missing — an order imported before they were stored, or whose shipment could not be read
+    at import —: the caller then reads the order and its shipment, as it always did."""
+    if "shipment_id" not in refs:
+        return None
+    shipment_id = str(refs.get("shipment_id") or "")
+    order = {"id": external_id, "pack_id": str(refs.get("pack_id") or "") or None}
+    if not shipment_id:
+        return order, None  # "a combinar": no Mercado Envios shipment
+    logistic = {"mode": refs.get("logistic_mode", ""), "type": refs.get("logistic_type", "")}
+    return order, {"id": shipment_id, "logistic": logistic}
 
 
 def _auth(token: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -15,6 +15,7 @@ from mappings.models import MappingKind
 from mappings.services import mapping_create
 from sync.models import FulfilmentEvent, FulfilmentState, RunState
 from sync.services import fulfilment as fulfilment_module
+from sync.services.connectors import build_connector
 from sync.services.runs import run_flow
 from tests.factories import make_carrier_service, make_order, make_sku, nfe_access_key
 from tests.sync.engine import active_channel, bind, declared_rate
@@ -65,19 +66,23 @@ class Shop:
             target=self.service,
         )
 
-    def place(self) -> Order:
-        """An order at the vendor and the same order in the ERP (as the import leaves it)."""
+    def place(self, *, shipping_mode: str = "custom", refs: bool = True) -> Order:
+        """An order at the vendor and the same order in the ERP (as the import leaves it: with
+        the fulfilment refs the adapter's normalize_order reads, unless `refs` is False — an
+        order imported before erp.Order.fulfilment_refs existed)."""
         if self.vendor == "vtex":
             external = self.emulator.add_order([(CODE, 1)], status="ready-for-handling")
         elif self.vendor == "anymarket":
             external = self.emulator.add_order([(CODE, 1, str(PRICE))], status="PAID_WAITING_SHIP")
         else:
-            external = self.emulator.add_order([(CODE, 1)], shipping_mode="custom")
+            external = self.emulator.add_order([(CODE, 1)], shipping_mode=shipping_mode)
+        imported = build_connector(self.channel).fetch_order(external)
         return make_order(
             self.company,
             self.channel,
             external_id=external,
             lines=[(self.sku, 1, str(PRICE), None)],
+            fulfilment_refs=dict(imported.fulfilment_refs) if refs else {},
         )
 
     def invoice(self, order: Order, number: int = 1234):
@@ -188,15 +193,13 @@ def test_every_event_delivered_twice_is_applied_once(shop, monkeypatch):
     }
 
 
-# The requests a first attempt of each step costs: the vendor's writes, and for Mercado Livre
-# the order and its shipment, read once per order per run (the shipment id and logistic mode
-# are not in the ERP order).
+# The requests a first attempt of each step costs: the vendor's writes and nothing else (the
+# minimum the vendor allows). Mercado Livre's shipment id and logistic mode, which decide its
+# calls, come from the import (erp.Order.fulfilment_refs).
 FIRST_ATTEMPT_REQUESTS = {
     "vtex": ["POST start-handling", "POST invoice", "PATCH invoice", "PUT tracking"],
     "anymarket": ["PUT order", "PUT order", "PUT order"],
     "mercadolivre": [
-        "GET order",
-        "GET shipment",
         "POST fiscal_documents",
         "POST seller_notifications",
         "POST seller_notifications",
@@ -218,11 +221,9 @@ def _request_kind(vendor: str, method: str, path: str) -> str:
     return f"{method} {last}"
 
 
-def test_a_first_attempt_writes_without_reading_first(shop):
-    """Read-before-write only where a previous attempt may have applied: two orders invoiced,
-    shipped and delivered cost the vendor's writes (and Mercado Livre's order + shipment read
-    once per order), nothing more."""
-    orders = [shop.place(), shop.place()]
+def _fulfil_and_count(shop, orders: list[Order]) -> list[str]:
+    """Invoice, ship and deliver `orders` in the ERP, run the fulfilment flow once, and
+    return the kinds of request the emulator received (token calls aside)."""
     for number, order in enumerate(orders, start=1):
         shop.invoice(order, number=number)
         shop.ship(order)
@@ -238,14 +239,43 @@ def test_a_first_attempt_writes_without_reading_first(shop):
     )
     start = len(shop.emulator.requests_log)
     assert shop.run().state == RunState.SUCCEEDED
-    kinds = [
+    return [
         _request_kind(shop.vendor, r.method, r.path)
         for r in shop.emulator.requests_log[start:]
         if "oauth" not in r.path and "/users/me" not in r.path
     ]
+
+
+def test_a_first_attempt_writes_without_reading_first(shop):
+    """Read-before-write only where a previous attempt may have applied: two orders invoiced,
+    shipped and delivered cost exactly the vendor's writes, nothing more."""
+    orders = [shop.place(), shop.place()]
+    kinds = _fulfil_and_count(shop, orders)
     assert sorted(kinds) == sorted(FIRST_ATTEMPT_REQUESTS[shop.vendor] * 2)
     for order in orders:
         assert shop.actions(order) == ACTIONS[shop.vendor]
+
+
+def test_mercado_livre_nfe_import_with_the_imported_refs_is_one_write(ml_shop):
+    """A drop-off shipment: the refs name the shipment and its logistic type, so the invoice is
+    the NF-e import alone; Mercado Envios ships and tracks it (no request)."""
+    order = ml_shop.place(shipping_mode="drop_off")
+    kinds = _fulfil_and_count(ml_shop, [order])
+    assert kinds == ["POST invoice_data"]
+    assert ml_shop.actions(order) == ["invoice"]
+
+
+def test_a_mercado_livre_order_imported_before_the_refs_reads_its_shipment_first(ml_shop):
+    """An order stored before erp.Order.fulfilment_refs existed has none: the adapter reads
+    the order and its shipment (once per order per run), then writes; the result is the
+    same."""
+    orders = [ml_shop.place(refs=False), ml_shop.place(refs=False)]
+    assert all(order.fulfilment_refs == {} for order in orders)
+    kinds = _fulfil_and_count(ml_shop, orders)
+    expected = ["GET order", "GET shipment", *FIRST_ATTEMPT_REQUESTS["mercadolivre"]]
+    assert sorted(kinds) == sorted(expected * 2)
+    for order in orders:
+        assert ml_shop.actions(order) == ACTIONS["mercadolivre"]
 
 
 def test_events_of_one_order_never_overtake(shop):

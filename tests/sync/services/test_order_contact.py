@@ -174,3 +174,32 @@ def test_a_channel_cancellation_records_when_and_why(shop):
     assert order.status == OrderStatus.CANCELED
     assert order.canceled_at is not None
     assert channel.name in order.cancel_reason
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_import_stores_what_fulfilment_needs_and_a_re_read_fills_it(vendor, shop):
+    """Mercado Livre's shipment id, logistic mode and type and pack come in with the order (the
+    shipment is read with it anyway), so fulfilment need not read them again. An order stored
+    before the field existed gets them when it is read again; the other vendors need none."""
+    em, channel, _sku = shop(vendor)
+    placed = em.add_order([("CAM-P", 1, "10.00")])
+    run_orders(vendor, channel)
+    order = Order.objects.get(channel=channel, external_id=placed)
+    if vendor != "mercadolivre":
+        assert order.fulfilment_refs == {}
+        return
+    shipment = em.orders[placed]["shipping"]["id"]
+    expected = {
+        "shipment_id": str(shipment),
+        "logistic_mode": "me2",
+        "logistic_type": "drop_off",  # the emulator's default shipping mode
+        "pack_id": "",
+    }
+    assert order.fulfilment_refs == expected
+
+    Order.objects.filter(pk=order.pk).update(fulfilment_refs={})  # imported before the field
+    em.set_order_status(placed, "paid")  # the vendor touches it: read again
+    run_orders(vendor, channel)
+    order.refresh_from_db()
+    assert order.fulfilment_refs == expected

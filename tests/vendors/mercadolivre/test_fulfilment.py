@@ -2,12 +2,13 @@
 drop-off / cross-docking / Places shipments; other shipments get the pack's fiscal document;
 the seller's own shipments (me1, custom) take tracking and delivery; labels in PDF and ZPL."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from vendors.errors import NotSupportedError, ValidationFailedError
+from vendors.errors import InvalidVendorData, NotSupportedError, ValidationFailedError
 from vendors.mercadolivre.adapter import MercadoLivreConnector
 from vendors.spec import FULFILMENT, Capability
 from vendors.types import (
@@ -271,3 +272,59 @@ def test_a_first_attempt_reads_the_shipment_once_and_confirms_a_refusal(ml):
     repeat = connector(ml).send_invoice(drop_off, invoice(), may_have_applied=False)
     assert repeat.outcome == FulfilmentOutcome.ALREADY_APPLIED
     assert [a for a, _ in ml.fulfilment_of(drop_off)] == ["invoice"]
+
+
+def test_the_imported_refs_spare_a_first_attempt_the_order_and_shipment_reads(ml):
+    """normalize_order keeps what the fulfilment calls decide on (shipment id, logistic mode
+    and type, pack); handed back, a first attempt is the writes alone. A retry
+    (may_have_applied) still reads first: the refs carry no statuses."""
+    order_id = ml.add_order([("SKU-A", 1)], shipping_mode="custom", pack_id=2000012345)
+    refs = connector(ml).fetch_order(order_id).fulfilment_refs
+    shipment = shipment_of(ml, order_id)
+    assert refs == {
+        "shipment_id": str(shipment["id"]),
+        "logistic_mode": "custom",
+        "logistic_type": shipment["logistic"]["type"],
+        "pack_id": "2000012345",
+    }
+    adapter = connector(ml)
+    start = len(ml.requests_log)
+    outcomes = [
+        adapter.send_invoice(
+            order_id, replace(invoice(), order_refs=refs), may_have_applied=False
+        ).outcome,
+        adapter.send_tracking(
+            order_id, replace(TRACKING, order_refs=refs), may_have_applied=False
+        ).outcome,
+    ]
+    assert outcomes == [FulfilmentOutcome.ACCEPTED] * 2
+    sent = [(r.method, r.path) for r in ml.requests_log[start:] if "oauth" not in r.path]
+    assert sent == [
+        ("POST", "/packs/2000012345/fiscal_documents"),
+        ("POST", f"/shipments/{shipment['id']}/seller_notifications"),
+    ]
+
+    start = len(ml.requests_log)
+    retry = connector(ml).mark_delivered(
+        order_id, replace(DELIVERED, order_refs=refs), may_have_applied=True
+    )
+    assert retry.outcome == FulfilmentOutcome.ACCEPTED
+    methods = [r.method for r in ml.requests_log[start:] if "oauth" not in r.path]
+    assert methods == ["GET", "GET", "POST"]  # the order and its shipment, then the write
+    assert [a for a, _ in ml.fulfilment_of(order_id)] == [
+        "fiscal_document",
+        "tracking",
+        "delivered",
+    ]
+
+
+def test_a_bad_pack_id_is_an_error_naming_the_field(ml):
+    order_id = ml.add_order([("SKU-A", 1)], shipping_mode="custom")
+    adapter = connector(ml)
+    document = dict(adapter.get_order_document(order_id))
+    companions = adapter.order_companions(document)
+    document["pack_id"] = {"id": 1}
+    with pytest.raises(InvalidVendorData) as caught:
+        adapter.normalize_order(document, **companions)
+    assert caught.value.path == "pack_id"
+    assert "pack_id" in str(caught.value)
