@@ -38,6 +38,7 @@ BENCHMARKS = {
     "push": "bench.push_efficiency",
     "limits": "bench.limits",
     "activation": "bench.activation",
+    "oversell": "bench.oversell",
     "reconciliation": "bench.reconciliation",
     "delta": "bench.delta_cost",
     "memory": "bench.memory",
