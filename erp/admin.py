@@ -29,6 +29,7 @@ from erp.models import (
     Price,
     PriceList,
     Product,
+    ProductAttributeValue,
     ProductImage,
     Shipment,
     Sku,
@@ -44,6 +45,7 @@ from erp.services import (
     announce_sku_changes,
     order_deliver,
     price_set,
+    product_attributes_set,
     product_images_set,
     product_update,
     sku_attributes_set,
@@ -196,6 +198,21 @@ class ProductImageInline(CompanyScopedAdminMixin, admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ProductAttributeValueInline(CompanyScopedAdminMixin, admin.TabularInline):
+    company_field = "product__company"
+    model = ProductAttributeValue
+    fields = ["value"]
+    autocomplete_fields = ["value"]
+    extra = 1
+    verbose_name = _("product attribute")
+    verbose_name_plural = _(
+        "Product attributes, the same for every SKU (e.g. Marca = Acme, Modelo = Básica)"
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("value__attribute")
+
+
 def _saved_by_service(formset) -> None:
     """The service replaced the rows as a whole: tell the change message nothing per row."""
     formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
@@ -213,7 +230,7 @@ class ProductAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["company", "brand", "category"]
     autocomplete_fields = ["company", "brand", "category"]
     fields = ["company", "name", "description", "brand", "category", "ncm", "origin", "active"]
-    inlines = [SkuInline, ProductImageInline]
+    inlines = [SkuInline, ProductAttributeValueInline, ProductImageInline]
 
     def get_readonly_fields(self, request, obj=None):
         # A product's SKUs, prices and bindings belong to its company: it never moves.
@@ -228,6 +245,17 @@ class ProductAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
         product_update(product=stored, **_changed_values(form, PRODUCT_CATALOG_FIELDS))
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is ProductAttributeValue:
+            values = [
+                f.cleaned_data["value"]
+                for f in formset.forms
+                if getattr(f, "cleaned_data", None)
+                and not f.cleaned_data.get("DELETE")
+                and f.cleaned_data.get("value")
+            ]
+            product_attributes_set(product=form.instance, values=values)
+            _saved_by_service(formset)
+            return
         if formset.model is ProductImage:
             kept = [
                 f

@@ -614,6 +614,44 @@ class SkuAttributeValue(models.Model):
         return f"{self.sku} {self.value}"
 
 
+class ProductAttributeValue(models.Model):
+    """What the product is as a whole, the same for every SKU of it (Marca = Acme, Modelo =
+    Básica, Gênero = Masculino): the item-level attributes a channel's category requires
+    (Mercado Livre's MODEL, GENDER), as opposed to a SKU's variation attributes."""
+
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        related_name="attribute_values",
+        verbose_name=_("product"),
+    )
+    # The value's attribute, kept on the row so the database holds one value per attribute.
+    attribute = models.ForeignKey(
+        Attribute, on_delete=models.PROTECT, related_name="+", verbose_name=_("attribute")
+    )
+    value = models.ForeignKey(
+        AttributeValue,
+        on_delete=models.PROTECT,
+        related_name="product_values",
+        verbose_name=_("attribute value"),
+    )
+
+    class Meta:
+        verbose_name = _("product attribute")
+        verbose_name_plural = _("product attributes")
+        ordering = ["product", "attribute__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "attribute"],
+                name="product_one_value_per_attribute",
+                violation_error_message=_("This product already has a value for this attribute."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.value}"
+
+
 class StockBalance(models.Model):
     sku = models.ForeignKey(
         Sku, on_delete=models.CASCADE, related_name="stock_balances", verbose_name=_("SKU")

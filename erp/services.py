@@ -26,6 +26,7 @@ from erp.models import (
     Price,
     PriceList,
     Product,
+    ProductAttributeValue,
     ProductImage,
     Shipment,
     Sku,
@@ -358,6 +359,50 @@ def sku_attributes_set(*, sku: Sku, values: Iterable[AttributeValue]) -> bool:
             sku=sku, attribute_id=attribute_id, defaults={"value_id": value_id}
         )
     announce_sku_changes(company_id=sku.company_id, kind=ChangeKind.CATALOG, sku_ids=[sku.pk])
+    return True
+
+
+@transaction.atomic
+def product_attributes_set(*, product: Product, values: Iterable[AttributeValue]) -> bool:
+    """Make the product's own attributes exactly `values` (Marca = Acme, Modelo = Básica,
+    Gênero = Masculino): what the product is for every SKU of it, which a channel's category
+    may require on the item (Mercado Livre's MODEL, GENDER). One value per attribute,
+    attributes of the product's company. Returns whether anything changed; announces every
+    SKU of the product when it did. Bad input writes nothing."""
+    by_attribute: dict[int, AttributeValue] = {}
+    for value in values:
+        attribute = value.attribute
+        if attribute.company_id != product.company_id:
+            raise ValidationError(
+                _("Attribute %(attribute)s belongs to another company."),
+                code="other_company",
+                params={"attribute": attribute.name},
+            )
+        if attribute.pk in by_attribute and by_attribute[attribute.pk].pk != value.pk:
+            raise ValidationError(
+                _("Product %(product)s can have one value of %(attribute)s, not two."),
+                code="attribute_twice",
+                params={"product": product.name, "attribute": attribute.name},
+            )
+        by_attribute[attribute.pk] = value
+    current = dict(
+        ProductAttributeValue.objects.filter(product=product).values_list(
+            "attribute_id", "value_id"
+        )
+    )
+    wanted = {attribute_id: value.pk for attribute_id, value in by_attribute.items()}
+    if current == wanted:
+        return False
+    ProductAttributeValue.objects.filter(product=product).exclude(
+        attribute_id__in=list(wanted)
+    ).delete()
+    for attribute_id, value_id in wanted.items():
+        if current.get(attribute_id) == value_id:
+            continue
+        ProductAttributeValue.objects.update_or_create(
+            product=product, attribute_id=attribute_id, defaults={"value_id": value_id}
+        )
+    _announce_product(product)
     return True
 
 

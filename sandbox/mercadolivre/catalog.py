@@ -18,6 +18,13 @@ MercadoLivreApi). Rules, each from developers.mercadolivre.com.br:
 - PUT /items/{id} with title: refused once the item has sales (item.title.not_modifiable);
   pictures [{source}] replace the item's pictures; a variations array without an existing
   variation deletes it (the existing rule in routes.py), entries without id are new ones.
+- attribute values ("Atributos", developers.mercadolivre.com.br/pt_br/atributos): each
+  attribute of an item or of a variation's attribute_combinations is {id, value_id} or
+  {id, value_name}; value_id names one of the values GET /categories/{id}/attributes lists
+  for that attribute (COLOR "52028" = Azul), so on an attribute with a values list an id
+  that is not listed is refused (item.attributes.invalid_value), and the item answers the
+  listed value's name beside its id, as the "Validations" page shows values as
+  (value_id, value_name) pairs;
 A created item is an ordinary listing: its stock and price PUTs work at once.
 """
 
@@ -211,11 +218,11 @@ class MercadoLivreCatalogRoutes:
         if not _is_int(body["available_quantity"]) or body["available_quantity"] < 0:
             raise _cause("item.available_quantity.invalid", "Invalid available_quantity")
         pictures = self._pictures(body["pictures"])
-        attributes = self._check_attributes(body.get("attributes") or [], "attributes")
+        definitions = {a["id"]: a for a in CATEGORIES[category_id]["attributes"]}
+        attributes = self._check_attributes(body.get("attributes") or [], "attributes", definitions)
         variations = body.get("variations") or []
         if not isinstance(variations, list):
             raise BadRequest("variations must be an array")
-        definitions = {a["id"]: a for a in CATEGORIES[category_id]["attributes"]}
         given = {a["id"] for a in attributes}
         for entry in variations:
             self._check_variation(entry, definitions)
@@ -258,7 +265,7 @@ class MercadoLivreCatalogRoutes:
             for code in _seller_skus(attributes):
                 self._listings_by_sku.setdefault(code, []).append((item_id, None))
             for entry in variations:
-                self._add_variation(item, entry)
+                self._add_variation(item, entry, definitions)
             self._sync_item_totals(item)
             self.record_catalog(
                 _seller_skus(attributes)[0] if _seller_skus(attributes) else item_id,
@@ -291,27 +298,41 @@ class MercadoLivreCatalogRoutes:
         return built
 
     @staticmethod
-    def _check_attributes(attributes: Any, where: str) -> list[dict]:
+    def _check_attributes(
+        attributes: Any, where: str, definitions: dict | None = None
+    ) -> list[dict]:
         if not isinstance(attributes, list):
             raise BadRequest(f"{where} must be an array")
         built = []
         for attribute in attributes:
             if not isinstance(attribute, dict) or not attribute.get("id"):
                 raise BadRequest(f"Every entry of {where} needs its id")
-            if attribute.get("value_name") in (None, "") and attribute.get("value_id") in (
-                None,
-                "",
-            ):
+            value_id = attribute.get("value_id")
+            value_name = attribute.get("value_name")
+            if value_name in (None, "") and value_id in (None, ""):
                 raise _cause(
                     "item.attributes.invalid",
                     f"Attribute {attribute['id']} needs value_id or value_name",
                 )
+            listed = {
+                str(v["id"]): v["name"]
+                for v in ((definitions or {}).get(attribute["id"]) or {}).get("values") or []
+            }
+            if value_id not in (None, "") and listed:
+                if str(value_id) not in listed:
+                    raise _cause(
+                        "item.attributes.invalid_value",
+                        f"Attribute [{attribute['id']}] has an invalid value_id: {value_id}. "
+                        "Use one of the values listed in the category's attributes.",
+                    )
+                value_id = str(value_id)
+                value_name = value_name or listed[value_id]
             built.append(
                 {
                     "id": attribute["id"],
                     "name": attribute.get("name") or attribute["id"],
-                    "value_id": attribute.get("value_id"),
-                    "value_name": attribute.get("value_name"),
+                    "value_id": value_id,
+                    "value_name": value_name,
                 }
             )
         return built
@@ -321,7 +342,7 @@ class MercadoLivreCatalogRoutes:
         if not isinstance(entry, dict):
             raise BadRequest("Every entry of variations[] must be an object")
         combination = self._check_attributes(
-            entry.get("attribute_combinations") or [], "attribute_combinations"
+            entry.get("attribute_combinations") or [], "attribute_combinations", definitions
         )
         if not combination:
             raise _cause(
@@ -342,18 +363,20 @@ class MercadoLivreCatalogRoutes:
                 "item.variations.available_quantity.invalid",
                 "Every variation needs available_quantity >= 0",
             )
-        self._check_attributes(entry.get("attributes") or [], "variation attributes")
+        self._check_attributes(entry.get("attributes") or [], "variation attributes", definitions)
 
-    def _add_variation(self, item: dict, entry: dict) -> dict:
+    def _add_variation(self, item: dict, entry: dict, definitions: dict) -> dict:
         variation = {
             "id": 180000000000 + next(self._variation_seq),
             "price": entry["price"],
             "available_quantity": entry["available_quantity"],
             "sold_quantity": 0,
             "attribute_combinations": self._check_attributes(
-                entry["attribute_combinations"], "attribute_combinations"
+                entry["attribute_combinations"], "attribute_combinations", definitions
             ),
-            "attributes": self._check_attributes(entry.get("attributes") or [], "attributes"),
+            "attributes": self._check_attributes(
+                entry.get("attributes") or [], "attributes", definitions
+            ),
             "seller_custom_field": None,
             "picture_ids": [p["id"] for p in item.get("pictures") or []],
         }
@@ -395,7 +418,7 @@ class MercadoLivreCatalogRoutes:
                     )
                 combos.add(_combination(entry))
             for entry in new_variations:
-                self._add_variation(item, entry)
+                self._add_variation(item, entry, definitions)
 
     # --- description ------------------------------------------------------------------------
     def _get_description(self, request: Request) -> Response:

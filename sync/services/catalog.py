@@ -27,11 +27,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import IntegerField, Value
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from channels.models import SalesChannel, SyncSetting
-from erp.models import Product, ProductImage, Sku, SkuAttributeValue
+from erp.models import (
+    Product,
+    ProductAttributeValue,
+    ProductImage,
+    Sku,
+    SkuAttributeValue,
+)
 from mappings.models import (
     AttributeMapping,
     BrandMapping,
@@ -81,10 +88,35 @@ def _category_text(category) -> str:
     return category.path or category.name
 
 
+def _translated(
+    values: list[tuple[str, int, str]],
+    attribute_codes: dict[int, tuple[str, str]],
+    missing: list[str],
+    unmapped: list[ReferenceValue],
+) -> list[tuple[str, str]]:
+    """ERP (attribute, value) pairs in the channel's (attribute code, value code); a value
+    without a de-para row is added to `missing` (once) and to the unmapped queue."""
+    found = []
+    for attribute_name, value_id, text in values:
+        codes = attribute_codes.get(value_id)
+        if codes is None:
+            label = f"attribute de-para: {attribute_name} = {text}"
+            if label not in missing:
+                missing.append(label)
+                unmapped.append(
+                    ReferenceValue(MappingKind.ATTRIBUTE, text, text, parent_code=attribute_name)
+                )
+            continue
+        found.append(codes)
+    return found
+
+
 def catalog_batch_build(*, channel: SalesChannel, product_ids: Iterable[int]) -> CatalogBatch:
     """One CatalogProduct per product (all its SKUs), in the channel's codes. Ten queries at
-    most, whatever the number of products: products, SKUs, images, attribute values, prices,
-    stock (two), and the three de-para kinds."""
+    most, whatever the number of products: products, SKUs, images, attribute values (the
+    SKUs' and the products' own, one statement), prices, stock (two), and the three de-para
+    kinds. A product's own attribute values become `CatalogProduct.attributes`, its SKUs'
+    the variation; either without a de-para row holds the product (WAITING)."""
     product_ids = list(product_ids)
     batch = CatalogBatch()
     if not product_ids:
@@ -108,15 +140,29 @@ def catalog_batch_build(*, channel: SalesChannel, product_ids: Iterable[int]) ->
     ):
         if url not in images[product_id]:
             images[product_id].append(url)
-    values_of: dict[int, list[SkuAttributeValue]] = defaultdict(list)
+    # The SKUs' variation values (Cor = Azul) and the products' own values (Modelo = Básica)
+    # in one statement: (level, owner id, attribute name, value id, value text).
+    sku_values_of: dict[int, list[tuple[str, int, str]]] = defaultdict(list)
+    product_values_of: dict[int, list[tuple[str, int, str]]] = defaultdict(list)
     value_ids: set[int] = set()
-    for row in (
+    columns = ("attribute__name", "value_id", "value__value")
+    sku_rows = (
         SkuAttributeValue.objects.filter(sku_id__in=list(skus))
-        .select_related("attribute", "value")
-        .order_by("sku_id", "attribute__name")
+        .order_by()
+        .values_list(Value(0, output_field=IntegerField()), "sku_id", *columns)
+    )
+    product_rows = (
+        ProductAttributeValue.objects.filter(product_id__in=list(products))
+        .order_by()
+        .values_list(Value(1, output_field=IntegerField()), "product_id", *columns)
+    )
+    for level, owner_id, attribute_name, value_id, text in sorted(
+        sku_rows.union(product_rows, all=True), key=lambda row: (row[0], row[1], row[2])
     ):
-        values_of[row.sku_id].append(row)
-        value_ids.add(row.value_id)
+        (product_values_of if level else sku_values_of)[owner_id].append(
+            (attribute_name, value_id, text)
+        )
+        value_ids.add(value_id)
     prices: dict[int, tuple] = {}
     if channel.price_list_id is not None:
         prices = current_prices(channel=channel, sku_ids=list(skus))
@@ -162,25 +208,15 @@ def catalog_batch_build(*, channel: SalesChannel, product_ids: Iterable[int]) ->
                 batch.unmapped.append(
                     ReferenceValue(MappingKind.BRAND, product.brand.name, product.brand.name)
                 )
+
+        product_attributes = _translated(
+            product_values_of.get(product_id, []), attribute_codes, missing, batch.unmapped
+        )
         catalog_skus = []
         for sku in skus_of.get(product_id, []):
-            attributes = []
-            for row in values_of.get(sku.pk, []):
-                codes = attribute_codes.get(row.value_id)
-                if codes is None:
-                    text = f"{row.attribute.name} = {row.value.value}"
-                    if f"attribute de-para: {text}" not in missing:
-                        missing.append(f"attribute de-para: {text}")
-                        batch.unmapped.append(
-                            ReferenceValue(
-                                MappingKind.ATTRIBUTE,
-                                row.value.value,
-                                row.value.value,
-                                parent_code=row.attribute.name,
-                            )
-                        )
-                    continue
-                attributes.append(codes)
+            attributes = _translated(
+                sku_values_of.get(sku.pk, []), attribute_codes, missing, batch.unmapped
+            )
             price, list_price = prices.get(sku.pk, (None, None))
             catalog_skus.append(
                 CatalogSku(
@@ -218,6 +254,7 @@ def catalog_batch_build(*, channel: SalesChannel, product_ids: Iterable[int]) ->
             origin=product.origin,
             active=product.active,
             images=tuple(images.get(product_id, ())),
+            attributes=tuple(product_attributes),
         )
     return batch
 

@@ -16,6 +16,7 @@ from erp.models import (
     Brand,
     Category,
     Product,
+    ProductAttributeValue,
     ProductImage,
     ProductOrigin,
     SkuAttributeValue,
@@ -270,6 +271,54 @@ def test_sku_attributes_set_one_value_per_attribute(catalog):
         services.sku_attributes_set(sku=blue, values=[foreign])
 
 
+def test_product_attributes_set_one_value_per_attribute_announces_every_sku(catalog):
+    company, product, blue, red, values = catalog
+    channel = _selling_channel(company)
+    model = Attribute.objects.create(company=company, name="Modelo")
+    basic = AttributeValue.objects.create(attribute=model, value="Básica")
+    assert services.product_attributes_set(product=product, values=[basic, values["azul"]])
+    assert _catalog_pending(channel) == sorted([blue.pk, red.pk])
+    assert set(
+        ProductAttributeValue.objects.filter(product=product).values_list("attribute", "value")
+    ) == {(model.pk, basic.pk), (values["azul"].attribute_id, values["azul"].pk)}
+    PendingChange.objects.all().delete()
+    assert not services.product_attributes_set(product=product, values=[values["azul"], basic])
+    assert _catalog_pending(channel) == []  # nothing changed, nothing announced
+    with pytest.raises(ValidationError) as caught:
+        services.product_attributes_set(
+            product=product, values=[values["azul"], values["vermelho"]]
+        )
+    assert caught.value.messages == ["Product Camiseta can have one value of Cor, not two."]
+    foreign = AttributeValue.objects.create(
+        attribute=Attribute.objects.create(company=make_company(), name="Modelo"), value="X"
+    )
+    with pytest.raises(ValidationError) as caught:
+        services.product_attributes_set(product=product, values=[foreign])
+    assert caught.value.messages == ["Attribute Modelo belongs to another company."]
+    assert ProductAttributeValue.objects.filter(product=product).count() == 2  # unchanged
+    assert services.product_attributes_set(product=product, values=[values["vermelho"]])
+    assert list(
+        ProductAttributeValue.objects.filter(product=product).values_list("value", flat=True)
+    ) == [values["vermelho"].pk]
+
+
+def test_admin_product_page_sets_product_attributes_through_the_service(admin_client, catalog):
+    company, product, blue, red, values = catalog
+    channel = _selling_channel(company)
+    url = reverse("admin:erp_product_change", args=[product.pk])
+    data = _product_post(product)
+    data.update(_inline_management("attribute_values", 1, 0))
+    data["attribute_values-0-value"] = values["azul"].pk
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(
+        ProductAttributeValue.objects.filter(product=product).values_list("value", flat=True)
+    ) == [values["azul"].pk]
+    assert _catalog_pending(channel) == sorted([blue.pk, red.pk])
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Product attributes, the same for every SKU" in page
+
+
 def test_services_send_the_catalog_kind(catalog):
     from erp.signals import skus_changed
 
@@ -312,6 +361,7 @@ def _product_post(product, **overrides) -> dict:
         "active": "on",
         **_inline_management("skus", 0, 0),
         **_inline_management("images", 0, 0),
+        **_inline_management("attribute_values", 0, 0),
         # The engine's read-only inline (sync.admin.CatalogPublicationInline): a browser
         # posts its management form too.
         **_inline_management("catalog_publications", 0, 0),

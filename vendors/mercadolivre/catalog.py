@@ -16,6 +16,14 @@ variations. Calls, each as developers.mercadolivre.com.br documents it:
   PUT /items/{id} {variations: every existing variation by id + the new one}: a variations
   array that leaves out an existing variation deletes it, so it never does.
 - the category predictor: GET /sites/MLB/domain_discovery/search?q=<title>.
+- attribute values ("Atributos", developers.mercadolivre.com.br/pt_br/atributos): an
+  attribute is {id, value_id} with the id of one of the category's listed values (COLOR
+  "52028" = Azul, as GET /categories/{id}/attributes lists them), or {id, value_name} with a
+  free text; the de-para holds the channel's value code, so a numeric code goes as value_id
+  and any other as value_name (SELLER_SKU and GTIN are always value_name: they are the
+  seller's text, not a listed value). An attribute not tagged allow_variations cannot be in
+  a variation's attribute_combinations ("Variações"): one the SKUs all give with the same
+  value is sent on the item; one that differs between SKUs holds the product (WAITING).
 Not compared (not readable back): the pictures' source URLs — Mercado Livre re-hosts them and
 answers its own URLs, so pictures are compared by count only; a same-count change of an image
 needs a change of the title or a full resync.
@@ -24,6 +32,7 @@ needs a change of the title or a full resync.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -44,7 +53,30 @@ def _number(value: Decimal) -> int | float:
 
 
 def _attr(attribute_id: str, value: str) -> dict[str, str]:
+    """A seller's own text (SELLER_SKU, GTIN): always value_name."""
     return {"id": attribute_id, "value_name": value}
+
+
+def _coded(attribute_id: str, value: str) -> dict[str, str]:
+    """A value from the de-para (or the brand's): Mercado Livre's value ids are numeric
+    ("52028"), so a numeric code is the id of a listed value, anything else a value_name."""
+    if value.isdigit():
+        return {"id": attribute_id, "value_id": value}
+    return {"id": attribute_id, "value_name": value}
+
+
+def _matches(entry: Mapping[str, Any], attribute_id: str, value: str) -> bool:
+    """Whether a combination entry Mercado Livre answered is our (attribute, value): it
+    answers both value_id and value_name, whichever of them we sent."""
+    return (
+        bool(value)
+        and str(entry.get("id")) == attribute_id
+        and value
+        in (
+            str(entry.get("value_id") or ""),
+            str(entry.get("value_name") or ""),
+        )
+    )
 
 
 def _value(attributes: object, attribute_id: str) -> str:
@@ -85,14 +117,17 @@ class MercadoLivreCatalog:
             )
         item = self._item_by_seller_sku(product.skus[0].code)
         if item is None:
-            absent = self._absent_required(product)
+            split = self._split(product)
+            if split.waiting is not None:
+                return split.waiting
+            absent = self._absent_required(product, split)
             if absent:
                 return CatalogResult.waiting(
                     absent,
                     f"Category {product.category} requires {', '.join(absent)}: map them "
                     f"for product {product.code}.",
                 )
-            created = self._api("POST", "/items", json=self._item_body(product))
+            created = self._api("POST", "/items", json=self._item_body(product, split))
             if not isinstance(created, Mapping) or not created.get("id"):
                 raise MalformedResponseError("Mercado Livre answered the new item without id.")
             item_id = str(created["id"])
@@ -132,27 +167,82 @@ class MercadoLivreCatalog:
             cache[category] = [a for a in data or [] if isinstance(a, Mapping)]
         return cache[category]
 
-    def _absent_required(self, product: CatalogProduct) -> list[str]:
-        given = {code for code, _value in product.attributes}
+    def _split(self, product: CatalogProduct) -> _Split:
+        """Which attributes go on the item and which in each variation's
+        attribute_combinations. An attribute the category tags allow_variations stays in the
+        combination; any other must be the same on every SKU (it is then the item's, as a
+        product-level attribute is) — a product whose SKUs differ by one waits, naming it."""
+        definitions = {str(a.get("id")): a for a in self._category_attributes(product.category)}
+
+        def varies(attribute_id: str) -> bool:
+            tags = (definitions.get(attribute_id) or {}).get("tags") or {}
+            return bool(tags.get("allow_variations"))
+
+        item = dict(product.attributes)
+        per_sku = [dict(sku.attributes) for sku in product.skus]
+        codes = sorted({code for attributes in per_sku for code in attributes})
+        differing = []
+        for code in codes:
+            if varies(code):
+                continue
+            values = {attributes.get(code) for attributes in per_sku}
+            value = next(iter(values))
+            if len(values) == 1 and value is not None and item.get(code, value) == value:
+                item[code] = value
+            else:
+                differing.append(code)
+        if differing:
+            return _Split(
+                waiting=CatalogResult.waiting(
+                    differing,
+                    f"Category {product.category} does not allow variations by "
+                    f"{', '.join(differing)}: every SKU of product {product.code} must have "
+                    "the same value (or set it on the product).",
+                )
+            )
+        combinations = {
+            sku.key: tuple((c, v) for c, v in sku.attributes if varies(c)) for sku in product.skus
+        }
+        if len(product.skus) > 1:
+            flat = [sku.code for sku in product.skus if not combinations[sku.key]]
+            if flat:
+                missing = [f"sku {code} variation" for code in flat]
+                return _Split(
+                    waiting=CatalogResult.waiting(
+                        missing,
+                        f"Mercado Livre needs {', '.join(missing)} to list {product.code}: "
+                        f"category {product.category} allows variations only by "
+                        f"{', '.join(sorted(c for c in definitions if varies(c))) or 'nothing'}.",
+                    )
+                )
+        return _Split(item=tuple(item.items()), combinations=combinations)
+
+    def _absent_required(self, product: CatalogProduct, split: _Split) -> list[str]:
+        given = {code for code, _value in split.item}
         if product.brand:
             given.add("BRAND")
-        varying = [dict(sku.attributes) for sku in product.skus]
         absent = []
         for attribute in self._category_attributes(product.category):
             tags = attribute.get("tags") or {}
             attribute_id = str(attribute.get("id"))
             if not tags.get("required") or attribute_id in given:
                 continue
-            if tags.get("allow_variations") and all(attribute_id in v for v in varying):
+            if (
+                tags.get("allow_variations")
+                and split.has_variations
+                and all(
+                    attribute_id in dict(combination) for combination in split.combinations.values()
+                )
+            ):
                 continue
             absent.append(attribute_id)
         return absent
 
-    def _item_body(self, product: CatalogProduct) -> dict[str, Any]:
+    def _item_body(self, product: CatalogProduct, split: _Split) -> dict[str, Any]:
         price = max(sku.price for sku in product.skus)
-        attributes = [_attr(code, value) for code, value in product.attributes]
-        if product.brand and "BRAND" not in {code for code, _v in product.attributes}:
-            attributes.append(_attr("BRAND", product.brand))
+        attributes = [_coded(code, value) for code, value in split.item]
+        if product.brand and "BRAND" not in {code for code, _v in split.item}:
+            attributes.append(_coded("BRAND", product.brand))
         body: dict[str, Any] = {
             "title": product.name,
             "category_id": product.category,
@@ -164,18 +254,22 @@ class MercadoLivreCatalog:
             "condition": self.condition,
             "pictures": [{"source": url} for url in product.images],
         }
-        if len(product.skus) == 1 and not product.skus[0].attributes:
-            sku = product.skus[0]
-            attributes.extend(_sku_attributes(sku))
+        if not split.has_variations:
+            attributes.extend(_sku_attributes(product.skus[0]))
         else:
-            body["variations"] = [self._variation(sku, price, product) for sku in product.skus]
+            body["variations"] = [
+                self._variation(sku, price, product, split.combinations[sku.key])
+                for sku in product.skus
+            ]
         body["attributes"] = attributes
         return body
 
     @staticmethod
-    def _variation(sku: CatalogSku, price: Decimal, product: CatalogProduct) -> dict[str, Any]:
+    def _variation(
+        sku: CatalogSku, price: Decimal, product: CatalogProduct, combination: tuple
+    ) -> dict[str, Any]:
         return {
-            "attribute_combinations": [_attr(code, value) for code, value in sku.attributes],
+            "attribute_combinations": [_coded(code, value) for code, value in combination],
             "price": _number(price),
             "available_quantity": sku.stock,
             "attributes": _sku_attributes(sku),
@@ -210,9 +304,14 @@ class MercadoLivreCatalog:
         by_code = {_value(v.get("attributes"), "SELLER_SKU"): v for v in variations}
         new = [sku for sku in product.skus if variations and sku.code not in by_code]
         if new:
+            split = self._split(product)
+            if split.waiting is not None:
+                return split.waiting
             price = Decimal(str(max(v.get("price") or 0 for v in variations)))
             entries: list[dict[str, Any]] = [{"id": v["id"]} for v in variations]
-            entries.extend(self._variation(sku, price, product) for sku in new)
+            entries.extend(
+                self._variation(sku, price, product, split.combinations[sku.key]) for sku in new
+            )
             answer = self._api("PUT", path, json={"variations": entries})
             if isinstance(answer, Mapping):
                 item = answer
@@ -283,29 +382,30 @@ def _refs(item: Mapping[str, Any], product: CatalogProduct) -> dict[object, Exte
     variations = [v for v in item.get("variations") or [] if isinstance(v, Mapping)]
     by_code = {_value(v.get("attributes"), "SELLER_SKU"): str(v.get("id")) for v in variations}
     # A variation's attributes (its SELLER_SKU) come only with include_attributes=all; the
-    # answer to a write names variations by their attribute_combinations.
-    by_combination = {
-        _combination(v.get("attribute_combinations")): str(v.get("id")) for v in variations
-    }
+    # answer to a write names variations by their attribute_combinations: the SKU whose
+    # attributes hold every entry of a variation's combination is that variation (the
+    # combinations are unique per item; item-level attributes are in none of them).
     return {
         sku.key: ExternalRef(
             item_id=item_id,
-            variation_id=by_code.get(sku.code)
-            or by_combination.get(_combination([_attr(c, v) for c, v in sku.attributes]), ""),
+            variation_id=by_code.get(sku.code) or _variation_of(variations, sku),
             seller_sku=sku.code,
         )
         for sku in product.skus
     }
 
 
-def _combination(attributes: object) -> tuple:
-    return tuple(
-        sorted(
-            (str(a.get("id")), str(a.get("value_name") or ""))
-            for a in (attributes if isinstance(attributes, list) else [])
-            if isinstance(a, Mapping)
-        )
-    )
+def _variation_of(variations: list[Mapping[str, Any]], sku: CatalogSku) -> str:
+    attributes = dict(sku.attributes)
+    for variation in variations:
+        entries = [
+            e for e in variation.get("attribute_combinations") or [] if isinstance(e, Mapping)
+        ]
+        if entries and all(
+            _matches(e, str(e.get("id")), attributes.get(str(e.get("id")), "")) for e in entries
+        ):
+            return str(variation.get("id"))
+    return ""
 
 
 def _missing(product: CatalogProduct) -> list[str]:
@@ -324,3 +424,18 @@ def _missing(product: CatalogProduct) -> list[str]:
         if len(product.skus) > 1 and not sku.attributes:
             missing.append(f"sku {sku.code} variation")
     return missing
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A product's attributes as Mercado Livre takes them: `item` on the item,
+    `combinations` per SKU key (empty: a listing without variations); `waiting` when the
+    product cannot be split (a non-variation attribute differs between its SKUs)."""
+
+    item: tuple[tuple[str, str], ...] = ()
+    combinations: Mapping[object, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    waiting: CatalogResult | None = None
+
+    @property
+    def has_variations(self) -> bool:
+        return any(self.combinations.values())

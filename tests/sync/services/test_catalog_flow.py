@@ -275,9 +275,24 @@ def test_a_refusal_is_shown_in_the_vendor_words(case, vendor):
 
 @pytest.mark.parametrize("case", ["anymarket"], indirect=True)
 def test_a_batch_costs_the_same_queries_for_1_or_20_products(case, vendor):
+    from erp.services import product_attributes_set
     from sync.services.catalog import catalog_batch_build
 
     world = World(case, vendor)
+    # A product-level value too (Modelo = Básica), mapped: read in the same statement as
+    # the SKUs' values, so it costs no query of its own.
+    model = AttributeValue.objects.create(
+        attribute=Attribute.objects.create(company=world.product.company, name="Modelo"),
+        value="Básica",
+    )
+    mapping_create(
+        channel=world.channel,
+        kind=MappingKind.ATTRIBUTE,
+        parent_code="Modelo",
+        code="Básica",
+        target=model,
+    )
+    product_attributes_set(product=world.product, values=[model])
 
     def products_like_the_first(count):
         for i in range(count):
@@ -287,6 +302,7 @@ def test_a_batch_costs_the_same_queries_for_1_or_20_products(case, vendor):
                 category=world.category,
                 brand=world.brand,
             )
+            product_attributes_set(product=product, values=[model])
             for size in case.sizes:
                 sku = Sku.objects.create(
                     company=product.company, product=product, code=f"O-{i}-{size}"
@@ -304,6 +320,7 @@ def test_a_batch_costs_the_same_queries_for_1_or_20_products(case, vendor):
                 channel=world.channel, product_ids=[pk for (pk,) in product_ids]
             )
         assert len(batch.products) == len(product_ids)
+        assert all(p.attributes == (("Modelo", "Básica"),) for p in batch.products.values())
         return len(captured)
 
     one = queries([(world.product.pk,)])
@@ -324,3 +341,135 @@ def test_the_result_shows_on_the_product_page_and_the_channel_page(case, vendor,
     listing = admin_client.get(link)
     assert listing.status_code == 200
     assert list(listing.context["cl"].result_list) == [world.publication()]
+
+
+# --- Mercado Livre: product-level attributes and value ids (MLB31447 Camisetas) -----------------
+
+
+class ShirtWorld:
+    """An ERP product in Mercado Livre's MLB31447 (sandbox/mercadolivre/catalog.py: BRAND,
+    MODEL, GENDER required on the item; COLOR and SIZE allow variations): Marca, Modelo and
+    Gênero on the product, Cor and Tamanho on each of 3 SKUs, and the de-para to the
+    category's codes — GENDER, COLOR and SIZE by the value ids Mercado Livre lists, MODEL and
+    BRAND as text."""
+
+    PRODUCT_VALUES = {
+        ("Marca", "Acme"): ("BRAND", "Marca Demo"),
+        ("Modelo", "Básica"): ("MODEL", "Básica Gola V"),
+        ("Gênero", "Masculino"): ("GENDER", "339666"),
+    }
+    SKU_VALUES = {
+        ("Cor", "Azul"): ("COLOR", "52028"),
+        ("Cor", "Preto"): ("COLOR", "52049"),
+        ("Tamanho", "P"): ("SIZE", "3259478"),
+        ("Tamanho", "M"): ("SIZE", "3259501"),
+        ("Tamanho", "G"): ("SIZE", "3259505"),
+    }
+    SKUS = (("Azul", "P"), ("Azul", "M"), ("Preto", "G"))
+
+    def __init__(self, emu, *, unmapped=()):
+        from erp.services import product_attributes_set, sku_attributes_set
+
+        self.emu = emu
+        self.channel = active_channel("mercadolivre", emu)
+        self.channel.sync_settings.filter(flow=Flow.CATALOG).update(enabled=True, batch_size=100)
+        company = self.channel.company
+        self.category = Category.objects.create(company=company, name="Camisetas")
+        self.values = {}
+        for attribute_name, value in (*self.PRODUCT_VALUES, *self.SKU_VALUES):
+            attribute, _ = Attribute.objects.get_or_create(company=company, name=attribute_name)
+            self.values[attribute_name, value] = AttributeValue.objects.create(
+                attribute=attribute, value=value
+            )
+        self.product = Product.objects.create(
+            company=company, name="Camiseta gola V", description="Algodão", category=self.category
+        )
+        product_attributes_set(
+            product=self.product, values=[self.values[key] for key in self.PRODUCT_VALUES]
+        )
+        self.skus = []
+        for color, size in self.SKUS:
+            sku = Sku.objects.create(
+                company=company, product=self.product, code=f"GV-{color}-{size}", name=size
+            )
+            sku_attributes_set(
+                sku=sku, values=[self.values["Cor", color], self.values["Tamanho", size]]
+            )
+            price_set(price_list=self.channel.price_list, sku=sku, amount=Decimal("59.90"))
+            self.skus.append(sku)
+        set_stock(self.channel.warehouses.get(), [(sku, 4) for sku in self.skus])
+        mapping_create(
+            channel=self.channel, kind=MappingKind.CATEGORY, code="MLB31447", target=self.category
+        )
+        for key in (*self.PRODUCT_VALUES, *self.SKU_VALUES):
+            if key not in unmapped:
+                self.map(key)
+        product_images_set(
+            product=self.product, images=[ImageSpec(url="https://img.example.com/gv.jpg")]
+        )
+        PendingChange.objects.filter(channel=self.channel).exclude(flow=Flow.CATALOG).delete()
+
+    def map(self, key):
+        code, value_code = {**self.PRODUCT_VALUES, **self.SKU_VALUES}[key]
+        mapping_create(
+            channel=self.channel,
+            kind=MappingKind.ATTRIBUTE,
+            parent_code=code,
+            code=value_code,
+            target=self.values[key],
+        )
+
+    def publication(self):
+        return CatalogPublication.objects.get(channel=self.channel, product=self.product)
+
+
+@pytest.fixture
+def ml_vendor(emulator):
+    with declared_rate(MercadoLivreConnector, rate=1000, burst=1000):
+        yield emulator("mercadolivre", rate=1000, burst=1000)
+
+
+def test_ml_item_attributes_from_the_product_and_variations_from_the_skus(ml_vendor):
+    world = ShirtWorld(ml_vendor)
+    run = run_flow(channel_id=world.channel.pk, flow=Flow.CATALOG)
+    assert run.state == RunState.SUCCEEDED, (run.error, run.detail, world.publication().message)
+    assert world.publication().state == PublicationState.PUBLISHED
+    held = ml_vendor.catalog_product(world.skus[0].code)
+    item = ml_vendor.listings[held["id"]]
+    attributes = {a["id"]: (a["value_id"], a["value_name"]) for a in item["attributes"]}
+    # Product-level values on the item: the listed GENDER by its id, MODEL and BRAND as text.
+    assert attributes["GENDER"] == ("339666", "Masculino")
+    assert attributes["MODEL"] == (None, "Básica Gola V")
+    assert attributes["BRAND"] == (None, "Marca Demo")
+    # One variation per SKU, by COLOR and SIZE value ids, each with its SELLER_SKU.
+    by_code = {s["code"]: s["combination"] for s in held["skus"]}
+    assert by_code == {
+        "GV-Azul-P": {"COLOR": "52028", "SIZE": "3259478"},
+        "GV-Azul-M": {"COLOR": "52028", "SIZE": "3259501"},
+        "GV-Preto-G": {"COLOR": "52049", "SIZE": "3259505"},
+    }
+    for variation in item["variations"]:
+        assert all(a["value_id"] for a in variation["attribute_combinations"])
+    listings = {b.sku_id: b for b in Listing.objects.filter(channel=world.channel)}
+    variation_of = {s["code"]: s["id"] for s in held["skus"]}
+    assert {sku.code: listings[sku.pk].external_variation_id for sku in world.skus} == (
+        variation_of
+    )
+
+
+def test_ml_a_missing_product_level_de_para_waits_naming_it(ml_vendor):
+    world = ShirtWorld(ml_vendor, unmapped=[("Gênero", "Masculino")])
+    run = run_flow(channel_id=world.channel.pk, flow=Flow.CATALOG)
+    assert run.state == RunState.PARTIAL
+    publication = world.publication()
+    assert publication.state == PublicationState.WAITING
+    assert publication.missing == ["attribute de-para: Gênero = Masculino"]
+    assert ml_vendor.requests_log == []  # nothing was sent
+    queued = UnmappedValue.objects.get(channel=world.channel, kind=MappingKind.ATTRIBUTE)
+    assert (queued.parent_code, queued.code, queued.resolved_at) == ("Gênero", "Masculino", None)
+
+    world.map(("Gênero", "Masculino"))
+    queued.refresh_from_db()
+    assert queued.resolved_at is not None
+    assert run_flow(channel_id=world.channel.pk, flow=Flow.CATALOG).state == RunState.SUCCEEDED
+    assert world.publication().state == PublicationState.PUBLISHED

@@ -198,3 +198,87 @@ def test_a_single_sku_product_carries_its_seller_sku_on_the_item(ml):
     item = ml.catalog_product("ONE-1")
     assert item["skus"] == [{"id": "", "code": "ONE-1", "ean": ""}]
     assert result.refs["ONE-1"].variation_id == ""
+
+
+# --- value ids and the item/variation split ---------------------------------------------------
+
+
+def coded_product(**changes):
+    """The de-para's codes as catalog_references lists them (sandbox CATEGORIES MLB31447):
+    GENDER 339666 = Masculino, COLOR 52028 = Azul, SIZE 3259478 = P / 3259501 = M."""
+    values = dict(
+        attributes=(("MODEL", "Básica"), ("GENDER", "339666")),
+        skus=(
+            sku("CAM-1-P", "3259478", attributes=(("COLOR", "52028"), ("SIZE", "3259478"))),
+            sku("CAM-1-M", "3259501", attributes=(("COLOR", "52028"), ("SIZE", "3259501"))),
+        ),
+    )
+    values.update(changes)
+    return product(**values)
+
+
+def _stored(emu, code):
+    item = emu.listings[emu.catalog_product(code)["id"]]
+    return {a["id"]: (a["value_id"], a["value_name"]) for a in item["attributes"]}, item
+
+
+def test_numeric_value_codes_go_as_value_id_and_texts_as_value_name(ml):
+    result = connector(ml).publish_product(coded_product())
+    assert result.outcome == CatalogOutcome.CREATED, result.message
+    attributes, item = _stored(ml, "CAM-1-P")
+    # Sent as value_id (Mercado Livre answers the listed name beside it); MODEL as text.
+    assert attributes["GENDER"] == ("339666", "Masculino")
+    assert attributes["MODEL"] == (None, "Básica")
+    assert attributes["BRAND"] == (None, "Marca Demo")
+    combinations = {
+        tuple((a["id"], a["value_id"], a["value_name"]) for a in v["attribute_combinations"])
+        for v in item["variations"]
+    }
+    assert combinations == {
+        (("COLOR", "52028", "Azul"), ("SIZE", "3259478", "P")),
+        (("COLOR", "52028", "Azul"), ("SIZE", "3259501", "M")),
+    }
+    # The write's answer names variations by combination: each SKU found its own.
+    by_code = {s["code"]: s["id"] for s in ml.catalog_product("CAM-1-P")["skus"]}
+    assert {k: r.variation_id for k, r in result.refs.items()} == by_code
+
+
+def test_a_value_id_the_category_does_not_list_is_refused_in_mercado_livre_words(ml):
+    wrong = coded_product(attributes=(("MODEL", "Básica"), ("GENDER", "999999")))
+    result = connector(ml).publish_product(wrong)
+    assert result.outcome == CatalogOutcome.REFUSED
+    assert "item.attributes.invalid_value" in result.error.body
+    assert "Attribute [GENDER] has an invalid value_id: 999999" in result.error.body
+    assert ml.catalog_writes() == []
+
+
+def test_an_attribute_every_sku_gives_alike_and_not_a_variation_goes_on_the_item(ml):
+    # GENDER given per SKU (the ERP keeps it there), the same on both: MLB31447 does not
+    # allow variations by it, so it is the item's and counts as given for the required check.
+    skus = tuple(
+        dataclasses.replace(s, attributes=(*s.attributes, ("GENDER", "339666")))
+        for s in coded_product().skus
+    )
+    result = connector(ml).publish_product(
+        coded_product(attributes=(("MODEL", "Básica"),), skus=skus)
+    )
+    assert result.outcome == CatalogOutcome.CREATED, result.message
+    attributes, item = _stored(ml, "CAM-1-M")
+    assert attributes["GENDER"] == ("339666", "Masculino")
+    for variation in item["variations"]:
+        assert {a["id"] for a in variation["attribute_combinations"]} == {"COLOR", "SIZE"}
+
+
+def test_a_non_variation_attribute_that_differs_between_skus_waits_naming_it(ml):
+    first, second = coded_product().skus
+    skus = (
+        dataclasses.replace(first, attributes=(*first.attributes, ("GENDER", "339666"))),
+        dataclasses.replace(second, attributes=(*second.attributes, ("GENDER", "339667"))),
+    )
+    result = connector(ml).publish_product(
+        coded_product(attributes=(("MODEL", "Básica"),), skus=skus)
+    )
+    assert result.outcome == CatalogOutcome.WAITING
+    assert result.missing == ("GENDER",)
+    assert "does not allow variations by GENDER" in result.message
+    assert writes(ml) == []
