@@ -524,6 +524,7 @@ class ProductImage(models.Model):
         upload_to=product_image_path,
         max_length=200,
         blank=True,
+        db_index=True,  # the public view finds the row by the file's name
         validators=[validate_image_file],
         help_text=_("JPEG, PNG, WebP or GIF. Give a file or a URL, not both."),
     )

@@ -119,11 +119,12 @@ def test_kept_files_stay_dropped_files_are_deleted_and_order_follows_the_list(
 # --- the public view ------------------------------------------------------------------------
 
 
-def test_the_public_view_serves_the_file_with_its_type(client, product):
+def test_the_public_view_serves_the_file_with_its_type(client, product, django_assert_num_queries):
     _set(product, services.ImageSpec(file=image_upload("webp", size=300)))
     image = product.images.get()
     assert image.path() == f"/media/{image.file.name}"
-    response = client.get(image.path())
+    with django_assert_num_queries(1):  # the row holding the file, by its name
+        response = client.get(image.path())
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"
     assert "public" in response["Cache-Control"] and "max-age" in response["Cache-Control"]
