@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -174,7 +175,8 @@ class SkuInline(CompanyScopedAdminMixin, admin.TabularInline):
 class ProductImageInline(CompanyScopedAdminMixin, admin.TabularInline):
     company_field = "product__company"
     model = ProductImage
-    fields = ["position", "url", "sku"]
+    fields = ["position", "url", "file", "preview", "sku"]
+    readonly_fields = ["preview"]
     extra = 1
     verbose_name = _("image")
     verbose_name_plural = _("Images (in display order; the lowest position is the main image)")
@@ -184,7 +186,20 @@ class ProductImageInline(CompanyScopedAdminMixin, admin.TabularInline):
 
     def get_fields(self, request, obj=None):
         # A product being added has no SKU yet: its images are the product's.
-        return self.fields if obj is not None else ["position", "url"]
+        return self.fields if obj is not None else ["position", "url", "file"]
+
+    @admin.display(description=_("preview"))
+    def preview(self, image):
+        address = image.url or image.path()
+        if not address:
+            return "-"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">'
+            '<img src="{}" alt="{}" style="max-height:60px;max-width:90px"></a>',
+            address,
+            address,
+            _("image %(position)s") % {"position": image.position},
+        )
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "sku":
@@ -211,6 +226,12 @@ class ProductAttributeValueInline(CompanyScopedAdminMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("value__attribute")
+
+
+def _image_file_of(value):
+    if isinstance(value, FieldFile):
+        return value.name or None
+    return value or None
 
 
 def _saved_by_service(formset) -> None:
@@ -262,13 +283,18 @@ class ProductAdmin(CompanyScopedAdminMixin, admin.ModelAdmin):
                 for f in formset.forms
                 if getattr(f, "cleaned_data", None)
                 and not f.cleaned_data.get("DELETE")
-                and f.cleaned_data.get("url")
+                and (f.cleaned_data.get("url") or f.cleaned_data.get("file"))
             ]
             kept.sort(key=lambda f: f.cleaned_data.get("position") or 0)
             product_images_set(
                 product=form.instance,
                 images=[
-                    ImageSpec(url=f.cleaned_data["url"], sku=f.cleaned_data.get("sku"))
+                    ImageSpec(
+                        url=f.cleaned_data.get("url") or "",
+                        sku=f.cleaned_data.get("sku"),
+                        # A stored file stays by its name; a new upload is stored.
+                        file=_image_file_of(f.cleaned_data.get("file")),
+                    )
                     for f in kept
                 ],
             )

@@ -4,6 +4,7 @@ This app imports none of the integration apps. Changes that matter to sync (stoc
 catalog) are made through `erp.services`, which announce the changed SKU ids.
 """
 
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,15 +12,19 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from erp.validators import (
     format_cnpj,
+    image_kind,
     normalize_ncm,
     normalize_sku_code,
     only_digits,
+    read_head,
     validate_cnpj,
     validate_gtin,
+    validate_image_file,
     validate_image_url,
     validate_ncm,
     validate_nfe_access_key,
@@ -483,9 +488,21 @@ class Sku(models.Model):
         self.code_key = normalize_sku_code(self.code)
 
 
+PRODUCT_IMAGE_DIR = "products"  # under MEDIA_ROOT; the only folder erp.views serves
+
+
+def product_image_path(image: "ProductImage", filename: str) -> str:
+    """products/<company>/<random>.<type>: the name is unguessable (the files are served
+    publicly, by this name only) and the extension is the type read from the content, never
+    the uploaded name."""
+    kind = image_kind(read_head(image.file)) or "bin"
+    return f"{PRODUCT_IMAGE_DIR}/{image.product.company_id}/{secrets.token_urlsafe(24)}.{kind}"
+
+
 class ProductImage(models.Model):
-    """An image of a product, by URL, in display order; optionally of one SKU (a colour's
-    photos). Channels download the file from the URL."""
+    """An image of a product in display order, optionally of one SKU (a colour's photos):
+    an address (`url`) or a file uploaded here (`file`), exactly one of them. Channels
+    download the file from `public_url()`."""
 
     product = models.ForeignKey(
         Product, on_delete=models.CASCADE, related_name="images", verbose_name=_("product")
@@ -499,7 +516,18 @@ class ProductImage(models.Model):
         verbose_name=_("SKU"),
         help_text=_("Empty: an image of the product, shown for every SKU."),
     )
-    url = models.CharField(_("image URL"), max_length=500, validators=[validate_image_url])
+    url = models.CharField(
+        _("image URL"), max_length=500, blank=True, validators=[validate_image_url]
+    )
+    file = models.FileField(
+        _("image file"),
+        upload_to=product_image_path,
+        max_length=200,
+        blank=True,
+        db_index=True,  # the public view finds the row by the file's name
+        validators=[validate_image_file],
+        help_text=_("JPEG, PNG, WebP or GIF. Give a file or a URL, not both."),
+    )
     position = models.PositiveIntegerField(
         _("position"), default=0, help_text=_("Display order: the lowest is the main image.")
     )
@@ -511,17 +539,50 @@ class ProductImage(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["product", "sku", "url"],
+                condition=~Q(url=""),
                 name="product_image_once",
                 nulls_distinct=False,
                 violation_error_message=_("This image is already listed."),
-            )
+            ),
+            models.CheckConstraint(
+                condition=(Q(url="") & ~Q(file="")) | (~Q(url="") & Q(file="")),
+                name="product_image_url_or_file",
+                violation_error_message=_("Give an image URL or an image file, one of them."),
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.url
+        return self.url or self.file.name
+
+    def path(self) -> str:
+        """Where this server serves the uploaded file ("" for an image by URL)."""
+        if not self.file:
+            return ""
+        company_id, name = self.file.name.split("/")[-2:]
+        return reverse("product_image_file", args=[int(company_id), name])
+
+    def public_url(self) -> str:
+        """The address a channel downloads the image from: the URL given, or the uploaded
+        file's absolute address under settings.ERPINTEGR_PUBLIC_URL. "" when the file has
+        no public address (ERPINTEGR_PUBLIC_URL unset): never a relative URL."""
+        if self.url:
+            return self.url
+        if not self.file or not settings.ERPINTEGR_PUBLIC_URL:
+            return ""
+        return settings.ERPINTEGR_PUBLIC_URL + self.path()
+
+    def validate_constraints(self, exclude=None):
+        if bool(self.url) == bool(self.file):
+            # clean() says so already: the check constraint would repeat the message.
+            exclude = {*(exclude or ()), "file"}
+        super().validate_constraints(exclude=exclude)
 
     def clean(self):
         super().clean()
+        if bool(self.url) == bool(self.file):
+            raise ValidationError(
+                _("Give an image URL or an image file, one of them."), code="url_or_file"
+            )
         if self.sku_id and self.product_id and self.sku.product_id != self.product_id:
             raise ValidationError(
                 {

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -268,10 +269,22 @@ def product_update(*, product: Product, **fields) -> Product:
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """One image in a product's ordered list: its URL and, optionally, the SKU it shows."""
+    """One image in a product's ordered list: its URL or its file, and optionally the SKU it
+    shows. `file`: a new upload to store (a django File), or the stored name of one of the
+    product's image files, kept as it is."""
 
-    url: str
+    url: str = ""
     sku: Sku | None = None
+    file: File | str | None = None
+
+
+def _image_of(product: Product, spec: ImageSpec, position: int) -> ProductImage:
+    image = ProductImage(
+        product=product, sku=spec.sku, url=str(spec.url or "").strip(), position=position
+    )
+    if spec.file:
+        image.file = spec.file  # a name: the stored file; a File: stored by bulk_create
+    return image
 
 
 @transaction.atomic
@@ -279,16 +292,28 @@ def product_images_set(*, product: Product, images: Iterable[ImageSpec]) -> bool
     """Make the product's images exactly `images`, in that order (position 0 is the main
     image). Returns whether anything changed; announces the product's SKUs when it did.
 
-    Every URL is validated first (http/https), then the rows are replaced: a bad URL
-    writes nothing. The same URL twice for the same SKU (or twice for the product) is
-    refused."""
-    wanted = [
-        ProductImage(product=product, sku=spec.sku, url=str(spec.url).strip(), position=index)
-        for index, spec in enumerate(images)
-    ]
+    Every image is validated first (an http/https URL, or a JPEG/PNG/WebP/GIF file within
+    settings.PRODUCT_IMAGE_MAX_BYTES; exactly one of them), then the rows are replaced: bad
+    input writes nothing. The same URL or file twice for the same SKU (or twice for the
+    product) is refused; a kept file must be one of this product's. New files are stored
+    with the rows; files no longer listed are deleted from storage after the commit."""
+    images = list(images)
+    stored = dict(
+        ProductImage.objects.filter(product=product).exclude(file="").values_list("file", "pk")
+    )
+    wanted = [_image_of(product, spec, index) for index, spec in enumerate(images)]
     errors: list[ValidationError] = []
-    seen: set[tuple[int | None, str]] = set()
-    for image in wanted:
+    seen: set[tuple[int | None, str, str]] = set()
+    for spec, image in zip(images, wanted, strict=True):
+        if isinstance(spec.file, str) and spec.file not in stored:
+            errors.append(
+                ValidationError(
+                    _("Image file %(file)s is not one of this product's."),
+                    code="image_other_file",
+                    params={"file": spec.file},
+                )
+            )
+            continue
         try:
             image.full_clean(exclude=["product"], validate_constraints=False)
         except ValidationError as exc:
@@ -298,13 +323,15 @@ def product_images_set(*, product: Product, images: Iterable[ImageSpec]) -> bool
                 for message in messages
             )
             continue
-        key = (image.sku_id, image.url)
+        if image.file and not isinstance(spec.file, str):
+            continue  # a new upload: a file of its own
+        key = (image.sku_id, image.url, image.file.name if image.file else "")
         if key in seen:
             errors.append(
                 ValidationError(
                     _("Image %(url)s is listed twice."),
                     code="image_twice",
-                    params={"url": image.url},
+                    params={"url": image.url or image.file.name},
                 )
             )
         seen.add(key)
@@ -313,12 +340,18 @@ def product_images_set(*, product: Product, images: Iterable[ImageSpec]) -> bool
     current = list(
         ProductImage.objects.filter(product=product)
         .order_by("position", "id")
-        .values_list("sku_id", "url", "position")
+        .values_list("sku_id", "url", "file", "position")
     )
-    if current == [(i.sku_id, i.url, i.position) for i in wanted]:
+    kept_names = {spec.file for spec in images if isinstance(spec.file, str)}
+    if all(not spec.file or isinstance(spec.file, str) for spec in images) and current == [
+        (i.sku_id, i.url, i.file.name or "", i.position) for i in wanted
+    ]:
         return False
     ProductImage.objects.filter(product=product).delete()
-    ProductImage.objects.bulk_create(wanted)
+    ProductImage.objects.bulk_create(wanted)  # stores the new files (FileField.pre_save)
+    dropped = [name for name in stored if name not in kept_names]
+    if dropped:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in dropped])
     _announce_product(product)
     return True
 

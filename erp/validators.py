@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
@@ -125,6 +126,51 @@ def validate_image_url(value: str) -> None:
             code="image_url",
             params={"value": value},
         ) from None
+
+
+# --- Uploaded product images ---------------------------------------------------------------
+# The channels download the file: only the common web image formats (JPEG, PNG, WebP, GIF) are
+# taken. The type is read from the file's first bytes (its
+# "magic number"), never from the name or the browser's Content-Type, which anyone can set.
+IMAGE_KINDS = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+
+
+def image_kind(head: bytes) -> str | None:
+    """The extension of the image whose first bytes are `head` (12 are enough), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return None
+
+
+def read_head(file, size: int = 12) -> bytes:
+    """The first bytes of an uploaded or stored file, leaving it at its start."""
+    file.seek(0)
+    head = file.read(size)
+    file.seek(0)
+    return head
+
+
+def validate_image_file(file) -> None:
+    """An image file the channels can take: JPEG, PNG, WebP or GIF, at most
+    settings.PRODUCT_IMAGE_MAX_BYTES."""
+    limit = settings.PRODUCT_IMAGE_MAX_BYTES
+    if file.size > limit:
+        raise ValidationError(
+            _("The image has %(size)s MB; the largest accepted is %(limit)s MB."),
+            code="image_too_big",
+            params={"size": f"{file.size / 1_048_576:.1f}", "limit": f"{limit / 1_048_576:g}"},
+        )
+    if image_kind(read_head(file)) is None:
+        raise ValidationError(
+            _("This file is not a JPEG, PNG, WebP or GIF image; the channels accept only these."),
+            code="image_type",
+        )
 
 
 # --- NF-e access key (chave de acesso) --------------------------------------------------------

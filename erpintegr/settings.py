@@ -152,8 +152,14 @@ CREDENTIAL_RESCUE_DIR = env.path(
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / ".state" / "static")
-# Uploaded files (NF-e XMLs). Not served under a public URL: they are fiscal documents.
+# Uploaded files: NF-e XMLs (never served: fiscal documents) and product images, which
+# erp.views.product_image_file serves publicly under MEDIA_URL + "products/" so the channels
+# can download them (their absolute address starts with ERPINTEGR_PUBLIC_URL).
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".state" / "media")
+MEDIA_URL = "/" + env.str("MEDIA_URL", default="/media/").strip("/") + "/"
+# Largest product image accepted for upload, in bytes: Mercado Livre takes pictures up to
+# 10 MB (developers.mercadolivre.com.br/en_us/working-with-pictures).
+PRODUCT_IMAGE_MAX_BYTES = env.int("PRODUCT_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

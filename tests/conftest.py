@@ -41,3 +41,10 @@ def emulator():
     yield start
     for instance in started:
         instance.stop()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Uploaded files go to the test's own folder, never the repo's MEDIA_ROOT."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"

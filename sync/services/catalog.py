@@ -133,13 +133,17 @@ def catalog_batch_build(*, channel: SalesChannel, product_ids: Iterable[int]) ->
         skus_of[sku.product_id].append(sku)
         skus[sku.pk] = sku
     images: dict[int, list[str]] = defaultdict(list)
-    for product_id, url in (
+    unreachable_images: set[int] = set()  # an uploaded file, and no ERPINTEGR_PUBLIC_URL
+    for image in (
         ProductImage.objects.filter(product_id__in=list(products))
         .order_by("product_id", "position", "id")
-        .values_list("product_id", "url")
+        .only("product_id", "url", "file")
     ):
-        if url not in images[product_id]:
-            images[product_id].append(url)
+        url = image.public_url()
+        if not url:
+            unreachable_images.add(image.product_id)
+        elif url not in images[image.product_id]:
+            images[image.product_id].append(url)
     # The SKUs' variation values (Cor = Azul) and the products' own values (Modelo = Básica)
     # in one statement: (level, owner id, attribute name, value id, value text).
     sku_values_of: dict[int, list[tuple[str, int, str]]] = defaultdict(list)
@@ -240,6 +244,17 @@ def catalog_batch_build(*, channel: SalesChannel, product_ids: Iterable[int]) ->
                 missing,
                 gettext("Product “%(product)s” waits for the channel's de-para: %(missing)s.")
                 % {"product": product.name, "missing": "; ".join(missing)},
+            )
+            continue
+        if product_id in unreachable_images:
+            # A vendor downloads the image itself: a relative address would be refused.
+            batch.waiting[product_id] = CatalogResult.waiting(
+                ["ERPINTEGR_PUBLIC_URL"],
+                gettext(
+                    "Product “%(product)s” waits: set ERPINTEGR_PUBLIC_URL so the channel can "
+                    "download uploaded images."
+                )
+                % {"product": product.name},
             )
             continue
         batch.products[product_id] = CatalogProduct(
