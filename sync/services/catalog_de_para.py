@@ -21,8 +21,9 @@ from erp.models import AttributeValue, Brand, Category, Product
 from mappings.models import AttributeMapping, BrandMapping, CategoryMapping
 from mappings.normalize import normalize_code
 from mappings.suggestions import suggest_channel_value
-from sync.activation.connection import paced_connector, save_pace
 from sync.models import CatalogReferenceValue
+from sync.services.connectors import build_connector
+from sync.services.limits import limiter_save, rate_limiter_for
 from vendors.base import Connector
 from vendors.errors import NotSupportedError
 from vendors.types import CatalogReference
@@ -90,7 +91,10 @@ def catalog_references_refresh(*, channel: SalesChannel, connector: Connector | 
     suggestions for each unmapped category's product names. Returns the values cached.
     HTTP: never call it inside a database transaction. Raises vendors.errors.ConnectorError
     (its message redacted, fit to show) when the vendor cannot be read."""
-    connector = connector or paced_connector(channel)
+    # Paced by the channel's own rate limiter and its state saved back, as
+    # sync.activation.connection.paced_connector / save_pace do (sync.services may not import
+    # sync.activation): the page and the runs share one budget.
+    connector = connector or build_connector(channel, rate_limiter=rate_limiter_for(channel))
     found: list[tuple[CatalogReference, str]] = []
     try:
         listed: set[str] = set()
@@ -138,7 +142,7 @@ def catalog_references_refresh(*, channel: SalesChannel, connector: Connector | 
             except NotSupportedError:
                 break
     finally:
-        save_pace(channel, connector)
+        limiter_save(channel_id=channel.pk, limiter=connector.rate_limiter)
     now = timezone.now()
     rows = [
         CatalogReferenceValue(
