@@ -5,6 +5,8 @@ releases the channel's waiting catalog products); company-scoped and permission-
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
@@ -270,3 +272,21 @@ def test_a_vendor_error_is_shown_and_the_cache_kept(client, vtex):
     assert response.status_code == 200
     assert "Could not read VTEX" in response.content.decode()
     assert CatalogReferenceValue.objects.filter(channel=shop.channel).count() == cached
+
+
+def test_a_cache_older_than_the_setting_is_read_again(client, vtex, settings):
+    shop = vtex
+    settings.ERPINTEGR_CATALOG_REFERENCE_HOURS = 6
+    client.force_login(staff("backoffice", *PERMS, companies=[shop.channel.company]))
+    client.get(page(shop.channel))
+    shop.emu.reset_stats()
+    CatalogReferenceValue.objects.filter(channel=shop.channel).update(
+        fetched_at=timezone.now() - timedelta(hours=5)
+    )
+    client.get(page(shop.channel))
+    assert shop.vendor_requests() == []  # 5 hours old: still fresh
+    CatalogReferenceValue.objects.filter(channel=shop.channel).update(
+        fetched_at=timezone.now() - timedelta(hours=7)
+    )
+    client.get(page(shop.channel))
+    assert len(shop.vendor_requests()) == 2  # stale: the tree and the brands again
