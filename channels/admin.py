@@ -27,7 +27,8 @@ from vendors.spec import Capability, Flow
 #      inlines carrier + service, payment method, order status, stock location;
 #      button "Product bindings";
 #   2. sync (SyncConfig.ready → sync.admin.register_channel_hooks): button Fill de-para…
-#      and its URL (sync/de_para_admin.py), then activation
+#      and its URL (sync/de_para_admin.py), button Fill catalog de-para… and its URL
+#      (sync/de_para_catalog_admin.py), then activation
 #      (actions Activate / Deactivate integration; buttons Test connection, Deactivate…,
 #      Activate…, Activation history; its pages' URLs), then the engine (the sync panel;
 #      actions Run now, Full resync; button Run now; its URL).

@@ -191,6 +191,9 @@ SYNC_RUN_BUDGET_SECONDS = float(env.str("SYNC_RUN_BUDGET_SECONDS", default="") o
 ERPINTEGR_EVENT_DEBOUNCE_SECONDS = env.float("ERPINTEGR_EVENT_DEBOUNCE_SECONDS", default=2.0)
 if not 0 <= ERPINTEGR_EVENT_DEBOUNCE_SECONDS <= 60:
     raise ImproperlyConfigured("ERPINTEGR_EVENT_DEBOUNCE_SECONDS must be between 0 and 60.")
+# The catalog de-para page (sync.de_para_catalog_admin) keeps the vendor's category, brand and
+# attribute lists this many hours before it reads them again ("Refresh from the vendor" forces it).
+ERPINTEGR_CATALOG_REFERENCE_HOURS = env.float("ERPINTEGR_CATALOG_REFERENCE_HOURS", default=24.0)
 # The public address vendors reach this server at (https://erp.example.com), shown on the
 # channel page in front of each channel's notification path. Empty: the path only.
 ERPINTEGR_PUBLIC_URL = env.str("ERPINTEGR_PUBLIC_URL", default="").rstrip("/")

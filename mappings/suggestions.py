@@ -7,6 +7,7 @@ only ever shown for a person to confirm; translation never uses it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -509,3 +510,31 @@ def propose_de_para(*, channel, values: Iterable) -> list[Proposal]:
         )
     order = list(MappingKind.values)
     return sorted(proposals, key=lambda p: order.index(p.kind))
+
+
+def suggest_channel_value(names: Iterable[str], candidates: Iterable, *, attribute: bool = False):
+    """The catalog de-para the other way round: of the channel's values (objects with `code`
+    and `label`, e.g. vendors.types.CatalogReference or its cached row), the one whose name
+    matches an ERP value's `names` (its name, its full path), with the matching the order kinds
+    use: an exact loose name first ("Camisetas" is "camisetas"; a path's last part counts), else
+    the most similar name above MIN_SIMILARITY. `attribute`: the attribute aliases count too
+    (Cor is COLOR). None when nothing is close enough."""
+    candidates = list(candidates)
+    if not candidates:
+        return None
+
+    def keys_of(text: str) -> list[str]:
+        text = str(text or "")
+        keys = [loose_key(text), loose_key(re.split(r"[/>]", text)[-1])]
+        if attribute:
+            keys.append(_alias(ATTRIBUTE_ALIASES, [keys[0]]) or "")
+        return [k for k in keys if k]
+
+    def candidate_names(candidate) -> list[str]:
+        return [*keys_of(candidate.label), *(keys_of(candidate.code) if attribute else [])]
+
+    hints = [key for name in names for key in keys_of(name)]
+    for candidate in candidates:
+        if set(candidate_names(candidate)) & set(hints):
+            return candidate
+    return _best(candidates, hints, candidate_names, MIN_SIMILARITY)

@@ -33,7 +33,7 @@ from erp.admin_scoping import CompanyScopedAdminMixin
 from erp.models import OrderStatus
 from erpintegr.admin_utils import OpenResolvedFilter, ReadOnlyAdminMixin
 from erpintegr.redaction import redact
-from sync import de_para_admin
+from sync import de_para_admin, de_para_catalog_admin
 from sync.activation import admin as activation_admin
 from sync.models import (
     CatalogPublication,
@@ -742,9 +742,10 @@ ProductAdmin.inlines = [*ProductAdmin.inlines, CatalogPublicationInline]
 
 def register_channel_hooks() -> None:
     """What the engine adds to the sales channel page; called by SyncConfig.ready() (the
-    order is documented in channels/admin.py): Fill de-para, activation, then the sync
-    panel, Run now and Full resync."""
+    order is documented in channels/admin.py): Fill de-para, Fill catalog de-para,
+    activation, then the sync panel, Run now and Full resync."""
     de_para_admin.register_channel_hooks()
+    de_para_catalog_admin.register_channel_hooks()
     activation_admin.register_channel_hooks()
     register_channel_panel(sync_panel)
     register_channel_action(run_now)

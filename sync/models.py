@@ -684,3 +684,38 @@ class CatalogPublication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} → {self.channel} ({self.get_state_display()})"
+
+
+class CatalogReferenceValue(models.Model):
+    """One value of a channel's catalog as its vendor lists it (vendors.types.
+    CatalogReference): the cache the catalog de-para page reads, so opening it makes no
+    vendor request. Written all at once per channel by sync.services.catalog_de_para after
+    the vendor was read; `query` is the ERP text a predictor suggestion answers (Mercado
+    Livre's category predictor), blank for the vendor's listed values."""
+
+    channel = models.ForeignKey(
+        SalesChannel,
+        on_delete=models.CASCADE,
+        related_name="catalog_references",
+        verbose_name=_("sales channel"),
+    )
+    kind = models.CharField(_("kind"), max_length=20)
+    code = models.CharField(_("code"), max_length=120)
+    label = models.CharField(_("name"), max_length=300, blank=True)
+    parent_code = models.CharField(_("parent code"), max_length=240, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    allows_variations = models.BooleanField(_("allows variations"), default=False)
+    score = models.FloatField(_("score"), null=True, blank=True)
+    query = models.CharField(_("query"), max_length=300, blank=True)
+    fetched_at = models.DateTimeField(_("fetched at"))
+
+    class Meta:
+        verbose_name = _("catalog reference value")
+        verbose_name_plural = _("catalog reference values")
+        ordering = ["channel_id", "kind", "parent_code", "label"]
+        indexes = [models.Index(fields=["channel", "kind"], name="catalog_ref_kind_idx")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.code} ({self.label})" if self.label and self.label != self.code else self.code
+        )

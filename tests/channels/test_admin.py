@@ -298,6 +298,7 @@ def test_other_apps_extend_the_channel_page_in_installed_apps_order(admin_client
     assert tools == [
         "Product bindings",
         "Fill de-para from VTEX…",
+        "Fill catalog de-para from VTEX…",
         "Test connection",
         "Activate…",
         "Activation history",
