@@ -77,6 +77,12 @@ DE_PARA = {
             "Cor": ("COLOR", {"Azul": "52028"}),
             "Tamanho": ("SIZE", dict(zip(SIZES, ("3259478", "3259501", "3259505"), strict=True))),
         },
+        # The category also requires MODEL and GENDER of the item as a whole: the ERP keeps
+        # them on the product (erp.ProductAttributeValue).
+        "product_attributes": {
+            "Modelo": ("MODEL", {"Básica": "Básica"}),
+            "Gênero": ("GENDER", {"Masculino": "339666"}),
+        },
     },
 }
 
@@ -113,6 +119,7 @@ def erp_catalog(channel, *, products: int, prefix: str, skus_per_product: int = 
         Category,
         Price,
         Product,
+        ProductAttributeValue,
         ProductImage,
         Sku,
         SkuAttributeValue,
@@ -148,6 +155,21 @@ def erp_catalog(channel, *, products: int, prefix: str, skus_per_product: int = 
                 value_code=value_codes[value.value],
             )
 
+    product_values = []  # (attribute, value) every product has (the vendor requires them)
+    for name, (attribute_code, value_codes) in codes.get("product_attributes", {}).items():
+        attribute = Attribute.objects.create(company=company, name=f"{name} {prefix}")
+        AttributeMapping.objects.create(channel=channel, target=attribute, code=attribute_code)
+        for text, value_code in value_codes.items():
+            value = AttributeValue.objects.create(attribute=attribute, value=text)
+            AttributeMapping.objects.create(
+                channel=channel,
+                target=attribute,
+                code=attribute_code,
+                target_value=value,
+                value_code=value_code,
+            )
+            product_values.append((attribute, value))
+
     product_rows = Product.objects.bulk_create(
         [
             Product(
@@ -160,6 +182,14 @@ def erp_catalog(channel, *, products: int, prefix: str, skus_per_product: int = 
                 origin="0",
             )
             for i in range(products)
+        ],
+        batch_size=5000,
+    )
+    ProductAttributeValue.objects.bulk_create(
+        [
+            ProductAttributeValue(product=p, attribute=attribute, value=value)
+            for p in product_rows
+            for attribute, value in product_values
         ],
         batch_size=5000,
     )
