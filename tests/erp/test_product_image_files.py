@@ -190,6 +190,9 @@ def _post_data(product, **images) -> dict:
         "skus-INITIAL_FORMS": "0",
         "catalog_publications-TOTAL_FORMS": "0",
         "catalog_publications-INITIAL_FORMS": "0",
+        # The product-level attribute inline (erp.ProductAttributeValue).
+        "attribute_values-TOTAL_FORMS": "0",
+        "attribute_values-INITIAL_FORMS": "0",
     }
     data.update(images)
     return data
