@@ -21,6 +21,9 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # PostgreSQL refuses the AlterField (unique) in the transaction that filled the rows
+    # ("pending trigger events"): each operation commits on its own.
+    atomic = False
     dependencies = [("channels", "0010_fulfilment_flow")]
 
     operations = [
